@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "rnnbook",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rnnbook", targets: ["rnnbook"]),
+        // Chapter programs link this one dynamic library (Engine + MathCheck + BookRuntime),
+        // so compiling a chapter never rebuilds the engine.
+        .library(name: "BookRuntime", type: .dynamic, targets: ["BookRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCmark", pkgConfig: "libcmark",
+                       providers: [.apt(["libcmark-dev"])]),
+        .target(name: "Engine", dependencies: [
+            "CBLAS",
+            .product(name: "RealModule", package: "swift-numerics"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "MathCheck", dependencies: ["Engine"]),
+        .target(name: "BookProtocol"),
+        .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
+        .target(name: "BookKit", dependencies: [
+            "CCmark", "MathCheck", "BookProtocol",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .executableTarget(name: "rnnbook", dependencies: [
+            "BookKit", "Engine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
+        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "rnnbook"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,207 @@
+import BookProtocol
+
+/// A place in a chapter's Markdown source, for every user-facing message.
+public struct SourceLocation: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// Path as the author knows it, relative to the book root (`chapters/02-rnn.md`).
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int = 1) { self.file = file; self.line = line; self.column = column }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// An error in the book's input: says where, what was expected and what was found.
+public struct BookError: Error, CustomStringConvertible, Sendable {
+    public var location: SourceLocation?
+    public var message: String
+    public init(_ message: String, at location: SourceLocation? = nil) { self.message = message; self.location = location }
+    public var description: String { location.map { "\($0): error: \(message)" } ?? "error: \(message)" }
+}
+
+/// A parameter value from front matter or `--set`, typed from its YAML form.
+public enum ParamValue: Codable, Sendable, Equatable, CustomStringConvertible {
+    case int(Int), double(Double), bool(Bool), string(String)
+    public var description: String {
+        switch self {
+        case .int(let v): "\(v)"
+        case .double(let v): "\(v)"
+        case .bool(let v): "\(v)"
+        case .string(let v): v
+        }
+    }
+}
+
+/// How a fenced Swift block is treated.
+public struct BlockOptions: Codable, Sendable, Equatable {
+    public var run = true
+    public var showCode = true
+    public var expectError = false
+    public var timeout: Double?
+    public init() {}
+}
+
+/// Expected output that follows a Swift block (```` ```output tol=1e-3 ````).
+public struct ExpectedOutput: Codable, Sendable, Equatable {
+    public var text: String
+    public var relativeTolerance: Double
+    public var location: SourceLocation
+    public init(text: String, relativeTolerance: Double = 1e-6, location: SourceLocation) {
+        self.text = text; self.relativeTolerance = relativeTolerance; self.location = location
+    }
+}
+
+/// A fenced code block. `index` counts Swift blocks that run (0-based), else nil.
+public struct CodeBlock: Codable, Sendable, Equatable {
+    public var language: String
+    public var code: String
+    public var options: BlockOptions
+    /// Position among the chapter's runnable Swift blocks; nil for shown-only blocks.
+    public var index: Int?
+    /// Where the first line of code (not the fence) is.
+    public var location: SourceLocation
+    public var expected: ExpectedOutput?
+    public init(language: String, code: String, options: BlockOptions, index: Int?, location: SourceLocation,
+                expected: ExpectedOutput? = nil) {
+        self.language = language; self.code = code; self.options = options; self.index = index
+        self.location = location; self.expected = expected
+    }
+}
+
+/// A display equation; `label` is the Quarto label without braces (`eq-rnn-state`).
+public struct Equation: Codable, Sendable, Equatable {
+    public var tex: String
+    public var label: String?
+    /// 1-based number among labelled equations of the chapter.
+    public var number: Int?
+    public var location: SourceLocation
+    public init(tex: String, label: String?, number: Int?, location: SourceLocation) {
+        self.tex = tex; self.label = label; self.number = number; self.location = location
+    }
+}
+
+/// Something inline in prose that the parser lifted out of the Markdown before cmark saw it,
+/// so that maths and templates reach the page untouched. The prose HTML holds a placeholder
+/// `\u{E000}N\u{E001}` where N indexes `Chapter.inlines`.
+public enum InlineItem: Codable, Sendable, Equatable {
+    case math(tex: String)
+    /// `{{name}}` or `{{name:.3f}}`.
+    case value(name: String, format: String?, location: SourceLocation)
+    /// `{{name ≈ 1.0 ± 0.1 @default}}`.
+    case claim(Claim)
+    /// `@eq-label`.
+    case reference(label: String, location: SourceLocation)
+}
+
+/// A number quoted in prose that must match what the run recorded.
+public struct Claim: Codable, Sendable, Equatable {
+    public var metric: String
+    public var expected: Double
+    public var tolerance: Double
+    /// Only checked under this profile (`default`, `quick`); nil means every profile.
+    public var profile: String?
+    public var format: String?
+    public var location: SourceLocation
+    public init(metric: String, expected: Double, tolerance: Double, profile: String?, format: String? = nil,
+                location: SourceLocation) {
+        self.metric = metric; self.expected = expected; self.tolerance = tolerance; self.profile = profile
+        self.format = format; self.location = location
+    }
+}
+
+/// The chapter in reading order.
+public enum Segment: Codable, Sendable, Equatable {
+    /// HTML from cmark with inline placeholders (see `InlineItem`).
+    case prose(html: String)
+    case equation(Equation)
+    case code(CodeBlock)
+    /// A figure from `chapters/figures/` or elsewhere: relative source path and caption.
+    case figure(path: String, caption: String)
+}
+
+/// A parsed chapter: front matter, segments, and the lifted inline items.
+public struct Chapter: Codable, Sendable, Equatable {
+    /// File path relative to the book root (`chapters/02-rnn.md`).
+    public var path: String
+    /// File name without extension (`02-rnn`): names the page and the JSON.
+    public var slug: String
+    public var title: String
+    public var params: [String: ParamValue]
+    public var profiles: [String: [String: ParamValue]]
+    public var timeout: Double?
+    public var segments: [Segment]
+    public var inlines: [InlineItem]
+    public init(path: String, slug: String, title: String, params: [String: ParamValue] = [:],
+                profiles: [String: [String: ParamValue]] = [:], timeout: Double? = nil,
+                segments: [Segment] = [], inlines: [InlineItem] = []) {
+        self.path = path; self.slug = slug; self.title = title; self.params = params; self.profiles = profiles
+        self.timeout = timeout; self.segments = segments; self.inlines = inlines
+    }
+    public var codeBlocks: [CodeBlock] { segments.compactMap { if case .code(let b) = $0 { b } else { nil } } }
+    public var equations: [Equation] { segments.compactMap { if case .equation(let e) = $0 { e } else { nil } } }
+}
+
+// MARK: Results
+
+public enum BlockStatus: String, Codable, Sendable {
+    case passed, failed, notRun, skipped
+}
+
+/// What one runnable block did.
+public struct BlockResult: Codable, Sendable, Equatable {
+    public var index: Int
+    public var status: BlockStatus
+    public var stdout: String
+    public var stderr: String
+    public var seconds: Double
+    public var outputs: [RichOutput]
+    /// Why it failed: compile error, crash, timeout, mismatch; with the Markdown location.
+    public var error: String?
+    public init(index: Int, status: BlockStatus, stdout: String = "", stderr: String = "", seconds: Double = 0,
+                outputs: [RichOutput] = [], error: String? = nil) {
+        self.index = index; self.status = status; self.stdout = stdout; self.stderr = stderr
+        self.seconds = seconds; self.outputs = outputs; self.error = error
+    }
+}
+
+/// Versions of everything a result depends on.
+public struct VersionInfo: Codable, Sendable, Equatable {
+    public var rnnbook: String
+    public var swiftc: String
+    public var cmark: String
+    public var openblas: String
+    public init(rnnbook: String, swiftc: String, cmark: String, openblas: String) {
+        self.rnnbook = rnnbook; self.swiftc = swiftc; self.cmark = cmark; self.openblas = openblas
+    }
+}
+
+/// Everything one run of a chapter produced: written as `output/<slug>.json`.
+public struct ChapterResult: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case passed, failed }
+    public var chapter: String
+    public var title: String
+    public var status: Status
+    public var profile: String
+    public var params: [String: ParamValue]
+    public var seed: Int?
+    public var blocks: [BlockResult]
+    public var checks: [CheckRecord]
+    public var metrics: [String: Double]
+    /// Compile error or other chapter-level failure, already located (`file.md:L:C: ...`).
+    public var failures: [String]
+    public var versions: VersionInfo
+    public var machine: String
+    public var startedAt: String
+    public var seconds: Double
+    public var compileSeconds: Double
+    /// True when this result came from the cache rather than a fresh run.
+    public var cached: Bool
+    public init(chapter: String, title: String, status: Status, profile: String, params: [String: ParamValue],
+                seed: Int?, blocks: [BlockResult], checks: [CheckRecord], metrics: [String: Double],
+                failures: [String], versions: VersionInfo, machine: String, startedAt: String,
+                seconds: Double, compileSeconds: Double, cached: Bool) {
+        self.chapter = chapter; self.title = title; self.status = status; self.profile = profile
+        self.params = params; self.seed = seed; self.blocks = blocks; self.checks = checks
+        self.metrics = metrics; self.failures = failures; self.versions = versions; self.machine = machine
+        self.startedAt = startedAt; self.seconds = seconds; self.compileSeconds = compileSeconds; self.cached = cached
+    }
+}

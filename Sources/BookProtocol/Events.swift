@@ -1,0 +1,106 @@
+/// What a chapter program tells the runner, and what the runner keeps: the shared vocabulary of
+/// `BookRuntime` (writer) and `BookKit` (reader, pages). It has no dependencies so that both
+/// sides agree on one Codable schema without BookKit importing the engine.
+
+/// A table shown on the page.
+public struct TableOutput: Codable, Sendable, Equatable {
+    public var caption: String?
+    public var header: [String]
+    public var rows: [[String]]
+    public init(caption: String? = nil, header: [String], rows: [[String]]) {
+        self.caption = caption; self.header = header; self.rows = rows
+    }
+}
+
+/// One named series of a line plot.
+public struct PlotSeries: Codable, Sendable, Equatable {
+    public var name: String
+    public var x: [Double]
+    public var y: [Double]
+    public init(name: String, x: [Double], y: [Double]) { self.name = name; self.x = x; self.y = y }
+}
+
+/// A plot the page draws as inline SVG.
+public struct PlotOutput: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case lines, bars, heatmap }
+    public var kind: Kind
+    public var title: String?
+    public var xLabel: String
+    public var yLabel: String
+    public var logY: Bool
+    /// Lines: one entry per series. Bars: one series whose x are positions, with `categories`.
+    public var series: [PlotSeries]
+    /// Bar labels, or heatmap row labels.
+    public var categories: [String]?
+    /// Heatmap cells, row-major: `matrix[row][column]`.
+    public var matrix: [[Double]]?
+    /// Heatmap column labels.
+    public var columns: [String]?
+    public init(kind: Kind, title: String? = nil, xLabel: String = "", yLabel: String = "", logY: Bool = false,
+                series: [PlotSeries] = [], categories: [String]? = nil, matrix: [[Double]]? = nil,
+                columns: [String]? = nil) {
+        self.kind = kind; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.logY = logY
+        self.series = series; self.categories = categories; self.matrix = matrix; self.columns = columns
+    }
+}
+
+/// A small matrix shown with its shape.
+public struct TensorOutput: Codable, Sendable, Equatable {
+    public var label: String?
+    public var shape: [Int]
+    public var values: [Double]
+    public init(label: String?, shape: [Int], values: [Double]) {
+        self.label = label; self.shape = shape; self.values = values
+    }
+}
+
+/// One verdict on a claim the chapter makes.
+public struct CheckRecord: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case equation, gradient, shape, claim, output, expectError }
+    public var kind: Kind
+    /// Equation label (`eq-rnn-state`), metric name, or a description.
+    public var label: String
+    public var passed: Bool
+    public var maxAbsError: Double?
+    public var maxRelError: Double?
+    public var tolerance: Double?
+    /// Shapes of the bound symbols, for the page's detail view.
+    public var shapes: [String: [Int]]?
+    /// Human-readable detail: what was expected, what was found.
+    public var message: String
+    /// Markdown line the check refers to (the equation or claim), if known.
+    public var line: Int?
+    /// Index of the block that made the check, if any.
+    public var block: Int?
+    public init(kind: Kind, label: String, passed: Bool, maxAbsError: Double? = nil, maxRelError: Double? = nil,
+                tolerance: Double? = nil, shapes: [String: [Int]]? = nil, message: String,
+                line: Int? = nil, block: Int? = nil) {
+        self.kind = kind; self.label = label; self.passed = passed; self.maxAbsError = maxAbsError
+        self.maxRelError = maxRelError; self.tolerance = tolerance; self.shapes = shapes
+        self.message = message; self.line = line; self.block = block
+    }
+}
+
+/// A rich output attached to a block.
+public enum RichOutput: Codable, Sendable, Equatable {
+    case table(TableOutput)
+    case plot(PlotOutput)
+    case tensor(TensorOutput)
+    /// Raw SVG produced by chapter code (a diagram); sanitised by the page renderer.
+    case svg(String, caption: String?)
+}
+
+/// One line of the side channel, as JSON. The runner gives the program a private file
+/// descriptor for these; stdout is only ever shown as text.
+public enum ChannelEvent: Codable, Sendable, Equatable {
+    /// A block starts; `stdoutOffset`/`stderrOffset` are the byte positions of the captured
+    /// streams at that moment (after flushing), so the runner can split output per block.
+    case blockStart(index: Int, stdoutOffset: Int, stderrOffset: Int)
+    case blockEnd(index: Int, seconds: Double)
+    case output(block: Int, RichOutput)
+    case metric(block: Int, name: String, value: Double)
+    case check(CheckRecord)
+    case progress(block: Int, step: Int, of: Int, metrics: [String: Double], tokensPerSecond: Double?)
+    /// The program is about to fail on purpose (for example a non-finite loss).
+    case failure(block: Int, message: String)
+}

@@ -1,0 +1,200 @@
+/// Broadcasting, elementwise arithmetic and BLAS-backed matrix products.
+
+/// The error a caller sees for incompatible shapes: both shapes and the operation.
+public struct ShapeError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Tensor {
+    /// NumPy's broadcasting rule: align trailing axes; each pair must be equal or contain a 1.
+    public static func broadcastShape(_ a: [Int], _ b: [Int]) throws(ShapeError) -> [Int] {
+        let rank = Swift.max(a.count, b.count)
+        var out = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else {
+                throw ShapeError("cannot broadcast shapes \(a) and \(b): axis \(i) has \(da) vs \(db)")
+            }
+        }
+        return out
+    }
+
+    /// This tensor repeated along broadcast axes to `target` (which must be reachable).
+    public func broadcast(to target: [Int]) -> Tensor {
+        if shape == target { return self }
+        let r = (try? Tensor.broadcastShape(shape, target)) ?? []
+        precondition(r == target, "cannot broadcast shape \(shape) to \(target)")
+        return Tensor.broadcastCombine(self, Tensor(zeros: target)) { a, _ in a }
+    }
+
+    /// Applies `f` with broadcasting; fast paths for equal shapes and scalar operands.
+    public static func broadcastCombine(_ a: Tensor, _ b: Tensor,
+                                        _ f: (Scalar, Scalar) -> Scalar) -> Tensor {
+        if a.shape == b.shape { return a.zip(b, f) }
+        if b.count == 1 && b.rank <= a.rank { let s = b.scalars[0]; return a.map { f($0, s) }.reshaped(
+            try! broadcastShape(a.shape, b.shape)) }
+        if a.count == 1 && a.rank <= b.rank { let s = a.scalars[0]; return b.map { f(s, $0) }.reshaped(
+            try! broadcastShape(a.shape, b.shape)) }
+        let outShape: [Int]
+        do { outShape = try broadcastShape(a.shape, b.shape) } catch {
+            preconditionFailure(error.description)
+        }
+        let rank = outShape.count
+        let pa = [Int](repeating: 1, count: rank - a.rank) + a.shape
+        let pb = [Int](repeating: 1, count: rank - b.rank) + b.shape
+        var sa = strides(of: pa), sb = strides(of: pb)
+        for i in 0..<rank { if pa[i] == 1 { sa[i] = 0 }; if pb[i] == 1 { sb[i] = 0 } }
+        let n = outShape.reduce(1, *)
+        var out = [Scalar](repeating: 0, count: n)
+        // Innermost axis handled as a tight loop; outer axes by an odometer.
+        let inner = rank > 0 ? outShape[rank - 1] : 1
+        let ia = rank > 0 ? sa[rank - 1] : 0, ib = rank > 0 ? sb[rank - 1] : 0
+        var counter = [Int](repeating: 0, count: Swift.max(rank - 1, 0))
+        a.scalars.withUnsafeBufferPointer { A in
+            b.scalars.withUnsafeBufferPointer { B in
+                out.withUnsafeMutableBufferPointer { O in
+                    var o = 0
+                    while o < n {
+                        var offA = 0, offB = 0
+                        for k in 0..<counter.count { offA += counter[k] * sa[k]; offB += counter[k] * sb[k] }
+                        for j in 0..<inner { O[o + j] = f(A[offA + j * ia], B[offB + j * ib]) }
+                        o += inner
+                        var k = counter.count - 1
+                        while k >= 0 { counter[k] += 1; if counter[k] < outShape[k] { break }; counter[k] = 0; k -= 1 }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, scalars: out)
+    }
+
+    /// Sums a broadcast result back down to `target` (the shape of an operand before broadcasting).
+    public func reduced(toShape target: [Int]) -> Tensor {
+        if shape == target { return self }
+        var t = self
+        while t.rank > target.count { t = t.sum(alongAxis: 0) }
+        for axis in 0..<target.count where target[axis] == 1 && t.shape[axis] != 1 {
+            t = t.sum(alongAxis: axis, keepingDimension: true)
+        }
+        precondition(t.shape == target, "cannot reduce shape \(shape) to \(target)")
+        return t
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, +) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, -) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, *) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, /) }
+    public static func + (a: Tensor, s: Scalar) -> Tensor { a.map { $0 + s } }
+    public static func - (a: Tensor, s: Scalar) -> Tensor { a.map { $0 - s } }
+    public static func * (a: Tensor, s: Scalar) -> Tensor { a.map { $0 * s } }
+    public static func / (a: Tensor, s: Scalar) -> Tensor { a.map { $0 / s } }
+    public static func + (s: Scalar, a: Tensor) -> Tensor { a.map { s + $0 } }
+    public static func - (s: Scalar, a: Tensor) -> Tensor { a.map { s - $0 } }
+    public static func * (s: Scalar, a: Tensor) -> Tensor { a.map { s * $0 } }
+    public static func / (s: Scalar, a: Tensor) -> Tensor { a.map { s / $0 } }
+    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+
+    /// In-place `self += alpha * other` for equal shapes (BLAS axpy).
+    public mutating func add(_ other: Tensor, scaledBy alpha: Scalar = 1) {
+        precondition(shape == other.shape, "add(_:scaledBy:): shapes \(shape) and \(other.shape) differ")
+        let n = count
+        other.scalars.withUnsafeBufferPointer { x in
+            scalars.withUnsafeMutableBufferPointer { y in
+                Scalar.axpy(count: n, alpha: alpha, x: x.baseAddress!, y: y.baseAddress!)
+            }
+        }
+    }
+
+    public static func += (a: inout Tensor, b: Tensor) {
+        if a.shape == b.shape { a.add(b) } else { a = a + b }
+    }
+    public static func -= (a: inout Tensor, b: Tensor) {
+        if a.shape == b.shape { a.add(b, scaledBy: -1) } else { a = a - b }
+    }
+    public static func *= (a: inout Tensor, s: Scalar) {
+        a.scalars.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= s } }
+    }
+
+    // MARK: Matrix products
+
+    /// Matrix product through BLAS. Transposes are passed to `gemm`, never copied.
+    /// 2-D × 2-D; a 3-D left operand is treated as a stack of rows (its leading axes flattened).
+    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
+        precondition(other.rank == 2, "matmul: right operand must be a matrix, got shape \(other.shape)")
+        precondition(rank >= 2, "matmul: left operand must be a matrix, got shape \(shape)")
+        precondition(!(transposeSelf && rank != 2), "matmul: transposeSelf needs a matrix, got \(shape)")
+        let lead = Array(shape.dropLast())
+        let rows = lead.reduce(1, *), inner = shape[rank - 1]
+        let (m, k) = transposeSelf ? (inner, rows) : (rows, inner)
+        let (k2, n) = transposeOther ? (other.shape[1], other.shape[0]) : (other.shape[0], other.shape[1])
+        precondition(k == k2, "matmul: shapes \(shape)\(transposeSelf ? "ᵀ" : "") and \(other.shape)\(transposeOther ? "ᵀ" : "") do not chain: \(k) vs \(k2)")
+        var out = [Scalar](repeating: 0, count: m * n)
+        if m > 0 && n > 0 && k > 0 {
+            scalars.withUnsafeBufferPointer { a in
+                other.scalars.withUnsafeBufferPointer { b in
+                    out.withUnsafeMutableBufferPointer { c in
+                        Scalar.gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+                                    alpha: 1, a: a.baseAddress!, lda: inner,
+                                    b: b.baseAddress!, ldb: other.shape[1],
+                                    beta: 0, c: c.baseAddress!, ldc: n)
+                    }
+                }
+            }
+        }
+        let outShape = (rank == 2 || transposeSelf) ? [m, n] : lead + [n]
+        return Tensor(shape: outShape, scalars: out)
+    }
+
+    /// The transpose of a matrix (a vector is returned unchanged).
+    public var transposed: Tensor {
+        if rank < 2 { return self }
+        precondition(rank == 2, "transposed: expected a matrix, got shape \(shape); use transposed(axes:)")
+        let r = shape[0], c = shape[1]
+        var out = [Scalar](repeating: 0, count: count)
+        scalars.withUnsafeBufferPointer { a in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<r { for j in 0..<c { o[j * r + i] = a[i * c + j] } }
+            }
+        }
+        return Tensor(shape: [c, r], scalars: out)
+    }
+
+    // MARK: Reductions
+
+    /// Sum of all elements.
+    public func sum() -> Scalar { scalars.reduce(0, +) }
+    /// Mean of all elements.
+    public func mean() -> Scalar { sum() / Scalar(Swift.max(count, 1)) }
+
+    /// Sum along one axis.
+    public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
+        let axis = axis < 0 ? axis + rank : axis
+        precondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
+        let outer = shape[..<axis].reduce(1, *), n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
+        var out = [Scalar](repeating: 0, count: outer * inner)
+        scalars.withUnsafeBufferPointer { a in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<outer { for j in 0..<n {
+                    let base = (i * n + j) * inner
+                    for k in 0..<inner { o[i * inner + k] += a[base + k] }
+                } }
+            }
+        }
+        var newShape = shape
+        if keepingDimension { newShape[axis] = 1 } else { newShape.remove(at: axis) }
+        return Tensor(shape: newShape, scalars: out)
+    }
+
+    public func mean(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
+        let axis = axis < 0 ? axis + rank : axis
+        return sum(alongAxis: axis, keepingDimension: keepingDimension) / Scalar(shape[axis])
+    }
+
+    /// Euclidean (Frobenius) norm of all elements.
+    public func norm() -> Scalar { scalars.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+    /// Largest absolute value.
+    public func maxAbs() -> Scalar { scalars.reduce(0) { Swift.max($0, Swift.abs($1)) } }
+}
