@@ -1,0 +1,56 @@
+import BookProtocol
+import Foundation
+
+/// A labelled display equation of the running chapter, registered by the generated program
+/// so that `verify` can find its LaTeX and report the Markdown line.
+public struct EquationSource: Sendable {
+    public var label: String
+    public var tex: String
+    public var file: String
+    public var line: Int
+    public init(label: String, tex: String, file: String, line: Int) {
+        self.label = label; self.tex = tex; self.file = file; self.line = line
+    }
+}
+
+/// The running chapter's state: which block runs, the side channel, the equations.
+/// One per process; chapter code runs on the main thread, so a lock is enough.
+public final class BookContext: @unchecked Sendable {
+    public static let shared = BookContext()
+
+    private let lock = NSLock()
+    private var channel: FileHandle?
+    private var _currentBlock = -1
+    private var _equations: [String: EquationSource] = [:]
+
+    private init() {
+        // The runner passes a private file (not stdout) for structured events; without it
+        // (a chapter program run by hand) events are dropped.
+        if let path = ProcessInfo.processInfo.environment["RNNBOOK_CHANNEL"] {
+            channel = FileHandle(forWritingAtPath: path)
+            channel?.seekToEndOfFile()
+        }
+    }
+
+    /// Index of the block now running (-1 before the first).
+    public var currentBlock: Int {
+        get { lock.withLock { _currentBlock } }
+        set { lock.withLock { _currentBlock = newValue } }
+    }
+
+    public func register(equations: [EquationSource]) {
+        lock.withLock { for e in equations { _equations[e.label] = e } }
+    }
+
+    public func equation(_ label: String) -> EquationSource? { lock.withLock { _equations[label] } }
+    public var equationLabels: [String] { lock.withLock { _equations.keys.sorted() } }
+
+    /// Writes one event as a JSON line on the side channel.
+    public func emit(_ event: ChannelEvent) {
+        guard let data = try? JSONEncoder().encode(event) else { return }
+        lock.withLock {
+            channel?.write(data)
+            channel?.write(Data([0x0A]))
+        }
+    }
+}
