@@ -63,12 +63,15 @@ done < <(find "$out" -maxdepth 1 -name '*.html' -print0 | sort -z)
 
 (( pages > 1 )) || fail "$out" "expected an index and at least one chapter page, found $pages pages"
 
-# Screenshots of the first chapter page (and the index) for a human to look at.
-sample="$(find "$out" -maxdepth 1 -name '*.html' ! -name index.html | sort | head -1)"
+# Screenshots of one chapter page (the largest, or $SCREENSHOT_PAGE) and the index, for a human to look at.
+# Desktop, phone and dark mode; --force-dark-mode makes prefers-color-scheme: dark match.
+sample="${SCREENSHOT_PAGE:+$out/$SCREENSHOT_PAGE}"
+[[ -n "$sample" ]] || sample="$(find "$out" -maxdepth 1 -name '*.html' ! -name index.html -printf '%s %p\n' | sort -rn | head -1 | cut -d' ' -f2-)"
 if [[ -n "$sample" ]]; then
     name="$(basename "$sample" .html)"
     chrome --hide-scrollbars --window-size=1200,1600 --screenshot="$shots/$name.png" "file://$sample" >/dev/null 2>&1 || true
     chrome --hide-scrollbars --window-size=390,1400 --screenshot="$shots/$name-phone.png" "file://$sample" >/dev/null 2>&1 || true
+    chrome --hide-scrollbars --window-size=1200,1600 --force-dark-mode --screenshot="$shots/$name-dark.png" "file://$sample" >/dev/null 2>&1 || true
     chrome --hide-scrollbars --window-size=1200,900 --screenshot="$shots/index.png" "file://$out/index.html" >/dev/null 2>&1 || true
     echo "screenshots in $shots"
 fi

@@ -140,7 +140,10 @@ struct ChapterPage {
         let expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
         var rows: [(String, String)] = [("claim", "\(claim.metric) ≈ \(expectedText)")]
         let badge: String
-        if let (i, check) = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && ($0.line == nil || $0.line == claim.location.line) }) {
+        // The check for this very claim (same metric and line), else any claim check on the metric.
+        let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line })
+            ?? takeCheck(where: { $0.kind == .claim && $0.label == claim.metric })
+        if let (i, check) = found {
             rows.append(("measured", measured.map { formatValue($0, spec: ".6g") } ?? "not recorded"))
             rows += Badge.rows(for: check).dropFirst()
             badge = Badge.html(check.passed ? .pass : .fail, label: nil, rows: rows, id: checkIDs[i])
@@ -237,6 +240,7 @@ struct ChapterPage {
             if !block.options.run { head += "<span class=\"tag\">not run</span>" }
             if block.options.expectError { head += "<span class=\"tag\">expected to fail</span>" }
             if let r = blockResult {
+                if r.status == .failed { head += "<span class=\"tag failed\">failed</span>" }
                 if r.status == .notRun || r.status == .skipped { head += "<span class=\"tag\">\(r.status == .notRun ? "not run" : "skipped")</span>" }
                 else { head += "<span class=\"cell-time\">\(formatValue(r.seconds, spec: r.seconds < 10 ? ".2f" : ".1f")) s</span>" }
             }

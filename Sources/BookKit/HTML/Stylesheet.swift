@@ -88,7 +88,9 @@ img { max-width: 100%; height: auto; }
 .status.cached, .status.notrun { color: var(--muted); background: color-mix(in srgb, var(--muted) 15%, transparent); }
 
 /* Maths */
-.math.inline { white-space: nowrap; }
+/* Before KaTeX runs (or with JS off) the TeX source must wrap like text. */
+.math.inline { overflow-wrap: anywhere; }
+.math.display:not(:has(.katex)) { white-space: pre-wrap; text-align: left !important; }
 .math.display { font-family: var(--mono); font-size: .9rem; }
 .katex { font-size: 1.08em; }
 .math.display .katex { font-size: 1.12rem; }
@@ -124,6 +126,7 @@ a.eqref { text-decoration: none; white-space: nowrap; }
              font: .74rem var(--sans); color: var(--muted); margin: 0 0 .25rem; }
 .cell-head .cell-loc { margin-right: auto; font-family: var(--mono); }
 .tag { font: 600 .7rem var(--sans); padding: 0 .45em; border: 1px solid var(--rule); border-radius: 4px; }
+.tag.failed { color: var(--fail); border-color: color-mix(in srgb, var(--fail) 50%, transparent); background: var(--fail-bg); }
 pre { margin: 0; font: .84rem/1.55 var(--mono); overflow-x: auto; tab-size: 4; }
 pre.code { background: var(--code-bg); padding: .85rem 1rem; border-radius: 7px; border: 1px solid var(--rule); }
 .cell-output { margin-top: .35rem; }
