@@ -45,7 +45,7 @@ struct HTMLPartsTests {
         let wide = PlotScale.logarithmic(values: [1e-4, 3, 200], from: 100, to: 0)
         #expect(wide.ticks == [1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100])
         let narrow = PlotScale.logarithmic(values: [1.2, 28], from: 100, to: 0)
-        #expect(narrow.ticks == [2, 5, 10, 20])
+        #expect(narrow.ticks == [1, 2, 5, 10, 20])
         #expect(abs(narrow.pixel(narrow.lower) - 100) < 1e-9 && abs(narrow.pixel(narrow.upper)) < 1e-9)
     }
 

@@ -34,6 +34,14 @@ struct PlotScale {
         // A little room in log space so the extreme points are not on the frame.
         let pad = (log10(hi) - log10(lo)) * 0.04
         lo = pow(10, log10(lo) - pad); hi = pow(10, log10(hi) + pad)
+        // Snap the ends to a nearby 1-2-5 value so the axis starts and ends on a labelled tick.
+        func snapped(_ v: Double, down: Bool) -> Double {
+            let k = floor(log10(v))
+            let steps = [1.0, 2, 5, 10].map { $0 * pow(10, k) }
+            let target = down ? steps.last { $0 <= v * 1.000001 } ?? v : steps.first { $0 >= v * 0.999999 } ?? v
+            return (down ? v / target : target / v) <= 1.5 ? target : v
+        }
+        lo = snapped(lo, down: true); hi = snapped(hi, down: false)
         func candidates(_ mantissas: [Double]) -> [Double] {
             var out: [Double] = []
             for k in Int(floor(log10(lo)))...Int(ceil(log10(hi))) {

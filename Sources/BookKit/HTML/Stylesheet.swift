@@ -167,7 +167,7 @@ table.matrix td.gap { color: var(--muted); text-align: center; }
 .tensor-gap { margin: 0; color: var(--muted); }
 .plot-figure { margin: .6rem 0 1rem; }
 .plot-figure figcaption, .diagram figcaption { text-align: center; }
-svg.plot { width: 100%; height: auto; max-width: 44rem; display: block; font-family: var(--sans); overflow: visible; }
+svg.plot { width: 100%; height: auto; max-width: 44rem; display: block; margin: 0 auto; font-family: var(--sans); overflow: visible; }
 svg.plot .grid { stroke: var(--grid); }
 svg.plot .axis, svg.plot .legend { fill: var(--muted); }
 svg.plot .axis-label { fill: var(--fg); font-weight: 600; }
