@@ -18,12 +18,17 @@ public struct EquationVerdict: Sendable, Equatable {
     public var shapes: [String: [Int]]
     /// Value comparisons and shape claims made.
     public var comparisons: Int
+    /// How many of the comparisons were `\in \mathbb{R}^{…}` shape claims.
+    public var shapeClaims: Int
     /// What was expected and what was found (the first failure), or a summary when passed.
     public var message: String
 }
 
 /// The default relative tolerance for values computed in Double.
 public let defaultEquationTolerance = 1e-6
+/// The default when some bound value was computed in Float: rounding alone reaches ~1e-6 after a
+/// few hundred accumulations, while the mistakes checks exist for (a transpose, an index) are O(1).
+public let singlePrecisionEquationTolerance = 1e-4
 
 /// A parsed equation, for callers that only want to know it is inside the subset (the build
 /// checks every labelled equation before running code).
@@ -51,7 +56,7 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                           tolerance: Double = defaultEquationTolerance) throws(MathError) -> EquationVerdict {
     let equation = try ParsedEquation(tex)
     var evaluator = Evaluator(bindings: bindings)
-    var maxAbs = 0.0, maxRel = 0.0, count = 0
+    var maxAbs = 0.0, maxRel = 0.0, count = 0, claims = 0
     var failures: [String] = []
     var summaries: [String] = []
     for statement in equation.statements {
@@ -81,7 +86,7 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                 }
                 var dims: [Int] = []
                 for d in dimensions { dims.append(try evaluator.integer(d)) }
-                count += 1
+                count += 1; claims += 1
                 let claim = "\\mathbb{R}^{\(dimensions.map(\.text).joined(separator: " \\times "))} = \(format(dims))"
                 if squeezed(subject.value.shape) == squeezed(dims) {
                     summaries.append("`\(subject.text)` ∈ \(format(dims))")
@@ -97,7 +102,7 @@ public func checkEquation(_ tex: String, bindings: Bindings,
         ? "\(count) comparison\(count == 1 ? "" : "s") hold: \(summaries.joined(separator: "; ")) (max |Δ| = \(format(maxAbs)), relative \(format(maxRel)), tolerance \(format(tolerance)))"
         : failures.joined(separator: "; ")
     return EquationVerdict(passed: passed, maxAbsError: maxAbs, maxRelError: maxRel, tolerance: tolerance,
-                           shapes: evaluator.shapes, comparisons: count, message: message)
+                           shapes: evaluator.shapes, comparisons: count, shapeClaims: claims, message: message)
 }
 
 private func squeezed(_ shape: [Int]) -> [Int] { shape.filter { $0 != 1 } }
