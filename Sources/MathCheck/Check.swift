@@ -98,8 +98,9 @@ public func checkEquation(_ tex: String, bindings: Bindings,
         }
     }
     let passed = failures.isEmpty
+    let errors = count > claims ? " (max |Δ| = \(format(maxAbs)), relative \(format(maxRel)), tolerance \(format(tolerance)))" : ""
     let message = passed
-        ? "\(count) comparison\(count == 1 ? "" : "s") hold: \(summaries.joined(separator: "; ")) (max |Δ| = \(format(maxAbs)), relative \(format(maxRel)), tolerance \(format(tolerance)))"
+        ? "\(count == 1 ? "holds" : "all \(count) hold"): \(summaries.joined(separator: "; "))\(errors)"
         : failures.joined(separator: "; ")
     return EquationVerdict(passed: passed, maxAbsError: maxAbs, maxRelError: maxRel, tolerance: tolerance,
                            shapes: evaluator.shapes, comparisons: count, shapeClaims: claims, message: message)

@@ -156,7 +156,12 @@ struct Evaluator {
             }
         }
         if let indexError { throw indexError }
-        let hint = ref.parts.contains { $0.lowerIndex != nil } ? " (or an indexed family for its subscript)" : ""
+        // Suggest a family only where the subscript reads as an index (`t-1`, `3`), not a label (`xh`).
+        let indexLike = ref.parts.contains { part in
+            guard let e = part.subscriptExpression else { return false }
+            return symbolNames(in: e).allSatisfy { loop[$0] != nil || bindings.integers[$0] != nil }
+        }
+        let hint = indexLike ? " (or an indexed family for its subscript)" : ""
         throw MathError(.unboundSymbol, column: node.column,
                         "no binding for `\(name)` (from `\(node.text)`)\(hint); bound: \(bindings.boundNames.joined(separator: ", "))")
     }

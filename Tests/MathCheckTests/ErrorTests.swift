@@ -22,6 +22,8 @@ struct ErrorTests {
         #expect(w.column == 29)
         #expect(w.message.hasPrefix("no binding for `W_xh` (from `\\mathbf{W}_{xh}`)"))
         #expect(w.description.hasPrefix("column 29: "))
+        // `xh` is a label, not an index: no family is suggested.
+        #expect(!w.message.contains("indexed family"))
     }
 
     @Test func shapeMismatchNamesTheSubExpressionAndShapes() throws {

@@ -92,11 +92,14 @@ struct EvaluationTests {
         #expect(v.message.contains("expected 2, got 3"))
         let ok = try checkEquation("a \\approx b", bindings: bs)
         #expect(ok.passed)
+        #expect(ok.message == "holds: `a` = `b` (max |Δ| = 0, relative 0, tolerance 1e-06)")
     }
 
     @Test func shapeClaims() throws {
         let bs = bindings(["X": Tensor(zeros: [3, 5]), "b": Tensor(zeros: [5])], integers: ["n": 3, "d": 5])
         #expect(try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{n \\times d}, \\quad \\mathbf{b} \\in \\mathbb{R}^{d}.", bindings: bs).passed)
+        let good = try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{n \\times d}", bindings: bs)
+        #expect(good.message == "holds: `\\mathbf{X}` ∈ [3, 5]" && good.shapeClaims == 1)
         let bad = try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{d \\times n}", bindings: bs)
         #expect(!bad.passed)
         #expect(bad.message == "`\\mathbf{X}` has shape [3, 5], but the equation claims `\\mathbb{R}^{d \\times n} = [5, 3]`")
