@@ -120,6 +120,14 @@ public struct BookBuilder: Sendable {
         for key in settings.overrides.keys.sorted() where !known.contains(key) {
             throw UsageError("--set \(key)=…: no chapter has a param '\(key)'; valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
+        for chapter in chapters {
+            for (key, text) in settings.overrides {
+                guard let existing = chapter.params[key] else { continue }
+                if parseParamValue(text, like: existing) == nil {
+                    throw UsageError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing)); give a value of that type")
+                }
+            }
+        }
         let profiles = Set(chapters.flatMap { $0.profiles.keys }).union(["default"])
         if !profiles.contains(settings.profile) {
             throw UsageError("--profile \(settings.profile): no chapter defines it; profiles: \(profiles.sorted().joined(separator: ", "))")

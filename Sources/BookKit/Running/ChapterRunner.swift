@@ -142,7 +142,9 @@ public struct ChapterRunner: Sendable {
             var byBlock: [Int: [Diagnostic]] = [:]
             var unplaced: [Diagnostic] = []
             for d in diagnostics {
-                if d.file == chapter.path, let block = block(containing: d.line, in: chapter) { byBlock[block.index!, default: []].append(d) }
+                if d.file == chapter.path, let block = block(containing: d.line, in: chapter) {
+                    byBlock[block.index!, default: []].append(d.pointingInto(source))
+                }
                 else { unplaced.append(d) }
             }
             if diagnostics.isEmpty || !unplaced.isEmpty || attempts > 4 {
@@ -225,7 +227,7 @@ public struct ChapterRunner: Sendable {
         env["RNNBOOK_PARAMS"] = paramsPath
         env["RNNBOOK_CHAPTER"] = chapter.path
         // Crash reports name the Markdown line; keep them plain and bounded.
-        env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed"
+        env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed,registers=none,images=none"
         let chapterTimeout = effectiveTimeout(chapter)
         let blockTimeouts = Dictionary(uniqueKeysWithValues: chapter.codeBlocks.compactMap { b in
             b.index.flatMap { i in b.options.timeout.map { (i, $0) } } })
@@ -294,6 +296,12 @@ public struct ChapterRunner: Sendable {
         func slice(_ data: Data, from: Int, to: Int?) -> String {
             let lo = min(max(from, 0), data.count), hi = min(max(to ?? data.count, lo), data.count)
             return String(decoding: data[lo..<hi], as: UTF8.self)
+        }
+        // Checks the program made about a block get that block's Markdown line.
+        for k in result.checks.indices where result.checks[k].line == nil {
+            if let b = result.checks[k].block, let block = blocks.first(where: { $0.index == b }) {
+                result.checks[k].line = block.location.line
+            }
         }
         let lastStarted = order.last
         var stopped = false
@@ -432,6 +440,18 @@ struct Diagnostic: Sendable {
     var file: String, line: Int, column: Int, severity: String, message: String
     /// The diagnostic line plus the source excerpt lines the compiler printed under it.
     var text: String
+
+    /// The diagnostic with the Markdown line under it (the compiler quotes the generated file).
+    func pointingInto(_ source: String) -> Diagnostic {
+        var copy = self
+        let lines = source.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        copy.text = "\(file):\(line):\(column): \(severity): \(message)"
+        if line >= 1 && line <= lines.count {
+            let text = String(lines[line - 1])
+            copy.text += "\n    \(text)\n    " + String(repeating: " ", count: max(0, column - 1)) + "^"
+        }
+        return copy
+    }
 
     static func parse(_ output: String) -> [Diagnostic] {
         var out: [Diagnostic] = []
