@@ -3,8 +3,9 @@ import Testing
 @testable import BookKit
 
 /// Runs the built `rnnbook` binary on chapters written to a temporary book.
-struct Book {
+final class Book {
     let root: URL
+    deinit { try? FileManager.default.removeItem(at: root) }
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-e2e-\(UUID().uuidString)")

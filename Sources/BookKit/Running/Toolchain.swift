@@ -11,6 +11,8 @@ public struct Toolchain: Sendable {
     /// Module maps of the C modules the engine's dependencies use (`_NumericsShims`, BoringSSL).
     public var moduleMapFiles: [String] = []
     public var libraryName = "BookRuntime"
+    /// Versions and flags of the tools, cached across builds.
+    public var facts: ToolFacts
 
     /// Finds the products next to the running executable (resolving /proc/self/exe).
     public static func locate(scratch: URL) throws -> Toolchain {
@@ -26,24 +28,21 @@ public struct Toolchain: Sendable {
         guard let swiftc = which(ProcessInfo.processInfo.environment["SWIFTC"] ?? "swiftc") else {
             throw BookError("swiftc is not on PATH; chapters are compiled with it")
         }
-        let includes = try writeCBLASModuleMap(into: scratch.appendingPathComponent("cblas"))
+        let facts = ToolFacts.load(swiftc: swiftc, cache: scratch.appendingPathComponent("toolchain.json"))
+        let includes = try writeCBLASModuleMap(into: scratch.appendingPathComponent("cblas"), facts: facts)
         return Toolchain(binDirectory: bin, swiftc: swiftc, includeDirectories: includes,
-                         moduleMapFiles: dependencyModuleMaps(bin: bin))
+                         moduleMapFiles: dependencyModuleMaps(bin: bin), facts: facts)
     }
 
     /// Clients of Engine need the CBLAS module map on their include path, even though the
     /// engine imports it internally; this writes the same map as `Sources/CBLAS` does.
-    static func writeCBLASModuleMap(into dir: URL) throws -> [String] {
+    static func writeCBLASModuleMap(into dir: URL, facts: ToolFacts) throws -> [String] {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let map = "module CBLAS [system] {\n    header \"shim.h\"\n    link \"openblas\"\n    export *\n}\n"
         let shim = "#include <cblas.h>\n"
         try writeIfChanged(map, to: dir.appendingPathComponent("module.modulemap"))
         try writeIfChanged(shim, to: dir.appendingPathComponent("shim.h"))
-        var includes = [dir.path]
-        if let flags = captureOutput(which("pkg-config") ?? "/usr/bin/pkg-config", ["--cflags-only-I", "openblas"]) {
-            includes += flags.split(separator: " ").filter { $0.hasPrefix("-I") }.map { String($0.dropFirst(2)) }
-        }
-        return includes
+        return [dir.path] + facts.openBLASIncludes
     }
 
     /// SwiftPM records the module maps it passes to the compiler in `description.json` next to the
@@ -78,9 +77,7 @@ public struct Toolchain: Sendable {
     }
 
     /// `swiftc --version`, first line.
-    public var compilerVersion: String {
-        captureOutput(swiftc, ["--version"])?.split(separator: "\n").first.map(String.init) ?? "unknown"
-    }
+    public var compilerVersion: String { facts.swiftcVersion }
 
     /// Hash of the engine as chapters see it: the library and the module interfaces.
     public var engineIdentity: String {
@@ -94,8 +91,46 @@ public struct Toolchain: Sendable {
     }
 
     /// OpenBLAS version from pkg-config.
-    public var openBLASVersion: String {
-        captureOutput(which("pkg-config") ?? "/usr/bin/pkg-config", ["--modversion", "openblas"]) ?? "unknown"
+    public var openBLASVersion: String { facts.openBLASVersion }
+}
+
+/// What `swiftc --version` and pkg-config say. Asking them costs about half a second on a busy
+/// machine, which would be most of a cached rebuild, so the answers are kept in
+/// `output/.cache/toolchain.json`, keyed by the identity (path, size, mtime) of swiftc and of
+/// OpenBLAS's pkg-config file: a new compiler or OpenBLAS changes the key.
+public struct ToolFacts: Codable, Sendable {
+    public var key: String
+    public var swiftcVersion: String
+    public var openBLASVersion: String
+    public var openBLASIncludes: [String]
+
+    static func identity(swiftc: String) -> String {
+        let real = URL(fileURLWithPath: swiftc).resolvingSymlinksInPath().path
+        let pcDirs = ["/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/lib/aarch64-linux-gnu/pkgconfig", "/usr/lib/pkgconfig",
+                      "/usr/share/pkgconfig", "/usr/local/lib/pkgconfig"]
+        let pc = pcDirs.map { "\($0)/openblas.pc" }.first { FileManager.default.fileExists(atPath: $0) }
+        func stamp(_ path: String?) -> String {
+            guard let path, let a = try? FileManager.default.attributesOfItem(atPath: path) else { return "none" }
+            let m = (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(path):\(a[.size] as? Int ?? 0):\(m)"
+        }
+        return [stamp(real), stamp(pc), ProcessInfo.processInfo.environment["PKG_CONFIG_PATH"] ?? ""].joined(separator: "|")
+    }
+
+    static func load(swiftc: String, cache: URL) -> ToolFacts {
+        let key = identity(swiftc: swiftc)
+        if let data = try? Data(contentsOf: cache), let facts = try? JSONDecoder().decode(ToolFacts.self, from: data), facts.key == key {
+            return facts
+        }
+        let pkgConfig = which("pkg-config") ?? "/usr/bin/pkg-config"
+        let version = captureOutput(swiftc, ["--version"])?.split(separator: "\n").first.map(String.init) ?? "unknown"
+        let includes = (captureOutput(pkgConfig, ["--cflags-only-I", "openblas"]) ?? "")
+            .split(separator: " ").filter { $0.hasPrefix("-I") }.map { String($0.dropFirst(2)) }
+        let facts = ToolFacts(key: key, swiftcVersion: version,
+                              openBLASVersion: captureOutput(pkgConfig, ["--modversion", "openblas"]) ?? "unknown",
+                              openBLASIncludes: includes)
+        if let data = try? JSONEncoder().encode(facts) { try? writeAtomically(data, to: cache) }
+        return facts
     }
 }
 
