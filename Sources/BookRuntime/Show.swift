@@ -20,7 +20,7 @@ public func show<Value>(table dictionary: [String: Value], header: [String] = ["
 
 /// Shows a tensor as a small matrix with its shape.
 public func show<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, label: String? = nil) {
-    let values = tensor.scalars.map { Double("\($0)") ?? .nan }
+    let values = tensor.scalars.map { Double($0) }
     emitOutput(.tensor(TensorOutput(label: label, shape: tensor.shape, values: values)))
 }
 

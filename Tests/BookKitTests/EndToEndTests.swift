@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BookKit
+import BookProtocol
 
 /// Runs the built `rnnbook` binary on chapters written to a temporary book.
 final class Book {
@@ -305,5 +306,56 @@ struct EndToEndTests {
         #expect(broken.status == 1)
         #expect(try Data(contentsOf: book.root.appendingPathComponent("output/count.json")) == good)
         #expect(FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/.cache/count.failed.json").path))
+    }
+
+    @Test func richOutputsReachTheResult() throws {
+        let book = try Book()
+        try book.write("rich.md", """
+        # Rich
+
+        ```swift hide
+        show(table: [["epoch", "ppl"], ["1", "12.5"]], caption: "Training")
+        show(table: ["b": 2.0, "a": 1.0])
+        show(Tensor<Float>(shape: [2, 2], scalars: [1, 2, 3, 4]), label: "W")
+        show(plot: .lines(["train": [3, 2, 1]], x: "epoch", y: "perplexity", logY: true))
+        show(plot: .heatmap([[1, 2], [3, 4]], x: "lag", y: "step"))
+        show(svg: "<svg></svg>", caption: "unrolled")
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 0, "\(run.stderr)")
+        let outputs = try book.result("rich").blocks[0].outputs
+        #expect(outputs.count == 6)
+        #expect(outputs.first == .table(TableOutput(caption: "Training", header: ["epoch", "ppl"], rows: [["1", "12.5"]])))
+        #expect(outputs[1] == .table(TableOutput(caption: nil, header: ["name", "value"], rows: [["a", "1.0"], ["b", "2.0"]])))
+        #expect(outputs[2] == .tensor(TensorOutput(label: "W", shape: [2, 2], values: [1, 2, 3, 4])))
+        if case .plot(let p) = outputs[3] {
+            #expect(p.kind == .lines && p.logY && p.series == [PlotSeries(name: "train", x: [1, 2, 3], y: [3, 2, 1])])
+        } else { Issue.record("expected a plot") }
+    }
+
+    @Test func blockTimeoutStopsOnlyThatLongBlock() throws {
+        let book = try Book()
+        try book.write("slow.md", """
+        # Slow
+
+        ```swift timeout=1
+        import Foundation
+        Thread.sleep(forTimeInterval: 30)
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 1)
+        #expect(try book.result("slow").blocks[0].error?.contains("its timeout=1.00 s passed") == true)
+    }
+
+    @Test func listShowsBlocksParamsAndProfiles() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        let run = try book.run("list")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("chapters/count.md  Counting"))
+        #expect(run.stdout.contains("blocks: 2 run, 0 shown"))
+        #expect(run.stdout.contains("profile quick: n=2"))
     }
 }
