@@ -26,6 +26,8 @@ struct EvaluationTests {
         ("\\left(A + B\\right) B", [[3.0, 1], [4, 4]]),
         ("[A, B]", [[1.0, 2, 0, 1], [3, 4, 1, 0]]),
         ("\\begin{bmatrix} A \\\\ B \\end{bmatrix}", [[1.0, 2], [3, 4], [0, 1], [1, 0]]),
+        ("[A; B]", [[1.0, 2], [3, 4], [0, 1], [1, 0]]),
+        ("\\mathbf{1} [1, 2]^\\top", [[1.0, 2], [1, 2]]),
         ("\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", [[1.0, 2], [3, 4]]),
         ("v v^\\top", [[1.0, -1], [-1, 1]]),
         ("A + v", [[2.0, 1], [4, 3]]),
@@ -36,7 +38,8 @@ struct EvaluationTests {
         ("|B - A|", [[1.0, 1], [2, 4]]),
     ])
     func matrixExpressions(tex: String, expected: [[Double]]) throws {
-        let bs = bindings(["A": a, "B": b, "s": Tensor(2), "v": Tensor([1, -1]), "E": Tensor(expected)])
+        let bs = bindings(["A": a, "B": b, "s": Tensor(2), "v": Tensor([1, -1]), "E": Tensor(expected),
+                           "1": Tensor(ones: [2])])
         let v = try checkEquation("E = \(tex)", bindings: bs)
         #expect(v.passed, "\(tex): \(v.message)")
         #expect(v.maxAbsError < 1e-12)
