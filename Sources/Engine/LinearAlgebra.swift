@@ -3,8 +3,8 @@
 extension Tensor {
     /// This square matrix raised to the `k`-th power (k ≥ 0) by repeated squaring.
     public func power(_ k: Int) -> Tensor {
-        precondition(rank == 2 && shape[0] == shape[1], "power: expected a square matrix, got shape \(shape)")
-        precondition(k >= 0, "power: exponent must be non-negative, got \(k)")
+        checkPrecondition(rank == 2 && shape[0] == shape[1], "power: expected a square matrix, got shape \(shape)")
+        checkPrecondition(k >= 0, "power: exponent must be non-negative, got \(k)")
         var result = Tensor(identity: shape[0])
         var base = self
         var e = k
@@ -27,7 +27,7 @@ extension Tensor {
     /// Jordan block adds log(k)/k. Iterates until the estimate moves less than `tolerance`
     /// (relative), at most 64 squarings. Cost: one n×n product per squaring.
     public func spectralRadius(tolerance: Double = 1e-12) -> Scalar {
-        precondition(rank == 2 && shape[0] == shape[1], "spectralRadius: expected a square matrix, got shape \(shape)")
+        checkPrecondition(rank == 2 && shape[0] == shape[1], "spectralRadius: expected a square matrix, got shape \(shape)")
         if count == 0 { return 0 }
         var b = Tensor<Double>(self)
         let norm = b.norm()
