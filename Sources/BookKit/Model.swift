@@ -21,6 +21,23 @@ public struct BookError: Error, CustomStringConvertible, Sendable {
 /// A parameter value from front matter or `--set`, typed from its YAML form.
 public enum ParamValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case int(Int), double(Double), bool(Bool), string(String)
+    /// Encoded as the plain JSON value (`512`, `0.1`, `true`, `"x"`), so results read naturally.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let v): try c.encode(v)
+        case .double(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        case .string(let v): try c.encode(v)
+        }
+    }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Int.self) { self = .int(v) }
+        else if let v = try? c.decode(Double.self) { self = .double(v) }
+        else { self = .string(try c.decode(String.self)) }
+    }
     public var description: String {
         switch self {
         case .int(let v): "\(v)"
@@ -130,6 +147,8 @@ public struct Chapter: Codable, Sendable, Equatable {
     public var timeout: Double?
     public var segments: [Segment]
     public var inlines: [InlineItem]
+    /// Data files (relative to `$RNNBOOK_DATA`) the front matter says the chapter reads; part of the cache key.
+    public var dataFiles: [String]?
     public init(path: String, slug: String, title: String, params: [String: ParamValue] = [:],
                 profiles: [String: [String: ParamValue]] = [:], timeout: Double? = nil,
                 segments: [Segment] = [], inlines: [InlineItem] = []) {

@@ -29,6 +29,8 @@ public final class BookContext: @unchecked Sendable {
         if let path = ProcessInfo.processInfo.environment["RNNBOOK_CHANNEL"] {
             channel = FileHandle(forWritingAtPath: path)
             channel?.seekToEndOfFile()
+            // Code the chapter starts (a shell, a child process) should not find the channel by name.
+            unsetenv("RNNBOOK_CHANNEL")
         }
     }
 

@@ -1,6 +1,91 @@
 import ArgumentParser
+import BookKit
+import Foundation
+
+/// Options `build` and `check` share.
+struct RunOptions: ParsableArguments {
+    @Argument(help: "Chapter files or folders (default: chapters/).")
+    var paths: [String] = []
+
+    @Option(name: .shortAndLong, help: "Where pages, JSON and the cache go.")
+    var output: String = "output"
+
+    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define, e.g. 'quick'.")
+    var profile: String = "default"
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a chapter param, e.g. --set num_epochs=5.", valueName: "KEY=VALUE"))
+    var assignments: [String] = []
+
+    @Option(help: "Seed for every chapter (overrides the 'seed' param).")
+    var seed: Int?
+
+    @Flag(help: "Ignore the cache: compile and run every chapter.")
+    var force = false
+
+    @Option(help: "Seconds each chapter program may run (overrides front matter).")
+    var timeout: Double?
+
+    @Option(help: "Chapters to run at the same time.")
+    var jobs: Int = 1
+
+    func validate() throws {
+        for a in assignments where !a.contains("=") || a.hasPrefix("=") {
+            throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
+        }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive, got \(timeout)") }
+    }
+
+    var overrides: [String: String] {
+        Dictionary(assignments.map { a in
+            let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), String(parts[1]))
+        }, uniquingKeysWith: { _, new in new })
+    }
+
+    func settings() -> BuildSettings {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        var s = BuildSettings(bookRoot: cwd, outputDirectory: URL(fileURLWithPath: output, relativeTo: cwd).standardizedFileURL)
+        s.profile = profile
+        s.overrides = overrides
+        s.seed = seed
+        s.force = force
+        s.timeout = timeout
+        return s
+    }
+}
+
+/// Runs the chapters and reports; shared by `build` (pages) and `check` (no pages).
+func runBook(_ options: RunOptions, pages: Bool) throws {
+    let terminal = Terminal()
+    let settings = options.settings()
+    let builder = BookBuilder(settings: settings)
+    let outcome: BookBuilder.Outcome
+    do {
+        let files = try builder.chapterFiles(options.paths)
+        if files.isEmpty { throw UsageError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))") }
+        outcome = try builder.build(files, jobs: options.jobs, writeResults: pages, terminal: terminal)
+    } catch let error as UsageError {
+        throw ValidationError(error.description)
+    } catch let error as BookError {
+        terminal.line(error.description)
+        throw ExitCode(1)
+    }
+    if pages {
+        try SiteRenderer().render(chapters: outcome.chapters, to: settings.outputDirectory)
+    }
+    let ran = outcome.chapters.filter { $0.result != nil }.count
+    if outcome.failures.isEmpty {
+        terminal.line("\(ran) chapter\(ran == 1 ? "" : "s") passed" + (pages ? "; pages in \(options.output)/" : ""))
+    } else {
+        terminal.line("\nFailures (\(outcome.failures.count)):")
+        for f in outcome.failures { terminal.line(f) }
+        throw ExitCode(1)
+    }
+}
 
 struct Build: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
-    func run() throws { throw ValidationError("'Build' is not built yet") }
+    static let configuration = CommandConfiguration(abstract: "Run every chapter and write the pages and JSON results.")
+    @OptionGroup var options: RunOptions
+    func run() throws { try runBook(options, pages: true) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 
 struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
-    func run() throws { throw ValidationError("'Check' is not built yet") }
+    static let configuration = CommandConfiguration(abstract: "Run every chapter and verify its checks; writes no pages.")
+    @OptionGroup var options: RunOptions
+    func run() throws { try runBook(options, pages: false) }
 }

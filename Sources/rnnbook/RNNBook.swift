@@ -1,4 +1,6 @@
 import ArgumentParser
+import BookKit
+import Foundation
 
 /// The command line. Thin: every decision lives in BookKit or Engine.
 @main
@@ -8,4 +10,20 @@ struct RNNBook: ParsableCommand {
         abstract: "Build and verify the executable book on recurrent neural networks.",
         subcommands: [Build.self, Check.self, List.self, Clean.self, Bench.self],
         defaultSubcommand: Build.self)
+
+    /// Like ArgumentParser's main, but usage errors exit with status 2 (the book's convention).
+    static func main() {
+        installInterruptHandler()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

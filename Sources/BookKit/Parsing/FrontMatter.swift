@@ -1,0 +1,130 @@
+import Foundation
+import Yams
+
+/// What a chapter's YAML front matter says.
+struct FrontMatter: Sendable, Equatable {
+    var title: String?
+    var params: [String: ParamValue] = [:]
+    var profiles: [String: [String: ParamValue]] = [:]
+    var timeout: Double?
+    /// Data files (relative to `$RNNBOOK_DATA`) the chapter reads; they enter the cache key.
+    var data: [String] = []
+
+    static let knownKeys = ["title", "params", "profiles", "timeout", "data"]
+}
+
+/// Splits `---` front matter from the body. The body keeps the front matter's lines as blank
+/// lines so that every line number cmark reports is a line number of the file.
+func splitFrontMatter(_ source: String) -> (yaml: String?, yamlFirstLine: Int, body: String) {
+    var lines = source.components(separatedBy: "\n")
+    guard let first = lines.first, first.trimmingCharacters(in: .whitespaces) == "---" else {
+        return (nil, 0, source)
+    }
+    guard let end = lines.indices.dropFirst().first(where: {
+        let t = lines[$0].trimmingCharacters(in: .whitespaces); return t == "---" || t == "..."
+    }) else { return (nil, 0, source) }
+    let yaml = lines[1..<end].joined(separator: "\n")
+    for i in 0...end { lines[i] = "" }
+    return (yaml, 2, lines.joined(separator: "\n"))
+}
+
+/// Parses front matter YAML; every error names the Markdown line.
+func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> FrontMatter {
+    func here(_ mark: Mark?) -> SourceLocation {
+        SourceLocation(file: file, line: firstLine + (mark?.line ?? 1) - 1, column: mark?.column ?? 1)
+    }
+    let root: Node?
+    do {
+        root = try Yams.compose(yaml: yaml)
+    } catch let error as YamlError {
+        switch error {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            throw BookError("malformed YAML front matter: \(problem)", at: here(mark))
+        default:
+            throw BookError("malformed YAML front matter: \(error)", at: here(nil))
+        }
+    }
+    var fm = FrontMatter()
+    guard let root else { return fm }
+    guard let mapping = root.mapping else {
+        throw BookError("front matter must be a mapping of keys (\(FrontMatter.knownKeys.joined(separator: ", "))), found a \(kindName(root))", at: here(root.mark))
+    }
+    for (keyNode, value) in mapping {
+        let key = keyNode.string ?? ""
+        switch key {
+        case "title":
+            guard let s = value.string else { throw BookError("'title' must be text", at: here(value.mark)) }
+            fm.title = s
+        case "params":
+            fm.params = try paramMapping(value, what: "params", here: here)
+        case "profiles":
+            guard let m = value.mapping else { throw BookError("'profiles' must map profile names to parameter overrides", at: here(value.mark)) }
+            for (name, overrides) in m {
+                let profile = name.string ?? ""
+                fm.profiles[profile] = try paramMapping(overrides, what: "profile '\(profile)'", here: here)
+            }
+        case "timeout":
+            guard let t = value.float, t > 0 else {
+                throw BookError("'timeout' must be a positive number of seconds, found '\(value.string ?? kindName(value))'", at: here(value.mark))
+            }
+            fm.timeout = t
+        case "data":
+            if let s = value.string, value.scalar != nil { fm.data = [s] }
+            else if let seq = value.sequence { fm.data = seq.compactMap(\.string) }
+            else { throw BookError("'data' must be a file name or a list of them", at: here(value.mark)) }
+        default:
+            throw BookError("unknown front matter key '\(key)'; expected one of: \(FrontMatter.knownKeys.joined(separator: ", "))", at: here(keyNode.mark))
+        }
+    }
+    // Profiles may only override declared params, so a typo cannot silently do nothing.
+    for (profile, overrides) in fm.profiles {
+        for key in overrides.keys where fm.params[key] == nil {
+            throw BookError("profile '\(profile)' overrides '\(key)', which is not in params (\(fm.params.keys.sorted().joined(separator: ", ")))", at: here(nil))
+        }
+    }
+    return fm
+}
+
+private func kindName(_ node: Node) -> String {
+    switch node {
+    case .scalar: "scalar"
+    case .mapping: "mapping"
+    case .sequence: "list"
+    case .alias: "alias"
+    }
+}
+
+private func paramMapping(_ node: Node, what: String, here: (Mark?) -> SourceLocation) throws -> [String: ParamValue] {
+    guard let m = node.mapping else { throw BookError("'\(what)' must be a mapping of names to values", at: here(node.mark)) }
+    var out: [String: ParamValue] = [:]
+    for (k, v) in m {
+        guard let name = k.string else { continue }
+        guard let value = paramValue(from: v) else {
+            throw BookError("\(what): '\(name)' must be a number, true/false or text", at: here(v.mark))
+        }
+        out[name] = value
+    }
+    return out
+}
+
+/// Types a YAML scalar as YAML's core schema resolves it (plain `512` is an Int, `0.1` a Double).
+func paramValue(from node: Node) -> ParamValue? {
+    guard let scalar = node.scalar else { return nil }
+    switch node.tag.rawValue {
+    case Tag.Name.int.rawValue: return node.int.map(ParamValue.int)
+    case Tag.Name.float.rawValue: return node.float.map(ParamValue.double)
+    case Tag.Name.bool.rawValue: return node.bool.map(ParamValue.bool)
+    default: return .string(scalar.string)
+    }
+}
+
+/// Parses a `--set` value with the type of the param's default; nil when it does not fit.
+public func parseParamValue(_ text: String, like existing: ParamValue) -> ParamValue? {
+    switch existing {
+    case .int: return Int(text).map(ParamValue.int)
+    case .double: return Double(text).map(ParamValue.double)
+    case .bool:
+        switch text.lowercased() { case "true", "yes", "1": return .bool(true); case "false", "no", "0": return .bool(false); default: return nil }
+    case .string: return .string(text)
+    }
+}

@@ -1,0 +1,99 @@
+import CCmark
+import Foundation
+
+/// A top-level Markdown block copied out of cmark's tree into Swift values.
+struct MarkdownBlock: Sendable, Equatable {
+    enum Kind: Sendable, Equatable { case paragraph, heading, codeBlock, other }
+    var kind: Kind
+    /// 1-based line and column in the text given to cmark.
+    var line: Int
+    var column: Int
+    /// cmark's HTML for this block (raw HTML in the source is not passed through).
+    var html: String
+    /// Fenced code: info string and content.
+    var info: String?
+    var literal: String?
+    var fenced: Bool = false
+    /// A paragraph that holds only an image: its destination and alt text.
+    var image: (url: String, alt: String)? { imageURL.map { ($0, imageAlt ?? "") } }
+    var imageURL: String?
+    var imageAlt: String?
+    /// A paragraph that holds only plain text (used to find display-equation markers).
+    var plainText: String?
+}
+
+/// Parses `text` with libcmark and copies the top-level blocks out; all C memory is freed here.
+func readMarkdownBlocks(_ text: String) -> [MarkdownBlock] {
+    let options = CMARK_OPT_DEFAULT // raw HTML stays escaped: CMARK_OPT_UNSAFE is off on purpose
+    guard let document = text.withCString({ cmark_parse_document($0, strlen($0), options) }) else { return [] }
+    defer { cmark_node_free(document) }
+
+    func string(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
+    func html(_ node: OpaquePointer) -> String {
+        guard let raw = cmark_render_html(node, options) else { return "" }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+    func children(_ node: OpaquePointer) -> [OpaquePointer] {
+        var out: [OpaquePointer] = []
+        var child = cmark_node_first_child(node)
+        while let c = child { out.append(c); child = cmark_node_next(c) }
+        return out
+    }
+    func flatText(_ node: OpaquePointer) -> String {
+        let type = cmark_node_get_type(node)
+        if type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE { return string(cmark_node_get_literal(node)) ?? "" }
+        if type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK { return " " }
+        return children(node).map(flatText).joined()
+    }
+
+    let sourceLines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    var blocks: [MarkdownBlock] = []
+    for node in children(document) {
+        let type = cmark_node_get_type(node)
+        var block = MarkdownBlock(kind: .other, line: Int(cmark_node_get_start_line(node)),
+                                  column: Int(cmark_node_get_start_column(node)), html: html(node))
+        switch type {
+        case CMARK_NODE_PARAGRAPH:
+            block.kind = .paragraph
+            let kids = children(node).filter {
+                !(cmark_node_get_type($0) == CMARK_NODE_TEXT
+                  && (string(cmark_node_get_literal($0)) ?? "").allSatisfy(\.isWhitespace))
+                && cmark_node_get_type($0) != CMARK_NODE_SOFTBREAK
+            }
+            if kids.count == 1, cmark_node_get_type(kids[0]) == CMARK_NODE_IMAGE {
+                block.imageURL = string(cmark_node_get_url(kids[0])) ?? ""
+                block.imageAlt = flatText(kids[0])
+            }
+            if children(node).allSatisfy({ cmark_node_get_type($0) == CMARK_NODE_TEXT }) {
+                block.plainText = flatText(node)
+            }
+        case CMARK_NODE_HEADING:
+            block.kind = .heading
+            block.plainText = flatText(node)
+        case CMARK_NODE_CODE_BLOCK:
+            block.kind = .codeBlock
+            block.info = string(cmark_node_get_fence_info(node)) ?? ""
+            block.literal = string(cmark_node_get_literal(node)) ?? ""
+            // libcmark 0.30 has no cmark_node_get_fenced: look at the block's first line instead.
+            let first = block.line - 1
+            if first >= 0 && first < sourceLines.count {
+                let trimmed = sourceLines[first].drop(while: { $0 == " " })
+                block.fenced = trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~")
+            }
+        default:
+            break
+        }
+        blocks.append(block)
+    }
+    return blocks
+}
+
+/// The version of the linked libcmark, for results.
+public var cmarkVersion: String { String(cString: cmark_version_string()) }
+
+extension MarkdownBlock {
+    static func == (a: MarkdownBlock, b: MarkdownBlock) -> Bool {
+        a.kind == b.kind && a.line == b.line && a.html == b.html && a.literal == b.literal
+    }
+}

@@ -1,0 +1,287 @@
+import Foundation
+
+/// A display equation found by the lifter before cmark runs.
+struct LiftedDisplay: Sendable, Equatable {
+    var tex: String
+    var label: String?
+    var location: SourceLocation
+}
+
+/// The Markdown body with maths, templates and references replaced by private-use placeholders,
+/// so that cmark never sees (and never mangles) `_`, `*` or `\` inside them.
+struct LiftedText: Sendable {
+    /// Text for cmark.
+    var text: String
+    /// Original (file) line of each line of `text`, 0-based index.
+    var originalLine: [Int]
+    var inlines: [InlineItem]
+    var displays: [LiftedDisplay]
+}
+
+enum Placeholder {
+    static let inlineOpen: Character = "\u{E000}"
+    static let inlineClose: Character = "\u{E001}"
+    static let displayOpen: Character = "\u{E002}"
+    static let displayClose: Character = "\u{E003}"
+    static func inline(_ n: Int) -> String { "\(inlineOpen)\(n)\(inlineClose)" }
+    static func display(_ n: Int) -> String { "\(displayOpen)\(n)\(displayClose)" }
+}
+
+/// Lifts maths out of `body`, whose first line is line `firstLine` of `file`.
+func liftMath(from body: String, file: String, firstLine: Int = 1) throws -> LiftedText {
+    var lifter = Lifter(file: file)
+    let lines = body.components(separatedBy: "\n")
+    var i = 0
+    var chunk: [String] = []
+    var chunkStart = firstLine
+    func flushChunk() throws {
+        if !chunk.isEmpty { try lifter.scanText(chunk.joined(separator: "\n"), firstLine: chunkStart) }
+        chunk = []
+    }
+    while i < lines.count {
+        let line = lines[i]
+        if let fence = fenceOpening(line) {
+            try flushChunk()
+            // Copy the fenced block verbatim: maths inside code is code.
+            lifter.emitVerbatimLine(line, originalLine: firstLine + i)
+            i += 1
+            while i < lines.count {
+                let l = lines[i]
+                lifter.emitVerbatimLine(l, originalLine: firstLine + i)
+                i += 1
+                if isFenceClosing(l, fence: fence) { break }
+            }
+            chunkStart = firstLine + i
+            continue
+        }
+        if chunk.isEmpty { chunkStart = firstLine + i }
+        chunk.append(line)
+        i += 1
+    }
+    try flushChunk()
+    return LiftedText(text: lifter.out, originalLine: lifter.lineMap, inlines: lifter.inlines, displays: lifter.displays)
+}
+
+private func fenceOpening(_ line: String) -> (char: Character, count: Int)? {
+    let indent = line.prefix(while: { $0 == " " }).count
+    guard indent <= 3 else { return nil }
+    let rest = line.dropFirst(indent)
+    guard let c = rest.first, c == "`" || c == "~" else { return nil }
+    let n = rest.prefix(while: { $0 == c }).count
+    guard n >= 3 else { return nil }
+    if c == "`" && rest.dropFirst(n).contains("`") { return nil }
+    return (c, n)
+}
+
+private func isFenceClosing(_ line: String, fence: (char: Character, count: Int)) -> Bool {
+    let indent = line.prefix(while: { $0 == " " }).count
+    guard indent <= 3 else { return false }
+    let rest = line.dropFirst(indent)
+    let n = rest.prefix(while: { $0 == fence.char }).count
+    return n >= fence.count && rest.dropFirst(n).allSatisfy { $0 == " " || $0 == "\t" }
+}
+
+private struct Lifter {
+    let file: String
+    var out = ""
+    var lineMap: [Int] = []
+    var inlines: [InlineItem] = []
+    var displays: [LiftedDisplay] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func newOutputLine(originalLine: Int) {
+        if lineMap.isEmpty { lineMap.append(originalLine); return }
+        out.append("\n")
+        lineMap.append(originalLine)
+    }
+
+    mutating func emitVerbatimLine(_ line: String, originalLine: Int) {
+        newOutputLine(originalLine: originalLine)
+        out += line
+    }
+
+    /// Scans consecutive non-fence lines.
+    mutating func scanText(_ text: String, firstLine: Int) throws {
+        let c = Array(text)
+        var i = 0
+        var line = firstLine
+        var column = 1
+        newOutputLine(originalLine: line)
+
+        func loc(_ l: Int, _ col: Int) -> SourceLocation { SourceLocation(file: file, line: l, column: col) }
+        // Advances over c[from..<to], tracking line and column, without emitting.
+        func skip(_ from: Int, _ to: Int, line: inout Int, column: inout Int) {
+            for k in from..<to { if c[k] == "\n" { line += 1; column = 1 } else { column += 1 } }
+        }
+        func find(_ pattern: String, from: Int, stopAtBlankLine: Bool = true) -> Int? {
+            let p = Array(pattern)
+            var k = from
+            while k + p.count <= c.count {
+                if stopAtBlankLine && c[k] == "\n" {
+                    var j = k + 1
+                    while j < c.count && (c[j] == " " || c[j] == "\t") { j += 1 }
+                    if j < c.count && c[j] == "\n" { return nil }
+                }
+                if c[k] == "\\" && p != ["\\", ")"] && p != ["\\", "]"] { k += 2; continue }
+                if Array(c[k..<(k + p.count)]) == p { return k }
+                k += 1
+            }
+            return nil
+        }
+        func atParagraphStart(_ k: Int) -> Bool {
+            var j = k - 1
+            while j >= 0 && (c[j] == " " || c[j] == "\t") { j -= 1 }
+            if j < 0 { return true }
+            guard c[j] == "\n" else { return false }
+            j -= 1
+            while j >= 0 && (c[j] == " " || c[j] == "\t") { j -= 1 }
+            return j < 0 || c[j] == "\n"
+        }
+
+        while i < c.count {
+            let ch = c[i]
+            if ch == "\n" {
+                line += 1; column = 1; i += 1
+                newOutputLine(originalLine: line)
+                continue
+            }
+            // Code spans are code: copy through the matching backtick run.
+            if ch == "`" {
+                let n = c[i...].prefix(while: { $0 == "`" }).count
+                var k = i + n
+                var close: Int?
+                while k < c.count {
+                    if c[k] == "`" {
+                        let m = c[k...].prefix(while: { $0 == "`" }).count
+                        if m == n { close = k; break }
+                        k += m
+                    } else { k += 1 }
+                }
+                let end = close.map { $0 + n } ?? (i + n)
+                for k in i..<end {
+                    if c[k] == "\n" { line += 1; column = 1; newOutputLine(originalLine: line) } else { out.append(c[k]); column += 1 }
+                }
+                i = end
+                continue
+            }
+            if ch == "\\" && i + 1 < c.count {
+                if c[i + 1] == "(", let close = find("\\)", from: i + 2) {
+                    let tex = String(c[(i + 2)..<close])
+                    out += Placeholder.inline(inlines.count)
+                    inlines.append(.math(tex: tex))
+                    skip(i, close + 2, line: &line, column: &column)
+                    i = close + 2
+                    continue
+                }
+                out.append(c[i]); out.append(c[i + 1]); column += 2; i += 2
+                continue
+            }
+            if ch == "$" && i + 1 < c.count && c[i + 1] == "$" {
+                if let close = find("$$", from: i + 2, stopAtBlankLine: true) {
+                    let tex = String(c[(i + 2)..<close])
+                    var after = close + 2
+                    // Optional Quarto label right after the closing $$.
+                    var label: String?
+                    var k = after
+                    while k < c.count && (c[k] == " " || c[k] == "\t") { k += 1 }
+                    if k + 1 < c.count && c[k] == "{" && c[k + 1] == "#", let end = c[k...].firstIndex(of: "}") {
+                        let candidate = String(c[(k + 2)..<end])
+                        if !candidate.isEmpty && !candidate.contains(where: { $0.isWhitespace }) {
+                            label = candidate
+                            after = end + 1
+                        }
+                    }
+                    var rest = after
+                    while rest < c.count && (c[rest] == " " || c[rest] == "\t") { rest += 1 }
+                    let endsParagraph = rest == c.count || (c[rest] == "\n" && {
+                        var j = rest + 1
+                        while j < c.count && (c[j] == " " || c[j] == "\t") { j += 1 }
+                        return j == c.count || c[j] == "\n"
+                    }())
+                    if atParagraphStart(i) && endsParagraph {
+                        displays.append(LiftedDisplay(tex: tex.trimmingCharacters(in: .whitespacesAndNewlines), label: label, location: loc(line, column)))
+                        out += Placeholder.display(displays.count - 1)
+                        skip(i, rest, line: &line, column: &column)
+                        i = rest
+                        continue
+                    }
+                    // GitBook style: $$x_t$$ inside a sentence is inline maths; a label there is kept as text.
+                    out += Placeholder.inline(inlines.count)
+                    inlines.append(.math(tex: tex))
+                    skip(i, close + 2, line: &line, column: &column)
+                    i = close + 2
+                    continue
+                }
+            }
+            if ch == "$" && i + 1 < c.count && !c[i + 1].isWhitespace && c[i + 1] != "$" {
+                var k = i + 1
+                var close: Int?
+                while k < c.count {
+                    if c[k] == "\\" { k += 2; continue }
+                    if c[k] == "\n" && k + 1 < c.count && c[k + 1] == "\n" { break }
+                    if c[k] == "$" {
+                        if !c[k - 1].isWhitespace && !(k + 1 < c.count && c[k + 1].isNumber) { close = k }
+                        break
+                    }
+                    k += 1
+                }
+                if let close {
+                    out += Placeholder.inline(inlines.count)
+                    inlines.append(.math(tex: String(c[(i + 1)..<close])))
+                    skip(i, close + 1, line: &line, column: &column)
+                    i = close + 1
+                    continue
+                }
+            }
+            if ch == "{" && i + 1 < c.count && c[i + 1] == "{", let close = find("}}", from: i + 2) {
+                let inner = String(c[(i + 2)..<close])
+                let item = try parseTemplate(inner, at: loc(line, column))
+                out += Placeholder.inline(inlines.count)
+                inlines.append(item)
+                skip(i, close + 2, line: &line, column: &column)
+                i = close + 2
+                continue
+            }
+            if ch == "@" && (i == 0 || !(c[i - 1].isLetter || c[i - 1].isNumber || c[i - 1] == "_")),
+               c[(i + 1)...].starts(with: "eq-") {
+                var k = i + 4
+                while k < c.count && (c[k].isLetter || c[k].isNumber || c[k] == "-" || c[k] == "_") && c[k].isASCII { k += 1 }
+                while k > i + 4 && c[k - 1] == "-" { k -= 1 }
+                if k > i + 4 {
+                    let label = String(c[(i + 1)..<k])
+                    out += Placeholder.inline(inlines.count)
+                    inlines.append(.reference(label: label, location: loc(line, column)))
+                    skip(i, k, line: &line, column: &column)
+                    i = k
+                    continue
+                }
+            }
+            out.append(ch)
+            column += 1
+            i += 1
+        }
+    }
+}
+
+nonisolated(unsafe) private let claimPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~]+))?\s*(?:≈|~)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(?:±|\+-|\+/-)\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)(%?)\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
+nonisolated(unsafe) private let valuePattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*(\S+))?\s*$/#
+
+/// `{{name}}`, `{{name:.2f}}` or `{{name ≈ 1.0 ± 0.1 @default}}`.
+func parseTemplate(_ inner: String, at location: SourceLocation) throws -> InlineItem {
+    if let m = inner.wholeMatch(of: claimPattern) {
+        guard let expected = Double(m.3), var tolerance = Double(m.4) else {
+            throw BookError("claim '{{\(inner)}}': numbers do not parse", at: location)
+        }
+        if m.5 == "%" { tolerance = abs(expected) * tolerance / 100 }
+        return .claim(Claim(metric: String(m.1), expected: expected, tolerance: tolerance,
+                            profile: m.6.map(String.init), format: m.2.map(String.init), location: location))
+    }
+    if let m = inner.wholeMatch(of: valuePattern) {
+        return .value(name: String(m.1), format: m.2.map(String.init), location: location)
+    }
+    if inner.contains("≈") || inner.contains("~") {
+        throw BookError("claim '{{\(inner)}}' does not parse; expected '{{name ≈ value ± tolerance}}' with an optional '@profile'", at: location)
+    }
+    throw BookError("'{{\(inner)}}' does not parse; expected '{{name}}', '{{name:.2f}}' or a claim '{{name ≈ value ± tolerance}}'", at: location)
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// A chapter file found on disk.
+public struct ChapterFile: Sendable {
+    public var url: URL
+    /// Relative to the book root (`chapters/02-rnn.md`).
+    public var displayPath: String
+}
+
+/// Finds, parses, runs and writes chapters: what `rnnbook build` and `check` do.
+public struct BookBuilder: Sendable {
+    public var settings: BuildSettings
+    public init(settings: BuildSettings) { self.settings = settings }
+
+    /// Chapter files from paths (files or folders); default `chapters/`. `README.md` is skipped.
+    public func chapterFiles(_ paths: [String]) throws -> [ChapterFile] {
+        let fm = FileManager.default
+        let inputs = paths.isEmpty ? [settings.bookRoot.appendingPathComponent("chapters").path] : paths
+        var files: [URL] = []
+        for p in inputs {
+            let url = URL(fileURLWithPath: p, relativeTo: URL(fileURLWithPath: fm.currentDirectoryPath)).standardizedFileURL
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { throw BookError("no such chapter or folder: \(p)") }
+            if isDir.boolValue {
+                let names = try fm.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".md") && $0 != "README.md" }.sorted()
+                files += names.map { url.appendingPathComponent($0) }
+            } else {
+                files.append(url)
+            }
+        }
+        let root = settings.bookRoot.standardizedFileURL.path
+        return files.map { url in
+            let path = url.path.hasPrefix(root + "/") ? String(url.path.dropFirst(root.count + 1)) : url.path
+            return ChapterFile(url: url, displayPath: path)
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var chapters: [(chapter: Chapter, result: ChapterResult?)]
+        /// Every failure, located, for the summary.
+        public var failures: [String]
+        public var allPassed: Bool { failures.isEmpty }
+    }
+
+    /// Parses and runs `files` with up to `jobs` chapters at a time; writes JSON (unless `writeResults` is false).
+    public func build(_ files: [ChapterFile], jobs: Int, writeResults: Bool, terminal: Terminal) throws -> Outcome {
+        var parsed: [(ChapterFile, Result<(Chapter, String), BookError>)] = []
+        for file in files {
+            do {
+                let source = try String(contentsOf: file.url, encoding: .utf8)
+                let chapter = try ChapterParser().parse(source: source, path: file.displayPath)
+                parsed.append((file, .success((chapter, source))))
+            } catch let error as BookError {
+                parsed.append((file, .failure(error)))
+            } catch {
+                parsed.append((file, .failure(BookError("cannot read: \(error.localizedDescription)", at: SourceLocation(file: file.displayPath, line: 1)))))
+            }
+        }
+        try validateOverrides(parsed.compactMap { try? $0.1.get().0 })
+
+        let runner = try ChapterRunner(settings: settings)
+        let engine = runner.toolchain.engineIdentity
+        let results = ResultBox(count: parsed.count)
+        let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
+        let group = DispatchGroup()
+        let semaphore = DispatchSemaphore(value: max(1, jobs))
+        for (i, (file, parsedChapter)) in parsed.enumerated() {
+            guard case .success(let (chapter, source)) = parsedChapter else { continue }
+            semaphore.wait()
+            group.enter()
+            queue.async {
+                defer { semaphore.signal(); group.leave() }
+                let result = runner.run(chapter, source: source, engineIdentity: engine, terminal: terminal)
+                results.set(i, result)
+                let verdict = result.status == .passed ? "passed" : "FAILED"
+                let checks = result.checks.count
+                terminal.line("\(verdict)  \(file.displayPath)  \(result.cached ? "(cached)" : String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds))  \(checks) check\(checks == 1 ? "" : "s")")
+            }
+        }
+        group.wait()
+
+        var outcome = Outcome(chapters: [], failures: [])
+        for (i, (file, parsedChapter)) in parsed.enumerated() {
+            switch parsedChapter {
+            case .failure(let error):
+                outcome.failures.append(error.description)
+                _ = file
+            case .success(let (chapter, _)):
+                let result = results.get(i)
+                outcome.chapters.append((chapter, result))
+                if let result {
+                    outcome.failures += result.failures
+                    if writeResults { try write(result, slug: chapter.slug) }
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// Writes `output/<slug>.json` atomically; a failed result does not replace a passed one
+    /// (it goes to `output/.cache/<slug>.failed.json` instead), so a broken edit keeps the last good JSON.
+    func write(_ result: ChapterResult, slug: String) throws {
+        let data = try resultEncoder().encode(result)
+        let good = settings.outputDirectory.appendingPathComponent("\(slug).json")
+        let failed = settings.cacheDirectory.appendingPathComponent("\(slug).failed.json")
+        if result.status == .passed {
+            try writeAtomically(data, to: good)
+            try? FileManager.default.removeItem(at: failed)
+        } else if let old = try? Data(contentsOf: good), let previous = try? resultDecoder().decode(ChapterResult.self, from: old),
+                  previous.status == .passed {
+            try writeAtomically(data, to: failed)
+        } else {
+            try writeAtomically(data, to: good)
+        }
+    }
+
+    /// `--set` keys must be params of at least one selected chapter.
+    func validateOverrides(_ chapters: [Chapter]) throws {
+        let known = Set(chapters.flatMap { $0.params.keys })
+        for key in settings.overrides.keys.sorted() where !known.contains(key) {
+            throw UsageError("--set \(key)=…: no chapter has a param '\(key)'; valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
+        }
+        for chapter in chapters {
+            for (key, text) in settings.overrides {
+                guard let existing = chapter.params[key] else { continue }
+                if parseParamValue(text, like: existing) == nil {
+                    throw UsageError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing)); give a value of that type")
+                }
+            }
+        }
+        let profiles = Set(chapters.flatMap { $0.profiles.keys }).union(["default"])
+        if !profiles.contains(settings.profile) {
+            throw UsageError("--profile \(settings.profile): no chapter defines it; profiles: \(profiles.sorted().joined(separator: ", "))")
+        }
+    }
+}
+
+/// A mistake in how rnnbook was called (exit status 2).
+public struct UsageError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [ChapterResult?]
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: ChapterResult) { lock.withLock { items[i] = r } }
+    func get(_ i: Int) -> ChapterResult? { lock.withLock { items[i] } }
+}

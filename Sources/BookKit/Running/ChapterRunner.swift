@@ -1,0 +1,496 @@
+import BookProtocol
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of one build, shared by every chapter.
+public struct BuildSettings: Sendable {
+    /// Folder holding `chapters/` (paths in messages are relative to it).
+    public var bookRoot: URL
+    public var outputDirectory: URL
+    public var profile: String = "default"
+    /// `--set KEY=VALUE`, already split, not yet typed.
+    public var overrides: [String: String] = [:]
+    public var seed: Int?
+    public var force = false
+    /// Overrides the chapters' front matter timeout.
+    public var timeout: Double?
+    /// Live progress line on stderr (only when it is a terminal).
+    public var liveProgress = true
+    public static let defaultTimeout: Double = 900
+    public init(bookRoot: URL, outputDirectory: URL) { self.bookRoot = bookRoot; self.outputDirectory = outputDirectory }
+
+    var cacheDirectory: URL { outputDirectory.appendingPathComponent(".cache") }
+}
+
+/// Compiles and runs chapters, one program each.
+public struct ChapterRunner: Sendable {
+    public var toolchain: Toolchain
+    public var settings: BuildSettings
+    public var versions: VersionInfo
+    /// Bumped when generated programs or result assembly change, so old cache entries miss.
+    static let generatorVersion = "rnnbook-runner-1"
+
+    public init(settings: BuildSettings) throws {
+        self.settings = settings
+        toolchain = try Toolchain.locate(scratch: settings.cacheDirectory)
+        versions = VersionInfo(rnnbook: Self.generatorVersion, swiftc: toolchain.compilerVersion,
+                               cmark: cmarkVersion, openblas: toolchain.openBLASVersion)
+    }
+
+    /// Params after profile, `--set` and `--seed`; throws on a `--set` value of the wrong type.
+    public func resolvedParams(for chapter: Chapter) throws -> [String: ParamValue] {
+        var params = chapter.params
+        if settings.profile != "default", let overrides = chapter.profiles[settings.profile] {
+            params.merge(overrides) { _, new in new }
+        }
+        for (key, text) in settings.overrides {
+            guard let existing = params[key] else { continue }
+            guard let value = parseParamValue(text, like: existing) else {
+                throw BookError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing))")
+            }
+            params[key] = value
+        }
+        if let seed = settings.seed { params["seed"] = .int(seed) }
+        return params
+    }
+
+    /// The cache key: everything the result depends on.
+    public func cacheKey(for chapter: Chapter, source: String, params: [String: ParamValue], engineIdentity: String) -> String {
+        var hasher = SHA256()
+        func add(_ s: String) { hasher.update(data: Data(s.utf8)); hasher.update(data: Data([0])) }
+        add(Self.generatorVersion)
+        add(source)
+        for key in params.keys.sorted() { add("\(key)=\(typeName(params[key]!)):\(params[key]!)") }
+        add(settings.profile)
+        add(settings.seed.map(String.init) ?? "-")
+        add(String(effectiveTimeout(chapter)))
+        add(engineIdentity)
+        add(versions.swiftc)
+        for file in dataFiles(for: chapter, source: source) {
+            add(file.path)
+            if let data = try? Data(contentsOf: file, options: .mappedIfSafe) { hasher.update(data: data) } else { add("missing") }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Data files a chapter reads: those its front matter declares, plus the Time Machine when
+    /// the code names it (the engine's loader reads it from `$RNNBOOK_DATA`). Their contents are
+    /// hashed, so a changed corpus reruns the chapter.
+    func dataFiles(for chapter: Chapter, source: String) -> [URL] {
+        let dataDir = ProcessInfo.processInfo.environment["RNNBOOK_DATA"].map { URL(fileURLWithPath: $0) }
+        var names = chapter.dataFiles ?? []
+        let code = chapter.codeBlocks.map(\.code).joined().lowercased()
+        if code.contains("timemachine") || code.contains("time machine") || code.contains("timeMachine".lowercased()) {
+            names.append("timemachine.txt")
+        }
+        return Set(names).sorted().map { name in
+            name.hasPrefix("/") ? URL(fileURLWithPath: name)
+                : (dataDir ?? settings.bookRoot.appendingPathComponent("data")).appendingPathComponent(name)
+        }
+    }
+
+    func effectiveTimeout(_ chapter: Chapter) -> Double {
+        settings.timeout ?? chapter.timeout ?? BuildSettings.defaultTimeout
+    }
+
+    /// Runs `chapter` (parsed from `source`), using the cache unless `force`.
+    public func run(_ chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal) -> ChapterResult {
+        let startedAt = ISO8601DateFormatter().string(from: Date())
+        let clock = Date()
+        let params: [String: ParamValue]
+        do { params = try resolvedParams(for: chapter) } catch {
+            return failedResult(chapter, params: chapter.params, failures: ["\(error)"], startedAt: startedAt)
+        }
+        let key = cacheKey(for: chapter, source: source, params: params, engineIdentity: engineIdentity)
+        let cache = ResultCache(directory: settings.cacheDirectory)
+        if !settings.force, var hit = cache.result(for: chapter.slug, key: key) {
+            hit.cached = true
+            return hit
+        }
+
+        let work = settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")
+        try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let generator = ProgramGenerator()
+        var omitted: Set<Int> = []
+        var blockErrors: [Int: String] = [:]
+        var expectedCompileFailures: [Int: String] = [:]
+        var chapterFailures: [String] = []
+        var compileSeconds = 0.0
+        var stopAfter: Int? = nil  // first block that cannot run: it and later blocks are not run
+        let runnable = chapter.codeBlocks.filter { $0.index != nil }
+        let executable = work.appendingPathComponent("chapter").path
+
+        // Compile; on errors, attribute them to blocks, drop expect-error blocks that failed as
+        // they should, and recompile the blocks before the first real error so they still run.
+        var attempts = 0
+        compileLoop: while true {
+            attempts += 1
+            let sourcePath = work.appendingPathComponent("main.swift").path
+            let program = generator.program(for: chapter, omitting: omitted.union(stopAfter.map { s in Set(runnable.compactMap(\.index).filter { $0 >= s }) } ?? []))
+            do { try writeAtomically(Data(program.utf8), to: URL(fileURLWithPath: sourcePath)) } catch {
+                chapterFailures.append("\(error)"); break
+            }
+            terminal.status("\(chapter.path): compiling")
+            let t0 = Date()
+            let compile = compileProgram(source: sourcePath, executable: executable, work: work)
+            compileSeconds += Date().timeIntervalSince(t0)
+            if compile.termination.succeeded { break }
+            let diagnostics = Diagnostic.parse(compile.output).filter { $0.severity == "error" }
+            var byBlock: [Int: [Diagnostic]] = [:]
+            var unplaced: [Diagnostic] = []
+            for d in diagnostics {
+                if d.file == chapter.path, let block = block(containing: d.line, in: chapter) {
+                    byBlock[block.index!, default: []].append(d.pointingInto(source))
+                }
+                else { unplaced.append(d) }
+            }
+            if diagnostics.isEmpty || !unplaced.isEmpty || attempts > 4 {
+                let text = diagnostics.isEmpty ? compile.output.trimmingCharacters(in: .whitespacesAndNewlines) : unplaced.map(\.text).joined(separator: "\n")
+                chapterFailures.append("\(chapter.path): the generated program did not compile (\(compile.termination)):\n\(text)")
+                stopAfter = 0
+                break compileLoop
+            }
+            var progressed = false
+            for (index, ds) in byBlock where runnable.first(where: { $0.index == index })?.options.expectError == true {
+                expectedCompileFailures[index] = ds.map(\.text).joined(separator: "\n")
+                omitted.insert(index); progressed = true
+            }
+            if let first = byBlock.keys.filter({ !omitted.contains($0) }).min() {
+                blockErrors[first] = byBlock[first]!.map(\.text).joined(separator: "\n")
+                stopAfter = first
+                progressed = true
+            }
+            if !progressed { break }
+            if stopAfter == 0 { break }
+        }
+
+        var result = ChapterResult(chapter: chapter.path, title: chapter.title, status: .passed, profile: settings.profile,
+                                   params: params, seed: params["seed"].flatMap { if case .int(let s) = $0 { s } else { nil } },
+                                   blocks: [], checks: [], metrics: [:], failures: chapterFailures, versions: versions,
+                                   machine: machineDescription(), startedAt: startedAt, seconds: 0,
+                                   compileSeconds: compileSeconds, cached: false)
+
+        var run = RunOutcome()
+        if chapterFailures.isEmpty && stopAfter != 0 {
+            run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal)
+        }
+        terminal.clear()
+        assemble(&result, chapter: chapter, run: run, blockErrors: blockErrors, expectedCompileFailures: expectedCompileFailures,
+                 stopAfter: stopAfter)
+        result.seconds = Date().timeIntervalSince(clock)
+        if result.status == .passed { cache.store(result, for: chapter.slug, key: key) }
+        return result
+    }
+
+    private func block(containing line: Int, in chapter: Chapter) -> CodeBlock? {
+        chapter.codeBlocks.filter { $0.index != nil }.last { $0.location.line <= line && line <= $0.location.line + $0.code.split(separator: "\n", omittingEmptySubsequences: false).count }
+    }
+
+    struct CompileOutcome { var termination: Termination; var output: String }
+
+    func compileProgram(source: String, executable: String, work: URL) -> CompileOutcome {
+        let out = work.appendingPathComponent("compile.out").path, err = work.appendingPathComponent("compile.err").path
+        let process = Subprocess(executable: toolchain.swiftc,
+                                 arguments: toolchain.compileArguments(source: source, executable: executable),
+                                 environment: ProcessInfo.processInfo.environment,
+                                 workingDirectory: settings.bookRoot.path, stdoutPath: out, stderrPath: err)
+        do {
+            let t = try process.run(poll: { $0 > 600 ? .timedOut(seconds: $0) : nil })
+            let text = ((try? String(contentsOfFile: err, encoding: .utf8)) ?? "") + ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+            return CompileOutcome(termination: t, output: text)
+        } catch {
+            return CompileOutcome(termination: .exited(-1), output: "\(error)")
+        }
+    }
+
+    struct RunOutcome {
+        var termination: Termination? = nil
+        var events: [ChannelEvent] = []
+        var stdout = Data()
+        var stderr = Data()
+        /// Block that hit its own `timeout=`.
+        var timedOutBlock: Int?
+    }
+
+    func runProgram(_ executable: String, chapter: Chapter, params: [String: ParamValue], work: URL, terminal: Terminal) -> RunOutcome {
+        let channelPath = work.appendingPathComponent("channel.jsonl").path
+        let paramsPath = work.appendingPathComponent("params.json").path
+        let outPath = work.appendingPathComponent("stdout").path, errPath = work.appendingPathComponent("stderr").path
+        FileManager.default.createFile(atPath: channelPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        let typed = params.mapValues { [typeName($0), $0.description] }
+        try? writeAtomically((try? JSONEncoder().encode(typed)) ?? Data("{}".utf8), to: URL(fileURLWithPath: paramsPath))
+        var env = ProcessInfo.processInfo.environment
+        env["RNNBOOK_CHANNEL"] = channelPath
+        env["RNNBOOK_PARAMS"] = paramsPath
+        env["RNNBOOK_CHAPTER"] = chapter.path
+        // Crash reports name the Markdown line; keep them plain and bounded.
+        env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed,registers=none,images=none"
+        let chapterTimeout = effectiveTimeout(chapter)
+        let blockTimeouts = Dictionary(uniqueKeysWithValues: chapter.codeBlocks.compactMap { b in
+            b.index.flatMap { i in b.options.timeout.map { (i, $0) } } })
+
+        var outcome = RunOutcome()
+        let reader = ChannelReader(path: channelPath)
+        var currentBlock: (index: Int, since: Double)? = nil
+        var lastProgress: (block: Int, step: Int, of: Int, metrics: [String: Double], tps: Double?)? = nil
+        let process = Subprocess(executable: executable, arguments: [], environment: env, workingDirectory: settings.bookRoot.path,
+                                 stdoutPath: outPath, stderrPath: errPath)
+        do {
+            outcome.termination = try process.run { elapsed in
+                for event in reader.readNew() {
+                    switch event {
+                    case .blockStart(let index, _, _): currentBlock = (index, elapsed)
+                    case .progress(let block, let step, let of, let metrics, let tps): lastProgress = (block, step, of, metrics, tps)
+                    default: break
+                    }
+                }
+                if let b = currentBlock {
+                    var line = "\(chapter.path): block \(b.index + 1)/\(chapter.codeBlocks.filter { $0.index != nil }.count) \(formatSeconds(elapsed - b.since))"
+                    if let p = lastProgress, p.block == b.index {
+                        line += " · epoch \(p.step)/\(p.of)"
+                        for (k, v) in p.metrics.sorted(by: { $0.key < $1.key }) { line += String(format: " %@ %.4g", k, v) }
+                        if let tps = p.tps { line += String(format: " · %.0f tok/s", tps) }
+                        if p.step > 0 { line += " · ETA \(formatSeconds((elapsed - b.since) / Double(p.step) * Double(p.of - p.step)))" }
+                    }
+                    terminal.status(line)
+                    if let limit = blockTimeouts[b.index], elapsed - b.since > limit {
+                        outcome.timedOutBlock = b.index
+                        return .timedOut(seconds: limit)
+                    }
+                }
+                return elapsed > chapterTimeout ? .timedOut(seconds: chapterTimeout) : nil
+            }
+        } catch {
+            outcome.termination = .exited(-1)
+            outcome.stderr = Data("\(error)".utf8)
+        }
+        outcome.events = ChannelReader(path: channelPath).readNew()
+        outcome.stdout = FileManager.default.contents(atPath: outPath) ?? Data()
+        outcome.stderr += FileManager.default.contents(atPath: errPath) ?? Data()
+        return outcome
+    }
+
+    /// Builds block results from the channel events and the captured streams.
+    func assemble(_ result: inout ChapterResult, chapter: Chapter, run: RunOutcome, blockErrors: [Int: String],
+                  expectedCompileFailures: [Int: String], stopAfter: Int?) {
+        let blocks = chapter.codeBlocks.filter { $0.index != nil }
+        var starts: [Int: (out: Int, err: Int)] = [:]
+        var order: [Int] = []
+        var ended: [Int: Double] = [:]
+        var outputs: [Int: [RichOutput]] = [:]
+        var failures: [Int: String] = [:]
+        for event in run.events {
+            switch event {
+            case .blockStart(let i, let o, let e): starts[i] = (o, e); order.append(i)
+            case .blockEnd(let i, let s): ended[i] = s
+            case .output(let b, let o): outputs[b, default: []].append(o)
+            case .metric(_, let name, let value): result.metrics[name] = value
+            case .check(let record): result.checks.append(record)
+            case .progress: break
+            case .failure(let b, let message): failures[b] = message
+            }
+        }
+        func slice(_ data: Data, from: Int, to: Int?) -> String {
+            let lo = min(max(from, 0), data.count), hi = min(max(to ?? data.count, lo), data.count)
+            return String(decoding: data[lo..<hi], as: UTF8.self)
+        }
+        // Checks the program made about a block get that block's Markdown line.
+        for k in result.checks.indices where result.checks[k].line == nil {
+            if let b = result.checks[k].block, let block = blocks.first(where: { $0.index == b }) {
+                result.checks[k].line = block.location.line
+            }
+        }
+        let lastStarted = order.last
+        var stopped = false
+        for block in blocks {
+            let i = block.index!
+            var r = BlockResult(index: i, status: .notRun)
+            if let s = starts[i] {
+                let next = order.firstIndex(of: i).flatMap { k in k + 1 < order.count ? starts[order[k + 1]] : nil }
+                r.stdout = slice(run.stdout, from: s.out, to: next?.out)
+                r.stderr = slice(run.stderr, from: s.err, to: next?.err)
+                r.outputs = outputs[i] ?? []
+                r.seconds = ended[i] ?? 0
+            }
+            let where_ = "\(block.location.file):\(block.location.line)"
+            if stopped {
+                r.status = .notRun
+            } else if let diagnostics = expectedCompileFailures[i] {
+                r.status = .passed
+                r.stderr = diagnostics
+                result.checks.append(CheckRecord(kind: .expectError, label: "block \(i + 1)", passed: true,
+                                                 message: "the block failed to compile, as expected", line: block.location.line, block: i))
+            } else if let error = blockErrors[i] {
+                r.status = .failed
+                r.error = error
+                stopped = true
+            } else if let stop = stopAfter, i >= stop {
+                r.status = .notRun
+            } else if ended[i] != nil {
+                r.status = .passed
+                if block.options.expectError {
+                    if let check = result.checks.last(where: { $0.kind == .expectError && $0.block == i }), !check.passed {
+                        r.status = .failed
+                        r.error = "\(where_): block \(i + 1) is marked expect-error but ran without failing"
+                    }
+                }
+                if let expected = block.expected {
+                    let cmp = OutputComparison(expected: expected.text, actual: r.stdout, relativeTolerance: expected.relativeTolerance)
+                    result.checks.append(CheckRecord(kind: .output, label: "block \(i + 1) output", passed: cmp.matches,
+                                                     maxRelError: cmp.maxRelativeError, tolerance: expected.relativeTolerance,
+                                                     message: cmp.matches ? "output matches" : "output differs from the expected block at line \(expected.location.line):\n\(cmp.diff)",
+                                                     line: expected.location.line, block: i))
+                    if !cmp.matches {
+                        r.status = .failed
+                        r.error = "\(expected.location.file):\(expected.location.line): block \(i + 1): output differs from expected (relative tolerance \(expected.relativeTolerance)):\n\(cmp.diff)"
+                    }
+                }
+            } else if starts[i] != nil && i == lastStarted {
+                r.status = .failed
+                stopped = true
+                let lines = crashLines(r.stderr, chapter: chapter)
+                if let message = failures[i] {
+                    r.error = "\(where_): block \(i + 1) failed: \(message)"
+                } else if let t = run.termination, case .timedOut(let s) = t {
+                    r.error = "\(where_): block \(i + 1) was stopped: " + (run.timedOutBlock == i ? "its timeout=\(formatSeconds(s)) passed" : "the chapter's timeout of \(formatSeconds(s)) passed") + " (raise it with `timeout:` in the front matter, `timeout=` on the block, or --timeout)"
+                } else {
+                    r.error = "\(where_): block \(i + 1) crashed (\(run.termination?.description ?? "unknown")): \(lines)"
+                }
+            } else if run.termination != nil || !result.failures.isEmpty {
+                r.status = .notRun
+                if starts[i] == nil && run.termination?.succeeded == true && !stopped {
+                    // Ran to completion but never reached this block: the program exited early.
+                    r.status = .failed
+                    r.error = "\(where_): block \(i + 1) never started (the program exited before it)"
+                    stopped = true
+                }
+            }
+            result.blocks.append(r)
+        }
+        if let t = run.termination, !t.succeeded, !result.blocks.contains(where: { $0.status == .failed }) {
+            result.failures.append("\(chapter.path): the program \(t) before its first block: \(crashLines(String(decoding: run.stderr, as: UTF8.self), chapter: chapter))")
+        }
+        evaluateClaims(&result, chapter: chapter)
+        for b in result.blocks where b.status == .failed { if let e = b.error { result.failures.append(e) } }
+        for c in result.checks where !c.passed && c.kind != .output && c.kind != .expectError {
+            result.failures.append("\(chapter.path):\(c.line.map(String.init) ?? "?"): \(c.label): \(c.message)")
+        }
+        let ok = result.failures.isEmpty && result.checks.allSatisfy(\.passed) && result.blocks.allSatisfy { $0.status == .passed }
+        result.status = ok ? .passed : .failed
+    }
+
+    /// The lines of a crash report worth showing: the fatal error and frames in the chapter.
+    func crashLines(_ stderr: String, chapter: Chapter) -> String {
+        let lines = stderr.split(separator: "\n").map(String.init)
+        var keep = lines.filter { $0.contains("Fatal error") || $0.contains("Program crashed") || $0.contains(chapter.path) || $0.contains("error:") }
+        if keep.isEmpty { keep = Array(lines.suffix(5)) }
+        var seen = Set<String>()
+        return keep.filter { seen.insert($0).inserted }.prefix(12).joined(separator: "\n")
+    }
+
+    func evaluateClaims(_ result: inout ChapterResult, chapter: Chapter) {
+        for item in chapter.inlines {
+            guard case .claim(let claim) = item else { continue }
+            if let p = claim.profile, p != settings.profile { continue }
+            let loc = claim.location
+            guard let value = result.metrics[claim.metric] else {
+                // A run that stopped early cannot have recorded everything; its failure is reported already.
+                if result.blocks.contains(where: { $0.status != .passed }) || !result.failures.isEmpty { continue }
+                let known = result.metrics.keys.sorted()
+                result.checks.append(CheckRecord(kind: .claim, label: claim.metric, passed: false, tolerance: claim.tolerance,
+                    message: "the prose claims '\(claim.metric)' but the code recorded no such metric; recorded: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
+                    line: loc.line))
+                continue
+            }
+            let err = abs(value - claim.expected)
+            let passed = err <= claim.tolerance
+            result.checks.append(CheckRecord(kind: .claim, label: claim.metric, passed: passed, maxAbsError: err,
+                maxRelError: claim.expected == 0 ? nil : err / abs(claim.expected), tolerance: claim.tolerance,
+                message: "expected \(claim.expected) ± \(claim.tolerance), got \(value)", line: loc.line))
+        }
+    }
+
+    func failedResult(_ chapter: Chapter, params: [String: ParamValue], failures: [String], startedAt: String) -> ChapterResult {
+        ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: settings.profile, params: params,
+                      seed: nil, blocks: chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
+                      checks: [], metrics: [:], failures: failures, versions: versions, machine: machineDescription(),
+                      startedAt: startedAt, seconds: 0, compileSeconds: 0, cached: false)
+    }
+}
+
+func typeName(_ v: ParamValue) -> String {
+    switch v { case .int: "int"; case .double: "double"; case .bool: "bool"; case .string: "string" }
+}
+
+func machineDescription() -> String {
+    var u = utsname()
+    uname(&u)
+    let machine = withUnsafeBytes(of: &u.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? machine
+    return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(machine) Linux"
+}
+
+/// A compiler diagnostic (`file:line:col: error: message`).
+struct Diagnostic: Sendable {
+    var file: String, line: Int, column: Int, severity: String, message: String
+    /// The diagnostic line plus the source excerpt lines the compiler printed under it.
+    var text: String
+
+    /// The diagnostic with the Markdown line under it (the compiler quotes the generated file).
+    func pointingInto(_ source: String) -> Diagnostic {
+        var copy = self
+        let lines = source.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        copy.text = "\(file):\(line):\(column): \(severity): \(message)"
+        if line >= 1 && line <= lines.count {
+            let text = String(lines[line - 1])
+            copy.text += "\n    \(text)\n    " + String(repeating: " ", count: max(0, column - 1)) + "^"
+        }
+        return copy
+    }
+
+    static func parse(_ output: String) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        let pattern = #/^(.+?):(\d+):(\d+): (error|warning|note): (.*)$/#
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let m = line.wholeMatch(of: pattern) {
+                out.append(Diagnostic(file: String(m.1), line: Int(m.2)!, column: Int(m.3)!, severity: String(m.4),
+                                      message: String(m.5), text: String(line)))
+            } else if !out.isEmpty, !line.isEmpty, out[out.count - 1].text.split(separator: "\n").count < 6,
+                      line.hasPrefix(" ") || line.contains("|") {
+                out[out.count - 1].text += "\n" + line
+            }
+        }
+        return out
+    }
+}
+
+/// Reads new complete JSON lines from the channel file. Lines that do not decode are dropped:
+/// only the chapter's runtime writes this file, and a half-written last line is read next time.
+final class ChannelReader: @unchecked Sendable {
+    let path: String
+    private var offset: UInt64 = 0
+    private var pending = Data()
+    init(path: String) { self.path = path }
+
+    func readNew() -> [ChannelEvent] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: offset)
+        let data = (try? handle.readToEnd()) ?? Data()
+        offset += UInt64(data.count)
+        pending += data
+        var events: [ChannelEvent] = []
+        let decoder = JSONDecoder()
+        while let nl = pending.firstIndex(of: 0x0A) {
+            let line = pending[pending.startIndex..<nl]
+            pending = Data(pending[(nl + 1)...])
+            if let e = try? decoder.decode(ChannelEvent.self, from: line) { events.append(e) }
+        }
+        return events
+    }
+}

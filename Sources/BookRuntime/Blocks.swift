@@ -1,0 +1,95 @@
+@_exported import BookProtocol
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Entry points the generated chapter program calls between blocks. Underscored: authors never
+// write them; the runner's program generator does.
+
+/// Monotonic seconds, for block durations.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+final class BlockClock: @unchecked Sendable {
+    static let shared = BlockClock()
+    private let lock = NSLock()
+    private var started: Double?
+    func start() -> Double? { lock.withLock { let previous = started; started = monotonicSeconds(); return previous } }
+    func stop() -> Double? { lock.withLock { defer { started = nil }; return started } }
+}
+
+/// C's `stdout` stream, found by name: Swift 6 refuses the global `stdout` as shared mutable state.
+private func cStream(_ name: String) -> UnsafeMutablePointer<FILE>? {
+    guard let symbol = dlsym(nil, name) else { return nil }
+    return symbol.assumingMemoryBound(to: UnsafeMutablePointer<FILE>?.self).pointee
+}
+
+/// Called once before the first block.
+public func _bookChapterStart() {
+    // Line-buffered stdout: a crash loses at most the current line, not a whole block's output.
+    if let out = cStream("stdout") { setvbuf(out, nil, _IOLBF, 0) }
+    _ = BookContext.shared
+}
+
+/// Marks the start of block `index`: flushes the streams and tells the runner where, in the
+/// captured files, this block's output begins. The runner splits output by these offsets, never
+/// by anything the program prints.
+public func _bookBlockStart(_ index: Int) {
+    let context = BookContext.shared
+    let now = monotonicSeconds()
+    if let previous = BlockClock.shared.start(), context.currentBlock >= 0 {
+        fflush(nil)
+        context.emit(.blockEnd(index: context.currentBlock, seconds: now - previous))
+    }
+    fflush(nil)
+    let out = Int(lseek(1, 0, SEEK_CUR)), err = Int(lseek(2, 0, SEEK_CUR))
+    context.currentBlock = index
+    context.emit(.blockStart(index: index, stdoutOffset: max(out, 0), stderrOffset: max(err, 0)))
+}
+
+/// Called after the last block.
+public func _bookChapterEnd() {
+    let context = BookContext.shared
+    fflush(nil)
+    if let started = BlockClock.shared.stop(), context.currentBlock >= 0 {
+        context.emit(.blockEnd(index: context.currentBlock, seconds: monotonicSeconds() - started))
+    }
+}
+
+/// Starts an `expect-error` block. The block runs in a forked child so that its crash cannot
+/// take the chapter down; returns true in the child (which runs the block), false in the parent
+/// (which skips it and records whether the child failed as the author expected).
+public func _bookExpectErrorBegin(_ index: Int) -> Bool {
+    fflush(nil)
+    let pid = fork()
+    precondition(pid >= 0, "fork failed for expect-error block \(index)")
+    if pid == 0 { return true }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
+    let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "stopped by signal \(status & 0x7f)"
+    BookContext.shared.emit(.check(CheckRecord(
+        kind: .expectError, label: "block \(index + 1)", passed: !exitedCleanly,
+        message: exitedCleanly ? "the block was expected to fail but ran to completion"
+                               : "the block failed as expected (\(how))",
+        block: index)))
+    return false
+}
+
+/// Ends an `expect-error` block in the child: reaching here means the block succeeded.
+public func _bookExpectErrorEnd(_ index: Int) -> Never {
+    fflush(nil)
+    _exit(0)
+}
+
+/// Fails the running block on purpose: tells the runner why, then exits non-zero.
+public func failBlock(_ message: String) -> Never {
+    let context = BookContext.shared
+    fflush(nil)
+    context.emit(.failure(block: context.currentBlock, message: message))
+    exit(1)
+}

@@ -1,0 +1,361 @@
+import Foundation
+import Testing
+@testable import BookKit
+import BookProtocol
+
+/// Runs the built `rnnbook` binary on chapters written to a temporary book.
+final class Book {
+    let root: URL
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("chapters"), withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(to: root.appendingPathComponent("chapters/\(name)"), atomically: true, encoding: .utf8)
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    /// The rnnbook binary sits next to the test bundle in SwiftPM's products folder.
+    static var binary: URL {
+        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        var dir = exe.deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("rnnbook")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return exe.deletingLastPathComponent().appendingPathComponent("rnnbook")
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> Run {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = arguments
+        p.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func result(_ slug: String) throws -> ChapterResult {
+        try resultDecoder().decode(ChapterResult.self, from: Data(contentsOf: root.appendingPathComponent("output/\(slug).json")))
+    }
+}
+
+@Suite("rnnbook end to end", .serialized)
+struct EndToEndTests {
+    static let counting = """
+    ---
+    title: Counting
+    params:
+      n: 3
+    profiles:
+      quick:
+        n: 2
+    ---
+    # Counting
+
+    ```swift
+    let n = param("n", default: 3)
+    var total = 0
+    for i in 1...n { total += i }
+    ```
+
+    ```swift
+    print("sum", total)
+    record("total", total)
+    ```
+
+    ```output
+    sum 6
+    ```
+
+    The total is {{total}}, {{total ≈ 6 ± 0.5 @default}}.
+    """
+
+    @Test func sharedStateParamsAndExpectedOutput() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        let run = try book.run("build")
+        #expect(run.status == 0, "\(run.stderr)")
+        let r = try book.result("count")
+        #expect(r.status == .passed)
+        #expect(r.blocks.map(\.status) == [.passed, .passed])
+        #expect(r.blocks[1].stdout == "sum 6\n")
+        #expect(r.metrics["total"] == 6)
+        #expect(r.params["n"] == .int(3))
+        #expect(r.checks.contains { $0.kind == .claim && $0.passed })
+        #expect(r.checks.contains { $0.kind == .output && $0.passed })
+    }
+
+    @Test func setOverridesParamAndMismatchShowsDiff() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        let run = try book.run("check", "--set", "n=4")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("- expected: sum 6"))
+        #expect(run.stderr.contains("+ got:      sum 10"))
+        #expect(run.stderr.contains("chapters/count.md:23: block 2: output differs"))
+        // The claim is checked against the recorded metric and fails with both numbers.
+        #expect(run.stderr.contains("chapters/count.md:26: total: expected 6.0 ± 0.5, got 10.0"))
+    }
+
+    @Test func profileQuickSkipsDefaultOnlyClaims() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting.replacingOccurrences(of: "sum 6", with: "sum 3"))
+        let run = try book.run("check", "--profile", "quick")
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
+    @Test func usageErrorsExitTwoAndNameValidChoices() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        let badKey = try book.run("build", "--set", "m=4")
+        #expect(badKey.status == 2)
+        #expect(badKey.stderr.contains("valid params: n"))
+        let badValue = try book.run("build", "--set", "n=four")
+        #expect(badValue.status == 2)
+        #expect(badValue.stderr.contains("'n' is int"))
+        let badProfile = try book.run("build", "--profile", "slow")
+        #expect(badProfile.status == 2)
+        #expect(badProfile.stderr.contains("default, quick"))
+    }
+
+    @Test func compileErrorNamesMarkdownLineAndColumn() throws {
+        let book = try Book()
+        try book.write("broken.md", """
+        # Broken
+
+        ```swift
+        print("first")
+        ```
+
+        ```swift
+        let y = 1
+        let z = W_hq + y
+        ```
+
+        ```swift
+        print("third")
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("chapters/broken.md:9:9: error: cannot find 'W_hq' in scope"))
+        let r = try book.result("broken")
+        #expect(r.blocks.map(\.status) == [.passed, .failed, .notRun])
+        #expect(r.blocks[0].stdout == "first\n")
+    }
+
+    @Test func crashIsAttributedToItsBlock() throws {
+        let book = try Book()
+        try book.write("crash.md", """
+        # Crash
+
+        ```swift
+        print("kept")
+        ```
+
+        ```swift
+        let xs = [1, 2, 3]
+        print("before")
+        print(xs[xs.count + 1])
+        ```
+
+        ```swift
+        print("never")
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 1)
+        let r = try book.result("crash")
+        #expect(r.blocks.map(\.status) == [.passed, .failed, .notRun])
+        #expect(r.blocks[0].stdout == "kept\n")
+        #expect(r.blocks[1].stdout == "before\n")
+        let error = try #require(r.blocks[1].error)
+        #expect(error.hasPrefix("chapters/crash.md:8: block 2 crashed"))
+        #expect(error.contains("chapters/crash.md:10"))
+    }
+
+    @Test func infiniteLoopIsStoppedByTimeout() throws {
+        let book = try Book()
+        try book.write("loop.md", """
+        # Loop
+
+        ```swift
+        print("started")
+        ```
+
+        ```swift
+        var k = 0
+        while true { k &+= 1 }
+        ```
+        """)
+        let run = try book.run("build", "--timeout", "3")
+        #expect(run.status == 1)
+        let r = try book.result("loop")
+        #expect(r.blocks.map(\.status) == [.passed, .failed])
+        #expect(r.blocks[1].error?.contains("timeout") == true)
+        #expect(r.seconds < 60)
+    }
+
+    @Test func printedOutputCannotForgeTheSideChannel() throws {
+        let book = try Book()
+        try book.write("forge.md", ##"""
+        # Forge
+
+        ```swift
+        print("<script>alert(1)</script>")
+        print(#"{"metric":{"block":0,"name":"forged","value":1}}"#)
+        FileHandle.standardError.write("{\"failure\":{\"block\":0,\"message\":\"x\"}}\n".data(using: .utf8)!)
+        record("real", 2.0)
+        ```
+        """##.replacingOccurrences(of: "```swift\n", with: "```swift\nimport Foundation\n"))
+        let run = try book.run("build")
+        #expect(run.status == 0, "\(run.stderr)")
+        let r = try book.result("forge")
+        #expect(r.metrics == ["real": 2])
+        #expect(r.blocks[0].stdout.hasPrefix("<script>alert(1)</script>\n"))
+        #expect(r.blocks[0].status == .passed)
+    }
+
+    @Test func nonFiniteMetricFailsTheBlock() throws {
+        let book = try Book()
+        try book.write("nan.md", """
+        # NaN
+
+        ```swift
+        for epoch in 1...3 { progress(epoch: epoch, of: 3, metrics: ["ppl": epoch == 2 ? .nan : 10]) }
+        ```
+
+        ```swift
+        print("after")
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 1)
+        let r = try book.result("nan")
+        #expect(r.blocks.map(\.status) == [.failed, .notRun])
+        #expect(r.blocks[0].error?.contains("ppl is nan at epoch 2 of 3") == true)
+    }
+
+    @Test func expectErrorBlocks() throws {
+        let book = try Book()
+        try book.write("expect.md", """
+        # Expect
+
+        ```swift expect-error
+        let s: Int = "text"
+        ```
+
+        ```swift expect-error
+        fatalError("on purpose")
+        ```
+
+        ```swift
+        print("still running")
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 0, "\(run.stderr)")
+        let r = try book.result("expect")
+        #expect(r.blocks.map(\.status) == [.passed, .passed, .passed])
+        #expect(r.blocks[2].stdout == "still running\n")
+        #expect(r.checks.filter { $0.kind == .expectError && $0.passed }.count == 2)
+
+        try book.write("expect.md", "# E\n\n```swift expect-error\nprint(1)\n```\n")
+        let bad = try book.run("build")
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("marked expect-error but ran without failing"))
+    }
+
+    @Test func cacheHitThenMissAfterEdit() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        #expect(try book.run("build").status == 0)
+        #expect(try book.result("count").cached == false)
+        let again = try book.run("build")
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("(cached)"))
+        #expect(try book.result("count").cached == true)
+        try book.write("count.md", Self.counting.replacingOccurrences(of: "The total", with: "Now the total"))
+        let edited = try book.run("build")
+        #expect(!edited.stderr.contains("(cached)"))
+        #expect(try book.result("count").cached == false)
+        let forced = try book.run("build", "--force")
+        #expect(!forced.stderr.contains("(cached)"))
+    }
+
+    @Test func failedRebuildLeavesOldJSONIntact() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        #expect(try book.run("build").status == 0)
+        let good = try Data(contentsOf: book.root.appendingPathComponent("output/count.json"))
+        try book.write("count.md", Self.counting.replacingOccurrences(of: "var total = 0", with: "var total = undefined"))
+        let broken = try book.run("build")
+        #expect(broken.status == 1)
+        #expect(try Data(contentsOf: book.root.appendingPathComponent("output/count.json")) == good)
+        #expect(FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/.cache/count.failed.json").path))
+    }
+
+    @Test func richOutputsReachTheResult() throws {
+        let book = try Book()
+        try book.write("rich.md", """
+        # Rich
+
+        ```swift hide
+        show(table: [["epoch", "ppl"], ["1", "12.5"]], caption: "Training")
+        show(table: ["b": 2.0, "a": 1.0])
+        show(Tensor<Float>(shape: [2, 2], scalars: [1, 2, 3, 4]), label: "W")
+        show(plot: .lines(["train": [3, 2, 1]], x: "epoch", y: "perplexity", logY: true))
+        show(plot: .heatmap([[1, 2], [3, 4]], x: "lag", y: "step"))
+        show(svg: "<svg></svg>", caption: "unrolled")
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 0, "\(run.stderr)")
+        let outputs = try book.result("rich").blocks[0].outputs
+        #expect(outputs.count == 6)
+        #expect(outputs.first == .table(TableOutput(caption: "Training", header: ["epoch", "ppl"], rows: [["1", "12.5"]])))
+        #expect(outputs[1] == .table(TableOutput(caption: nil, header: ["name", "value"], rows: [["a", "1.0"], ["b", "2.0"]])))
+        #expect(outputs[2] == .tensor(TensorOutput(label: "W", shape: [2, 2], values: [1, 2, 3, 4])))
+        if case .plot(let p) = outputs[3] {
+            #expect(p.kind == .lines && p.logY && p.series == [PlotSeries(name: "train", x: [1, 2, 3], y: [3, 2, 1])])
+        } else { Issue.record("expected a plot") }
+    }
+
+    @Test func blockTimeoutStopsOnlyThatLongBlock() throws {
+        let book = try Book()
+        try book.write("slow.md", """
+        # Slow
+
+        ```swift timeout=1
+        import Foundation
+        Thread.sleep(forTimeInterval: 30)
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 1)
+        #expect(try book.result("slow").blocks[0].error?.contains("its timeout=1.00 s passed") == true)
+    }
+
+    @Test func listShowsBlocksParamsAndProfiles() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        let run = try book.run("list")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("chapters/count.md  Counting"))
+        #expect(run.stdout.contains("blocks: 2 run, 0 shown"))
+        #expect(run.stdout.contains("profile quick: n=2"))
+    }
+}
