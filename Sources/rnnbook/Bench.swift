@@ -91,7 +91,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
             reports = trainLanguageModel(FusedRNNLanguageModel(weights: weights), corpus: corpus.indices,
                                          configuration: training, onEpoch: progress)
         default:
-            reports = try trainScratch(weights: weights, corpus: corpus.indices, training: training, progress: progress)
+            reports = trainScratch(weights: weights, corpus: corpus.indices, training: training, progress: progress)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let tokens = reports.reduce(0) { $0 + $1.tokens }
@@ -106,8 +106,9 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
     }
 
     private func trainScratch(weights: RNNWeights<Float>, corpus: [Int], training: LanguageModelTraining,
-                              progress: (EpochReport) -> Void) throws -> [EpochReport] {
-        throw ValidationError("\(rawValue): the from-scratch model needs the engine's autodiff (not merged yet)")
+                              progress: (EpochReport) -> Void) -> [EpochReport] {
+        trainLanguageModel(ScratchRNNLanguageModel(weights: weights, encoding: .oneHot), corpus: corpus,
+                           configuration: training, onEpoch: progress)
     }
 
     private func runGemm(repetitions: Int) throws -> Result {
