@@ -1,6 +1,127 @@
 import ArgumentParser
+import Engine
+import Foundation
 
+/// `rnnbook bench`: trains named language-model configurations and prints one JSON line each.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
-    func run() throws { throw ValidationError("'Bench' is not built yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Time the character language models on The Time Machine (one JSON line per configuration).",
+        discussion: """
+        Configurations: \(BenchConfiguration.allCases.map(\.rawValue).joined(separator: ", ")).
+        The text is read from $RNNBOOK_DATA/timemachine.txt (or the cache, or downloaded).
+        """)
+
+    @Option(name: .long, help: "Configuration to run; repeat for several (default: zh-fused).")
+    var config: [BenchConfiguration] = [.zhFused]
+
+    @Option(name: .long, help: "Epochs to train (default: 500, the reference run; gemm: repetitions ×10).")
+    var epochs: Int = 500
+
+    @Option(name: .long, help: "Seed for initialisation and minibatch order.")
+    var seed: UInt64 = 0
+
+    @Flag(name: .long, help: "Print only the JSON lines (no progress on stderr).")
+    var json = false
+
+    @Option(name: .long, help: "OpenBLAS threads (default 1: the per-step products are too small to split well, and the machine is shared).")
+    var blasThreads: Int = 1
+
+    func validate() throws {
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+        guard blasThreads > 0 else { throw ValidationError("--blas-threads must be positive, got \(blasThreads)") }
+    }
+
+    func run() throws {
+        setBLASThreadCount(blasThreads)
+        for c in config {
+            let result = try c.run(epochs: epochs, seed: seed) { report in
+                guard !json, report.epoch == 1 || report.epoch % 10 == 0 || report.epoch == epochs else { return }
+                FileHandle.standardError.write(Data(String(
+                    format: "%@ epoch %d/%d  ppl %.3f  %.0f tokens/s\n",
+                    c.rawValue, report.epoch, epochs, report.perplexity, report.tokensPerSecond).utf8))
+            }
+            print(result.jsonLine)
+        }
+    }
+}
+
+/// The named benchmark configurations of issue 3.
+enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case zhScratch = "zh-scratch"
+    case zhFused = "zh-fused"
+    case enScratch = "en-scratch"
+    case enFused = "en-fused"
+    case gemm
+
+    struct Result {
+        var fields: [(String, String)]
+        var jsonLine: String { "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}" }
+    }
+
+    func run(epochs: Int, seed: UInt64, progress: (EpochReport) -> Void) throws -> Result {
+        if self == .gemm { return try runGemm(repetitions: epochs * 10) }
+        let text = try TimeMachine.loadText()
+        var training = LanguageModelTraining()
+        training.epochs = epochs
+        training.seed = seed
+        training.learningRate = 1
+        training.clipNorm = 1
+        let corpus: CharacterCorpus
+        let hidden: Int
+        switch self {
+        case .zhScratch, .zhFused:
+            // d2l (Chinese edition) §8.5: first 10,000 tokens, per-line preprocessing.
+            corpus = CharacterCorpus(text: text, preprocessing: .perLine, maxTokens: 10_000)
+            hidden = 512; training.batchSize = 32; training.numSteps = 35; training.sampling = .random
+        case .enScratch, .enFused:
+            // d2l (English edition) §9.5: whole-text preprocessing, alphabetical vocabulary,
+            // 10,000 training windows of 32 steps, batch 1024.
+            corpus = CharacterCorpus(text: text, preprocessing: .wholeText, maxTokens: 10_000 + 32,
+                                     ordering: .alphabetical)
+            hidden = 32; training.batchSize = 1024; training.numSteps = 32; training.sampling = .shuffledWindows
+        case .gemm: fatalError("unreachable")
+        }
+        var generator = PCG64(seed: seed)
+        let weights = RNNWeights<Float>(vocabularySize: corpus.vocabulary.count, hiddenSize: hidden,
+                                        standardDeviation: 0.01, generator: &generator)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let reports: [EpochReport]
+        switch self {
+        case .zhFused, .enFused:
+            reports = trainLanguageModel(FusedRNNLanguageModel(weights: weights), corpus: corpus.indices,
+                                         configuration: training, onEpoch: progress)
+        default:
+            reports = trainScratch(weights: weights, corpus: corpus.indices, training: training, progress: progress)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let tokens = reports.reduce(0) { $0 + $1.tokens }
+        return Result(fields: [
+            ("config", "\"\(rawValue)\""), ("epochs", "\(epochs)"), ("tokens", "\(tokens)"),
+            ("seconds", String(format: "%.3f", seconds)),
+            ("tokens_per_s", String(format: "%.0f", Double(tokens) / seconds)),
+            ("ppl", String(format: "%.4f", reports.last?.perplexity ?? .nan)),
+            ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
+            ("seed", "\(seed)"), ("blas_threads", "\(blasThreadCount())"),
+        ])
+    }
+
+    private func trainScratch(weights: RNNWeights<Float>, corpus: [Int], training: LanguageModelTraining,
+                              progress: (EpochReport) -> Void) -> [EpochReport] {
+        trainLanguageModel(ScratchRNNLanguageModel(weights: weights, encoding: .oneHot), corpus: corpus,
+                           configuration: training, onEpoch: progress)
+    }
+
+    private func runGemm(repetitions: Int) throws -> Result {
+        throw ValidationError("gemm: the engine's benchmarkMatmul is not merged yet")
+    }
+}
+
+/// Peak resident set size of this process (VmHWM from /proc/self/status), in MB.
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+        return kb / 1024
+    }
+    return .nan
 }

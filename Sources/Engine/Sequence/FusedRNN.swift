@@ -12,7 +12,10 @@
 public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
     public var weights: RNNWeights<Scalar>
     /// Gradients of the last `lossAndGradients` call.
-    public private(set) var gradients: RNNWeights<Scalar>
+    public var gradients: RNNWeights<Scalar> { gradientStorage! }
+    // Optional so the backward pass can take it out and write its five tensors at once
+    // (simultaneous mutable access to two properties of one class property is a conflict).
+    private var gradientStorage: RNNWeights<Scalar>?
 
     // h0 followed by the T·B states: rows 0..<B are h_{-1}, rows (t+1)B..<(t+2)B are h_t.
     private var states: [Scalar] = []
@@ -24,18 +27,18 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
 
     public init(weights: RNNWeights<Scalar>) {
         self.weights = weights
-        self.gradients = RNNWeights(zerosLike: weights)
+        self.gradientStorage = RNNWeights(zerosLike: weights)
     }
 
     public var hiddenSize: Int { weights.hiddenSize }
     public var vocabularySize: Int { weights.vocabularySize }
 
     private func prepareBuffers(steps t: Int, batch b: Int) {
-        if t == steps && b == batch { return }
+        // Grow only: a smaller last minibatch uses the front of the buffers.
         let h = hiddenSize, q = weights.outputSize
-        states = [Scalar](repeating: 0, count: (t + 1) * b * h)
-        outputs = [Scalar](repeating: 0, count: t * b * q)
-        stateGradients = [Scalar](repeating: 0, count: t * b * h)
+        if states.count < (t + 1) * b * h { states = [Scalar](repeating: 0, count: (t + 1) * b * h) }
+        if outputs.count < t * b * q { outputs = [Scalar](repeating: 0, count: t * b * q) }
+        if stateGradients.count < t * b * h { stateGradients = [Scalar](repeating: 0, count: t * b * h) }
         steps = t; batch = b
     }
 
@@ -44,7 +47,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
     public func logits(inputs: [Int], batchSize: Int, initialState: Tensor<Scalar>? = nil)
         -> (logits: Tensor<Scalar>, finalState: Tensor<Scalar>) {
         forward(inputs: inputs, batchSize: batchSize, initialState: initialState)
-        return (Tensor(shape: [steps * batch, weights.outputSize], scalars: outputs), lastState())
+        return (Tensor(shape: [steps * batch, weights.outputSize], scalars: Array(outputs[0 ..< steps * batch * weights.outputSize])), lastState())
     }
 
     private func lastState() -> Tensor<Scalar> {
@@ -89,7 +92,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
                                 alpha: 1, a: s + step * b * h, lda: h, b: whh.baseAddress!, ldb: h,
                                 beta: 1, c: pre, ldc: h)
                 }
-                for j in 0 ..< b * h { pre[j] = Scalar.tanh(pre[j]) }
+                tanhInPlace(pre, count: b * h)
             }
             // Output layer for all steps at once.
             let rows = t * b
@@ -137,6 +140,12 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             }
             loss = total * scale
         }
+        var gradients = gradientStorage!
+        gradientStorage = nil
+        if gradients.wxh.shape != weights.wxh.shape || gradients.whq.shape != weights.whq.shape {
+            gradients = RNNWeights(zerosLike: weights)
+        }
+        defer { gradientStorage = gradients }
         weights.whh.scalars.withUnsafeBufferPointer { whh in
         weights.whq.scalars.withUnsafeBufferPointer { whq in
         inputs.withUnsafeBufferPointer { x in
@@ -202,8 +211,8 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         -> (loss: Scalar, finalState: Tensor<Scalar>) {
         let r = lossAndGradients(inputs: inputs, targets: targets, batchSize: batchSize,
                                  initialState: initialState, gradientGates: gradientGates)
-        if let c = clipNorm { gradients.clip(maxNorm: c) }
-        weights.add(gradients, scaledBy: -learningRate)
+        if let c = clipNorm { gradientStorage!.clip(maxNorm: c) }
+        weights.add(gradientStorage!, scaledBy: -learningRate)
         return (r.loss, r.finalState)
     }
 }

@@ -58,15 +58,33 @@ public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable {
     public static var names: [String] { ["W_xh", "W_hh", "b_h", "W_hq", "b_q"] }
 
     /// √(Σ over all tensors of Σ x²), the norm that global clipping uses.
-    public var globalNorm: Scalar {
-        var s: Scalar = 0
-        for t in all { for x in t.scalars { s += x * x } }
-        return s.squareRoot()
+    public var globalNorm: Scalar { Self.sumOfSquares(self).squareRoot() }
+
+    // Specialised so the training loop's clipping runs at memory speed, not through witness tables.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func sumOfSquares(_ w: RNNWeights) -> Scalar {
+        var total: Scalar = 0
+        for t in [w.wxh, w.whh, w.bh, w.whq, w.bq] {
+            t.scalars.withUnsafeBufferPointer { p in
+                var s: Scalar = 0
+                for x in p { s += x * x }
+                total += s
+            }
+        }
+        return total
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func scale(_ t: inout Tensor<Scalar>, _ factor: Scalar) {
+        t.scalars.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] *= factor } }
     }
 
     /// Multiplies every tensor by `factor` in place.
     public mutating func scale(by factor: Scalar) {
-        wxh *= factor; whh *= factor; bh *= factor; whq *= factor; bq *= factor
+        Self.scale(&wxh, factor); Self.scale(&whh, factor); Self.scale(&bh, factor)
+        Self.scale(&whq, factor); Self.scale(&bq, factor)
     }
 
     /// `self += alpha * other`, tensor by tensor (BLAS axpy).

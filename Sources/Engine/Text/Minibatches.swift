@@ -9,6 +9,10 @@ public enum SequenceSampling: String, Sendable, Codable, CaseIterable {
     /// Random offset in [0, numSteps], the corpus split batch-major into `batchSize` streams,
     /// consecutive windows; minibatch i+1 continues minibatch i row by row, so state is carried.
     case sequential
+    /// d2l English edition (`d2l.TimeMachine`): every window of numSteps + 1 tokens starting at
+    /// each position of the corpus (stride 1), shuffled, cut into batches; the last batch may be
+    /// smaller. Like random sampling, the state restarts every minibatch.
+    case shuffledWindows
 }
 
 /// One minibatch: `batchSize` rows of `numSteps` token indices; targets are inputs shifted by one.
@@ -73,6 +77,20 @@ public func minibatches(of corpus: [Int], batchSize: Int, numSteps: Int, samplin
                 y.append(contentsOf: corpus[s + 1 ..< s + 1 + numSteps])
             }
             return TokenMinibatch(batchSize: batchSize, numSteps: numSteps, inputs: x, targets: y)
+        }
+    case .shuffledWindows:
+        let windows = corpus.count - numSteps
+        guard windows > 0 else { return [] }
+        var starts = Array(0 ..< windows)
+        seededShuffle(&starts, generator: &generator)
+        return stride(from: 0, to: windows, by: batchSize).map { first in
+            let chosen = starts[first ..< min(first + batchSize, windows)]
+            var x = [Int](), y = [Int]()
+            for s in chosen {
+                x.append(contentsOf: corpus[s ..< s + numSteps])
+                y.append(contentsOf: corpus[s + 1 ..< s + 1 + numSteps])
+            }
+            return TokenMinibatch(batchSize: chosen.count, numSteps: numSteps, inputs: x, targets: y)
         }
     case .sequential:
         let offset = generator.nextInt(below: numSteps + 1)       // random.randint(0, num_steps)
