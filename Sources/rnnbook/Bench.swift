@@ -23,18 +23,24 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Print only the JSON lines (no progress on stderr).")
     var json = false
 
+    @Option(name: .long, help: "Minibatch sampling for the zh configurations: random (the reference benchmark) or sequential.")
+    var sampling: SequenceSampling?
+
     @Option(name: .long, help: "OpenBLAS threads (default 1: the per-step products are too small to split well, and the machine is shared).")
     var blasThreads: Int = 1
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+        if let s = sampling, s == .shuffledWindows || config.contains(where: { $0.rawValue.hasPrefix("en") }) {
+            throw ValidationError("--sampling \(s.rawValue): only random or sequential, and only for the zh configurations")
+        }
         guard blasThreads > 0 else { throw ValidationError("--blas-threads must be positive, got \(blasThreads)") }
     }
 
     func run() throws {
         setBLASThreadCount(blasThreads)
         for c in config {
-            let result = try c.run(epochs: epochs, seed: seed) { report in
+            let result = try c.run(epochs: epochs, seed: seed, sampling: sampling) { report in
                 guard !json, report.epoch == 1 || report.epoch % 10 == 0 || report.epoch == epochs else { return }
                 FileHandle.standardError.write(Data(String(
                     format: "%@ epoch %d/%d  ppl %.3f  %.0f tokens/s\n",
@@ -55,10 +61,13 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
 
     struct Result {
         var fields: [(String, String)]
-        var jsonLine: String { "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}" }
+        var preformatted: String? = nil
+        var jsonLine: String {
+            preformatted ?? "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+        }
     }
 
-    func run(epochs: Int, seed: UInt64, progress: (EpochReport) -> Void) throws -> Result {
+    func run(epochs: Int, seed: UInt64, sampling: SequenceSampling?, progress: (EpochReport) -> Void) throws -> Result {
         if self == .gemm { return try runGemm(repetitions: epochs * 10) }
         let text = try TimeMachine.loadText()
         var training = LanguageModelTraining()
@@ -72,7 +81,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .zhScratch, .zhFused:
             // d2l (Chinese edition) §8.5: first 10,000 tokens, per-line preprocessing.
             corpus = CharacterCorpus(text: text, preprocessing: .perLine, maxTokens: 10_000)
-            hidden = 512; training.batchSize = 32; training.numSteps = 35; training.sampling = .random
+            hidden = 512; training.batchSize = 32; training.numSteps = 35; training.sampling = sampling ?? .random
         case .enScratch, .enFused:
             // d2l (English edition) §9.5: whole-text preprocessing, alphabetical vocabulary,
             // 10,000 training windows of 32 steps, batch 1024.
@@ -96,7 +105,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let tokens = reports.reduce(0) { $0 + $1.tokens }
         return Result(fields: [
-            ("config", "\"\(rawValue)\""), ("epochs", "\(epochs)"), ("tokens", "\(tokens)"),
+            ("config", "\"\(rawValue)\""), ("sampling", "\"\(training.sampling.rawValue)\""), ("epochs", "\(epochs)"), ("tokens", "\(tokens)"),
             ("seconds", String(format: "%.3f", seconds)),
             ("tokens_per_s", String(format: "%.0f", Double(tokens) / seconds)),
             ("ppl", String(format: "%.4f", reports.last?.perplexity ?? .nan)),
@@ -111,8 +120,22 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
                            configuration: training, onEpoch: progress)
     }
 
+    /// The products the RNN makes (one step, the whole-sequence weight gradient) and 512³,
+    /// through `Tensor.matmul` and raw `cblas_sgemm`; one line per shape.
     private func runGemm(repetitions: Int) throws -> Result {
-        throw ValidationError("gemm: the engine's benchmarkMatmul is not merged yet")
+        let shapes = [(32, 512, 512), (1120, 512, 512), (512, 1120, 512), (512, 512, 512)]
+        let lines = shapes.map { m, k, n -> String in
+            let r = benchmarkMatmul(m: m, k: k, n: n, repetitions: repetitions)
+            return Result(fields: [
+                ("config", "\"gemm\""), ("shape", "\"\(m)x\(k)x\(n)\""), ("repetitions", "\(repetitions)"),
+                ("tensor_gflops", String(format: "%.1f", r.tensorGFLOPS)),
+                ("blas_gflops", String(format: "%.1f", r.blasGFLOPS)),
+                ("ratio", String(format: "%.3f", r.ratio)),
+                ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
+                ("blas_threads", "\(blasThreadCount())"),
+            ]).jsonLine
+        }
+        return Result(fields: [], preformatted: lines.joined(separator: "\n"))
     }
 }
 
@@ -125,3 +148,5 @@ func peakResidentMegabytes() -> Double {
     }
     return .nan
 }
+
+extension SequenceSampling: ExpressibleByArgument {}
