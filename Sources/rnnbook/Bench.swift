@@ -26,21 +26,24 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Minibatch sampling for the zh configurations: random (the reference benchmark) or sequential.")
     var sampling: SequenceSampling?
 
-    @Option(name: .long, help: "OpenBLAS threads (default 1: the per-step products are too small to split well, and the machine is shared).")
-    var blasThreads: Int = 1
+    @Flag(name: .long, help: "zh configurations: train on the whole corpus (170,580 tokens) instead of the reference's first 10,000.")
+    var fullCorpus = false
+
+    @Option(name: .long, help: "OpenBLAS threads (default: OpenBLAS's own, OPENBLAS_NUM_THREADS or every core). Use 1 on a busy machine: two threads that fight other processes for a core run slower than one.")
+    var blasThreads: Int?
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
         if let s = sampling, s == .shuffledWindows || config.contains(where: { $0.rawValue.hasPrefix("en") }) {
             throw ValidationError("--sampling \(s.rawValue): only random or sequential, and only for the zh configurations")
         }
-        guard blasThreads > 0 else { throw ValidationError("--blas-threads must be positive, got \(blasThreads)") }
+        if let n = blasThreads, n <= 0 { throw ValidationError("--blas-threads must be positive, got \(n)") }
     }
 
     func run() throws {
-        setBLASThreadCount(blasThreads)
+        if let n = blasThreads { setBLASThreadCount(n) }
         for c in config {
-            let result = try c.run(epochs: epochs, seed: seed, sampling: sampling) { report in
+            let result = try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus) { report in
                 guard !json, report.epoch == 1 || report.epoch % 10 == 0 || report.epoch == epochs else { return }
                 FileHandle.standardError.write(Data(String(
                     format: "%@ epoch %d/%d  ppl %.3f  %.0f tokens/s\n",
@@ -67,7 +70,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
         }
     }
 
-    func run(epochs: Int, seed: UInt64, sampling: SequenceSampling?, progress: (EpochReport) -> Void) throws -> Result {
+    func run(epochs: Int, seed: UInt64, sampling: SequenceSampling?, fullCorpus: Bool = false, progress: (EpochReport) -> Void) throws -> Result {
         if self == .gemm { return try runGemm(repetitions: epochs * 10) }
         let text = try TimeMachine.loadText()
         var training = LanguageModelTraining()
@@ -80,7 +83,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
         switch self {
         case .zhScratch, .zhFused:
             // d2l (Chinese edition) §8.5: first 10,000 tokens, per-line preprocessing.
-            corpus = CharacterCorpus(text: text, preprocessing: .perLine, maxTokens: 10_000)
+            corpus = CharacterCorpus(text: text, preprocessing: .perLine, maxTokens: fullCorpus ? nil : 10_000)
             hidden = 512; training.batchSize = 32; training.numSteps = 35; training.sampling = sampling ?? .random
         case .enScratch, .enFused:
             // d2l (English edition) §9.5: whole-text preprocessing, alphabetical vocabulary,
@@ -95,29 +98,29 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
                                         standardDeviation: 0.01, generator: &generator)
         let start = DispatchTime.now().uptimeNanoseconds
         let reports: [EpochReport]
+        let sample: String
         switch self {
         case .zhFused, .enFused:
-            reports = trainLanguageModel(FusedRNNLanguageModel(weights: weights), corpus: corpus.indices,
-                                         configuration: training, onEpoch: progress)
+            let model = FusedRNNLanguageModel(weights: weights)
+            reports = trainLanguageModel(model, corpus: corpus.indices, configuration: training, onEpoch: progress)
+            sample = predict(model, prefix: "time traveller", count: 50, vocabulary: corpus.vocabulary)
         default:
-            reports = trainScratch(weights: weights, corpus: corpus.indices, training: training, progress: progress)
+            let model = ScratchRNNLanguageModel(weights: weights, encoding: .oneHot)
+            reports = trainLanguageModel(model, corpus: corpus.indices, configuration: training, onEpoch: progress)
+            sample = predict(model, prefix: "time traveller", count: 50, vocabulary: corpus.vocabulary)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let tokens = reports.reduce(0) { $0 + $1.tokens }
         return Result(fields: [
-            ("config", "\"\(rawValue)\""), ("sampling", "\"\(training.sampling.rawValue)\""), ("epochs", "\(epochs)"), ("tokens", "\(tokens)"),
+            ("config", "\"\(rawValue)\""), ("sampling", "\"\(training.sampling.rawValue)\""), ("epochs", "\(epochs)"), ("corpus_tokens", "\(corpus.indices.count)"), ("tokens", "\(tokens)"),
             ("seconds", String(format: "%.3f", seconds)),
             ("tokens_per_s", String(format: "%.0f", Double(tokens) / seconds)),
             ("ppl", String(format: "%.4f", reports.last?.perplexity ?? .nan)),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
             ("seed", "\(seed)"), ("blas_threads", "\(blasThreadCount())"),
+            // Letters and spaces only (the preprocessing guarantees it), so no JSON escaping is needed.
+            ("sample", "\"\(sample)\""),
         ])
-    }
-
-    private func trainScratch(weights: RNNWeights<Float>, corpus: [Int], training: LanguageModelTraining,
-                              progress: (EpochReport) -> Void) -> [EpochReport] {
-        trainLanguageModel(ScratchRNNLanguageModel(weights: weights, encoding: .oneHot), corpus: corpus,
-                           configuration: training, onEpoch: progress)
     }
 
     /// The products the RNN makes (one step, the whole-sequence weight gradient) and 512³,

@@ -144,4 +144,15 @@ struct LMDataTests {
         let tm = a[0].inputsTimeMajor
         #expect(tm[1] == a[0].inputs[35] && tm[32] == a[0].inputs[1])
     }
+
+    @Test func shuffledWindowsCoverEveryStartOnceWithAPartialLastBatch() {
+        // d2l English edition: 40 − 5 = 35 windows of 5 steps, batches of 8 → 4 full + one of 3.
+        var g = PCG64(seed: 6)
+        let batches = minibatches(of: Array(0 ..< 40), batchSize: 8, numSteps: 5, sampling: .shuffledWindows, generator: &g)
+        #expect(batches.map(\.batchSize) == [8, 8, 8, 8, 3])
+        let starts = batches.flatMap { $0.inputRows.map { $0[0] } }
+        #expect(starts.sorted() == Array(0 ..< 35))
+        #expect(starts != Array(0 ..< 35))   // shuffled
+        #expect(batches.allSatisfy { mb in zip(mb.inputRows, mb.targetRows).allSatisfy { $1 == $0.map { $0 + 1 } } })
+    }
 }
