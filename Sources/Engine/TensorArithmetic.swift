@@ -83,19 +83,20 @@ extension Tensor {
         return t
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, +) }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, -) }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, *) }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { broadcastCombine(a, b, /) }
-    public static func + (a: Tensor, s: Scalar) -> Tensor { a.map { $0 + s } }
-    public static func - (a: Tensor, s: Scalar) -> Tensor { a.map { $0 - s } }
-    public static func * (a: Tensor, s: Scalar) -> Tensor { a.map { $0 * s } }
-    public static func / (a: Tensor, s: Scalar) -> Tensor { a.map { $0 / s } }
-    public static func + (s: Scalar, a: Tensor) -> Tensor { a.map { s + $0 } }
-    public static func - (s: Scalar, a: Tensor) -> Tensor { a.map { s - $0 } }
-    public static func * (s: Scalar, a: Tensor) -> Tensor { a.map { s * $0 } }
-    public static func / (s: Scalar, a: Tensor) -> Tensor { a.map { s / $0 } }
-    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+    // The operators go through the specialised kernels in Kernels.swift (no closure per element).
+    public static func + (a: Tensor, b: Tensor) -> Tensor { elementwise(a, .add, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { elementwise(a, .subtract, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { elementwise(a, .multiply, b) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { elementwise(a, .divide, b) }
+    public static func + (a: Tensor, s: Scalar) -> Tensor { elementwise(a, .add, Tensor(s)) }
+    public static func - (a: Tensor, s: Scalar) -> Tensor { elementwise(a, .subtract, Tensor(s)) }
+    public static func * (a: Tensor, s: Scalar) -> Tensor { elementwise(a, .multiply, Tensor(s)) }
+    public static func / (a: Tensor, s: Scalar) -> Tensor { elementwise(a, .divide, Tensor(s)) }
+    public static func + (s: Scalar, a: Tensor) -> Tensor { elementwise(Tensor(s), .add, a) }
+    public static func - (s: Scalar, a: Tensor) -> Tensor { elementwise(Tensor(s), .subtract, a) }
+    public static func * (s: Scalar, a: Tensor) -> Tensor { elementwise(Tensor(s), .multiply, a) }
+    public static func / (s: Scalar, a: Tensor) -> Tensor { elementwise(Tensor(s), .divide, a) }
+    public static prefix func - (a: Tensor) -> Tensor { a.applying(.negate) }
 
     /// In-place `self += alpha * other` for equal shapes (BLAS axpy).
     public mutating func add(_ other: Tensor, scaledBy alpha: Scalar = 1) {
@@ -114,6 +115,8 @@ extension Tensor {
     public static func -= (a: inout Tensor, b: Tensor) {
         if a.shape == b.shape { a.add(b, scaledBy: -1) } else { a = a - b }
     }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func *= (a: inout Tensor, s: Scalar) {
         a.scalars.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= s } }
     }
@@ -165,11 +168,15 @@ extension Tensor {
     // MARK: Reductions
 
     /// Sum of all elements.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum() -> Scalar { scalars.reduce(0, +) }
     /// Mean of all elements.
     public func mean() -> Scalar { sum() / Scalar(Swift.max(count, 1)) }
 
     /// Sum along one axis.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
         let axis = axis < 0 ? axis + rank : axis
         precondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
@@ -194,6 +201,8 @@ extension Tensor {
     }
 
     /// Euclidean (Frobenius) norm of all elements.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func norm() -> Scalar { scalars.reduce(0) { $0 + $1 * $1 }.squareRoot() }
     /// Largest absolute value.
     public func maxAbs() -> Scalar { scalars.reduce(0) { Swift.max($0, Swift.abs($1)) } }

@@ -1,12 +1,72 @@
 import Foundation
 
-/// Writes the static site: index, one page per chapter, assets. (Stub: the pages room fills it.)
+/// Writes the static site: index, one page per chapter, assets. Works from `file://` offline.
 public struct SiteRenderer: Sendable {
     public var bookTitle: String
-    public init(bookTitle: String = "Recurrent Neural Networks, executed") { self.bookTitle = bookTitle }
+    /// The directory chapter paths are relative to (figures are read from there).
+    public var bookRoot: URL
+    public var assetSources: AssetSources
+
+    public init(bookTitle: String = "Recurrent Neural Networks, executed",
+                bookRoot: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                assetSources: AssetSources = .debian) {
+        self.bookTitle = bookTitle; self.bookRoot = bookRoot; self.assetSources = assetSources
+    }
 
     /// Renders every chapter (with its latest result, if any) into `outputDirectory`.
     public func render(chapters: [(chapter: Chapter, result: ChapterResult?)], to outputDirectory: URL) throws {
-        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        try fm.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        try AssetCopier.install(from: assetSources, into: outputDirectory.appendingPathComponent("assets"))
+
+        let outline = BookOutline(
+            title: bookTitle,
+            chapters: chapters.map { item in
+                let status = item.result.map { $0.status.rawValue } ?? "notrun"
+                return (item.chapter.slug, item.chapter.title, status)
+            },
+            equations: Self.equationTargets(chapters.map(\.chapter)))
+
+        for (position, item) in chapters.enumerated() {
+            var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
+            let html = page.render()
+            try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
+            try copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
+        }
+        try AssetCopier.write(IndexPage.render(title: bookTitle, chapters: chapters),
+                              to: outputDirectory.appendingPathComponent("index.html"))
+    }
+
+    /// Labels to pages and numbers; numbers count labelled equations per chapter when the parser left them out.
+    static func equationTargets(_ chapters: [Chapter]) -> [String: EquationTarget] {
+        var targets: [String: EquationTarget] = [:]
+        for chapter in chapters {
+            var count = 0
+            for eq in chapter.equations {
+                guard let label = eq.label else { continue }
+                count += 1
+                if targets[label] == nil { targets[label] = EquationTarget(page: chapter.slug, number: eq.number ?? count) }
+            }
+        }
+        return targets
+    }
+
+    /// Copies images a chapter references (relative to its Markdown file) to the same relative path
+    /// under the output, so the page's `src` resolves unchanged.
+    func copyImages(_ sources: [String], of chapter: Chapter, into output: URL) throws {
+        let chapterDir = bookRoot.appendingPathComponent(chapter.path).deletingLastPathComponent()
+        for src in Set(sources) {
+            let path = src.removingPercentEncoding ?? src
+            guard !path.split(separator: "/").contains("..") else {
+                throw BookError("\(chapter.path): figure path \(src) leaves the chapters folder; put figures in chapters/figures/")
+            }
+            let from = chapterDir.appendingPathComponent(path)
+            guard FileManager.default.isReadableFile(atPath: from.path) else {
+                throw BookError("\(chapter.path): figure not found: expected a file at \(from.path) (referenced as \(src))")
+            }
+            let to = output.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AssetCopier.copy(from, to: to)
+        }
     }
 }

@@ -1,0 +1,43 @@
+import BookProtocol
+import Foundation
+
+/// The green or red verdict mark with its numbers on hover, focus or tap (CSS only, no script).
+enum Badge {
+    case pass, fail, unchecked
+
+    var cssClass: String { switch self { case .pass: "pass"; case .fail: "fail"; case .unchecked: "unchecked" } }
+    var mark: String { switch self { case .pass: "✓"; case .fail: "✗"; case .unchecked: "–" } }
+
+    /// `label` is visible next to the mark; `rows` are the detail lines (already plain text).
+    static func html(_ verdict: Badge, label: String?, rows: [(String, String)], id: String? = nil) -> String {
+        let summary = rows.map { "\($0.0): \($0.1)" }.joined(separator: "; ")
+        var out = "<span class=\"badge \(verdict.cssClass)\" tabindex=\"0\""
+        if let id { out += " id=\"\(HTMLText.escape(id))\"" }
+        out += " aria-label=\"\(HTMLText.escape(summary))\">"
+        out += "<span class=\"badge-mark\" aria-hidden=\"true\">\(verdict.mark)</span>"
+        if let label { out += "<span class=\"badge-label\">\(HTMLText.escape(label))</span>" }
+        out += "<span class=\"badge-detail\" role=\"tooltip\">"
+        for (k, v) in rows { out += "<span class=\"row\"><b>\(HTMLText.escape(k))</b> \(HTMLText.escape(v))</span>" }
+        return out + "</span></span>"
+    }
+
+    /// The detail rows of a check record: what was checked, the numbers, the shapes.
+    static func rows(for check: CheckRecord) -> [(String, String)] {
+        var rows: [(String, String)] = [("check", "\(check.kind.rawValue) · \(check.label)")]
+        if !check.message.isEmpty { rows.append(("result", check.message)) }
+        if let e = check.maxAbsError { rows.append(("max |Δ|", formatValue(e, spec: ".3g"))) }
+        if let e = check.maxRelError { rows.append(("max rel. error", formatValue(e, spec: ".3g"))) }
+        if let t = check.tolerance { rows.append(("tolerance", formatValue(t, spec: ".3g"))) }
+        if let shapes = check.shapes, !shapes.isEmpty {
+            let text = shapes.keys.sorted().map { "\($0) \(shapes[$0]!.map(String.init).joined(separator: "×"))" }
+                .joined(separator: ", ")
+            rows.append(("shapes", text))
+        }
+        if let line = check.line { rows.append(("line", "\(line)")) }
+        return rows
+    }
+
+    static func html(for check: CheckRecord, label: String? = nil, id: String? = nil) -> String {
+        html(check.passed ? .pass : .fail, label: label, rows: rows(for: check), id: id)
+    }
+}

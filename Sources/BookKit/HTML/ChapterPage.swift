@@ -1,0 +1,523 @@
+import BookProtocol
+import Foundation
+
+/// Where a labelled equation lives in the book, for `@eq-…` links across chapters.
+struct EquationTarget: Sendable {
+    var page: String
+    var number: Int?
+}
+
+/// Everything a page needs to know about the rest of the book.
+struct BookOutline: Sendable {
+    var title: String
+    var chapters: [(slug: String, title: String, status: String)]
+    var equations: [String: EquationTarget]
+}
+
+/// Renders one chapter with its result into a full HTML page.
+struct ChapterPage {
+    let chapter: Chapter
+    let result: ChapterResult?
+    let outline: BookOutline
+    let position: Int
+
+    /// Relative image sources the page uses (figures to copy), filled while rendering.
+    private(set) var imageSources: [String] = []
+    private var headings: [(level: Int, id: String, html: String)] = []
+    private var usedIDs: Set<String> = []
+    private var placedChecks: Set<Int> = []
+    private var checkIDs: [Int: String] = [:]
+    private var figureCount = 0
+    private var outputCount = 0
+
+    init(chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) {
+        self.chapter = chapter; self.result = result; self.outline = outline; self.position = position
+        for i in (result?.checks ?? []).indices { checkIDs[i] = "check-\(i + 1)" }
+    }
+
+    var checks: [CheckRecord] { result?.checks ?? [] }
+
+    // MARK: Page
+
+    mutating func render() -> String {
+        var main = ""
+        for segment in chapter.segments {
+            switch segment {
+            case .prose(let html): main += prose(html)
+            case .equation(let eq): main += equation(eq)
+            case .code(let block): main += code(block)
+            case .figure(let path, let caption): main += figure(path: path, caption: caption)
+            }
+        }
+        main += remainingChecks()
+        let banner = failureBanner()
+        let title = HTMLText.escape(chapter.title)
+        var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
+        page += "<div class=\"page\">"
+        page += "<a class=\"skip\" href=\"#contents\">Contents</a>"
+        page += "<main id=\"main\"><header class=\"chapter-head\">"
+        page += "<p class=\"book-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p>"
+        page += "<h1>\(title)</h1>\(statusLine())</header>"
+        page += banner + "<article class=\"chapter\">" + main + "</article>"
+        page += navigation() + runInfo() + "</main>"
+        page += sidebar() + "</div>" + Layout.foot
+        return page
+    }
+
+    func statusLine() -> String {
+        guard let result else { return "<p class=\"status-line\"><span class=\"status notrun\">not run</span></p>" }
+        let passed = result.checks.filter(\.passed).count, failed = result.checks.count - passed
+        var out = "<p class=\"status-line\"><span class=\"status \(result.status.rawValue)\">\(result.status.rawValue)</span>"
+        if result.cached { out += " <span class=\"status cached\">cached</span>" }
+        out += " <span class=\"meta\">\(passed) checks passed"
+        if failed > 0 { out += ", <a href=\"#failures\">\(failed) failed</a>" }
+        out += " · \(formatValue(result.seconds, spec: ".1f")) s · profile \(HTMLText.escape(result.profile))</span></p>"
+        return out
+    }
+
+    // MARK: Prose
+
+    mutating func prose(_ html: String) -> String {
+        var text = splice(html)
+        text = anchorHeadings(text)
+        for src in Self.attributeValues("src", in: text) where Self.isLocal(src) { imageSources.append(src) }
+        return text
+    }
+
+    /// Replaces `\u{E000}N\u{E001}` placeholders with maths, values, claims and references.
+    /// Inside a tag (an `alt` or `title` attribute) only plain escaped text is allowed.
+    mutating func splice(_ html: String) -> String {
+        var out = ""
+        var inTag = false
+        var scalars = html.unicodeScalars[...]
+        while let c = scalars.popFirst() {
+            if c == "\u{E000}" {
+                var digits = ""
+                while let d = scalars.first, d != "\u{E001}" { digits.unicodeScalars.append(d); scalars.removeFirst() }
+                _ = scalars.popFirst()
+                if let n = Int(digits), n >= 0, n < chapter.inlines.count {
+                    out += inline(chapter.inlines[n], n: n, plain: inTag)
+                } else {
+                    out += "<span class=\"unresolved\">[missing inline \(HTMLText.escape(digits))]</span>"
+                }
+                continue
+            }
+            if c == "<" { inTag = true } else if c == ">" { inTag = false }
+            out.unicodeScalars.append(c)
+        }
+        return out
+    }
+
+    mutating func inline(_ item: InlineItem, n: Int, plain: Bool) -> String {
+        switch item {
+        case .math(let tex):
+            return plain ? HTMLText.escape(tex) : "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>"
+        case .value(let name, let format, _):
+            guard let v = result?.metrics[name] else {
+                return plain ? HTMLText.escape(name)
+                    : "<span class=\"value unresolved\" title=\"no metric named \(HTMLText.escape(name)) was recorded\">\(HTMLText.escape(name))?</span>"
+            }
+            let text = HTMLText.escape(formatValue(v, spec: format))
+            return plain ? text : "<span class=\"value\" title=\"\(HTMLText.escape(name))\">\(text)</span>"
+        case .reference(let label, _):
+            guard let target = outline.equations[label] else {
+                return plain ? "@\(HTMLText.escape(label))"
+                    : "<span class=\"eqref unresolved\" title=\"no equation labelled \(HTMLText.escape(label))\">@\(HTMLText.escape(label))</span>"
+            }
+            let number = target.number.map { "(\($0))" } ?? label
+            if plain { return number }
+            let href = target.page == chapter.slug ? "#\(label)" : "\(target.page).html#\(label)"
+            return "<a class=\"eqref\" href=\"\(HTMLText.escape(href))\">\(number)</a>"
+        case .claim(let claim):
+            return claimHTML(claim, n: n, plain: plain)
+        }
+    }
+
+    mutating func claimHTML(_ claim: Claim, n: Int, plain: Bool) -> String {
+        let measured = result?.metrics[claim.metric]
+        let shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
+        if plain { return HTMLText.escape(shown) }
+        let expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
+        var rows: [(String, String)] = [("claim", "\(claim.metric) ≈ \(expectedText)")]
+        let badge: String
+        // The check for this very claim (same metric and line), else any claim check on the metric.
+        let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line })
+            ?? takeCheck(where: { $0.kind == .claim && $0.label == claim.metric })
+        if let (i, check) = found {
+            rows.append(("measured", measured.map { formatValue($0, spec: ".6g") } ?? "not recorded"))
+            rows += Badge.rows(for: check).dropFirst()
+            badge = Badge.html(check.passed ? .pass : .fail, label: nil, rows: rows, id: checkIDs[i])
+        } else if let profile = claim.profile, let result, profile != result.profile {
+            rows.append(("not checked", "applies to profile \(profile); this run used \(result.profile)"))
+            badge = Badge.html(.unchecked, label: nil, rows: rows)
+        } else if let measured {
+            // No record from the runner: judge with the same rule the runner uses.
+            let ok = abs(measured - claim.expected) <= claim.tolerance
+            rows.append(("measured", formatValue(measured, spec: ".6g")))
+            rows.append(("|Δ|", formatValue(abs(measured - claim.expected), spec: ".3g")))
+            badge = Badge.html(ok ? .pass : .fail, label: nil, rows: rows)
+        } else {
+            rows.append(("measured", result == nil ? "chapter not run" : "not recorded"))
+            badge = Badge.html(result == nil ? .unchecked : .fail, label: nil, rows: rows)
+        }
+        let cls = measured == nil ? "claim unmeasured" : "claim"
+        return "<span class=\"\(cls)\"><span class=\"value\">\(HTMLText.escape(shown))</span>\(badge)</span>"
+    }
+
+    /// Gives `<h2>`…`<h6>` ids (kept unique) and collects h2/h3 for the sidebar.
+    mutating func anchorHeadings(_ html: String) -> String {
+        let regex = try! NSRegularExpression(pattern: "<h([1-6])>(.*?)</h\\1>", options: [.dotMatchesLineSeparators])
+        let ns = html as NSString
+        var out = ""
+        var last = 0
+        for m in regex.matches(in: html, range: NSRange(location: 0, length: ns.length)) {
+            out += ns.substring(with: NSRange(location: last, length: m.range.location - last))
+            let level = Int(ns.substring(with: m.range(at: 1)))!
+            let inner = ns.substring(with: m.range(at: 2))
+            last = m.range.location + m.range.length
+            if level == 1 && HTMLText.plainText(fromHTML: inner).trimmingCharacters(in: .whitespaces) == chapter.title {
+                continue  // the page header already shows the title
+            }
+            let id = uniqueID(HTMLText.slug(HTMLText.plainText(fromHTML: inner)))
+            if level <= 3 { headings.append((max(level, 2), id, inner)) }
+            out += "<h\(level) id=\"\(id)\">\(inner)<a class=\"anchor\" href=\"#\(id)\" aria-label=\"link to this section\">#</a></h\(level)>"
+        }
+        out += ns.substring(from: last)
+        return out
+    }
+
+    mutating func uniqueID(_ base: String) -> String {
+        var id = base, k = 2
+        while usedIDs.contains(id) || id.hasPrefix("eq-") || id.hasPrefix("check-") || id.hasPrefix("block-") {
+            id = "\(base)-\(k)"; k += 1
+        }
+        usedIDs.insert(id)
+        return id
+    }
+
+    // MARK: Equations, figures
+
+    mutating func equation(_ eq: Equation) -> String {
+        var out = "<div class=\"equation\""
+        if let label = eq.label { out += " data-label=\"\(HTMLText.escape(label))\"" }
+        out += ">"
+        out += "<div class=\"math display\""
+        if let label = eq.label { out += " id=\"\(HTMLText.escape(label))\"" }
+        out += ">\\[\(HTMLText.escape(eq.tex))\\]</div>"
+        let number = eq.label.flatMap { outline.equations[$0]?.number } ?? eq.number
+        out += "<div class=\"eq-side\">"
+        if let number { out += "<span class=\"eqno\">(\(number))</span>" }
+        if let label = eq.label {
+            while let (i, check) = takeCheck(where: { $0.label == label }) {
+                out += Badge.html(for: check, label: check.kind == .equation ? (check.passed ? "checked" : "differs") : check.kind.rawValue, id: checkIDs[i])
+            }
+        }
+        return out + "</div></div>"
+    }
+
+    mutating func figure(path: String, caption: String) -> String {
+        figureCount += 1
+        if Self.isLocal(path) { imageSources.append(path) }
+        let alt = HTMLText.escape(caption)
+        return "<figure class=\"figure\"><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
+            + "<figcaption><span class=\"fig-no\">Figure \(figureCount).</span> \(alt)</figcaption></figure>"
+    }
+
+    // MARK: Code blocks
+
+    mutating func code(_ block: CodeBlock) -> String {
+        let blockResult = block.index.flatMap { i in result?.blocks.first { $0.index == i } }
+        let isSwift = block.language.lowercased() == "swift"
+        var cls = "cell"
+        if let status = blockResult?.status { cls += " \(status.rawValue)" }
+        if !block.options.showCode { cls += " hidden-code" }
+        var out = "<section class=\"\(cls)\""
+        if let i = block.index { out += " id=\"block-\(i + 1)\"" }
+        out += ">"
+        // Head: where it is in the Markdown, how long it ran, and its verdicts.
+        var head = "<span class=\"cell-loc\">\(HTMLText.escape(chapter.path)):\(block.location.line)</span>"
+        if isSwift {
+            if !block.options.run { head += "<span class=\"tag\">not run</span>" }
+            if block.options.expectError { head += "<span class=\"tag\">expected to fail</span>" }
+            if let r = blockResult {
+                if r.status == .failed { head += "<span class=\"tag failed\">failed</span>" }
+                if r.status == .notRun || r.status == .skipped { head += "<span class=\"tag\">\(r.status == .notRun ? "not run" : "skipped")</span>" }
+                else { head += "<span class=\"cell-time\">\(formatValue(r.seconds, spec: r.seconds < 10 ? ".2f" : ".1f")) s</span>" }
+            }
+        } else {
+            head += "<span class=\"tag\">\(HTMLText.escape(block.language.isEmpty ? "text" : block.language))</span>"
+        }
+        if let index = block.index {
+            let labels = equationLabels
+            while let (i, check) = takeCheck(where: { $0.block == index && $0.kind != .claim && !labels.contains($0.label) }) {
+                head += Badge.html(for: check, label: check.kind == .output ? "output" : check.label, id: checkIDs[i])
+            }
+        }
+        out += "<div class=\"cell-head\">\(head)</div>"
+        if block.options.showCode {
+            if isSwift {
+                out += "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.highlight(block.code))</code></pre>"
+            } else {
+                let lang = block.language.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "+" }
+                out += "<pre class=\"code\"><code class=\"\(lang.isEmpty ? "nohighlight" : "language-\(lang)")\">\(HTMLText.escape(block.code))</code></pre>"
+            }
+        }
+        if let r = blockResult {
+            var output = ""
+            if !r.stdout.isEmpty { output += "<pre class=\"stdout\">\(HTMLText.escape(Self.trimmedOutput(r.stdout)))</pre>" }
+            if !r.stderr.isEmpty { output += "<pre class=\"stderr\" title=\"standard error\">\(HTMLText.escape(Self.trimmedOutput(r.stderr)))</pre>" }
+            for o in r.outputs { output += rich(o) }
+            if !output.isEmpty { out += "<div class=\"cell-output\">\(output)</div>" }
+            if let error = r.error, r.status == .failed || !error.isEmpty {
+                out += errorBox(error, line: block.location)
+            }
+        }
+        for failure in failuresInside(block) { out += errorBox(failure, line: block.location) }
+        return out + "</section>"
+    }
+
+    func errorBox(_ message: String, line: SourceLocation) -> String {
+        "<div class=\"cell-error\" role=\"alert\"><p class=\"error-title\">✗ This block failed "
+            + "<span class=\"cell-loc\">(\(HTMLText.escape(line.file.isEmpty ? chapter.path : line.file)):\(line.line))</span></p>"
+            + "<pre>\(HTMLText.escape(message))</pre></div>"
+    }
+
+    /// Drops one trailing newline so the box has no empty last line.
+    static func trimmedOutput(_ s: String) -> String { s.hasSuffix("\n") ? String(s.dropLast()) : s }
+
+    var equationLabels: Set<String> { Set(chapter.equations.compactMap(\.label)) }
+
+    /// Chapter-level failures (compile errors) whose `file:line` falls inside this block's code.
+    func failuresInside(_ block: CodeBlock) -> [String] {
+        let lines = block.code.split(separator: "\n", omittingEmptySubsequences: false).count
+        return (result?.failures ?? []).filter { f in
+            guard let loc = Self.location(in: f) else { return false }
+            return (loc.file == chapter.path || chapter.path.hasSuffix(loc.file) || loc.file.hasSuffix(chapter.path))
+                && loc.line >= block.location.line && loc.line < block.location.line + max(lines, 1)
+        }
+    }
+
+    static func location(in message: String) -> (file: String, line: Int)? {
+        let parts = message.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count >= 3, let line = Int(parts[1]) else { return nil }
+        return (String(parts[0]), line)
+    }
+
+    var unplacedFailures: [String] {
+        let blocks = chapter.codeBlocks
+        return (result?.failures ?? []).filter { f in !blocks.contains { failuresInside($0).contains(f) } }
+    }
+
+    // MARK: Rich outputs
+
+    mutating func rich(_ output: RichOutput) -> String {
+        outputCount += 1
+        switch output {
+        case .table(let t): return Self.table(t)
+        case .tensor(let t): return Self.tensor(t)
+        case .plot(let p):
+            let svg = PlotRenderer(idPrefix: "out\(outputCount)").svg(for: p)
+            let caption = p.title.map { "<figcaption>\(HTMLText.escape($0))</figcaption>" } ?? ""
+            return "<figure class=\"plot-figure\">\(svg)\(caption)</figure>"
+        case .svg(let markup, let caption):
+            // As an <img>, SVG from chapter code can never run script or reach the page.
+            let data = Data(Self.standaloneSVG(markup).utf8).base64EncodedString()
+            let alt = HTMLText.escape(caption ?? "diagram")
+            let cap = caption.map { "<figcaption>\(HTMLText.escape($0))</figcaption>" } ?? ""
+            return "<figure class=\"diagram\"><img src=\"data:image/svg+xml;base64,\(data)\" alt=\"\(alt)\">\(cap)</figure>"
+        }
+    }
+
+    /// An SVG that renders as an image needs its namespace declared.
+    static func standaloneSVG(_ markup: String) -> String {
+        guard !markup.contains("xmlns=\"http://www.w3.org/2000/svg\""), !markup.contains("xmlns='http://www.w3.org/2000/svg'"),
+              let r = markup.range(of: "<svg") else { return markup }
+        return markup.replacingCharacters(in: r, with: "<svg xmlns=\"http://www.w3.org/2000/svg\"")
+    }
+
+    static func isNumeric(_ s: String) -> Bool {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        return !t.isEmpty && (Double(t) != nil || ["nan", "inf", "-inf"].contains(t.lowercased()))
+    }
+
+    static func table(_ t: TableOutput) -> String {
+        var out = "<div class=\"table-wrap\"><table class=\"data\">"
+        if let c = t.caption { out += "<caption>\(HTMLText.escape(c))</caption>" }
+        let columns = max(t.header.count, t.rows.map(\.count).max() ?? 0)
+        let numeric = (0..<columns).map { c in !t.rows.isEmpty && t.rows.allSatisfy { c >= $0.count || isNumeric($0[c]) } }
+        if !t.header.isEmpty {
+            out += "<thead><tr>"
+            for (c, h) in t.header.enumerated() { out += "<th\(numeric[c] ? " class=\"num\"" : "")>\(HTMLText.escape(h))</th>" }
+            out += "</tr></thead>"
+        }
+        out += "<tbody>"
+        for row in t.rows {
+            out += "<tr>"
+            for (c, cell) in row.enumerated() { out += "<td\(numeric[c] ? " class=\"num\"" : "")>\(HTMLText.escape(cell))</td>" }
+            out += "</tr>"
+        }
+        return out + "</tbody></table></div>"
+    }
+
+    /// A tensor as a bracketed matrix: 1-D as a row, 2-D as is, higher ranks as their first slices;
+    /// long sides elided in the middle.
+    static func tensor(_ t: TensorOutput) -> String {
+        let shape = t.shape
+        let shapeText = shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "×")
+        var out = "<figure class=\"tensor\"><figcaption>"
+        if let l = t.label { out += "<span class=\"tensor-label\">\(HTMLText.escape(l))</span> " }
+        out += "<span class=\"tensor-shape\">\(shapeText)</span></figcaption>"
+        let rows = shape.count >= 2 ? shape[shape.count - 2] : 1
+        let cols = shape.last ?? 1
+        let sliceSize = max(rows * cols, 1)
+        let slices = max(t.values.count / sliceSize, 1)
+        func pick(_ n: Int, _ limit: Int) -> [Int?] {
+            n <= limit ? Array(0..<n) : Array(0..<(limit / 2)) + [nil] + Array((n - limit / 2)..<n)
+        }
+        for s in pick(slices, 4) {
+            guard let s else { out += "<p class=\"tensor-gap\">⋮</p>"; continue }
+            if shape.count > 2 {
+                var idx: [Int] = []
+                var rest = s
+                for d in shape.dropLast(2).reversed() { idx.insert(rest % d, at: 0); rest /= d }
+                out += "<p class=\"tensor-index\">[\(idx.map(String.init).joined(separator: ", ")), :, :]</p>"
+            }
+            out += "<table class=\"matrix\"><tbody>"
+            for r in pick(rows, 10) {
+                out += "<tr>"
+                for c in pick(cols, 10) {
+                    if let r, let c {
+                        let i = s * sliceSize + r * cols + c
+                        let v = i < t.values.count ? formatValue(t.values[i], spec: ".4g") : ""
+                        out += "<td>\(HTMLText.escape(v))</td>"
+                    } else {
+                        out += "<td class=\"gap\">\(r == nil && c == nil ? "⋱" : r == nil ? "⋮" : "⋯")</td>"
+                    }
+                }
+                out += "</tr>"
+            }
+            out += "</tbody></table>"
+        }
+        return out + "</figure>"
+    }
+
+    // MARK: Checks not placed elsewhere, failures
+
+    /// Takes the first check not yet shown that matches, marking it shown.
+    mutating func takeCheck(where match: (CheckRecord) -> Bool) -> (Int, CheckRecord)? {
+        for (i, c) in checks.enumerated() where !placedChecks.contains(i) && match(c) {
+            placedChecks.insert(i)
+            return (i, c)
+        }
+        return nil
+    }
+
+    mutating func remainingChecks() -> String {
+        var items = ""
+        while let (i, check) = takeCheck(where: { _ in true }) {
+            items += "<li>\(Badge.html(for: check, label: check.label, id: checkIDs[i])) <span class=\"check-msg\">\(HTMLText.escape(check.message))</span></li>"
+        }
+        return items.isEmpty ? "" : "<section class=\"other-checks\"><h2 id=\"other-checks\">Other checks</h2><ul>\(items)</ul></section>"
+    }
+
+    /// At the top of a failed page: what failed, with links to where.
+    func failureBanner() -> String {
+        guard let result, result.status == .failed || checks.contains(where: { !$0.passed }) || !result.failures.isEmpty else { return "" }
+        var items = ""
+        for (i, c) in checks.enumerated() where !c.passed {
+            items += "<li><a href=\"#\(checkIDs[i]!)\">\(HTMLText.escape(c.kind.rawValue)) <code>\(HTMLText.escape(c.label))</code></a>: \(HTMLText.escape(c.message))</li>"
+        }
+        for b in result.blocks where b.status == .failed {
+            items += "<li><a href=\"#block-\(b.index + 1)\">block \(b.index + 1)</a> failed</li>"
+        }
+        for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f))</pre></li>" }
+        return "<aside class=\"failures\" id=\"failures\" role=\"alert\"><p><strong>This chapter did not pass.</strong></p><ul>\(items)</ul></aside>"
+    }
+
+    // MARK: Navigation, footer, sidebar
+
+    func navigation() -> String {
+        var out = "<nav class=\"prevnext\" aria-label=\"chapters\">"
+        if position > 0 {
+            let p = outline.chapters[position - 1]
+            out += "<a class=\"prev\" rel=\"prev\" href=\"\(HTMLText.escape(p.slug)).html\"><span>← Previous</span>\(HTMLText.escape(p.title))</a>"
+        } else {
+            out += "<a class=\"prev\" href=\"index.html\"><span>← Contents</span>\(HTMLText.escape(outline.title))</a>"
+        }
+        if position + 1 < outline.chapters.count {
+            let n = outline.chapters[position + 1]
+            out += "<a class=\"next\" rel=\"next\" href=\"\(HTMLText.escape(n.slug)).html\"><span>Next →</span>\(HTMLText.escape(n.title))</a>"
+        }
+        return out + "</nav>"
+    }
+
+    func runInfo() -> String {
+        guard let r = result else {
+            return "<footer class=\"run-info\"><p>This chapter has not been run; code is shown without output.</p></footer>"
+        }
+        var out = "<footer class=\"run-info\"><h2>About this run</h2><dl>"
+        func row(_ k: String, _ v: String) { out += "<dt>\(HTMLText.escape(k))</dt><dd>\(HTMLText.escape(v))</dd>" }
+        row("profile", r.profile)
+        if let seed = r.seed { row("seed", "\(seed)") }
+        row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.cached ? ", from cache" : "")")
+        row("started", r.startedAt)
+        row("machine", r.machine)
+        row("versions", "rnnbook \(r.versions.rnnbook) · \(r.versions.swiftc) · cmark \(r.versions.cmark) · OpenBLAS \(r.versions.openblas)")
+        out += "</dl>"
+        if !r.params.isEmpty {
+            out += "<table class=\"params\"><caption>Parameters</caption><tbody>"
+            for k in r.params.keys.sorted() {
+                out += "<tr><th>\(HTMLText.escape(k))</th><td class=\"num\">\(HTMLText.escape(r.params[k]!.description))</td></tr>"
+            }
+            out += "</tbody></table>"
+        }
+        let timed = r.blocks.filter { $0.status == .passed || $0.status == .failed }
+        if !timed.isEmpty {
+            out += "<p class=\"block-times\">Block times: " + timed.map {
+                "<a href=\"#block-\($0.index + 1)\">\($0.index + 1)</a>&nbsp;\(formatValue($0.seconds, spec: ".2f"))&nbsp;s"
+            }.joined(separator: " · ") + "</p>"
+        }
+        return out + "</footer>"
+    }
+
+    func sidebar() -> String {
+        var out = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p><ol>"
+        for (i, c) in outline.chapters.enumerated() {
+            let current = i == position
+            out += "<li class=\"\(current ? "current " : "")\(HTMLText.escape(c.status))\"><a href=\"\(HTMLText.escape(c.slug)).html\"\(current ? " aria-current=\"page\"" : "")>\(HTMLText.escape(c.title))</a>"
+            if current && !headings.isEmpty {
+                out += "<ul class=\"sections\">"
+                for h in headings {
+                    out += "<li class=\"h\(h.level)\"><a href=\"#\(h.id)\">\(Self.stripLinks(h.html))</a></li>"
+                }
+                out += "</ul>"
+            }
+            out += "</li>"
+        }
+        return out + "</ol></nav>"
+    }
+
+    /// Heading HTML without nested links or badges, safe inside the sidebar's own link.
+    static func stripLinks(_ html: String) -> String {
+        var s = html
+        for pattern in ["<span class=\"badge[^\"]*\"[^>]*>.*?</span></span>", "</?a[^>]*>"] {
+            s = s.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
+        }
+        return s
+    }
+
+    // MARK: Helpers
+
+    static func attributeValues(_ name: String, in html: String) -> [String] {
+        let regex = try! NSRegularExpression(pattern: "\\s\(name)=\"([^\"]*)\"")
+        let ns = html as NSString
+        return regex.matches(in: html, range: NSRange(location: 0, length: ns.length)).map {
+            HTMLText.plainText(fromHTML: ns.substring(with: $0.range(at: 1)))
+        }
+    }
+
+    static func isLocal(_ src: String) -> Bool {
+        !(src.isEmpty || src.hasPrefix("#") || src.hasPrefix("/") || src.contains("://") || src.hasPrefix("data:")
+          || src.hasPrefix("mailto:"))
+    }
+}

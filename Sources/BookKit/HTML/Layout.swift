@@ -1,0 +1,24 @@
+/// The `<head>` and closing of every page: our stylesheet, KaTeX, highlight.js, our script.
+enum Layout {
+    static func head(title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="color-scheme" content="light dark">
+        <title>\(HTMLText.escape(title))</title>
+        <link rel="stylesheet" href="assets/katex/katex.min.css">
+        <link rel="stylesheet" href="assets/book.css">
+        <script defer src="assets/katex/katex.min.js"></script>
+        <script defer src="assets/highlight/highlight.min.js"></script>
+        <script defer src="assets/book.js"></script>
+        </head>
+        <body>
+
+        """
+    }
+
+    static let foot = "\n</body>\n</html>\n"
+}

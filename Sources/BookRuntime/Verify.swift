@@ -1,0 +1,101 @@
+import BookProtocol
+import Engine
+import Foundation
+import MathCheck
+
+/// Symbols a chapter binds once for several equations (`bindSymbols`), merged into every
+/// `verify`; a binding passed to `verify` itself wins over these.
+private final class ChapterBindings: @unchecked Sendable {
+    static let shared = ChapterBindings()
+    let lock = NSLock()
+    var values: [String: any MathValue] = [:]
+    var functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:]
+    var indexed: [String: (Int) -> any MathValue] = [:]
+}
+
+/// Binds symbols for every later `verify` in this chapter (e.g. the model's weights, once).
+public func bindSymbols(_ values: [String: any MathValue],
+                        functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
+                        indexed: [String: (Int) -> any MathValue] = [:]) {
+    let store = ChapterBindings.shared
+    store.lock.withLock {
+        store.values.merge(values) { $1 }
+        store.functions.merge(functions) { $1 }
+        store.indexed.merge(indexed) { $1 }
+    }
+}
+
+/// Checks the labelled display equation `label` against values from code, and reports the
+/// verdict as a check on the page (a badge) and in the chapter's result.
+///
+/// Keys name symbols as the TeX does, in any spelling `canonicalSymbolName` accepts
+/// (`"H_{t-1}"`, `"H_t-1"`, `"\\mathbf{H}_{t-1}"`, `"dL/dh"`); `Int` values bind integers
+/// (indices, dimensions), other numbers and tensors bind values. `indexed` binds families used
+/// with an integer subscript (`\mathbf{o}_{T+t-i}` looks up `indexed["o"](T+t-i)`). The default
+/// tolerance is relative 1e-6, or 1e-4 when any bound value is single precision.
+/// Returns whether the check passed.
+@discardableResult
+public func verify(_ label: String, _ bindings: [String: any MathValue],
+                   functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
+                   indexed: [String: (Int) -> any MathValue] = [:],
+                   tolerance: Double? = nil) -> Bool {
+    let context = BookContext.shared
+    guard let equation = context.equation(label) else {
+        let known = context.equationLabels
+        context.emit(.check(CheckRecord(
+            kind: .equation, label: label, passed: false,
+            message: "no equation labelled `\(label)` in this chapter; labelled equations: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
+            block: context.currentBlock)))
+        return false
+    }
+    let store = ChapterBindings.shared
+    let (chapterValues, chapterFunctions, chapterIndexed) = store.lock.withLock { (store.values, store.functions, store.indexed) }
+    var values = [String: any MathValue]()
+    var functionTable = [String: (Tensor<Double>) -> Tensor<Double>]()
+    var families = [String: (Int) -> any MathValue]()
+    // Merge by canonical name so that `"W_xh"` given here replaces `"\\mathbf{W}_{xh}"` bound earlier.
+    for (k, v) in chapterValues { values[canonicalSymbolName(k)] = v }
+    for (k, v) in bindings { values[canonicalSymbolName(k)] = v }
+    for (k, f) in chapterFunctions { functionTable[canonicalSymbolName(k)] = f }
+    for (k, f) in functions { functionTable[canonicalSymbolName(k)] = f }
+    for (k, f) in chapterIndexed { families[canonicalSymbolName(k)] = f }
+    for (k, f) in indexed { families[canonicalSymbolName(k)] = f }
+
+    var mathBindings = Bindings()
+    var single = false
+    for (name, value) in values {
+        if let n = value as? Int { mathBindings.bind(name, integer: n); continue }
+        single = single || value.isSinglePrecision
+        mathBindings.bind(name, value.mathTensor)
+    }
+    for (name, f) in functionTable { mathBindings.bind(name, function: f) }
+    for (name, family) in families { mathBindings.bind(name, indexed: { family($0).mathTensor }) }
+    let tol = tolerance ?? (single ? singlePrecisionEquationTolerance : defaultEquationTolerance)
+
+    let record: CheckRecord
+    do {
+        let verdict = try checkEquation(equation.tex, bindings: mathBindings, tolerance: tol)
+        let onlyShapes = verdict.shapeClaims == verdict.comparisons
+        record = CheckRecord(kind: onlyShapes ? .shape : .equation, label: label, passed: verdict.passed,
+                             maxAbsError: onlyShapes ? nil : verdict.maxAbsError,
+                             maxRelError: onlyShapes ? nil : verdict.maxRelError,
+                             tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
+                             message: verdict.message, line: equation.line, block: context.currentBlock)
+    } catch {
+        let shapes = values.mapValues { $0.mathTensor.shape }
+        record = CheckRecord(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
+                             message: "TeX column \(error.column): \(error.message)",
+                             line: equation.line, block: context.currentBlock)
+    }
+    context.emit(.check(record))
+    return record.passed
+}
+
+/// The same check, spelled with a `bindings:` label.
+@discardableResult
+public func verify(_ label: String, bindings: [String: any MathValue],
+                   functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
+                   indexed: [String: (Int) -> any MathValue] = [:],
+                   tolerance: Double? = nil) -> Bool {
+    verify(label, bindings, functions: functions, indexed: indexed, tolerance: tolerance)
+}

@@ -1,0 +1,209 @@
+/// A whole-sequence RNN language model with hand-fused forward and backward passes, the fast
+/// counterpart of the from-scratch model (same maths, same parameters, same gradients).
+///
+/// Layout: everything is time-major, rows t·B + b. The forward pass gathers W_xh rows for all
+/// steps at once (a one-hot product is a row lookup), adds h_{t-1} W_hh into that buffer with
+/// one gemm per step (β = 1) and applies tanh in place; the output layer is one gemm over all
+/// T·B states. Backward through time keeps one gemm per step for the recurrence and forms the
+/// weight gradients with single gemms over all steps. Buffers live in the object and are reused
+/// while the shapes stay the same, so a training step allocates nothing of size T·B·H.
+///
+/// A class because the buffers are the point; not `Sendable` (use one per thread).
+public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
+    public var weights: RNNWeights<Scalar>
+    /// Gradients of the last `lossAndGradients` call.
+    public private(set) var gradients: RNNWeights<Scalar>
+
+    // h0 followed by the T·B states: rows 0..<B are h_{-1}, rows (t+1)B..<(t+2)B are h_t.
+    private var states: [Scalar] = []
+    // Logits, then (in backward) their gradient, [T·B, Q].
+    private var outputs: [Scalar] = []
+    // ∂L/∂h_t, then ∂L/∂a_t (pre-activation), [T·B, H].
+    private var stateGradients: [Scalar] = []
+    private var steps = 0, batch = 0
+
+    public init(weights: RNNWeights<Scalar>) {
+        self.weights = weights
+        self.gradients = RNNWeights(zerosLike: weights)
+    }
+
+    public var hiddenSize: Int { weights.hiddenSize }
+    public var vocabularySize: Int { weights.vocabularySize }
+
+    private func prepareBuffers(steps t: Int, batch b: Int) {
+        if t == steps && b == batch { return }
+        let h = hiddenSize, q = weights.outputSize
+        states = [Scalar](repeating: 0, count: (t + 1) * b * h)
+        outputs = [Scalar](repeating: 0, count: t * b * q)
+        stateGradients = [Scalar](repeating: 0, count: t * b * h)
+        steps = t; batch = b
+    }
+
+    /// Runs the network over `inputs` (time-major token indices, T·B of them) from
+    /// `initialState` ([B, H], zeros when nil). Returns the logits [T·B, Q] and the last state [B, H].
+    public func logits(inputs: [Int], batchSize: Int, initialState: Tensor<Scalar>? = nil)
+        -> (logits: Tensor<Scalar>, finalState: Tensor<Scalar>) {
+        forward(inputs: inputs, batchSize: batchSize, initialState: initialState)
+        return (Tensor(shape: [steps * batch, weights.outputSize], scalars: outputs), lastState())
+    }
+
+    private func lastState() -> Tensor<Scalar> {
+        let h = hiddenSize
+        return Tensor(shape: [batch, h], scalars: Array(states[steps * batch * h ..< (steps + 1) * batch * h]))
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    private func forward(inputs: [Int], batchSize b: Int, initialState: Tensor<Scalar>?) {
+        precondition(b > 0 && inputs.count % b == 0, "FusedRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
+        let t = inputs.count / b, h = hiddenSize, v = vocabularySize, q = weights.outputSize
+        precondition(inputs.allSatisfy { $0 >= 0 && $0 < v }, "FusedRNNLanguageModel: token index outside 0..<\(v)")
+        prepareBuffers(steps: t, batch: b)
+        var zeroStart = true
+        if let s = initialState {
+            precondition(s.shape == [b, h], "FusedRNNLanguageModel: initial state must be [\(b), \(h)], got \(s.shape)")
+            zeroStart = s.scalars.allSatisfy { $0 == 0 }
+            states.replaceSubrange(0 ..< b * h, with: s.scalars)
+        } else {
+            for i in 0 ..< b * h { states[i] = 0 }
+        }
+        weights.wxh.scalars.withUnsafeBufferPointer { wxh in
+        weights.whh.scalars.withUnsafeBufferPointer { whh in
+        weights.bh.scalars.withUnsafeBufferPointer { bh in
+        weights.whq.scalars.withUnsafeBufferPointer { whq in
+        weights.bq.scalars.withUnsafeBufferPointer { bq in
+        inputs.withUnsafeBufferPointer { x in
+        states.withUnsafeMutableBufferPointer { S in
+        outputs.withUnsafeMutableBufferPointer { O in
+            let s = S.baseAddress!
+            for step in 0 ..< t {
+                let pre = s + (step + 1) * b * h
+                // Input projection of a one-hot vector: the row of W_xh, plus b_h.
+                for i in 0 ..< b {
+                    let row = wxh.baseAddress! + x[step * b + i] * h
+                    let out = pre + i * h
+                    for j in 0 ..< h { out[j] = row[j] + bh[j] }
+                }
+                if step > 0 || !zeroStart {
+                    Scalar.gemm(transposeA: false, transposeB: false, m: b, n: h, k: h,
+                                alpha: 1, a: s + step * b * h, lda: h, b: whh.baseAddress!, ldb: h,
+                                beta: 1, c: pre, ldc: h)
+                }
+                for j in 0 ..< b * h { pre[j] = Scalar.tanh(pre[j]) }
+            }
+            // Output layer for all steps at once.
+            let rows = t * b
+            for r in 0 ..< rows { for j in 0 ..< q { O[r * q + j] = bq[j] } }
+            Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: q, k: h,
+                        alpha: 1, a: s + b * h, lda: h, b: whq.baseAddress!, ldb: q,
+                        beta: 1, c: O.baseAddress!, ldc: q)
+        } } } } } } } }
+    }
+
+    /// Forward and backward over one minibatch: mean softmax cross-entropy of the logits against
+    /// `targets` (time-major, like `inputs`), gradients into `gradients`, and the last state.
+    ///
+    /// `gradientGates[t]` (default all 1) multiplies the gradient that flows from step t into
+    /// h_{t-1}: 0 cuts it (truncation, detaching), 1/π with probability π gives the randomized
+    /// truncation of Tallec & Ollivier. The gradient into `initialState` is returned when asked.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func lossAndGradients(inputs: [Int], targets: [Int], batchSize b: Int,
+                                 initialState: Tensor<Scalar>? = nil, gradientGates: [Scalar]? = nil,
+                                 computeInitialStateGradient: Bool = false)
+        -> (loss: Scalar, finalState: Tensor<Scalar>, initialStateGradient: Tensor<Scalar>?) {
+        precondition(targets.count == inputs.count, "FusedRNNLanguageModel: \(inputs.count) inputs but \(targets.count) targets")
+        forward(inputs: inputs, batchSize: b, initialState: initialState)
+        let t = steps, h = hiddenSize, q = weights.outputSize, rows = t * b
+        if let g = gradientGates { precondition(g.count == t, "FusedRNNLanguageModel: need \(t) gradient gates, got \(g.count)") }
+        precondition(targets.allSatisfy { $0 >= 0 && $0 < q }, "FusedRNNLanguageModel: target index outside 0..<\(q)")
+        var loss: Scalar = 0
+        var initialGradient: [Scalar]? = computeInitialStateGradient ? [Scalar](repeating: 0, count: b * h) : nil
+        let scale = 1 / Scalar(rows)
+        outputs.withUnsafeMutableBufferPointer { O in
+            // Softmax cross-entropy, turned in place into ∂L/∂logits = (softmax − onehot) / N.
+            var total: Scalar = 0
+            for r in 0 ..< rows {
+                let z = O.baseAddress! + r * q
+                var m = z[0]
+                for j in 1 ..< q where z[j] > m { m = z[j] }
+                var sum: Scalar = 0
+                for j in 0 ..< q { let e = Scalar.exp(z[j] - m); z[j] = e; sum += e }
+                let y = targets[r]
+                total += Scalar.log(sum) - Scalar.log(z[y])
+                let inv = scale / sum
+                for j in 0 ..< q { z[j] *= inv }
+                z[y] -= scale
+            }
+            loss = total * scale
+        }
+        weights.whh.scalars.withUnsafeBufferPointer { whh in
+        weights.whq.scalars.withUnsafeBufferPointer { whq in
+        inputs.withUnsafeBufferPointer { x in
+        states.withUnsafeBufferPointer { S in
+        outputs.withUnsafeBufferPointer { dO in
+        stateGradients.withUnsafeMutableBufferPointer { DA in
+        gradients.wxh.scalars.withUnsafeMutableBufferPointer { gwxh in
+        gradients.whh.scalars.withUnsafeMutableBufferPointer { gwhh in
+        gradients.bh.scalars.withUnsafeMutableBufferPointer { gbh in
+        gradients.whq.scalars.withUnsafeMutableBufferPointer { gwhq in
+        gradients.bq.scalars.withUnsafeMutableBufferPointer { gbq in
+            let s = S.baseAddress!, da = DA.baseAddress!
+            // Output layer: ∂W_hq = Hᵀ ∂O, ∂b_q = Σ rows, ∂H = ∂O W_hqᵀ (all steps at once).
+            Scalar.gemm(transposeA: true, transposeB: false, m: h, n: q, k: rows,
+                        alpha: 1, a: s + b * h, lda: h, b: dO.baseAddress!, ldb: q,
+                        beta: 0, c: gwhq.baseAddress!, ldc: q)
+            for j in 0 ..< q { gbq[j] = 0 }
+            for r in 0 ..< rows { for j in 0 ..< q { gbq[j] += dO[r * q + j] } }
+            Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: h, k: q,
+                        alpha: 1, a: dO.baseAddress!, lda: q, b: whq.baseAddress!, ldb: q,
+                        beta: 0, c: da, ldc: h)
+            // Backward through time: ∂a_t = ∂h_t ⊙ (1 − h_t²); ∂h_{t−1} += gate_t · ∂a_t W_hhᵀ.
+            for step in stride(from: t - 1, through: 0, by: -1) {
+                let d = da + step * b * h, hs = s + (step + 1) * b * h
+                for j in 0 ..< b * h { d[j] *= 1 - hs[j] * hs[j] }
+                let gate = gradientGates?[step] ?? 1
+                if step > 0 {
+                    if gate != 0 {
+                        Scalar.gemm(transposeA: false, transposeB: true, m: b, n: h, k: h,
+                                    alpha: gate, a: d, lda: h, b: whh.baseAddress!, ldb: h,
+                                    beta: 1, c: da + (step - 1) * b * h, ldc: h)
+                    }
+                } else if initialGradient != nil, gate != 0 {
+                    initialGradient!.withUnsafeMutableBufferPointer { g0 in
+                        Scalar.gemm(transposeA: false, transposeB: true, m: b, n: h, k: h,
+                                    alpha: gate, a: d, lda: h, b: whh.baseAddress!, ldb: h,
+                                    beta: 0, c: g0.baseAddress!, ldc: h)
+                    }
+                }
+            }
+            // Weight gradients over all steps in one product each: ∂W_hh = [h_{-1} … h_{T−2}]ᵀ ∂A.
+            Scalar.gemm(transposeA: true, transposeB: false, m: h, n: h, k: rows,
+                        alpha: 1, a: s, lda: h, b: da, ldb: h,
+                        beta: 0, c: gwhh.baseAddress!, ldc: h)
+            for j in 0 ..< h { gbh[j] = 0 }
+            for r in 0 ..< rows { let d = da + r * h; for j in 0 ..< h { gbh[j] += d[j] } }
+            // ∂W_xh: one-hot inputs scatter-add ∂a rows into the rows of their tokens.
+            for j in 0 ..< gwxh.count { gwxh[j] = 0 }
+            for r in 0 ..< rows {
+                let g = gwxh.baseAddress! + x[r] * h, d = da + r * h
+                for j in 0 ..< h { g[j] += d[j] }
+            }
+        } } } } } } } } } } }
+        let g0 = initialGradient.map { Tensor(shape: [b, h], scalars: $0) }
+        return (loss, lastState(), g0)
+    }
+
+    /// One SGD step with global-norm clipping (d2l `grad_clipping` then `sgd`); returns the loss
+    /// and the last state (detach it yourself by passing it back as `initialState`).
+    @discardableResult
+    public func trainStep(inputs: [Int], targets: [Int], batchSize: Int, initialState: Tensor<Scalar>? = nil,
+                          learningRate: Scalar, clipNorm: Scalar?, gradientGates: [Scalar]? = nil)
+        -> (loss: Scalar, finalState: Tensor<Scalar>) {
+        let r = lossAndGradients(inputs: inputs, targets: targets, batchSize: batchSize,
+                                 initialState: initialState, gradientGates: gradientGates)
+        if let c = clipNorm { gradients.clip(maxNorm: c) }
+        weights.add(gradients, scaledBy: -learningRate)
+        return (r.loss, r.finalState)
+    }
+}

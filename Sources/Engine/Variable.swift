@@ -1,0 +1,152 @@
+/// Reverse-mode automatic differentiation on a tape of tracked tensors.
+///
+/// Every operation on `Variable`s that involves a tracked value (`requiresGrad`) builds a node
+/// that remembers its parents and its own backward rule: given the gradient of the loss with
+/// respect to the node's value, the rule returns the gradients with respect to each parent.
+/// `backward()` walks the nodes in reverse topological order and accumulates into `grad`.
+/// The core knows nothing of layers (micrograd's `engine.py`, not its `nn.py`).
+///
+/// Reading gradients: `grad` is `nil` until a backward pass reaches the value (or after
+/// `zeroGrad()`). `gradient` is the checked accessor: it stops with a clear message when the
+/// value is not tracked, and gives zeros of the right shape when no pass has reached it yet.
+public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
+    /// The tensor this node holds.
+    public var value: Tensor<Scalar>
+    /// Gradient of the last backward pass(es), accumulated; `nil` before any pass.
+    public var grad: Tensor<Scalar>?
+    /// Whether gradients flow to (and through) this value.
+    public let requiresGrad: Bool
+
+    /// The values this one was computed from (empty for leaves and untracked results).
+    let parents: [Variable]
+    /// Maps the gradient of this node to one gradient per parent (`nil` where none is needed).
+    let backwardRule: ((Tensor<Scalar>) -> [Tensor<Scalar>?])?
+    /// The operation's name, for error messages and for printing the graph in chapters.
+    public let operation: String
+
+    /// A leaf: a parameter (`requiresGrad: true`) or a constant input.
+    public init(_ value: Tensor<Scalar>, requiresGrad: Bool = false) {
+        self.value = value
+        self.requiresGrad = requiresGrad
+        self.parents = []
+        self.backwardRule = nil
+        self.operation = "leaf"
+    }
+
+    /// The result of an operation; tracked only if a parent is tracked and gradients are on.
+    init(_ value: Tensor<Scalar>, operation: String, parents: [Variable],
+         backward: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]) {
+        self.value = value
+        self.operation = operation
+        let tracked = GradientMode.isEnabled && parents.contains { $0.requiresGrad }
+        self.requiresGrad = tracked
+        // Untracked results drop their parents so the graph (and its saved tensors) can be freed.
+        self.parents = tracked ? parents : []
+        self.backwardRule = tracked ? backward : nil
+    }
+
+    /// The shape of `value`.
+    public var shape: [Int] { value.shape }
+    /// The single value of a one-element variable (a loss).
+    public var scalar: Scalar { value.scalar }
+
+    /// The gradient of the last backward pass; stops if this value is not tracked.
+    /// Zeros when no backward pass has reached the value (it did not influence the loss).
+    public var gradient: Tensor<Scalar> {
+        precondition(requiresGrad,
+                     "gradient asked of a value that is not tracked (\(operation), shape \(shape)): create it with Variable(_, requiresGrad: true), outside withoutGradients { }")
+        return grad ?? Tensor(zeros: shape)
+    }
+
+    /// The same value cut from the graph: no gradient flows through it (truncated BPTT).
+    public func detached() -> Variable { Variable(value, requiresGrad: false) }
+
+    /// Forgets the accumulated gradient.
+    public func zeroGrad() { grad = nil }
+
+    /// Backpropagates from this one-element value (seed gradient 1) to everything it depends on.
+    /// Gradients add up across calls until `zeroGrad()`.
+    public func backward() {
+        precondition(value.count == 1,
+                     "backward() needs a scalar (one-element) value such as a loss, got shape \(shape) from \(operation); reduce it first, e.g. with .sum() or .mean()")
+        backward(seed: Tensor(repeating: 1, shape: shape))
+    }
+
+    /// Backpropagates a given upstream gradient of the same shape as `value`.
+    public func backward(seed: Tensor<Scalar>) {
+        precondition(seed.shape == shape, "backward(seed:): seed shape \(seed.shape) differs from value shape \(shape)")
+        precondition(requiresGrad,
+                     "backward() from a value that depends on no tracked variable (\(operation)); mark parameters with requiresGrad: true and compute outside withoutGradients { }")
+        let order = topologicalOrder()
+        var pending: [ObjectIdentifier: Tensor<Scalar>] = [ObjectIdentifier(self): seed]
+        for node in order.reversed() {
+            guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            node.accumulate(g)
+            guard let rule = node.backwardRule else { continue }
+            let parentGrads = rule(g)
+            for (parent, pg) in zip(node.parents, parentGrads) where parent.requiresGrad {
+                guard let pg else { continue }
+                precondition(pg.shape == parent.shape,
+                             "internal: backward of \(node.operation) gave shape \(pg.shape) for a parent of shape \(parent.shape)")
+                let key = ObjectIdentifier(parent)
+                if var existing = pending.removeValue(forKey: key) {
+                    existing.add(pg)
+                    pending[key] = existing
+                } else {
+                    pending[key] = pg
+                }
+            }
+        }
+    }
+
+    private func accumulate(_ g: Tensor<Scalar>) {
+        if var existing = grad {
+            grad = nil  // so `existing` is uniquely referenced and updated in place
+            existing.add(g)
+            grad = existing
+        } else {
+            grad = g
+        }
+    }
+
+    /// Parents before children, without recursion (long unrolled sequences are deep graphs).
+    private func topologicalOrder() -> [Variable] {
+        var order: [Variable] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Variable, Int)] = [(self, 0)]
+        visited.insert(ObjectIdentifier(self))
+        while let top = stack.popLast() {
+            let (node, next) = top
+            if next < node.parents.count {
+                stack.append((node, next + 1))
+                let parent = node.parents[next]
+                if parent.requiresGrad && visited.insert(ObjectIdentifier(parent)).inserted {
+                    stack.append((parent, 0))
+                }
+            } else {
+                order.append(node)
+            }
+        }
+        return order
+    }
+}
+
+/// Whether operations record the tape (off inside `withoutGradients`).
+enum GradientMode {
+    @TaskLocal static var isEnabled = true
+}
+
+/// Runs `body` without recording gradients: results are plain, untracked values
+/// (evaluation, sampling, optimizer updates).
+public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
+    try GradientMode.$isEnabled.withValue(false) { try body() }
+}
+
+/// Whether operations currently record the tape.
+public var gradientsAreEnabled: Bool { GradientMode.isEnabled }
+
+extension Variable: CustomStringConvertible {
+    public var description: String {
+        "Variable(\(operation), requiresGrad: \(requiresGrad))\n\(value)"
+    }
+}

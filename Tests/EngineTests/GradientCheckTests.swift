@@ -1,0 +1,107 @@
+import Testing
+@testable import Engine
+
+/// One backward rule under test: the parameters and a scalar loss built from them.
+struct GradientCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let build: @Sendable () -> (parameters: [Variable<Double>], loss: () -> Variable<Double>)
+    var testDescription: String { name }
+}
+
+private func parameter(_ shape: [Int], seed: UInt64, lower: Double = -1, upper: Double = 1) -> Variable<Double> {
+    Variable(Tensor(randomUniform: shape, lower: lower, upper: upper, seed: seed), requiresGrad: true)
+}
+
+/// Σ w ⊙ v with fixed random weights, so every output element gets a different upstream gradient.
+private func weightedSum(_ v: Variable<Double>, seed: UInt64 = 99) -> Variable<Double> {
+    (v * Variable(Tensor(randomUniform: v.shape, lower: -1, upper: 1, seed: seed))).sum()
+}
+
+private func unaryCase(_ name: String, lower: Double = -2, upper: Double = 2,
+                       _ f: @escaping @Sendable (Variable<Double>) -> Variable<Double>) -> GradientCase {
+    GradientCase(name: name) {
+        let x = parameter([3, 4], seed: 1, lower: lower, upper: upper)
+        return ([x], { weightedSum(f(x)) })
+    }
+}
+
+private func binaryCase(_ name: String, _ shapeA: [Int], _ shapeB: [Int], lowerB: Double = -1,
+                        _ f: @escaping @Sendable (Variable<Double>, Variable<Double>) -> Variable<Double>) -> GradientCase {
+    GradientCase(name: name) {
+        let a = parameter(shapeA, seed: 2), b = parameter(shapeB, seed: 3, lower: lowerB, upper: lowerB + 2)
+        return ([a, b], { weightedSum(f(a, b)) })
+    }
+}
+
+let gradientCases: [GradientCase] = [
+    binaryCase("add same shape", [3, 4], [3, 4], +),
+    binaryCase("add row vector", [3, 4], [4], +),
+    binaryCase("add column vector", [3, 4], [3, 1], +),
+    binaryCase("add scalar tensor", [3, 4], [], +),
+    binaryCase("add 3-D and matrix", [2, 3, 4], [3, 4], +),
+    binaryCase("subtract row", [3, 4], [1, 4], -),
+    binaryCase("subtract from smaller", [4], [3, 4], -),
+    binaryCase("multiply column", [3, 4], [3, 1], *),
+    binaryCase("multiply same", [3, 4], [3, 4], *),
+    binaryCase("divide row", [3, 4], [4], lowerB: 0.5, /),
+    binaryCase("divide same", [3, 4], [3, 4], lowerB: 0.5, /),
+    unaryCase("scalar arithmetic") { x in (2 * x + 3) * x - 1 / (x + 5) - x / 4 + (1 - x) },
+    unaryCase("negate") { x in -x },
+    binaryCase("matmul", [3, 4], [4, 5]) { a, b in matmul(a, b) },
+    binaryCase("matmul 3-D left", [2, 3, 4], [4, 5]) { a, b in a.matmul(b) },
+    unaryCase("tanh") { tanh($0) },
+    unaryCase("sigmoid", lower: -6, upper: 6) { sigmoid($0) },
+    unaryCase("relu", lower: 0.1, upper: 2) { x in relu(x) + relu(-x) * 3 },
+    unaryCase("exp") { exp($0) },
+    unaryCase("log", lower: 0.2, upper: 3) { log($0) },
+    unaryCase("softmax last axis") { softmax($0, alongAxis: -1) },
+    unaryCase("softmax axis 0") { softmax($0, alongAxis: 0) },
+    unaryCase("logSoftmax") { logSoftmax($0, alongAxis: 1) },
+    unaryCase("logSoftmax axis 0") { logSoftmax($0, alongAxis: 0) },
+    unaryCase("sum all") { x in x.sum() * x.sum() },
+    unaryCase("mean all") { x in x.mean() * x.mean() },
+    unaryCase("sum along axis 0") { $0.sum(alongAxis: 0) },
+    unaryCase("sum along axis 1 kept") { x in x.sum(alongAxis: 1, keepingDimension: true) * x },
+    unaryCase("mean along axis") { $0.mean(alongAxis: -1) },
+    unaryCase("reshaped") { $0.reshaped([2, -1]) },
+    unaryCase("transposed") { x in matmul(x.transposed, x) },
+    binaryCase("concatenate axis 0", [3, 4], [2, 4]) { a, b in concatenate([a, b, a], alongAxis: 0) },
+    binaryCase("concatenate axis 1", [3, 4], [3, 2]) { a, b in concatenate([a, b], alongAxis: 1) },
+    binaryCase("stack axis 0", [3, 4], [3, 4]) { a, b in stack([a, b]) },
+    binaryCase("stack axis 1", [3, 4], [3, 4]) { a, b in stack([a, b], alongAxis: 1) },
+    unaryCase("row slices") { x in x[rows: 1..<3] * x[rows: 0..<2] },
+    unaryCase("row") { x in x[row: 2] * x[row: 0] + x[row: 1] },
+    unaryCase("gather rows (embedding)") { x in gather(x, rows: [2, 0, 2, 1]) },
+    GradientCase(name: "softmax cross-entropy") {
+        let x = parameter([4, 5], seed: 4, lower: -3, upper: 3)
+        return ([x], { softmaxCrossEntropy(logits: x, labels: [0, 4, 2, 2]) })
+    },
+    GradientCase(name: "softmax cross-entropy 3-D") {
+        let x = parameter([2, 3, 5], seed: 5, lower: -3, upper: 3)
+        return ([x], { softmaxCrossEntropy(logits: x, labels: [0, 1, 2, 3, 4, 0]) * 3 })
+    },
+    GradientCase(name: "RNN steps by hand") {
+        let wxh = parameter([3, 4], seed: 6), whh = parameter([4, 4], seed: 7), bh = parameter([4], seed: 8)
+        let xs = Tensor<Double>(randomNormal: [3, 2, 3], seed: 9)
+        return ([wxh, whh, bh], {
+            var h = Variable(Tensor<Double>(zeros: [2, 4]))
+            var states: [Variable<Double>] = []
+            for t in 0..<3 {
+                h = tanh(matmul(Variable(xs[row: t]), wxh) + matmul(h, whh) + bh)
+                states.append(h)
+            }
+            return softmaxCrossEntropy(logits: stack(states).reshaped([6, 4]), labels: [0, 1, 2, 3, 0, 1])
+        })
+    },
+]
+
+@Test("backward rule agrees with central differences", arguments: gradientCases)
+func backwardRuleMatchesFiniteDifferences(_ testCase: GradientCase) {
+    let (parameters, loss) = testCase.build()
+    let result = gradientCheck(of: loss, wrt: parameters)
+    #expect(result.maxRelativeError < 1e-6, "\(testCase.name): \(result)")
+    // Comparing zero with zero would prove nothing: every gradient must be non-trivial.
+    for p in parameters { p.zeroGrad() }
+    loss().backward()
+    #expect(parameters.allSatisfy { $0.gradient.maxAbs() > 1e-6 }, "\(testCase.name): a gradient is all zeros")
+}

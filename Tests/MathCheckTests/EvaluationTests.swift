@@ -1,0 +1,127 @@
+import Engine
+@testable import MathCheck
+import Testing
+
+private func bindings(_ values: [String: Tensor<Double>], integers: [String: Int] = [:],
+                      functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:]) -> Bindings {
+    Bindings(values: values, functions: functions, integers: integers)
+}
+
+@Suite("Evaluation against hand-computed values")
+struct EvaluationTests {
+    let a = Tensor<Double>([[1, 2], [3, 4]])
+    let b = Tensor<Double>([[0, 1], [1, 0]])
+
+    @Test(arguments: [
+        // (TeX, expected right side) with A = [[1,2],[3,4]], B = [[0,1],[1,0]], s = 2, v = [1, -1]
+        ("A B", [[2.0, 1], [4, 3]]),
+        ("A \\cdot B", [[2.0, 1], [4, 3]]),
+        ("A \\odot B", [[0.0, 2], [3, 0]]),
+        ("A^\\top", [[1.0, 3], [2, 4]]),
+        ("A^{2}", [[7.0, 10], [15, 22]]),
+        ("A^0", [[1.0, 0], [0, 1]]),
+        ("s A - B", [[2.0, 3], [5, 8]]),
+        ("\\frac{A}{s}", [[0.5, 1], [1.5, 2]]),
+        ("-A + (B)", [[-1.0, -1], [-2, -4]]),
+        ("\\left(A + B\\right) B", [[3.0, 1], [4, 4]]),
+        ("[A, B]", [[1.0, 2, 0, 1], [3, 4, 1, 0]]),
+        ("\\begin{bmatrix} A \\\\ B \\end{bmatrix}", [[1.0, 2], [3, 4], [0, 1], [1, 0]]),
+        ("\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", [[1.0, 2], [3, 4]]),
+        ("v v^\\top", [[1.0, -1], [-1, 1]]),
+        ("A + v", [[2.0, 1], [4, 3]]),
+        ("\\sum_{i=1}^{3} i A", [[6.0, 12], [18, 24]]),
+        ("\\prod_{j=1}^{2} A", [[7.0, 10], [15, 22]]),
+        ("\\textrm{prod}(v, v)", [[1.0, -1], [-1, 1]]),
+        ("\\max(A, s)", [[2.0, 2], [3, 4]]),
+        ("|B - A|", [[1.0, 1], [2, 4]]),
+    ])
+    func matrixExpressions(tex: String, expected: [[Double]]) throws {
+        let bs = bindings(["A": a, "B": b, "s": Tensor(2), "v": Tensor([1, -1]), "E": Tensor(expected)])
+        let v = try checkEquation("E = \(tex)", bindings: bs)
+        #expect(v.passed, "\(tex): \(v.message)")
+        #expect(v.maxAbsError < 1e-12)
+    }
+
+    @Test(arguments: [
+        ("\\exp(0) + \\log 1", 1.0),
+        ("\\tanh(0) + \\sigma(0)", 0.5),
+        ("\\frac{1}{4} \\sum_{t=1}^{4} t^2", 7.5),
+        ("2^{3} - \\sqrt{16}", 4.0),
+        ("\\|v\\|^2", 2.0),
+        ("u^\\top v", -1.0),
+        ("u \\cdot v", -1.0),
+        ("\\min(1, \\frac{\\theta}{\\|v\\|})", 0.5 * 2.0.squareRoot()),
+        ("\\sum_{i=3}^{2} 5", 0.0),
+        ("\\operatorname{softmax}(z)", 1.0),
+        ("0.25 \\times 4", 1.0),
+    ])
+    func scalarExpressions(tex: String, expected: Double) throws {
+        let bs = bindings(["v": Tensor([1, -1]), "u": Tensor([2, 3]), "theta": Tensor(1),
+                           "z": Tensor([0]), "E": Tensor(expected)])
+        let v = try checkEquation("E = \(tex)", bindings: bs)
+        #expect(v.passed, "\(tex): \(v.message)")
+    }
+
+    @Test func boundFunctionsAndIndexedFamilies() throws {
+        var bs = Bindings()
+        bs.bind("phi", function: { $0.map { 2 * $0 } })
+        bs.bind("f", arguments: 2, function: { $0[0] + 10 * $0[1] })
+        bs.bind("x", indexed: { Tensor(Double($0)) })
+        bs.bind("T", integer: 4)
+        bs.bind("y", 2 * 3.0 + (1 + 10 * 2))
+        // x_{T-1} = 3 through the family; f(x_1, x_2) = 1 + 20.
+        let v = try checkEquation("y = \\phi(x_{T-1}) + f(x_1, x_{2})", bindings: bs)
+        #expect(v.passed, "\(v.message)")
+        #expect(v.shapes["x(·)"] == [])
+    }
+
+    @Test func literalIndexedNamesAndDerivatives() throws {
+        var bs = Bindings()
+        bs.bind("h_1", 1.0); bs.bind("h_2", 2.0); bs.bind("h_3", 3.0)
+        bs.bind("dL/dW", 6.0)
+        let v = try checkEquation("\\frac{\\partial L}{\\partial W} = \\sum_{i=1}^{3} \\mathbf{h}_i", bindings: bs)
+        #expect(v.passed, "\(v.message)")
+    }
+
+    @Test func chainsCheckEverySide() throws {
+        let bs = bindings(["a": Tensor(2), "b": Tensor(2), "c": Tensor(3)])
+        let v = try checkEquation("a = b = c", bindings: bs)
+        #expect(!v.passed)
+        #expect(v.comparisons == 2)
+        #expect(v.message.contains("`c` differs from `a`"))
+        #expect(v.message.contains("expected 2, got 3"))
+        let ok = try checkEquation("a \\approx b", bindings: bs)
+        #expect(ok.passed)
+        #expect(ok.message == "holds: `a` = `b` (max |Δ| = 0, relative 0, tolerance 1e-06)")
+    }
+
+    @Test func shapeClaims() throws {
+        let bs = bindings(["X": Tensor(zeros: [3, 5]), "b": Tensor(zeros: [5])], integers: ["n": 3, "d": 5])
+        #expect(try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{n \\times d}, \\quad \\mathbf{b} \\in \\mathbb{R}^{d}.", bindings: bs).passed)
+        let good = try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{n \\times d}", bindings: bs)
+        #expect(good.message == "holds: `\\mathbf{X}` ∈ [3, 5]" && good.shapeClaims == 1)
+        let bad = try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{d \\times n}", bindings: bs)
+        #expect(!bad.passed)
+        #expect(bad.message == "`\\mathbf{X}` has shape [3, 5], but the equation claims `\\mathbb{R}^{d \\times n} = [5, 3]`")
+    }
+
+    @Test func toleranceIsRelativeToTheLargerSide() throws {
+        let bs = bindings(["a": Tensor([1000, 0]), "b": Tensor([1000.01, 0])])
+        let v = try checkEquation("a = b", bindings: bs)
+        #expect(abs(v.maxAbsError - 0.01) < 1e-9)
+        #expect(abs(v.maxRelError - 0.01 / 1000.01) < 1e-12)
+        #expect(v.passed == false)
+        // The zero element does not make the error infinite: the scale is the larger side's max |x|.
+        #expect(try checkEquation("a = b", bindings: bs, tolerance: 1e-4).passed)
+    }
+
+    @Test func shapesThatDifferFail() throws {
+        let bs = bindings(["a": Tensor(zeros: [2, 3]), "b": Tensor(zeros: [3, 2]), "c": Tensor(zeros: [1, 3])])
+        let v = try checkEquation("a = b", bindings: bs)
+        #expect(!v.passed)
+        #expect(v.message == "`b` has shape [3, 2], but `a` has shape [2, 3]")
+        // Extents of 1 are ignored: a [1, 3] row equals a [3] vector.
+        let w = try checkEquation("c = v", bindings: bindings(["c": Tensor(zeros: [1, 3]), "v": Tensor(zeros: [3])]))
+        #expect(w.passed)
+    }
+}
