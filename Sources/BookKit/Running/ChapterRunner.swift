@@ -182,7 +182,12 @@ public struct ChapterRunner: Sendable {
         assemble(&result, chapter: chapter, run: run, blockErrors: blockErrors, expectedCompileFailures: expectedCompileFailures,
                  stopAfter: stopAfter)
         result.seconds = Date().timeIntervalSince(clock)
-        if result.status == .passed { cache.store(result, for: chapter.slug, key: key) }
+        // Failures are cached too (a compile error or a wrong number is as reproducible as a pass),
+        // except timeouts and outside kills, which depend on how busy the machine was.
+        var reproducible = true
+        if case .timedOut? = run.termination { reproducible = false }
+        if case .signaled(let signal)? = run.termination, signal == SIGKILL || signal == SIGTERM { reproducible = false }
+        if reproducible { cache.store(result, for: chapter.slug, key: key) }
         return result
     }
 
