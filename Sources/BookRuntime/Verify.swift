@@ -99,3 +99,33 @@ public func verify(_ label: String, bindings: [String: any MathValue],
                    tolerance: Double? = nil) -> Bool {
     verify(label, bindings, functions: functions, indexed: indexed, tolerance: tolerance)
 }
+
+/// Compares the autodiff gradients of `loss` with central finite differences for every element
+/// of `parameters` (in Double) and reports the verdict as a gradient check on the page.
+///
+/// The error measure is the engine's `gradientCheck`: the largest |a − n| / (|a| + |n|) per
+/// parameter; the default tolerance is 1e-6. Returns whether the check passed.
+@discardableResult
+public func verifyGradient(of loss: () -> Variable<Double>, wrt parameters: [Variable<Double>],
+                           label: String = "gradient check", tolerance: Double = 1e-6,
+                           epsilon: Double = 1e-5) -> Bool {
+    let context = BookContext.shared
+    let result = gradientCheck(of: loss, wrt: parameters, epsilon: epsilon)
+    let worst = result.relativeErrors.indices.max { result.relativeErrors[$0] < result.relativeErrors[$1] }
+    let passed = result.maxRelativeError <= tolerance
+    var shapes: [String: [Int]] = [:]
+    for (i, p) in parameters.enumerated() { shapes["parameter \(i)"] = p.shape }
+    let detail = result.relativeErrors.enumerated()
+        .map { "parameter \($0.offset) \(p(parameters[$0.offset].shape)): \(String(format: "%.3g", $0.element))" }
+        .joined(separator: ", ")
+    let message = passed
+        ? "autodiff agrees with central differences for \(parameters.count) parameter\(parameters.count == 1 ? "" : "s"): largest relative error \(String(format: "%.3g", result.maxRelativeError)) ≤ \(String(format: "%.3g", tolerance))"
+        : "autodiff differs from central differences: parameter \(worst ?? 0) has relative error \(String(format: "%.3g", result.maxRelativeError)) > tolerance \(String(format: "%.3g", tolerance)) (\(detail))"
+    context.emit(.check(CheckRecord(kind: .gradient, label: label, passed: passed,
+                                    maxAbsError: result.maxAbsoluteError, maxRelError: result.maxRelativeError,
+                                    tolerance: tolerance, shapes: shapes, message: message,
+                                    block: context.currentBlock)))
+    return passed
+}
+
+private func p(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }

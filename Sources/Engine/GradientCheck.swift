@@ -25,7 +25,7 @@ public struct GradientCheckResult: Sendable, CustomStringConvertible {
 public func gradientCheck(of loss: () -> Variable<Double>, wrt parameters: [Variable<Double>],
                           epsilon: Double = 1e-5) -> GradientCheckResult {
     for p in parameters {
-        precondition(p.requiresGrad, "gradientCheck: a parameter of shape \(p.shape) is not tracked (requiresGrad: false)")
+        checkPrecondition(p.requiresGrad, "gradientCheck: a parameter of shape \(p.shape) is not tracked (requiresGrad: false)")
         p.zeroGrad()
     }
     loss().backward()

@@ -57,7 +57,7 @@ extension Tensor {
         let outShape: [Int]
         if a.shape == b.shape { outShape = a.shape } else {
             do { outShape = try broadcastShape(a.shape, b.shape) } catch {
-                preconditionFailure("\(op): \(error.description)")
+                fatalError("\(op): \(error.description)")
             }
         }
         let n = outShape.shapeProduct
@@ -133,7 +133,7 @@ extension Tensor {
     /// A negative axis counted from the end; stops on an axis outside the shape.
     @usableFromInline func normalized(axis: Int, _ what: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < rank, "\(what): axis \(axis) out of range for shape \(shape)")
+        checkPrecondition(a >= 0 && a < rank, "\(what): axis \(axis) out of range for shape \(shape)")
         return a
     }
 

@@ -43,7 +43,7 @@ public struct Linear<Scalar: TensorScalar>: ParameterGroup, @unchecked Sendable 
 
     /// A layer around existing parameter variables (weight [in, out], bias [out]).
     public init(weight: Variable<Scalar>, bias: Variable<Scalar>) {
-        precondition(weight.value.rank == 2 && bias.shape == [weight.shape[1]],
+        checkPrecondition(weight.value.rank == 2 && bias.shape == [weight.shape[1]],
                      "Linear: weight \(weight.shape) and bias \(bias.shape) do not fit ([in, out] and [out])")
         self.weight = weight; self.bias = bias
     }
@@ -53,7 +53,7 @@ public struct Linear<Scalar: TensorScalar>: ParameterGroup, @unchecked Sendable 
     public var outputSize: Int { weight.shape[1] }
 
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
-        precondition(x.shape.last == inputSize,
+        checkPrecondition(x.shape.last == inputSize,
                      "Linear: input of shape \(x.shape) does not end in the layer's input size \(inputSize)")
         return matmul(x, weight) + bias
     }
@@ -81,7 +81,7 @@ public struct MLP<Scalar: TensorScalar>: ParameterGroup, @unchecked Sendable {
     /// Layer sizes from input to output, e.g. `[2, 8, 1]`.
     public init(sizes: [Int], activation: Activation = .tanh,
                 weightInitializer: Initializer<Scalar> = .normal(standardDeviation: 0.5), generator: inout PCG64) {
-        precondition(sizes.count >= 2, "MLP needs at least an input and an output size, got \(sizes)")
+        checkPrecondition(sizes.count >= 2, "MLP needs at least an input and an output size, got \(sizes)")
         var layers: [Linear<Scalar>] = []
         for (i, o) in zip(sizes, sizes.dropFirst()) {
             layers.append(Linear(inputSize: i, outputSize: o, weightInitializer: weightInitializer, generator: &generator))
@@ -120,7 +120,7 @@ public struct RNNCell<Scalar: TensorScalar>: ParameterGroup, @unchecked Sendable
 
     /// A cell around existing parameter variables.
     public init(wxh: Variable<Scalar>, whh: Variable<Scalar>, bh: Variable<Scalar>) {
-        precondition(wxh.value.rank == 2 && whh.shape == [wxh.shape[1], wxh.shape[1]] && bh.shape == [wxh.shape[1]],
+        checkPrecondition(wxh.value.rank == 2 && whh.shape == [wxh.shape[1], wxh.shape[1]] && bh.shape == [wxh.shape[1]],
                      "RNNCell: wxh \(wxh.shape), whh \(whh.shape), bh \(bh.shape) do not fit ([in, h], [h, h], [h])")
         self.wxh = wxh; self.whh = whh; self.bh = bh
     }
@@ -134,9 +134,9 @@ public struct RNNCell<Scalar: TensorScalar>: ParameterGroup, @unchecked Sendable
 
     /// One step: the new state [batch, hidden] from input [batch, input] and state [batch, hidden].
     public func callAsFunction(_ x: Variable<Scalar>, state: Variable<Scalar>) -> Variable<Scalar> {
-        precondition(x.value.rank == 2 && x.shape[1] == inputSize,
+        checkPrecondition(x.value.rank == 2 && x.shape[1] == inputSize,
                      "RNNCell: input of shape \(x.shape) should be [batch, \(inputSize)]")
-        precondition(state.shape == [x.shape[0], hiddenSize],
+        checkPrecondition(state.shape == [x.shape[0], hiddenSize],
                      "RNNCell: state of shape \(state.shape) should be [\(x.shape[0]), \(hiddenSize)] for input \(x.shape)")
         return tanh(matmul(x, wxh) + matmul(state, whh) + bh)
     }
@@ -159,8 +159,8 @@ public struct RNN<Scalar: TensorScalar>: ParameterGroup, @unchecked Sendable {
     /// `initialState` or zeros.
     public func callAsFunction(_ inputs: Variable<Scalar>, initialState: Variable<Scalar>? = nil)
         -> (states: Variable<Scalar>, last: Variable<Scalar>) {
-        precondition(inputs.value.rank == 3, "RNN: inputs must be [time, batch, feature], got shape \(inputs.shape)")
-        precondition(inputs.shape[0] > 0, "RNN: inputs of shape \(inputs.shape) have no time steps")
+        checkPrecondition(inputs.value.rank == 3, "RNN: inputs must be [time, batch, feature], got shape \(inputs.shape)")
+        checkPrecondition(inputs.shape[0] > 0, "RNN: inputs of shape \(inputs.shape) have no time steps")
         var h = initialState ?? cell.zeroState(batchSize: inputs.shape[1])
         var states: [Variable<Scalar>] = []
         states.reserveCapacity(inputs.shape[0])

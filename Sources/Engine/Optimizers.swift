@@ -46,7 +46,7 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer, @unchecked Sendable
     @_specialize(where Scalar == Double)
     static func update(value: inout Tensor<Scalar>, memory: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
                        learningRate: Scalar, epsilon: Scalar) {
-        precondition(gradient.shape == value.shape, "Adagrad: gradient \(gradient.shape) vs parameter \(value.shape)")
+        checkPrecondition(gradient.shape == value.shape, "Adagrad: gradient \(gradient.shape) vs parameter \(value.shape)")
         value.scalars.withUnsafeMutableBufferPointer { p in
             memory.scalars.withUnsafeMutableBufferPointer { m in
                 gradient.scalars.withUnsafeBufferPointer { g in
@@ -75,7 +75,7 @@ public func gradientNorm<S: TensorScalar>(of parameters: [Variable<S>]) -> S {
 /// Rescales all gradients together by min(1, θ/‖g‖) (d2l's clipping rule); returns ‖g‖ before clipping.
 @discardableResult
 public func clipGradients<S: TensorScalar>(of parameters: [Variable<S>], maxNorm: S) -> S {
-    precondition(maxNorm > 0, "clipGradients(of:maxNorm:): maxNorm must be positive, got \(maxNorm)")
+    checkPrecondition(maxNorm > 0, "clipGradients(of:maxNorm:): maxNorm must be positive, got \(maxNorm)")
     let norm = gradientNorm(of: parameters)
     if norm > maxNorm {
         let scale = maxNorm / norm
@@ -93,7 +93,7 @@ public func clipGradients<S: TensorScalar>(of parameters: [Variable<S>], maxNorm
 /// returns the largest absolute element before clamping.
 @discardableResult
 public func clipGradients<S: TensorScalar>(of parameters: [Variable<S>], maxValue: S) -> S {
-    precondition(maxValue > 0, "clipGradients(of:maxValue:): maxValue must be positive, got \(maxValue)")
+    checkPrecondition(maxValue > 0, "clipGradients(of:maxValue:): maxValue must be positive, got \(maxValue)")
     var largest: S = 0
     for p in parameters where p.grad != nil {
         var g = p.grad!

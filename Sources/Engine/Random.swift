@@ -40,7 +40,7 @@ public struct PCG64: RandomNumberGenerator, Sendable {
 
     /// Uniform integer in 0..<bound without modulo bias.
     public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "nextInt(below:) needs a positive bound, got \(bound)")
+        checkPrecondition(bound > 0, "nextInt(below:) needs a positive bound, got \(bound)")
         return Int(next(upperBound: UInt64(bound)))
     }
 }

@@ -11,8 +11,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// A tensor of the given shape holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Scalar]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative extent")
-        precondition(shape.reduce(1, *) == scalars.count,
+        checkPrecondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative extent")
+        checkPrecondition(shape.reduce(1, *) == scalars.count,
                      "Tensor shape \(shape) needs \(shape.reduce(1, *)) scalars, got \(scalars.count)")
         self.shape = shape
         self.scalars = scalars
@@ -27,7 +27,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// A matrix from its rows; every row must have the same length.
     public init(_ rows: [[Scalar]]) {
         let columns = rows.first?.count ?? 0
-        precondition(rows.allSatisfy { $0.count == columns },
+        checkPrecondition(rows.allSatisfy { $0.count == columns },
                      "Tensor(rows): rows have different lengths \(rows.map(\.count))")
         self.init(shape: [rows.count, columns], scalars: rows.flatMap { $0 })
     }
@@ -49,7 +49,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// 0, step, 2·step, … below `end` (like `numpy.arange`).
     public init(arange start: Scalar = 0, to end: Scalar, step: Scalar = 1) {
-        precondition(step != 0, "arange: step must not be zero")
+        checkPrecondition(step != 0, "arange: step must not be zero")
         var values: [Scalar] = []
         var x = start
         while step > 0 ? x < end : x > end { values.append(x); x += step }
@@ -96,7 +96,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public var count: Int { scalars.count }
     /// The value of a rank-0 or one-element tensor.
     public var scalar: Scalar {
-        precondition(scalars.count == 1, "scalar: tensor of shape \(shape) has \(scalars.count) elements, not 1")
+        checkPrecondition(scalars.count == 1, "scalar: tensor of shape \(shape) has \(scalars.count) elements, not 1")
         return scalars[0]
     }
 
@@ -116,11 +116,11 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         var resolved = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.filter { $0 != -1 }.reduce(1, *)
-            precondition(known > 0 && count % known == 0,
+            checkPrecondition(known > 0 && count % known == 0,
                          "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
             resolved[hole] = count / known
         }
-        precondition(resolved.reduce(1, *) == count,
+        checkPrecondition(resolved.reduce(1, *) == count,
                      "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         return Tensor(shape: resolved, scalars: scalars)
     }
@@ -138,11 +138,11 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     // MARK: Element access
 
     private func flatIndex(_ indices: [Int]) -> Int {
-        precondition(indices.count == shape.count,
+        checkPrecondition(indices.count == shape.count,
                      "index \(indices) has \(indices.count) components for a tensor of shape \(shape)")
         var flat = 0
         for (axis, i) in indices.enumerated() {
-            precondition(i >= 0 && i < shape[axis], "index \(indices) out of range for shape \(shape)")
+            checkPrecondition(i >= 0 && i < shape[axis], "index \(indices) out of range for shape \(shape)")
             flat = flat * shape[axis] + i
         }
         return flat
@@ -163,14 +163,14 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// The sub-tensor at `index` along the first axis (row of a matrix, step of a sequence).
     public subscript(row index: Int) -> Tensor {
         get {
-            precondition(rank >= 1, "row subscript on a scalar")
-            precondition(index >= 0 && index < shape[0], "row \(index) out of range for shape \(shape)")
+            checkPrecondition(rank >= 1, "row subscript on a scalar")
+            checkPrecondition(index >= 0 && index < shape[0], "row \(index) out of range for shape \(shape)")
             let size = count / Swift.max(shape[0], 1)
             return Tensor(shape: Array(shape.dropFirst()),
                           scalars: Array(scalars[index * size ..< (index + 1) * size]))
         }
         set {
-            precondition(Array(shape.dropFirst()) == newValue.shape,
+            checkPrecondition(Array(shape.dropFirst()) == newValue.shape,
                          "row assignment: expected shape \(Array(shape.dropFirst())), got \(newValue.shape)")
             let size = newValue.count
             scalars.replaceSubrange(index * size ..< (index + 1) * size, with: newValue.scalars)
@@ -179,7 +179,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// Rows `range` along the first axis.
     public subscript(rows range: Range<Int>) -> Tensor {
-        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+        checkPrecondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "rows \(range) out of range for shape \(shape)")
         let size = count / Swift.max(shape[0], 1)
         var newShape = shape
@@ -196,7 +196,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// Combines two tensors of the same shape element by element.
     public func zip(_ other: Tensor, _ f: (Scalar, Scalar) -> Scalar) -> Tensor {
-        precondition(shape == other.shape, "zip: shapes \(shape) and \(other.shape) differ")
+        checkPrecondition(shape == other.shape, "zip: shapes \(shape) and \(other.shape) differ")
         var out = [Scalar](repeating: 0, count: count)
         scalars.withUnsafeBufferPointer { a in
             other.scalars.withUnsafeBufferPointer { b in

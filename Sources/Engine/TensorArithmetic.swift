@@ -26,7 +26,7 @@ extension Tensor {
     public func broadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
         let r = (try? Tensor.broadcastShape(shape, target)) ?? []
-        precondition(r == target, "cannot broadcast shape \(shape) to \(target)")
+        checkPrecondition(r == target, "cannot broadcast shape \(shape) to \(target)")
         return Tensor.broadcastCombine(self, Tensor(zeros: target)) { a, _ in a }
     }
 
@@ -40,7 +40,7 @@ extension Tensor {
             try! broadcastShape(a.shape, b.shape)) }
         let outShape: [Int]
         do { outShape = try broadcastShape(a.shape, b.shape) } catch {
-            preconditionFailure(error.description)
+            fatalError(error.description)
         }
         let rank = outShape.count
         let pa = [Int](repeating: 1, count: rank - a.rank) + a.shape
@@ -79,7 +79,7 @@ extension Tensor {
         for axis in 0..<target.count where target[axis] == 1 && t.shape[axis] != 1 {
             t = t.sum(alongAxis: axis, keepingDimension: true)
         }
-        precondition(t.shape == target, "cannot reduce shape \(shape) to \(target)")
+        checkPrecondition(t.shape == target, "cannot reduce shape \(shape) to \(target)")
         return t
     }
 
@@ -100,7 +100,7 @@ extension Tensor {
 
     /// In-place `self += alpha * other` for equal shapes (BLAS axpy).
     public mutating func add(_ other: Tensor, scaledBy alpha: Scalar = 1) {
-        precondition(shape == other.shape, "add(_:scaledBy:): shapes \(shape) and \(other.shape) differ")
+        checkPrecondition(shape == other.shape, "add(_:scaledBy:): shapes \(shape) and \(other.shape) differ")
         let n = count
         other.scalars.withUnsafeBufferPointer { x in
             scalars.withUnsafeMutableBufferPointer { y in
@@ -126,15 +126,20 @@ extension Tensor {
     /// Matrix product through BLAS. Transposes are passed to `gemm`, never copied.
     /// 2-D × 2-D; a 3-D left operand is treated as a stack of rows (its leading axes flattened).
     public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
-        precondition(other.rank == 2, "matmul: right operand must be a matrix, got shape \(other.shape)")
-        precondition(rank >= 2, "matmul: left operand must be a matrix, got shape \(shape)")
-        precondition(!(transposeSelf && rank != 2), "matmul: transposeSelf needs a matrix, got \(shape)")
+        checkPrecondition(other.rank == 2, "matmul: right operand must be a matrix, got shape \(other.shape)")
+        checkPrecondition(rank >= 2, "matmul: left operand must be a matrix, got shape \(shape)")
+        checkPrecondition(!(transposeSelf && rank != 2), "matmul: transposeSelf needs a matrix, got \(shape)")
         let lead = Array(shape.dropLast())
         let rows = lead.reduce(1, *), inner = shape[rank - 1]
         let (m, k) = transposeSelf ? (inner, rows) : (rows, inner)
         let (k2, n) = transposeOther ? (other.shape[1], other.shape[0]) : (other.shape[0], other.shape[1])
-        precondition(k == k2, "matmul: shapes \(shape)\(transposeSelf ? "ᵀ" : "") and \(other.shape)\(transposeOther ? "ᵀ" : "") do not chain: \(k) vs \(k2)")
-        var out = [Scalar](repeating: 0, count: m * n)
+        checkPrecondition(k == k2, "matmul: shapes \(shape)\(transposeSelf ? "ᵀ" : "") and \(other.shape)\(transposeOther ? "ᵀ" : "") do not chain: \(k) vs \(k2)")
+        // gemm with beta 0 writes every element of C without reading it, so skip zero-filling
+        // (it costs about as much as a 32×512 by 512×512 product's memory traffic).
+        var out: [Scalar]
+        if k == 0 { out = [Scalar](repeating: 0, count: m * n) } else {
+            out = [Scalar](unsafeUninitializedCapacity: m * n) { _, initialized in initialized = m * n }
+        }
         if m > 0 && n > 0 && k > 0 {
             scalars.withUnsafeBufferPointer { a in
                 other.scalars.withUnsafeBufferPointer { b in
@@ -154,7 +159,7 @@ extension Tensor {
     /// The transpose of a matrix (a vector is returned unchanged).
     public var transposed: Tensor {
         if rank < 2 { return self }
-        precondition(rank == 2, "transposed: expected a matrix, got shape \(shape); use transposed(axes:)")
+        checkPrecondition(rank == 2, "transposed: expected a matrix, got shape \(shape); use transposed(axes:)")
         let r = shape[0], c = shape[1]
         var out = [Scalar](repeating: 0, count: count)
         scalars.withUnsafeBufferPointer { a in
@@ -179,7 +184,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func sum(alongAxis axis: Int, keepingDimension: Bool = false) -> Tensor {
         let axis = axis < 0 ? axis + rank : axis
-        precondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
+        checkPrecondition(axis >= 0 && axis < rank, "sum: axis \(axis) out of range for shape \(shape)")
         let outer = shape[..<axis].reduce(1, *), n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
         var out = [Scalar](repeating: 0, count: outer * inner)
         scalars.withUnsafeBufferPointer { a in

@@ -27,7 +27,7 @@ extension Tensor {
     public init(oneHot labels: [Int], depth: Int) {
         var out = [Scalar](repeating: 0, count: labels.count * depth)
         for (row, label) in labels.enumerated() {
-            precondition(label >= 0 && label < depth, "oneHot: label \(label) at position \(row) is outside 0..<\(depth)")
+            checkPrecondition(label >= 0 && label < depth, "oneHot: label \(label) at position \(row) is outside 0..<\(depth)")
             out[row * depth + label] = 1
         }
         self.init(shape: [labels.count, depth], scalars: out)
@@ -37,7 +37,7 @@ extension Tensor {
     public func argmax(alongAxis axis: Int = -1) -> [Int] {
         let axis = normalized(axis: axis, "argmax")
         let (outer, n, inner) = split(around: axis)
-        precondition(n > 0, "argmax: axis \(axis) of shape \(shape) is empty")
+        checkPrecondition(n > 0, "argmax: axis \(axis) of shape \(shape) is empty")
         var result = [Int](repeating: 0, count: outer * inner)
         scalars.withUnsafeBufferPointer { x in
             for i in 0..<outer { for k in 0..<inner {
@@ -52,7 +52,7 @@ extension Tensor {
 
     /// Index of the largest element overall (row-major position).
     public func argmax() -> Int {
-        precondition(count > 0, "argmax of an empty tensor")
+        checkPrecondition(count > 0, "argmax of an empty tensor")
         var best = 0
         for i in 1..<count where scalars[i] > scalars[best] { best = i }
         return best
@@ -60,11 +60,11 @@ extension Tensor {
 
     /// The tensors joined along `axis`; all other extents must agree.
     public init(concatenating parts: [Tensor], alongAxis axis: Int = 0) {
-        precondition(!parts.isEmpty, "concatenate: no tensors given")
+        checkPrecondition(!parts.isEmpty, "concatenate: no tensors given")
         let first = parts[0]
         let axis = first.normalized(axis: axis, "concatenate")
         for p in parts {
-            precondition(p.rank == first.rank && p.shape.indices.allSatisfy { $0 == axis || p.shape[$0] == first.shape[$0] },
+            checkPrecondition(p.rank == first.rank && p.shape.indices.allSatisfy { $0 == axis || p.shape[$0] == first.shape[$0] },
                          "concatenate along axis \(axis): shapes \(first.shape) and \(p.shape) differ off that axis")
         }
         let outer = first.shape[..<axis].reduce(1, *)
@@ -81,23 +81,23 @@ extension Tensor {
 
     /// The tensors (all of one shape) stacked along a new axis (default: a new first axis).
     public init(stacking parts: [Tensor], alongAxis axis: Int = 0) {
-        precondition(!parts.isEmpty, "stack: no tensors given")
+        checkPrecondition(!parts.isEmpty, "stack: no tensors given")
         let shape = parts[0].shape
-        for p in parts { precondition(p.shape == shape, "stack: shapes \(shape) and \(p.shape) differ") }
-        precondition(axis >= 0 && axis <= shape.count, "stack: axis \(axis) out of range for shape \(shape)")
+        for p in parts { checkPrecondition(p.shape == shape, "stack: shapes \(shape) and \(p.shape) differ") }
+        checkPrecondition(axis >= 0 && axis <= shape.count, "stack: axis \(axis) out of range for shape \(shape)")
         var expanded = shape; expanded.insert(1, at: axis)
         self.init(concatenating: parts.map { $0.reshaped(expanded) }, alongAxis: axis)
     }
 
     /// The rows (sub-tensors along the first axis) at `indices`, in order: an embedding lookup.
     public func gather(rows indices: [Int]) -> Tensor {
-        precondition(rank >= 1, "gather(rows:) needs at least a vector, got shape \(shape)")
+        checkPrecondition(rank >= 1, "gather(rows:) needs at least a vector, got shape \(shape)")
         let size = count / Swift.max(shape[0], 1)
         var out = [Scalar](repeating: 0, count: indices.count * size)
         scalars.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for (r, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < shape[0], "gather(rows:): row \(index) outside 0..<\(shape[0]) of shape \(shape)")
+                    checkPrecondition(index >= 0 && index < shape[0], "gather(rows:): row \(index) outside 0..<\(shape[0]) of shape \(shape)")
                     for j in 0..<size { dst[r * size + j] = src[index * size + j] }
                 }
             }

@@ -53,7 +53,7 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
     /// The gradient of the last backward pass; stops if this value is not tracked.
     /// Zeros when no backward pass has reached the value (it did not influence the loss).
     public var gradient: Tensor<Scalar> {
-        precondition(requiresGrad,
+        checkPrecondition(requiresGrad,
                      "gradient asked of a value that is not tracked (\(operation), shape \(shape)): create it with Variable(_, requiresGrad: true), outside withoutGradients { }")
         return grad ?? Tensor(zeros: shape)
     }
@@ -67,15 +67,15 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
     /// Backpropagates from this one-element value (seed gradient 1) to everything it depends on.
     /// Gradients add up across calls until `zeroGrad()`.
     public func backward() {
-        precondition(value.count == 1,
+        checkPrecondition(value.count == 1,
                      "backward() needs a scalar (one-element) value such as a loss, got shape \(shape) from \(operation); reduce it first, e.g. with .sum() or .mean()")
         backward(seed: Tensor(repeating: 1, shape: shape))
     }
 
     /// Backpropagates a given upstream gradient of the same shape as `value`.
     public func backward(seed: Tensor<Scalar>) {
-        precondition(seed.shape == shape, "backward(seed:): seed shape \(seed.shape) differs from value shape \(shape)")
-        precondition(requiresGrad,
+        checkPrecondition(seed.shape == shape, "backward(seed:): seed shape \(seed.shape) differs from value shape \(shape)")
+        checkPrecondition(requiresGrad,
                      "backward() from a value that depends on no tracked variable (\(operation)); mark parameters with requiresGrad: true and compute outside withoutGradients { }")
         let order = topologicalOrder()
         var pending: [ObjectIdentifier: Tensor<Scalar>] = [ObjectIdentifier(self): seed]
@@ -86,7 +86,7 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
             let parentGrads = rule(g)
             for (parent, pg) in zip(node.parents, parentGrads) where parent.requiresGrad {
                 guard let pg else { continue }
-                precondition(pg.shape == parent.shape,
+                checkPrecondition(pg.shape == parent.shape,
                              "internal: backward of \(node.operation) gave shape \(pg.shape) for a parent of shape \(parent.shape)")
                 let key = ObjectIdentifier(parent)
                 if var existing = pending.removeValue(forKey: key) {

@@ -185,7 +185,7 @@ public func logSoftmax<S: TensorScalar>(_ x: Variable<S>, alongAxis axis: Int = 
 
 /// The variables joined along `axis`; the gradient is split back into the pieces.
 public func concatenate<S: TensorScalar>(_ parts: [Variable<S>], alongAxis axis: Int = 0) -> Variable<S> {
-    precondition(!parts.isEmpty, "concatenate: no variables given")
+    checkPrecondition(!parts.isEmpty, "concatenate: no variables given")
     let axis = parts[0].value.normalized(axis: axis, "concatenate")
     let sizes = parts.map { $0.shape[axis] }
     return Variable(Tensor(concatenating: parts.map(\.value), alongAxis: axis),
@@ -196,7 +196,7 @@ public func concatenate<S: TensorScalar>(_ parts: [Variable<S>], alongAxis axis:
 
 /// The variables (all of one shape) stacked along a new axis (default: first).
 public func stack<S: TensorScalar>(_ parts: [Variable<S>], alongAxis axis: Int = 0) -> Variable<S> {
-    precondition(!parts.isEmpty, "stack: no variables given")
+    checkPrecondition(!parts.isEmpty, "stack: no variables given")
     let shape = parts[0].shape
     return Variable(Tensor(stacking: parts.map(\.value), alongAxis: axis),
                     operation: "stack", parents: parts) { g in
@@ -227,16 +227,16 @@ public func gather<S: TensorScalar>(_ table: Variable<S>, rows indices: [Int]) -
 /// Backward is (softmax - onehot) / rows.
 public func softmaxCrossEntropy<S: TensorScalar>(logits: Variable<S>, labels: [Int]) -> Variable<S> {
     let x = logits.value
-    precondition(x.rank >= 2, "softmaxCrossEntropy: logits must be [rows, classes] (or [time, batch, classes]), got shape \(x.shape)")
+    checkPrecondition(x.rank >= 2, "softmaxCrossEntropy: logits must be [rows, classes] (or [time, batch, classes]), got shape \(x.shape)")
     let classes = x.shape[x.rank - 1]
     let rows = x.count / Swift.max(classes, 1)
-    precondition(labels.count == rows,
+    checkPrecondition(labels.count == rows,
                  "softmaxCrossEntropy: logits of shape \(x.shape) have \(rows) rows but \(labels.count) labels were given")
     let logProbabilities = logSoftmax(x, alongAxis: -1)
     var total: S = 0
     logProbabilities.scalars.withUnsafeBufferPointer { lp in
         for (i, label) in labels.enumerated() {
-            precondition(label >= 0 && label < classes, "softmaxCrossEntropy: label \(label) at row \(i) is outside 0..<\(classes)")
+            checkPrecondition(label >= 0 && label < classes, "softmaxCrossEntropy: label \(label) at row \(i) is outside 0..<\(classes)")
             total -= lp[i * classes + label]
         }
     }

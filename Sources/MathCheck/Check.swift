@@ -164,3 +164,8 @@ extension Int: MathValue {
     public var mathTensor: Tensor<Double> { Tensor(Double(self)) }
     public var isSinglePrecision: Bool { false }
 }
+extension Variable: MathValue {
+    /// The variable's current value (its gradient is bound separately, e.g. as `dL/dW`).
+    public var mathTensor: Tensor<Double> { value.mathTensor }
+    public var isSinglePrecision: Bool { value.isSinglePrecision }
+}

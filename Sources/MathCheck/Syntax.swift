@@ -117,7 +117,10 @@ extension Token {
 }
 
 /// Drops spacing commands, `\left`/`\right`, layout environments and alignment `&` outside matrices.
-private func clean(_ tokens: [Token]) -> [Token] {
+private let sizingCommands: Set<String> = ["left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr"]
+
+private func clean(_ input: [Token], source: [Character]) -> [Token] {
+    var tokens = input
     var out: [Token] = []
     var i = 0, matrixDepth = 0
     func environmentName(at j: Int) -> (String, Int)? {
@@ -128,7 +131,15 @@ private func clean(_ tokens: [Token]) -> [Token] {
     }
     while i < tokens.count {
         let t = tokens[i]
-        if let name = t.commandName, ignoredCommands.contains(name) { i += 1; continue }
+        if let name = t.commandName, ignoredCommands.contains(name) {
+            // `\left(` acts as `(`, but quoted sub-expressions should still show `\left`.
+            if sizingCommands.contains(name), i + 1 < tokens.count, !tokens[i + 1].isEnd {
+                let next = tokens[i + 1]
+                tokens[i + 1].text = String(source[(t.column - 1)..<(next.column - 1 + next.text.count)])
+                tokens[i + 1].column = t.column
+            }
+            i += 1; continue
+        }
         if t.isCommand("begin") || t.isCommand("end"), let (env, next) = environmentName(at: i) {
             if layoutEnvironments.contains(env) { i = next; continue }
             if matrixEnvironments.contains(env) { matrixDepth += t.isCommand("begin") ? 1 : -1 }
@@ -149,7 +160,7 @@ struct Parser {
 
     init(tex: String) throws(MathError) {
         source = Array(tex)
-        tokens = clean(try tokenize(tex))
+        tokens = clean(try tokenize(tex), source: source)
     }
 
     init(tokens: [Token], source: [Character]) {
@@ -436,6 +447,16 @@ struct Parser {
                 return try symbolNode(base: ref.parts[0].base, start: start)
             }
             return node(inner.kind)
+        }
+        if ["hat", "tilde", "bar", "widehat", "widetilde", "overline"].contains(name) {
+            // An accent makes a new symbol: `\hat{\mathbf{Y}}` is `hat(Y)`, distinct from `Y`.
+            let group = try groupTokens()
+            var sub = Parser(tokens: group, source: source)
+            let inner = try sub.parsePrimary()
+            guard case .symbol(let ref) = inner.kind, !ref.isDerivative, ref.parts[0].lowerIndex == nil, sub.peek.isEnd else {
+                throw unsupported(t, "`\(t.text){…}` around anything but one symbol")
+            }
+            return try symbolNode(base: "\(name)(\(ref.parts[0].base))", start: start)
         }
         switch name {
         case "frac", "dfrac", "tfrac":

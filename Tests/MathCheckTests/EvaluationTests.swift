@@ -26,6 +26,8 @@ struct EvaluationTests {
         ("\\left(A + B\\right) B", [[3.0, 1], [4, 4]]),
         ("[A, B]", [[1.0, 2, 0, 1], [3, 4, 1, 0]]),
         ("\\begin{bmatrix} A \\\\ B \\end{bmatrix}", [[1.0, 2], [3, 4], [0, 1], [1, 0]]),
+        ("[A; B]", [[1.0, 2], [3, 4], [0, 1], [1, 0]]),
+        ("\\mathbf{1} [1, 2]^\\top", [[1.0, 2], [1, 2]]),
         ("\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", [[1.0, 2], [3, 4]]),
         ("v v^\\top", [[1.0, -1], [-1, 1]]),
         ("A + v", [[2.0, 1], [4, 3]]),
@@ -36,7 +38,8 @@ struct EvaluationTests {
         ("|B - A|", [[1.0, 1], [2, 4]]),
     ])
     func matrixExpressions(tex: String, expected: [[Double]]) throws {
-        let bs = bindings(["A": a, "B": b, "s": Tensor(2), "v": Tensor([1, -1]), "E": Tensor(expected)])
+        let bs = bindings(["A": a, "B": b, "s": Tensor(2), "v": Tensor([1, -1]), "E": Tensor(expected),
+                           "1": Tensor(ones: [2])])
         let v = try checkEquation("E = \(tex)", bindings: bs)
         #expect(v.passed, "\(tex): \(v.message)")
         #expect(v.maxAbsError < 1e-12)
@@ -125,3 +128,39 @@ struct EvaluationTests {
         #expect(w.passed)
     }
 }
+
+@Suite("Equations of the chapters")
+struct ChapterEquationTests {
+    @Test func gradientClipping() throws {
+        var b = Bindings(values: ["g": Tensor([3.0, 4.0]), "g'": Tensor([0.6, 0.8])])
+        b.bind("theta", 1.0)
+        let tex = "\\mathbf{g}' \\leftarrow \\min\\left(1, \\frac{\\theta}{\\|\\mathbf{g}\\|}\\right) \\mathbf{g}"
+        #expect(try checkEquation(tex, bindings: b).passed)
+        let unclipped = tex.replacingOccurrences(of: "\\theta}", with: "10 \\theta}")
+        #expect(!(try checkEquation(unclipped, bindings: b).passed))
+    }
+
+    @Test func perplexityOfAUniformModelIsTheVocabularySize() throws {
+        var b = Bindings(integers: ["n": 5])
+        b.bind("p", indexed: { _ in Tensor(1.0 / 28) })
+        b.bind("PPL", 28.0)
+        let v = try checkEquation("\\mathrm{PPL} = \\exp\\left(-\\frac{1}{n} \\sum_{t=1}^{n} \\log p_t\\right)", bindings: b)
+        #expect(v.passed, "\(v.message)")
+    }
+
+    @Test func mlpWithBroadcastBiasAndSoftmax() throws {
+        let x = Tensor<Double>([[1, 0], [0, 1], [1, 1]])
+        let w = Tensor<Double>([[1, -1], [2, 0]]), bias = Tensor<Double>([0.5, -0.5])
+        let h = (x.matmul(w) + bias).map { max($0, 0) }
+        var y = h.scalars
+        for r in 0..<3 {
+            let e = [Foundation.exp(y[2 * r]), Foundation.exp(y[2 * r + 1])]
+            y[2 * r] = e[0] / (e[0] + e[1]); y[2 * r + 1] = e[1] / (e[0] + e[1])
+        }
+        let b = Bindings(values: ["X": x, "W_xh": w, "b_h": bias, "H": h, "\\hat{Y}": Tensor(shape: [3, 2], scalars: y)],
+                         functions: ["phi": { $0.map { max($0, 0) } }])
+        #expect(try checkEquation("\\mathbf{H} = \\phi(\\mathbf{X} \\mathbf{W}_{xh} + \\mathbf{b}_h), \\quad \\hat{\\mathbf{Y}} = \\operatorname{softmax}(\\mathbf{H})", bindings: b).passed)
+    }
+}
+
+import Foundation

@@ -11,7 +11,7 @@ struct SymbolNameTests {
         ("\\tau", "tau"), ("τ", "tau"), ("\\phi", "phi"), ("phi", "phi"), ("\\mathrm{prod}", "prod"),
         ("\\mathbf{o}_{T+t-i}", "o_T+t-i"), ("h_{t - \\tau}", "h_t-tau"),
         ("\\frac{\\partial L}{\\partial \\mathbf{h}_t}", "∂L/∂h_t"), ("∂L/∂h_t", "∂L/∂h_t"),
-        ("dL/dh_t", "∂L/∂h_t"), ("\\partial L/\\partial \\mathbf{W}_{hh}", "∂L/∂W_hh"), ("∂L/∂o", "∂L/∂o"),
+        ("dL/dh_t", "∂L/∂h_t"), ("\\partial L/\\partial \\mathbf{W}_{hh}", "∂L/∂W_hh"), ("∂L/∂o", "∂L/∂o"), ("\\hat{\\mathbf{Y}}", "hat(Y)"), ("hat(Y)", "hat(Y)"),
     ])
     func canonicalNames(key: String, canonical: String) {
         #expect(canonicalSymbolName(key) == canonical)
@@ -69,6 +69,13 @@ struct ParsingTests {
         #expect(rhs.text == "a  \\cdot (b + c)")
         #expect(right.text == "(b + c)")
         #expect(right.column == 14)
+    }
+
+    @Test func leftRightStayInQuotedText() throws {
+        var p = try Parser(tex: "\\left(a + b\\right) c")
+        let e = try p.parseExpression()
+        #expect(e.text == "\\left(a + b\\right) c")
+        #expect(e.column == 1)
     }
 
     @Test func transposeMarks() throws {
