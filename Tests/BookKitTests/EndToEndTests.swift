@@ -358,4 +358,14 @@ struct EndToEndTests {
         #expect(run.stdout.contains("blocks: 2 run, 0 shown"))
         #expect(run.stdout.contains("profile quick: n=2"))
     }
+
+    @Test func undeclaredOrMistypedParamFailsTheBlock() throws {
+        let book = try Book()
+        try book.write("p.md", "---\nparams:\n  lr: 0.5\n---\n```swift\nlet h = param(\"num_hidens\", default: 4)\n```\n")
+        #expect(try book.run("build").status == 1)
+        #expect(try book.result("p").blocks[0].error?.contains("param 'num_hidens' is not declared in the front matter's params (declared: lr)") == true)
+        try book.write("p.md", "---\nparams:\n  lr: 0.5\n---\n```swift\nlet lr = param(\"lr\", default: 1)\n```\n")
+        #expect(try book.run("build").status == 1)
+        #expect(try book.result("p").blocks[0].error?.contains("param 'lr' is the double 0.5 but the code reads it as Int") == true)
+    }
 }
