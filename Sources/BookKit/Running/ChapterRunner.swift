@@ -482,12 +482,13 @@ struct Diagnostic: Sendable {
     }
 }
 
-/// Reads new complete JSON lines from the channel file. Lines that do not decode are dropped:
-/// only the chapter's runtime writes this file, and a half-written last line is read next time.
+/// Reads new complete JSON lines from the channel file. A half-written last line is read next
+/// time; a complete line that does not decode fails the block it arrived in.
 final class ChannelReader: @unchecked Sendable {
     let path: String
     private var offset: UInt64 = 0
     private var pending = Data()
+    private var lastBlock = 0
     init(path: String) { self.path = path }
 
     func readNew() -> [ChannelEvent] {
@@ -498,11 +499,18 @@ final class ChannelReader: @unchecked Sendable {
         offset += UInt64(data.count)
         pending += data
         var events: [ChannelEvent] = []
-        let decoder = JSONDecoder()
+        let decoder = ChannelCoding.decoder()
         while let nl = pending.firstIndex(of: 0x0A) {
             let line = pending[pending.startIndex..<nl]
             pending = Data(pending[(nl + 1)...])
-            if let e = try? decoder.decode(ChannelEvent.self, from: line) { events.append(e) }
+            do {
+                let e = try decoder.decode(ChannelEvent.self, from: line)
+                if case .blockStart(let index, _, _) = e { lastBlock = index }
+                events.append(e)
+            } catch {
+                // A complete line that does not decode is corruption, not noise: fail its block.
+                events.append(.failure(block: lastBlock, message: "side channel: unreadable event \(String(decoding: line.prefix(120), as: UTF8.self))"))
+            }
         }
         return events
     }
