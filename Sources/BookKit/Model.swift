@@ -188,6 +188,8 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var swiftc: String
     public var cmark: String
     public var openblas: String
+    /// Build identity of the engine library the chapter ran against (SHA-256 prefix).
+    public var engine: String?
     public init(rnnbook: String, swiftc: String, cmark: String, openblas: String) {
         self.rnnbook = rnnbook; self.swiftc = swiftc; self.cmark = cmark; self.openblas = openblas
     }

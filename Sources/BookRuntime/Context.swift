@@ -49,7 +49,15 @@ public final class BookContext: @unchecked Sendable {
 
     /// Writes one event as a JSON line on the side channel.
     public func emit(_ event: ChannelEvent) {
-        guard let data = try? JSONEncoder().encode(event) else { return }
+        let data: Data
+        do {
+            data = try ChannelCoding.encoder().encode(event)
+        } catch {
+            // Never lose a verdict silently: report what could not be sent instead.
+            let fallback = ChannelEvent.failure(block: currentBlock, message: "rnnbook runtime could not encode an event: \(error)")
+            guard let d = try? ChannelCoding.encoder().encode(fallback) else { return }
+            data = d
+        }
         lock.withLock {
             channel?.write(data)
             channel?.write(Data([0x0A]))

@@ -110,7 +110,10 @@ public func verifyGradient(of loss: () -> Variable<Double>, wrt parameters: [Var
                            label: String = "gradient check", tolerance: Double = 1e-6,
                            epsilon: Double = 1e-5) -> Bool {
     let context = BookContext.shared
+    // gradientCheck resets gradients; chapter code reads them after checking, so keep them.
+    let savedGradients = parameters.map(\.grad)
     let result = gradientCheck(of: loss, wrt: parameters, epsilon: epsilon)
+    for (parameter, saved) in zip(parameters, savedGradients) { parameter.grad = saved }
     let worst = result.relativeErrors.indices.max { result.relativeErrors[$0] < result.relativeErrors[$1] }
     let passed = result.maxRelativeError <= tolerance
     var shapes: [String: [Int]] = [:]

@@ -202,6 +202,8 @@ extension Tensor {
     }
 
     /// The pieces of this tensor along `axis` with the given extents (the inverse of concatenation).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func split(alongAxis axis: Int, sizes: [Int]) -> [Tensor] {
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let rowLength = shape[axis] * inner
@@ -216,5 +218,38 @@ extension Tensor {
             start += chunk
         }
         return parts
+    }
+}
+
+extension Tensor {
+    /// Zeros of `shape` with the rows of `rows` added at `indices` along the first axis
+    /// (the backward of `gather(rows:)`: repeated indices add up).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func scattering(rows: Tensor, into shape: [Int], at indices: [Int]) -> Tensor {
+        var full = Tensor(zeros: shape)
+        let size = rows.count / Swift.max(indices.count, 1)
+        rows.scalars.withUnsafeBufferPointer { src in
+            full.scalars.withUnsafeMutableBufferPointer { dst in
+                for (r, index) in indices.enumerated() {
+                    for j in 0..<size { dst[index * size + j] += src[r * size + j] }
+                }
+            }
+        }
+        return full
+    }
+
+    /// Zeros of `shape` with `block` written from row `start` on (the backward of row slicing).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func placing(_ block: Tensor, into shape: [Int], atRow start: Int) -> Tensor {
+        var full = Tensor(zeros: shape)
+        let size = shape.dropFirst().reduce(1, *)
+        block.scalars.withUnsafeBufferPointer { src in
+            full.scalars.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<src.count { dst[start * size + i] = src[i] }
+            }
+        }
+        return full
     }
 }

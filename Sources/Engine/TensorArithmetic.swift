@@ -157,7 +157,11 @@ extension Tensor {
     }
 
     /// The transpose of a matrix (a vector is returned unchanged).
-    public var transposed: Tensor {
+    public var transposed: Tensor { transposedMatrix() }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func transposedMatrix() -> Tensor {
         if rank < 2 { return self }
         checkPrecondition(rank == 2, "transposed: expected a matrix, got shape \(shape); use transposed(axes:)")
         let r = shape[0], c = shape[1]

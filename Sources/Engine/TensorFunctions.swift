@@ -59,6 +59,8 @@ extension Tensor {
     }
 
     /// The tensors joined along `axis`; all other extents must agree.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(concatenating parts: [Tensor], alongAxis axis: Int = 0) {
         checkPrecondition(!parts.isEmpty, "concatenate: no tensors given")
         let first = parts[0]
@@ -90,6 +92,8 @@ extension Tensor {
     }
 
     /// The rows (sub-tensors along the first axis) at `indices`, in order: an embedding lookup.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gather(rows indices: [Int]) -> Tensor {
         checkPrecondition(rank >= 1, "gather(rows:) needs at least a vector, got shape \(shape)")
         let size = count / Swift.max(shape[0], 1)

@@ -111,10 +111,7 @@ extension Variable {
     public subscript(rows range: Range<Int>) -> Variable {
         let shape = self.shape
         return Variable(value[rows: range], operation: "rows \(range)", parents: [self]) { g in
-            let size = g.count / Swift.max(range.count, 1)
-            var full = Tensor<Scalar>(zeros: shape)
-            full.scalars.replaceSubrange(range.lowerBound * size ..< range.upperBound * size, with: g.scalars)
-            return [full]
+            [Tensor.placing(g, into: shape, atRow: range.lowerBound)]
         }
     }
 
@@ -122,9 +119,7 @@ extension Variable {
     public subscript(row index: Int) -> Variable {
         let shape = self.shape
         return Variable(value[row: index], operation: "row \(index)", parents: [self]) { g in
-            var full = Tensor<Scalar>(zeros: shape)
-            full[row: index] = g
-            return [full]
+            [Tensor.placing(g, into: shape, atRow: index)]
         }
     }
 }
@@ -209,16 +204,7 @@ public func stack<S: TensorScalar>(_ parts: [Variable<S>], alongAxis axis: Int =
 public func gather<S: TensorScalar>(_ table: Variable<S>, rows indices: [Int]) -> Variable<S> {
     let shape = table.shape
     return Variable(table.value.gather(rows: indices), operation: "gather", parents: [table]) { g in
-        var full = Tensor<S>(zeros: shape)
-        let size = g.count / Swift.max(indices.count, 1)
-        g.scalars.withUnsafeBufferPointer { src in
-            full.scalars.withUnsafeMutableBufferPointer { dst in
-                for (r, index) in indices.enumerated() {
-                    for j in 0..<size { dst[index * size + j] += src[r * size + j] }
-                }
-            }
-        }
-        return [full]
+        [Tensor.scattering(rows: g, into: shape, at: indices)]
     }
 }
 

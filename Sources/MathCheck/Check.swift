@@ -70,7 +70,9 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                 if i == 0 { first = (v, node.text) } else if let f = first {
                     count += 1
                     let c = compare(expected: f.value.tensor, got: v.tensor)
-                    maxAbs = max(maxAbs, c.abs); maxRel = max(maxRel, c.rel)
+                    // A NaN difference must stay NaN in the report, not vanish under max().
+                    maxAbs = c.abs.isNaN || maxAbs.isNaN ? .nan : max(maxAbs, c.abs)
+                    maxRel = c.rel.isNaN || maxRel.isNaN ? .nan : max(maxRel, c.rel)
                     if let problem = c.shapeProblem {
                         failures.append("`\(node.text)` has shape \(format(v.shape)), but `\(f.text)` has shape \(format(f.value.shape))\(problem)")
                     } else if !(c.rel <= tolerance) {

@@ -72,7 +72,7 @@ func runBook(_ options: RunOptions, pages: Bool) throws {
         throw ExitCode(1)
     }
     if pages {
-        try SiteRenderer().render(chapters: outcome.chapters, to: settings.outputDirectory)
+        try SiteRenderer().render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory)
     }
     let ran = outcome.chapters.filter { $0.result != nil }.count
     if outcome.failures.isEmpty {

@@ -308,6 +308,28 @@ struct EndToEndTests {
         #expect(FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/.cache/count.failed.json").path))
     }
 
+    @Test func failedRebuildKeepsTheLastGoodPageAndAPartialBuildKeepsTheContents() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        try book.write("other.md", "# Other\n\nProse only.\n")
+        #expect(try book.run("build").status == 0)
+        let page = book.root.appendingPathComponent("output/count.html")
+        let goodPage = try String(contentsOf: page, encoding: .utf8)
+        try book.write("count.md", Self.counting.replacingOccurrences(of: "var total = 0", with: "var total = undefined"))
+        // Build only the broken chapter, twice: the good page survives both, and the index still lists both chapters.
+        for _ in 0..<2 { #expect(try book.run("build", "chapters/count.md").status == 1) }
+        let kept = book.root.appendingPathComponent("output/count.last-good.html")
+        #expect(try String(contentsOf: kept, encoding: .utf8) == goodPage)
+        let failedPage = try String(contentsOf: page, encoding: .utf8)
+        #expect(failedPage.contains("This chapter did not pass") && failedPage.contains("count.last-good.html"))
+        let index = try String(contentsOf: book.root.appendingPathComponent("output/index.html"), encoding: .utf8)
+        #expect(index.contains("other.html") && index.contains("count.html"))
+        // Fixed again: the kept copy goes away.
+        try book.write("count.md", Self.counting)
+        #expect(try book.run("build").status == 0)
+        #expect(!FileManager.default.fileExists(atPath: kept.path))
+    }
+
     @Test func richOutputsReachTheResult() throws {
         let book = try Book()
         try book.write("rich.md", """
@@ -357,5 +379,15 @@ struct EndToEndTests {
         #expect(run.stdout.contains("chapters/count.md  Counting"))
         #expect(run.stdout.contains("blocks: 2 run, 0 shown"))
         #expect(run.stdout.contains("profile quick: n=2"))
+    }
+
+    @Test func undeclaredOrMistypedParamFailsTheBlock() throws {
+        let book = try Book()
+        try book.write("p.md", "---\nparams:\n  lr: 0.5\n---\n```swift\nlet h = param(\"num_hidens\", default: 4)\n```\n")
+        #expect(try book.run("build").status == 1)
+        #expect(try book.result("p").blocks[0].error?.contains("param 'num_hidens' is not declared in the front matter's params (declared: lr)") == true)
+        try book.write("p.md", "---\nparams:\n  lr: 0.5\n---\n```swift\nlet lr = param(\"lr\", default: 1)\n```\n")
+        #expect(try book.run("build").status == 1)
+        #expect(try book.result("p").blocks[0].error?.contains("param 'lr' is the double 0.5 but the code reads it as Int") == true)
     }
 }

@@ -20,6 +20,8 @@ struct ChapterPage {
     let result: ChapterResult?
     let outline: BookOutline
     let position: Int
+    /// File name of the last passing version of this page, kept beside a failed one.
+    var lastGoodPage: String? = nil
 
     /// Relative image sources the page uses (figures to copy), filled while rendering.
     private(set) var imageSources: [String] = []
@@ -431,7 +433,8 @@ struct ChapterPage {
             items += "<li><a href=\"#block-\(b.index + 1)\">block \(b.index + 1)</a> failed</li>"
         }
         for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f))</pre></li>" }
-        return "<aside class=\"failures\" id=\"failures\" role=\"alert\"><p><strong>This chapter did not pass.</strong></p><ul>\(items)</ul></aside>"
+        let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.escape($0))\">The last version that passed</a> is kept." } ?? ""
+        return "<aside class=\"failures\" id=\"failures\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
     }
 
     // MARK: Navigation, footer, sidebar

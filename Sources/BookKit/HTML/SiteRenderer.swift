@@ -14,6 +14,28 @@ public struct SiteRenderer: Sendable {
     }
 
     /// Renders every chapter (with its latest result, if any) into `outputDirectory`.
+    /// A failed build must not destroy the last good page: before a failed page replaces a page
+    /// whose result passed (the JSON on disk is only ever replaced by a passing result), the good
+    /// page is kept as `<slug>.last-good.html`; a passing build removes it. Returns its file name
+    /// when one is kept.
+    func keepLastGoodPage(of slug: String, result: ChapterResult?, in outputDirectory: URL) throws -> String? {
+        let fm = FileManager.default
+        let name = "\(slug).last-good.html"
+        let kept = outputDirectory.appendingPathComponent(name)
+        guard let result, result.status == .failed else {
+            try? fm.removeItem(at: kept)
+            return nil
+        }
+        if fm.fileExists(atPath: kept.path) { return name }
+        let page = outputDirectory.appendingPathComponent("\(slug).html")
+        guard fm.fileExists(atPath: page.path),
+              let data = try? Data(contentsOf: outputDirectory.appendingPathComponent("\(slug).json")),
+              let previous = try? resultDecoder().decode(ChapterResult.self, from: data),
+              previous.status == .passed else { return nil }
+        try fm.copyItem(at: page, to: kept)
+        return name
+    }
+
     public func render(chapters: [(chapter: Chapter, result: ChapterResult?)], to outputDirectory: URL) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
@@ -29,6 +51,7 @@ public struct SiteRenderer: Sendable {
 
         for (position, item) in chapters.enumerated() {
             var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
+            page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
             let html = page.render()
             try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
             try copyImages(page.imageSources, of: item.chapter, into: outputDirectory)

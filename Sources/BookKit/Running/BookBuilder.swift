@@ -114,6 +114,24 @@ public struct BookBuilder: Sendable {
         }
     }
 
+    /// Every chapter of the book for the site: those just built with their new results, the
+    /// others (when only some chapters were named) with their last results from the output folder,
+    /// so that a partial build never shrinks the table of contents.
+    public func siteChapters(_ outcome: Outcome) -> [(chapter: Chapter, result: ChapterResult?)] {
+        var bySlug: [String: (chapter: Chapter, result: ChapterResult?)] = [:]
+        for item in outcome.chapters { bySlug[item.chapter.slug] = item }
+        for file in (try? chapterFiles([])) ?? [] {
+            let slug = file.url.deletingPathExtension().lastPathComponent
+            guard bySlug[slug] == nil,
+                  let source = try? String(contentsOf: file.url, encoding: .utf8),
+                  let chapter = try? ChapterParser().parse(source: source, path: file.displayPath) else { continue }
+            let json = settings.outputDirectory.appendingPathComponent("\(chapter.slug).json")
+            let previous = (try? Data(contentsOf: json)).flatMap { try? resultDecoder().decode(ChapterResult.self, from: $0) }
+            bySlug[chapter.slug] = (chapter, previous)
+        }
+        return bySlug.keys.sorted().map { bySlug[$0]! }
+    }
+
     /// `--set` keys must be params of at least one selected chapter.
     func validateOverrides(_ chapters: [Chapter]) throws {
         let known = Set(chapters.flatMap { $0.params.keys })

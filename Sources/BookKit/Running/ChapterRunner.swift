@@ -126,7 +126,7 @@ public struct ChapterRunner: Sendable {
         // Compile; on errors, attribute them to blocks, drop expect-error blocks that failed as
         // they should, and recompile the blocks before the first real error so they still run.
         var attempts = 0
-        compileLoop: while true {
+        compileLoop: while !runnable.isEmpty {
             attempts += 1
             let sourcePath = work.appendingPathComponent("main.swift").path
             let program = generator.program(for: chapter, omitting: omitted.union(stopAfter.map { s in Set(runnable.compactMap(\.index).filter { $0 >= s }) } ?? []))
@@ -173,15 +173,21 @@ public struct ChapterRunner: Sendable {
                                    machine: machineDescription(), startedAt: startedAt, seconds: 0,
                                    compileSeconds: compileSeconds, cached: false)
 
+        result.versions.engine = String(engineIdentity.prefix(16))
         var run = RunOutcome()
-        if chapterFailures.isEmpty && stopAfter != 0 {
+        if chapterFailures.isEmpty && stopAfter != 0 && !runnable.isEmpty {
             run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal)
         }
         terminal.clear()
         assemble(&result, chapter: chapter, run: run, blockErrors: blockErrors, expectedCompileFailures: expectedCompileFailures,
                  stopAfter: stopAfter)
         result.seconds = Date().timeIntervalSince(clock)
-        if result.status == .passed { cache.store(result, for: chapter.slug, key: key) }
+        // Failures are cached too (a compile error or a wrong number is as reproducible as a pass),
+        // except timeouts and outside kills, which depend on how busy the machine was.
+        var reproducible = true
+        if case .timedOut? = run.termination { reproducible = false }
+        if case .signaled(let signal)? = run.termination, signal == SIGKILL || signal == SIGTERM { reproducible = false }
+        if reproducible { cache.store(result, for: chapter.slug, key: key) }
         return result
     }
 
@@ -295,6 +301,13 @@ public struct ChapterRunner: Sendable {
         }
         func slice(_ data: Data, from: Int, to: Int?) -> String {
             let lo = min(max(from, 0), data.count), hi = min(max(to ?? data.count, lo), data.count)
+            // Very long logs keep their head and tail: the page and JSON stay readable.
+            let limit = 256 * 1024
+            if hi - lo > limit {
+                let head = String(decoding: data[lo..<(lo + limit / 2)], as: UTF8.self)
+                let tail = String(decoding: data[(hi - limit / 2)..<hi], as: UTF8.self)
+                return head + "\n… [\(hi - lo - limit) bytes not kept] …\n" + tail
+            }
             return String(decoding: data[lo..<hi], as: UTF8.self)
         }
         // Checks the program made about a block get that block's Markdown line.
@@ -469,12 +482,13 @@ struct Diagnostic: Sendable {
     }
 }
 
-/// Reads new complete JSON lines from the channel file. Lines that do not decode are dropped:
-/// only the chapter's runtime writes this file, and a half-written last line is read next time.
+/// Reads new complete JSON lines from the channel file. A half-written last line is read next
+/// time; a complete line that does not decode fails the block it arrived in.
 final class ChannelReader: @unchecked Sendable {
     let path: String
     private var offset: UInt64 = 0
     private var pending = Data()
+    private var lastBlock = 0
     init(path: String) { self.path = path }
 
     func readNew() -> [ChannelEvent] {
@@ -485,11 +499,18 @@ final class ChannelReader: @unchecked Sendable {
         offset += UInt64(data.count)
         pending += data
         var events: [ChannelEvent] = []
-        let decoder = JSONDecoder()
+        let decoder = ChannelCoding.decoder()
         while let nl = pending.firstIndex(of: 0x0A) {
             let line = pending[pending.startIndex..<nl]
             pending = Data(pending[(nl + 1)...])
-            if let e = try? decoder.decode(ChannelEvent.self, from: line) { events.append(e) }
+            do {
+                let e = try decoder.decode(ChannelEvent.self, from: line)
+                if case .blockStart(let index, _, _) = e { lastBlock = index }
+                events.append(e)
+            } catch {
+                // A complete line that does not decode is corruption, not noise: fail its block.
+                events.append(.failure(block: lastBlock, message: "side channel: unreadable event \(String(decoding: line.prefix(120), as: UTF8.self))"))
+            }
         }
         return events
     }

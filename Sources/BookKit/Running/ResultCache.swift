@@ -1,7 +1,7 @@
 import Foundation
 
-/// Passed results keyed by everything they depend on, under `output/.cache/`.
-/// Failed results are never cached: a timeout on a busy machine should not stick.
+/// Results keyed by everything they depend on, under `output/.cache/`. The runner does not
+/// store results that a busy machine could change (timeouts).
 struct ResultCache: Sendable {
     var directory: URL
 
