@@ -22,6 +22,8 @@ enum HTMLFixtures {
             .math(tex: "a < b \\land c > d"),                                                         // 7
             .reference(label: "eq-missing", location: loc(34)),                                   // 8
             .value(name: "tokens", format: ",.0f", location: loc(35)),                            // 9
+            // Same metric and line as #4 but for another profile (chapters write one claim per profile).
+            .claim(Claim(metric: "ppl_sequential", expected: 1.0, tolerance: 0.1, profile: "default", format: ".2f", location: loc(31))), // 10
         ]
         let segments: [Segment] = [
             .prose(html: """
@@ -40,7 +42,7 @@ enum HTMLFixtures {
             let H = tanh(X.matmul(Wxh) + Hprev.matmul(Whh) + bh)
             print("H has shape \\(H.shape)")   // <script>alert(1)</script>
             """, options: BlockOptions(), index: 0, location: loc(22))),
-            .prose(html: "<h2>Training</h2>\n<p>After training on \(ph(9)) tokens the perplexity is \(ph(3)); we claimed \(ph(4)). The gradient norm claim \(ph(5)) does not hold. The output \(ph(6)) is linear. A dangling reference: \(ph(8)).</p>\n<p><img src=\"figures/unrolled.svg\" alt=\"unrolled \(ph(2))\" /></p>\n"),
+            .prose(html: "<h2>Training</h2>\n<p>After training on \(ph(9)) tokens the perplexity is \(ph(3)); we claimed \(ph(4))\(ph(10)). The gradient norm claim \(ph(5)) does not hold. The output \(ph(6)) is linear. A dangling reference: \(ph(8)).</p>\n<p><img src=\"figures/unrolled.svg\" alt=\"unrolled \(ph(2))\" /></p>\n"),
             .code(CodeBlock(language: "swift", code: "show(plot: .lines([\"seq\": a, \"random\": b]))\nshow(table: rows)", options: BlockOptions(), index: 1, location: loc(40))),
             .figure(path: "figures/rnn.svg", caption: "An RNN with a hidden state <b>"),
             .code(CodeBlock(language: "python", code: "import torch\nprint('d2l')", options: { var o = BlockOptions(); o.run = false; return o }(), index: nil, location: loc(50))),

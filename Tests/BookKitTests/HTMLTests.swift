@@ -72,6 +72,8 @@ struct HTMLPageTests {
         #expect(site.rnn.contains("<span class=\"claim\"><span class=\"value\">1.03</span><span class=\"badge pass\" tabindex=\"0\" id=\"check-3\""))
         #expect(site.rnn.contains("<span class=\"claim\"><span class=\"value\">7.21</span><span class=\"badge fail\" tabindex=\"0\" id=\"check-4\""))
         #expect(site.rnn.contains("<b>claim</b> grad_norm ≈ 5.00 ± 0.5"))
+        // A claim for another profile shows what it claims, unchecked, and does not take the other claim's verdict.
+        #expect(site.rnn.contains("<span class=\"claim other-profile\"><span class=\"value\">≈ 1.00 ± 0.1 under default</span><span class=\"badge unchecked\""))
     }
 
     @Test func everyCheckIsShownOnceNextToWhatItConcerns() throws {

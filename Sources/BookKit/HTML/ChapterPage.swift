@@ -141,6 +141,13 @@ struct ChapterPage {
         if plain { return HTMLText.escape(shown) }
         let expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
         var rows: [(String, String)] = [("claim", "\(claim.metric) ≈ \(expectedText)")]
+        // A claim for another profile is shown as what it claims, greyed: its metric's value
+        // under this run would read as if the claim held.
+        if let profile = claim.profile, let result, profile != result.profile {
+            rows.append(("not checked", "applies to profile \(profile); this run used \(result.profile)"))
+            let badge = Badge.html(.unchecked, label: nil, rows: rows)
+            return "<span class=\"claim other-profile\"><span class=\"value\">≈ \(HTMLText.escape(expectedText)) under \(HTMLText.escape(profile))</span>\(badge)</span>"
+        }
         let badge: String
         // The check for this very claim (same metric and line), else any claim check on the metric.
         let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line })

@@ -119,6 +119,7 @@ a.eqref { text-decoration: none; white-space: nowrap; }
 .eq-side .badge-detail, .cell-head .badge-detail { left: auto; right: 0; }
 .claim .value, .value { font-variant-numeric: tabular-nums; font-weight: 600; }
 .claim { white-space: nowrap; }
+.claim.other-profile .value { font-weight: 400; color: var(--muted, #6b7280); font-size: 0.9em; }
 
 /* Code cells */
 .cell { margin: 1.4rem 0 1.6rem; scroll-margin-top: 1rem; }
