@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookKit
+import Engine
 import Foundation
 
 /// The command line. Thin: every decision lives in BookKit or Engine.
@@ -8,6 +9,7 @@ struct RNNBook: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnbook",
         abstract: "Build and verify the executable book on recurrent neural networks.",
+        version: EngineInfo.version,
         subcommands: [Build.self, Check.self, List.self, Clean.self, Bench.self],
         defaultSubcommand: Build.self)
 
