@@ -19,8 +19,26 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
 
     /// The values this one was computed from (empty for leaves and untracked results).
     let parents: [Variable]
-    /// Maps the gradient of this node to one gradient per parent (`nil` where none is needed).
-    let backwardRule: ((Tensor<Scalar>) -> [Tensor<Scalar>?])?
+    /// The op's own backward rule: given the gradient of this node, it sends gradients to the
+    /// parents (`receive…` methods below) or returns one per parent.
+    let backwardRule: BackwardRule?
+
+    /// How an operation sends a node's gradient back to its parents.
+    enum BackwardRule {
+        /// One gradient per parent (`nil` where none is needed), added to the parents by the core.
+        case returning((Tensor<Scalar>) -> [Tensor<Scalar>?])
+        /// The rule adds into the parents' pending gradients itself (gemm with β = 1, adding a
+        /// block in place), so no gradient-sized temporaries are made and summed.
+        case accumulating((Tensor<Scalar>) -> Void)
+    }
+
+    /// The gradient gathered so far during a backward pass, before this node is processed.
+    /// Stored on the node (not in a dictionary) and empty outside `backward()`.
+    var pendingGradient: Tensor<Scalar>?
+    /// Matrix products `lhsᵀ · rhs` still to be added to `pendingGradient` (weight gradients of
+    /// `matmul`, one per use). Summed in one gemm over all uses when the node is processed:
+    /// an RNN's W_hh gets its gradient as one [H, T·B]·[T·B, H] product instead of T thin ones.
+    var deferredProducts: [(lhs: Tensor<Scalar>, rhs: Tensor<Scalar>)] = []
     /// The operation's name, for error messages and for printing the graph in chapters.
     public let operation: String
 
@@ -34,15 +52,25 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// The result of an operation; tracked only if a parent is tracked and gradients are on.
-    init(_ value: Tensor<Scalar>, operation: String, parents: [Variable],
-         backward: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]) {
+    convenience init(_ value: Tensor<Scalar>, operation: String, parents: [Variable],
+                     backward: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]) {
+        self.init(value, operation: operation, parents: parents, rule: .returning(backward))
+    }
+
+    /// The result of an operation whose backward rule adds into its parents' pending gradients.
+    convenience init(_ value: Tensor<Scalar>, operation: String, parents: [Variable],
+                     accumulatingBackward backward: @escaping (Tensor<Scalar>) -> Void) {
+        self.init(value, operation: operation, parents: parents, rule: .accumulating(backward))
+    }
+
+    init(_ value: Tensor<Scalar>, operation: String, parents: [Variable], rule: BackwardRule) {
         self.value = value
         self.operation = operation
         let tracked = GradientMode.isEnabled && parents.contains { $0.requiresGrad }
         self.requiresGrad = tracked
         // Untracked results drop their parents so the graph (and its saved tensors) can be freed.
         self.parents = tracked ? parents : []
-        self.backwardRule = tracked ? backward : nil
+        self.backwardRule = tracked ? rule : nil
     }
 
     /// The shape of `value`.
@@ -78,25 +106,72 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
         checkPrecondition(requiresGrad,
                      "backward() from a value that depends on no tracked variable (\(operation)); mark parameters with requiresGrad: true and compute outside withoutGradients { }")
         let order = topologicalOrder()
-        var pending: [ObjectIdentifier: Tensor<Scalar>] = [ObjectIdentifier(self): seed]
+        for node in order { node.pendingGradient = nil; node.deferredProducts = [] }
+        pendingGradient = seed
         for node in order.reversed() {
-            guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            guard let g = node.takePendingGradient() else { continue }
             node.accumulate(g)
-            guard let rule = node.backwardRule else { continue }
-            let parentGrads = rule(g)
-            for (parent, pg) in zip(node.parents, parentGrads) where parent.requiresGrad {
-                guard let pg else { continue }
-                checkPrecondition(pg.shape == parent.shape,
-                             "internal: backward of \(node.operation) gave shape \(pg.shape) for a parent of shape \(parent.shape)")
-                let key = ObjectIdentifier(parent)
-                if var existing = pending.removeValue(forKey: key) {
-                    existing.add(pg)
-                    pending[key] = existing
-                } else {
-                    pending[key] = pg
+            switch node.backwardRule {
+            case nil: continue
+            case .accumulating(let rule)?: rule(g)
+            case .returning(let rule)?:
+                let parentGrads = rule(g)
+                for (parent, pg) in zip(node.parents, parentGrads) where parent.requiresGrad {
+                    guard let pg else { continue }
+                    checkPrecondition(pg.shape == parent.shape,
+                                 "internal: backward of \(node.operation) gave shape \(pg.shape) for a parent of shape \(parent.shape)")
+                    parent.receiveGradient(pg)
                 }
             }
         }
+    }
+
+    // MARK: Pending gradients (used by backward rules)
+
+    /// Adds `g` (of this node's shape) to the pending gradient; the first one is kept as is.
+    func receiveGradient(_ g: Tensor<Scalar>) {
+        checkPrecondition(g.shape == shape, "internal: gradient of shape \(g.shape) sent to a value of shape \(shape) (\(operation))")
+        if pendingGradient == nil { pendingGradient = g } else { pendingGradient!.add(g) }
+    }
+
+    /// Adds `g`, a broadcast result, summed back down to this node's shape.
+    func receiveReducedGradient(_ g: Tensor<Scalar>) {
+        if g.shape == shape { receiveGradient(g); return }
+        // A bias row added to every row: sum the rows straight into the pending gradient.
+        if shape.count >= 1, g.rank > shape.count, Array(g.shape.suffix(shape.count)) == shape {
+            Tensor.addRowSums(of: g, into: &pendingGradient, shape: shape)
+            return
+        }
+        receiveGradient(g.reduced(toShape: shape))
+    }
+
+    /// Adds `op(a) · op(b)` (which must have this node's element count) with one gemm, β = 1
+    /// into the pending gradient (β = 0 into fresh, unfilled memory for the first contribution).
+    func receiveProduct(_ a: Tensor<Scalar>, transposeA: Bool = false, _ b: Tensor<Scalar>, transposeB: Bool = false) {
+        Tensor.addProduct(a, transposeA: transposeA, b, transposeB: transposeB, into: &pendingGradient, shape: shape)
+    }
+
+    /// Adds `lhsᵀ · rhs` later, in one gemm with every other such contribution (see `deferredProducts`).
+    func receiveDeferredProduct(lhs: Tensor<Scalar>, rhs: Tensor<Scalar>) {
+        deferredProducts.append((lhs, rhs))
+    }
+
+    /// Adds `count` elements of `source` from `sourceOffset` into the pending gradient at
+    /// `offset` (row slicing, concatenation); the rest of a fresh gradient is zero.
+    func receiveBlock(of source: Tensor<Scalar>, from sourceOffset: Int = 0, count: Int, at offset: Int) {
+        if sourceOffset == 0 && count == source.count && source.shape == shape { receiveGradient(source); return }
+        Tensor.addBlock(of: source, from: sourceOffset, count: count, into: &pendingGradient, shape: shape, at: offset)
+    }
+
+    /// The complete pending gradient (deferred products added), leaving the node empty.
+    private func takePendingGradient() -> Tensor<Scalar>? {
+        if !deferredProducts.isEmpty {
+            let products = deferredProducts
+            deferredProducts = []
+            Tensor.addSummedProducts(products, into: &pendingGradient, shape: shape)
+        }
+        defer { pendingGradient = nil }
+        return pendingGradient
     }
 
     private func accumulate(_ g: Tensor<Scalar>) {

@@ -8,17 +8,18 @@ extension Variable {
     // MARK: Arithmetic with broadcasting; gradients are summed back to each operand's shape.
 
     public static func + (a: Variable, b: Variable) -> Variable {
-        Variable(a.value + b.value, operation: "add", parents: [a, b]) { g in
-            [a.requiresGrad ? g.reduced(toShape: a.shape) : nil,
-             b.requiresGrad ? g.reduced(toShape: b.shape) : nil]
-        }
+        Variable(a.value + b.value, operation: "add", parents: [a, b], accumulatingBackward: { (g: Tensor<Scalar>) in
+            // The same gradient goes to both (shared storage, no copy); broadcast operands sum it.
+            if a.requiresGrad { a.receiveReducedGradient(g) }
+            if b.requiresGrad { b.receiveReducedGradient(g) }
+        })
     }
 
     public static func - (a: Variable, b: Variable) -> Variable {
-        Variable(a.value - b.value, operation: "subtract", parents: [a, b]) { g in
-            [a.requiresGrad ? g.reduced(toShape: a.shape) : nil,
-             b.requiresGrad ? (-g).reduced(toShape: b.shape) : nil]
-        }
+        Variable(a.value - b.value, operation: "subtract", parents: [a, b], accumulatingBackward: { (g: Tensor<Scalar>) in
+            if a.requiresGrad { a.receiveReducedGradient(g) }
+            if b.requiresGrad { b.receiveReducedGradient(-g) }
+        })
     }
 
     public static func * (a: Variable, b: Variable) -> Variable {
@@ -97,9 +98,9 @@ extension Variable {
     /// The same elements with another shape (one extent may be -1).
     public func reshaped(_ newShape: [Int]) -> Variable {
         let shape = self.shape
-        return Variable(value.reshaped(newShape), operation: "reshape", parents: [self]) { g in
-            [g.reshaped(shape)]
-        }
+        return Variable(value.reshaped(newShape), operation: "reshape", parents: [self], accumulatingBackward: { (g: Tensor<Scalar>) in
+            self.receiveGradient(g.reshaped(shape))
+        })
     }
 
     /// The transpose of a matrix.
@@ -110,34 +111,33 @@ extension Variable {
     /// Rows `range` along the first axis.
     public subscript(rows range: Range<Int>) -> Variable {
         let shape = self.shape
-        return Variable(value[rows: range], operation: "rows \(range)", parents: [self]) { g in
-            [Tensor.placing(g, into: shape, atRow: range.lowerBound)]
-        }
+        let size = shape.dropFirst().reduce(1, *)
+        // Adds into the rows of the pending gradient; no full-size zero tensor per slice.
+        return Variable(value[rows: range], operation: "rows \(range)", parents: [self], accumulatingBackward: { (g: Tensor<Scalar>) in
+            self.receiveBlock(of: g, count: g.count, at: range.lowerBound * size)
+        })
     }
 
     /// The sub-tensor at `index` along the first axis (a time step of a sequence).
     public subscript(row index: Int) -> Variable {
         let shape = self.shape
-        return Variable(value[row: index], operation: "row \(index)", parents: [self]) { g in
-            [Tensor.placing(g, into: shape, atRow: index)]
-        }
+        let size = shape.dropFirst().reduce(1, *)
+        return Variable(value[row: index], operation: "row \(index)", parents: [self], accumulatingBackward: { (g: Tensor<Scalar>) in
+            self.receiveBlock(of: g, count: g.count, at: index * size)
+        })
     }
 }
 
 /// Matrix product of two variables (see `Variable.matmul`).
 public func matmul<S: TensorScalar>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let av = a.value, bv = b.value
-    return Variable(av.matmul(bv), operation: "matmul", parents: [a, b]) { g in
-        // dA = G Bᵀ and dB = Aᵀ G, with the transposes left to BLAS.
-        let da = a.requiresGrad ? g.matmul(bv, transposeOther: true).reshaped(av.shape) : nil
-        var db: Tensor<S>? = nil
-        if b.requiresGrad {
-            let rows = av.count / av.shape[av.rank - 1]
-            db = av.reshaped([rows, av.shape[av.rank - 1]])
-                .matmul(g.reshaped([rows, bv.shape[1]]), transposeSelf: true)
-        }
-        return [da, db]
-    }
+    return Variable(av.matmul(bv), operation: "matmul", parents: [a, b], accumulatingBackward: { (g: Tensor<S>) in
+        // dA = G Bᵀ and dB = Aᵀ G, with the transposes left to BLAS. dA is added by gemm (β = 1)
+        // straight into A's pending gradient; dB is deferred so that all uses of B (every time
+        // step of an RNN) are summed in one large product when B's turn comes.
+        if a.requiresGrad { a.receiveProduct(g, bv, transposeB: true) }
+        if b.requiresGrad { b.receiveDeferredProduct(lhs: av, rhs: g) }
+    })
 }
 
 private func unary<S: TensorScalar>(_ x: Variable<S>, _ op: UnaryOperation, _ grad: UnaryGradient,
@@ -183,8 +183,19 @@ public func concatenate<S: TensorScalar>(_ parts: [Variable<S>], alongAxis axis:
     checkPrecondition(!parts.isEmpty, "concatenate: no variables given")
     let axis = parts[0].value.normalized(axis: axis, "concatenate")
     let sizes = parts.map { $0.shape[axis] }
-    return Variable(Tensor(concatenating: parts.map(\.value), alongAxis: axis),
-                    operation: "concatenate", parents: parts) { g in
+    let value = Tensor(concatenating: parts.map(\.value), alongAxis: axis)
+    if axis == 0 {
+        // Along the first axis every part is one contiguous block of the gradient.
+        return Variable(value, operation: "concatenate", parents: parts, accumulatingBackward: { (g: Tensor<S>) in
+            var offset = 0
+            for part in parts {
+                let n = part.value.count
+                if part.requiresGrad { part.receiveBlock(of: g, from: offset, count: n, at: 0) }
+                offset += n
+            }
+        })
+    }
+    return Variable(value, operation: "concatenate", parents: parts) { g in
         g.split(alongAxis: axis, sizes: sizes)
     }
 }

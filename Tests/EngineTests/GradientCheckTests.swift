@@ -71,6 +71,14 @@ let gradientCases: [GradientCase] = [
     binaryCase("stack axis 1", [3, 4], [3, 4]) { a, b in stack([a, b], alongAxis: 1) },
     unaryCase("row slices") { x in x[rows: 1..<3] * x[rows: 0..<2] },
     unaryCase("row") { x in x[row: 2] * x[row: 0] + x[row: 1] },
+    // The accumulating rules: a weight's deferred products from 2-D and 3-D uses summed in one
+    // gemm, overlapping slices adding into one pending gradient, a slice added to the whole.
+    binaryCase("matmul weight shared by several uses", [2, 3, 4], [4, 4]) { a, w in
+        matmul(tanh(a.matmul(w)).reshaped([6, 4]), w) + matmul(a[row: 1], w).sum()
+    },
+    unaryCase("overlapping row slices and the whole") { x in
+        (x[rows: 0..<2] + x[rows: 1..<3]) * x[rows: 0..<2] + x.sum(alongAxis: 0) + x[row: 1]
+    },
     unaryCase("gather rows (embedding)") { x in gather(x, rows: [2, 0, 2, 1]) },
     GradientCase(name: "softmax cross-entropy") {
         let x = parameter([4, 5], seed: 4, lower: -3, upper: 3)

@@ -97,3 +97,21 @@ struct VariableTests {
         #expect(viaKernel == viaClosure)
     }
 }
+
+@Test("two backward passes add up: gradients are exactly twice those of one pass")
+func backwardPassesAccumulate() {
+    let w = Variable(Tensor<Double>(randomUniform: [4, 3], lower: -1, upper: 1, seed: 21), requiresGrad: true)
+    let b = Variable(Tensor<Double>(randomUniform: [3], lower: -1, upper: 1, seed: 22), requiresGrad: true)
+    let x = Variable(Tensor<Double>(randomUniform: [5, 4], lower: -1, upper: 1, seed: 23))
+    func loss() -> Variable<Double> {
+        var h = x
+        for _ in 0..<3 { h = tanh(matmul(h[rows: 0..<5], w) + b).matmul(w.transposed) }
+        return (h * h).sum()
+    }
+    loss().backward()
+    let once = (w.gradient, b.gradient)
+    loss().backward()
+    // Doubling is exact in binary floating point, so the comparison can be exact too.
+    #expect(w.gradient == once.0 * 2)
+    #expect(b.gradient == once.1 * 2)
+}

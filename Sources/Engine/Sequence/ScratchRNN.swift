@@ -83,14 +83,18 @@ public final class ScratchRNNLanguageModel<Scalar: TensorScalar>: CharacterLangu
                              initialState: initialState.map { Variable($0) }, gradientGates: gradientGates)
         l.backward()
         // d2l grad_clipping: one norm over all parameters; then sgd with the mean loss.
-        var grads = parameters.map(\.gradient)
+        // This code is generic and not specialised across modules, so the per-element work goes
+        // through specialised kernels (`sumOfSquares`, BLAS axpy), never a generic loop here.
+        let grads = parameters.map(\.gradient)
+        var step = -learningRate
         if let c = clipNorm {
             var sq: Scalar = 0
-            for g in grads { for v in g.scalars { sq += v * v } }
+            for g in grads { sq += g.sumOfSquares() }
             let norm = sq.squareRoot()
-            if norm > c { for i in grads.indices { grads[i] *= c / norm } }
+            // Scaling the step instead of the gradients: no copy of each gradient.
+            if norm > c { step *= c / norm }
         }
-        for (p, g) in zip(parameters, grads) { p.value.add(g, scaledBy: -learningRate) }
+        for (p, g) in zip(parameters, grads) { p.value.add(g, scaledBy: step) }
         return (l.scalar, last.value)
     }
 

@@ -1,0 +1,131 @@
+/// Kernels that add into a pending gradient in place, for the accumulating backward rules of
+/// `Variable` (see `Variable.receiveProduct` and friends). A missing pending gradient (`nil`)
+/// is created by the first contribution without a zero fill wherever that contribution writes
+/// every element.
+
+extension Tensor {
+    /// `pending += op(a) · op(b)` by one gemm (β = 1), or `pending = op(a) · op(b)` (β = 0, into
+    /// unfilled memory) when there is none yet. The product must have `shape`'s element count.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func addProduct(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                           into pending: inout Tensor?, shape: [Int]) {
+        checkPrecondition(b.rank == 2 && a.rank >= 2 && !(transposeA && a.rank != 2),
+                          "internal: addProduct of shapes \(a.shape) and \(b.shape)")
+        let rows = a.count / Swift.max(a.shape[a.rank - 1], 1), inner = a.shape[a.rank - 1]
+        let (m, k) = transposeA ? (inner, rows) : (rows, inner)
+        let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        checkPrecondition(k == k2 && m * n == shape.shapeProduct,
+                          "internal: addProduct of shapes \(a.shape) and \(b.shape) into \(shape)")
+        let fresh = pending == nil
+        if fresh {
+            if k == 0 { pending = Tensor(zeros: shape); return }
+            let count = m * n
+            pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: count) { _, initialized in
+                initialized = count
+            })
+        }
+        guard m > 0 && n > 0 && k > 0 else { return }
+        a.scalars.withUnsafeBufferPointer { pa in
+            b.scalars.withUnsafeBufferPointer { pb in
+                pending!.scalars.withUnsafeMutableBufferPointer { pc in
+                    Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                alpha: 1, a: pa.baseAddress!, lda: inner, b: pb.baseAddress!, ldb: b.shape[1],
+                                beta: fresh ? 0 : 1, c: pc.baseAddress!, ldc: n)
+                }
+            }
+        }
+    }
+
+    /// `pending += Σᵢ lhsᵢᵀ · rhsᵢ` as a single gemm over the rows of all pairs stacked
+    /// (each lhsᵢ is [rᵢ, m] or a stack of such rows, each rhsᵢ [rᵢ, n]).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func addSummedProducts(_ products: [(lhs: Tensor, rhs: Tensor)], into pending: inout Tensor?, shape: [Int]) {
+        guard let first = products.first else { return }
+        let m = first.lhs.shape[first.lhs.rank - 1], n = first.rhs.shape[first.rhs.rank - 1]
+        if products.count == 1 {
+            let rows = first.lhs.count / Swift.max(m, 1)
+            addProduct(first.lhs.reshaped([rows, m]), transposeA: true, first.rhs.reshaped([rows, n]),
+                       transposeB: false, into: &pending, shape: shape)
+            return
+        }
+        var lhs = [Scalar](), rhs = [Scalar]()
+        let total = products.reduce(0) { $0 + $1.lhs.count }
+        lhs.reserveCapacity(total)
+        rhs.reserveCapacity(total / Swift.max(m, 1) * n)
+        for (l, r) in products {
+            checkPrecondition(l.shape[l.rank - 1] == m && r.shape[r.rank - 1] == n && l.count / Swift.max(m, 1) == r.count / Swift.max(n, 1),
+                              "internal: deferred products of shapes \(l.shape), \(r.shape) do not stack")
+            lhs.append(contentsOf: l.scalars)
+            rhs.append(contentsOf: r.scalars)
+        }
+        let rows = total / Swift.max(m, 1)
+        addProduct(Tensor(shape: [rows, m], scalars: lhs), transposeA: true, Tensor(shape: [rows, n], scalars: rhs),
+                   transposeB: false, into: &pending, shape: shape)
+    }
+
+    /// `pending[offset ..< offset + count] += source[sourceOffset ..< sourceOffset + count]`;
+    /// a fresh pending gradient is zero outside the block.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func addBlock(of source: Tensor, from sourceOffset: Int, count: Int,
+                         into pending: inout Tensor?, shape: [Int], at offset: Int) {
+        let total = shape.shapeProduct
+        checkPrecondition(sourceOffset >= 0 && sourceOffset + count <= source.count && offset >= 0 && offset + count <= total,
+                          "internal: block of \(count) from \(sourceOffset) in \(source.shape) at \(offset) in \(shape)")
+        guard count > 0 else { if pending == nil { pending = Tensor(zeros: shape) }; return }
+        if pending == nil {
+            let out = [Scalar](unsafeUninitializedCapacity: total) { buffer, initialized in
+                let p = buffer.baseAddress!
+                p.initialize(repeating: 0, count: offset)
+                (p + offset + count).initialize(repeating: 0, count: total - offset - count)
+                source.scalars.withUnsafeBufferPointer { s in
+                    (p + offset).initialize(from: s.baseAddress! + sourceOffset, count: count)
+                }
+                initialized = total
+            }
+            pending = Tensor(shape: shape, scalars: out)
+            return
+        }
+        source.scalars.withUnsafeBufferPointer { s in
+            pending!.scalars.withUnsafeMutableBufferPointer { d in
+                let src = s.baseAddress! + sourceOffset, dst = d.baseAddress! + offset
+                for i in 0 ..< count { dst[i] += src[i] }
+            }
+        }
+    }
+
+    /// `pending += Σ rows of source`, where `source`'s trailing axes are `shape` (the backward of
+    /// a bias broadcast over rows); a fresh pending gradient starts from the first row.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func addRowSums(of source: Tensor, into pending: inout Tensor?, shape: [Int]) {
+        let size = shape.shapeProduct
+        let rows = source.count / Swift.max(size, 1)
+        if pending == nil { pending = Tensor(zeros: shape) }
+        guard size > 0 else { return }
+        source.scalars.withUnsafeBufferPointer { s in
+            pending!.scalars.withUnsafeMutableBufferPointer { d in
+                let dst = d.baseAddress!
+                for r in 0 ..< rows {
+                    let src = s.baseAddress! + r * size
+                    for i in 0 ..< size { dst[i] += src[i] }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Σ x² over all elements, in order (for global-norm clipping).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func sumOfSquares() -> Scalar {
+        scalars.withUnsafeBufferPointer { p in
+            var total: Scalar = 0
+            for v in p { total += v * v }
+            return total
+        }
+    }
+}
