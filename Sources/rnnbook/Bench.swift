@@ -40,7 +40,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "With --compare-pytorch: the reference script (default: Reference/pytorch_rnn_scratch.py beside this source file).")
     var pytorchScript: String?
 
-    @Option(name: .long, help: "With --compare-pytorch: torch.set_num_threads for the reference.")
+    // Two intra-op threads on a machine whose cores are busy collapse (1–18k tokens/s measured
+    // at load 5 on 2 cores), so on a shared machine compare with 1 and --blas-threads 1 as well.
+    @Option(name: .long, help: "With --compare-pytorch: torch.set_num_threads for the reference (on a busy machine also try 1 with --blas-threads 1).")
     var torchThreads = 2
 
     @Option(name: .long, help: "OpenBLAS threads (default: OpenBLAS's own, OPENBLAS_NUM_THREADS or every core). Use 1 on a busy machine: two threads that fight other processes for a core run slower than one.")
