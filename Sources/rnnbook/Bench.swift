@@ -29,6 +29,22 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "zh configurations: train on the whole corpus (170,580 tokens) instead of the reference's first 10,000.")
     var fullCorpus = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Also time PyTorch's from-scratch eager reference with this python (which must import torch), for zh-scratch and zh-fused.",
+        valueName: "python"))
+    var comparePytorch: String?
+
+    @Option(name: .customLong("repeat"), help: "With --compare-pytorch: runs of ours and of PyTorch, alternating, per configuration (medians are reported).")
+    var repeatCount = 3
+
+    @Option(name: .long, help: "With --compare-pytorch: the reference script (default: Reference/pytorch_rnn_scratch.py beside this source file).")
+    var pytorchScript: String?
+
+    // Two intra-op threads on a machine whose cores are busy collapse (1–18k tokens/s measured
+    // at load 5 on 2 cores), so on a shared machine compare with 1 and --blas-threads 1 as well.
+    @Option(name: .long, help: "With --compare-pytorch: torch.set_num_threads for the reference (on a busy machine also try 1 with --blas-threads 1).")
+    var torchThreads = 2
+
     @Option(name: .long, help: "OpenBLAS threads (default: OpenBLAS's own, OPENBLAS_NUM_THREADS or every core). Use 1 on a busy machine: two threads that fight other processes for a core run slower than one.")
     var blasThreads: Int?
 
@@ -38,10 +54,23 @@ struct Bench: ParsableCommand {
             throw ValidationError("--sampling \(s.rawValue): only random or sequential, and only for the zh configurations")
         }
         if let n = blasThreads, n <= 0 { throw ValidationError("--blas-threads must be positive, got \(n)") }
+        guard repeatCount > 0 else { throw ValidationError("--repeat must be positive, got \(repeatCount)") }
+        guard torchThreads > 0 else { throw ValidationError("--torch-threads must be positive, got \(torchThreads)") }
+        if comparePytorch != nil, !config.contains(where: { PyTorchComparison.comparable.contains($0) }) {
+            throw ValidationError("--compare-pytorch compares zh-scratch and zh-fused; the configurations given were \(config.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
         if let n = blasThreads { setBLASThreadCount(n) }
+        if let python = comparePytorch {
+            let comparison = try PyTorchComparison(
+                python: python, script: pytorchScript ?? PyTorchComparison.defaultScript,
+                torchThreads: torchThreads, quiet: json)
+            try comparison.run(configurations: config, epochs: epochs, seed: seed, sampling: sampling,
+                               fullCorpus: fullCorpus, repeats: repeatCount)
+            return
+        }
         for c in config {
             let result = try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus) { report in
                 guard !json, report.epoch == 1 || report.epoch % 10 == 0 || report.epoch == epochs else { return }
