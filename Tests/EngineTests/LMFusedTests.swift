@@ -2,20 +2,6 @@ import Testing
 @testable import Engine
 
 /// Small shapes keep debug-build tests fast: vocabulary 7, hidden 6, batch 3, 5 steps.
-private func smallProblem<S: TensorScalar>(_: S.Type, seed: UInt64 = 3, batch: Int = 3, steps: Int = 5,
-                                           vocabulary: Int = 7, hidden: Int = 6)
-    -> (RNNWeights<S>, inputs: [Int], targets: [Int]) {
-    var g = PCG64(seed: seed)
-    // Larger than d2l's σ = 0.01 so that tanh is not linear and the recurrence matters.
-    let w = RNNWeights<S>(vocabularySize: vocabulary, hiddenSize: hidden, standardDeviation: 0.5, generator: &g)
-    var b = w
-    b.bh = Tensor(randomNormal: [hidden], standardDeviation: 0.3, generator: &g)
-    b.bq = Tensor(randomNormal: [vocabulary], standardDeviation: 0.3, generator: &g)
-    let x = (0 ..< batch * steps).map { _ in g.nextInt(below: vocabulary) }
-    let y = (0 ..< batch * steps).map { _ in g.nextInt(below: vocabulary) }
-    return (b, x, y)
-}
-
 private func maxRelativeError<S: TensorScalar>(_ a: RNNWeights<S>, _ b: RNNWeights<S>) -> Double {
     var worst = 0.0
     for (x, y) in zip(a.all, b.all) {
@@ -33,7 +19,7 @@ private func column(_ a: [Int], _ b: Int, batch: Int) -> [Int] { stride(from: b,
 @Suite("LM: fused RNN layer and hand-written BPTT")
 struct LMFusedTests {
     @Test func fusedMatchesHandWrittenBPTTInDouble() {
-        let (w, x, y) = smallProblem(Double.self)
+        let (w, x, y) = randomLMProblem(Double.self)
         let batch = 3
         let fused = FusedRNNLanguageModel(weights: w)
         var h0 = Tensor<Double>(randomNormal: [batch, w.hiddenSize], standardDeviation: 0.5, seed: 9)
@@ -57,7 +43,7 @@ struct LMFusedTests {
     }
 
     @Test func fusedPassesADoubleGradientCheck() {
-        let (w, x, y) = smallProblem(Double.self, seed: 11)
+        let (w, x, y) = randomLMProblem(Double.self, seed: 11)
         let fused = FusedRNNLanguageModel(weights: w)
         _ = fused.lossAndGradients(inputs: x, targets: y, batchSize: 3)
         let analytic = fused.gradients
@@ -79,7 +65,7 @@ struct LMFusedTests {
 
     @Test(arguments: [BPTTStrategy.truncated(steps: 2), .randomized(keepProbability: 0.5)])
     func gatesAgreeBetweenFusedAndHandWritten(strategy: BPTTStrategy) {
-        let (w, x, y) = smallProblem(Double.self, seed: 5, batch: 1, steps: 8)
+        let (w, x, y) = randomLMProblem(Double.self, seed: 5, batch: 1, steps: 8)
         var g = PCG64(seed: 1)
         let gates: [Double] = strategy.gates(count: 8, generator: &g)
         let fused = FusedRNNLanguageModel(weights: w)
@@ -90,7 +76,7 @@ struct LMFusedTests {
     }
 
     @Test func reusedBuffersGiveTheSameResultsAcrossShapes() {
-        let (w, x, y) = smallProblem(Float.self, batch: 4, steps: 6)
+        let (w, x, y) = randomLMProblem(Float.self, batch: 4, steps: 6)
         let model = FusedRNNLanguageModel(weights: w)
         let first = model.lossAndGradients(inputs: x, targets: y, batchSize: 4).loss
         let g1 = model.gradients

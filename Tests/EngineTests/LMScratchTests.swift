@@ -1,18 +1,6 @@
 import Testing
 @testable import Engine
 
-private func problem<S: TensorScalar>(_: S.Type, seed: UInt64, batch: Int, steps: Int,
-                                      vocabulary: Int = 7, hidden: Int = 6, sd: Double = 0.5)
-    -> (RNNWeights<S>, [Int], [Int]) {
-    var g = PCG64(seed: seed)
-    var w = RNNWeights<S>(vocabularySize: vocabulary, hiddenSize: hidden, standardDeviation: S(sd), generator: &g)
-    w.bh = Tensor(randomNormal: [hidden], standardDeviation: 0.3, generator: &g)
-    w.bq = Tensor(randomNormal: [vocabulary], standardDeviation: 0.3, generator: &g)
-    let x = (0 ..< batch * steps).map { _ in g.nextInt(below: vocabulary) }
-    let y = (0 ..< batch * steps).map { _ in g.nextInt(below: vocabulary) }
-    return (w, x, y)
-}
-
 /// Per tensor: max |a − b| / max |b|, the largest of the five (a relative error that is not
 /// dominated by entries that happen to be near zero).
 private func relativeDifference<S: TensorScalar>(_ a: RNNWeights<S>, _ b: RNNWeights<S>) -> Double {
@@ -28,7 +16,7 @@ struct LMScratchTests {
     @Test(arguments: [TokenEncoding.oneHot, .embedding])
     func fusedMatchesScratchInFloat(encoding: TokenEncoding) {
         // d2l-like scale (σ = 0.1, hidden 32, 35 steps, batch 4) in Float.
-        let (w, x, y) = problem(Float.self, seed: 2, batch: 4, steps: 35, vocabulary: 28, hidden: 32, sd: 0.1)
+        let (w, x, y) = randomLMProblem(Float.self, seed: 2, batch: 4, steps: 35, vocabulary: 28, hidden: 32, standardDeviation: 0.1)
         let scratch = ScratchRNNLanguageModel(weights: w, encoding: encoding)
         let (loss, _) = scratch.loss(inputs: x, targets: y, batchSize: 4)
         loss.backward()
@@ -40,7 +28,7 @@ struct LMScratchTests {
     }
 
     @Test func scratchPassesTheEngineGradientCheck() {
-        let (w, x, y) = problem(Double.self, seed: 8, batch: 2, steps: 4)
+        let (w, x, y) = randomLMProblem(Double.self, seed: 8, batch: 2, steps: 4)
         let model = ScratchRNNLanguageModel(weights: w)
         let h0 = Variable(Tensor<Double>(randomNormal: [2, 6], standardDeviation: 0.5, seed: 3), requiresGrad: true)
         let result = gradientCheck(of: {
@@ -50,7 +38,7 @@ struct LMScratchTests {
     }
 
     @Test func handWrittenBPTTMatchesAutodiff() {
-        let (w, x, y) = problem(Double.self, seed: 13, batch: 1, steps: 9)
+        let (w, x, y) = randomLMProblem(Double.self, seed: 13, batch: 1, steps: 9)
         let h0 = (0 ..< 6).map { Double($0) * 0.1 - 0.25 }
         let hand = handWrittenBPTT(weights: w, inputs: x, targets: y, initialState: h0)
         let model = ScratchRNNLanguageModel(weights: w)
@@ -65,7 +53,7 @@ struct LMScratchTests {
 
     @Test(arguments: [BPTTStrategy.truncated(steps: 3), .randomized(keepProbability: 0.4)])
     func gatedScratchMatchesGatedFused(strategy: BPTTStrategy) {
-        let (w, x, y) = problem(Double.self, seed: 17, batch: 2, steps: 8)
+        let (w, x, y) = randomLMProblem(Double.self, seed: 17, batch: 2, steps: 8)
         var g = PCG64(seed: 5)
         let gates: [Double] = strategy.gates(count: 8, generator: &g)
         let model = ScratchRNNLanguageModel(weights: w)
