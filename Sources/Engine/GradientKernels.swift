@@ -50,19 +50,60 @@ extension Tensor {
                        transposeB: false, into: &pending, shape: shape)
             return
         }
-        var lhs = [Scalar](), rhs = [Scalar]()
-        let total = products.reduce(0) { $0 + $1.lhs.count }
-        lhs.reserveCapacity(total)
-        rhs.reserveCapacity(total / Swift.max(m, 1) * n)
         for (l, r) in products {
             checkPrecondition(l.shape[l.rank - 1] == m && r.shape[r.rank - 1] == n && l.count / Swift.max(m, 1) == r.count / Swift.max(n, 1),
                               "internal: deferred products of shapes \(l.shape), \(r.shape) do not stack")
-            lhs.append(contentsOf: l.scalars)
-            rhs.append(contentsOf: r.scalars)
         }
-        let rows = total / Swift.max(m, 1)
-        addProduct(Tensor(shape: [rows, m], scalars: lhs), transposeA: true, Tensor(shape: [rows, n], scalars: rhs),
-                   transposeB: false, into: &pending, shape: shape)
+        // The pairs are stacked a chunk at a time into two buffers that are reused: a chunk of
+        // a few hundred rows keeps the gemm near full speed, while the copies stay small enough to
+        // be read back from cache and no buffer of the whole sequence's size (a fresh mapping
+        // whose every page faults) is made per backward pass.
+        let totalRows = products.reduce(0) { $0 + $1.lhs.count } / Swift.max(m, 1)
+        let chunks = Swift.max(1, (totalRows + 255) / 256)
+        let chunkRows = (totalRows + chunks - 1) / chunks  // even chunks: no thin last product
+        let largest = products.reduce(0) { Swift.max($0, $1.lhs.count / Swift.max(m, 1)) }
+        var lhs = [Scalar](), rhs = [Scalar]()
+        lhs.reserveCapacity((chunkRows + largest) * m)
+        rhs.reserveCapacity((chunkRows + largest) * n)
+        var index = 0
+        while index < products.count {
+            lhs.removeAll(keepingCapacity: true)
+            rhs.removeAll(keepingCapacity: true)
+            var rows = 0
+            repeat {
+                let (l, r) = products[index]
+                lhs.append(contentsOf: l.scalars)
+                rhs.append(contentsOf: r.scalars)
+                rows += l.count / Swift.max(m, 1)
+                index += 1
+            } while index < products.count && rows < chunkRows
+            if rows == 0 { if pending == nil { pending = Tensor(zeros: shape) }; continue }
+            lhs.withUnsafeBufferPointer { pa in
+                rhs.withUnsafeBufferPointer { pb in
+                    accumulateProduct(transposeA: true, m: m, n: n, k: rows, a: pa.baseAddress!, lda: m,
+                                      b: pb.baseAddress!, ldb: n, into: &pending, shape: shape)
+                }
+            }
+        }
+    }
+
+    /// `pending += op(A) · B` for raw row-major operands (β = 0 into fresh memory when none yet).
+    private static func accumulateProduct(transposeA: Bool, m: Int, n: Int, k: Int,
+                                          a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+                                          into pending: inout Tensor?, shape: [Int]) {
+        let fresh = pending == nil
+        if fresh {
+            let count = m * n
+            pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: count) { _, initialized in
+                initialized = count
+            })
+        }
+        guard m > 0 && n > 0 else { return }
+        pending!.scalars.withUnsafeMutableBufferPointer { pc in
+            Scalar.gemm(transposeA: transposeA, transposeB: false, m: m, n: n, k: k,
+                        alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                        beta: fresh ? 0 : 1, c: pc.baseAddress!, ldc: n)
+        }
     }
 
     /// `pending[offset ..< offset + count] += source[sourceOffset ..< sourceOffset + count]`;

@@ -113,3 +113,20 @@ func backwardRuleMatchesFiniteDifferences(_ testCase: GradientCase) {
     loss().backward()
     #expect(parameters.allSatisfy { $0.gradient.maxAbs() > 1e-6 }, "\(testCase.name): a gradient is all zeros")
 }
+
+/// A weight used by many row blocks (an unrolled RNN's W_hh): its deferred products are summed
+/// in several chunks of stacked rows (more than 256 rows in all), which must give Σ Xᵢᵀ Gᵢ.
+@Test func weightGradientOverManyUsesSumsEveryChunk() {
+    var generator = PCG64(seed: 7)
+    let w = Variable(Tensor<Double>(randomNormal: [5, 3], generator: &generator), requiresGrad: true)
+    let inputs = (0 ..< 13).map { _ in Tensor<Double>(randomNormal: [32, 5], generator: &generator) }
+    let weights = (0 ..< 13).map { _ in Tensor<Double>(randomNormal: [32, 3], generator: &generator) }
+    var loss = (matmul(Variable(inputs[0]), w) * Variable(weights[0])).sum()
+    for i in 1 ..< 13 { loss = loss + (matmul(Variable(inputs[i]), w) * Variable(weights[i])).sum() }
+    loss.backward()
+    // d/dW Σᵢ sum((Xᵢ W) ⊙ Cᵢ) = Σᵢ Xᵢᵀ Cᵢ.
+    var expected = Tensor<Double>(zeros: [5, 3])
+    for i in 0 ..< 13 { expected = expected + inputs[i].matmul(weights[i], transposeSelf: true) }
+    let error = zip(w.gradient.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(error < 1e-12, "largest difference \(error)")
+}
