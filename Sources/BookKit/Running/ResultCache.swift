@@ -1,4 +1,5 @@
 import Foundation
+import BookProtocol
 
 /// Results keyed by everything they depend on, under `output/.cache/`. The runner does not
 /// store results that a busy machine could change (timeouts).
@@ -23,15 +24,11 @@ struct ResultCache: Sendable {
     }
 }
 
+/// Results use the side channel's JSON dialect (non-finite errors as strings), pretty-printed.
 func resultEncoder() -> JSONEncoder {
-    let e = JSONEncoder()
+    let e = ChannelCoding.encoder()
     e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return e
 }
 
-func resultDecoder() -> JSONDecoder {
-    let d = JSONDecoder()
-    d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return d
-}
+func resultDecoder() -> JSONDecoder { ChannelCoding.decoder() }
