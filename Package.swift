@@ -21,8 +21,14 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCmark", pkgConfig: "libcmark",
                        providers: [.apt(["libcmark-dev"])]),
+        // Compiled for AVX-512 CPUs; the engine calls it only after checking the CPU's flags.
+        // -O even in debug builds: unoptimised SIMD code would be slower than BLAS.
+        .target(name: "AVX512Kernels", swiftSettings: [
+            .unsafeFlags(["-Xfrontend", "-target-cpu", "-Xfrontend", "skylake-avx512"]),
+            .unsafeFlags(["-O"], .when(configuration: .debug)),
+        ]),
         .target(name: "Engine", dependencies: [
-            "CBLAS",
+            "CBLAS", "AVX512Kernels",
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -38,7 +44,7 @@ let package = Package(
             "BookKit", "Engine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "rnnbook"]),
     ],

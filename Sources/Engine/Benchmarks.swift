@@ -2,11 +2,13 @@ internal import CBLAS
 import Foundation
 
 /// Timings of `Tensor.matmul` against raw `cblas_sgemm` for one shape, measured in the same run.
+/// The raw reference runs with OpenBLAS's own threading at the engine's thread count; the engine
+/// splits its products over its own threads instead (see `ProductThreads`).
 public struct MatmulBenchmark: Sendable, Codable, CustomStringConvertible {
     public let m: Int, k: Int, n: Int, repetitions: Int
     /// Median seconds per product through `Tensor<Float>.matmul` (including allocating the result).
     public let tensorSeconds: Double
-    /// Median seconds per product through `cblas_sgemm` on preallocated buffers.
+    /// Median seconds per product through `cblas_sgemm` on preallocated buffers, threaded by OpenBLAS.
     public let blasSeconds: Double
     /// Floating-point operations of one product: 2·m·k·n.
     public var flops: Double { 2 * Double(m) * Double(k) * Double(n) }
@@ -21,8 +23,8 @@ public struct MatmulBenchmark: Sendable, Codable, CustomStringConvertible {
     }
 }
 
-/// Times `repetitions` products of an m×k by k×n `Float` matrix both ways, alternating the two
-/// so that both see the same machine state, after one warm-up each; reports medians.
+/// Times `repetitions` products of an m×k by k×n `Float` matrix both ways, one after the
+/// other, after one warm-up each; reports medians.
 public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulBenchmark {
     checkPrecondition(m > 0 && k > 0 && n > 0 && repetitions > 0,
                  "benchmarkMatmul: sizes and repetitions must be positive, got m \(m), k \(k), n \(n), repetitions \(repetitions)")
@@ -37,7 +39,8 @@ public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulB
     func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
-    func raw() {
+    func raw() { withOpenBLASThreading { rawProduct() } }
+    func rawProduct() {
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
@@ -47,19 +50,26 @@ public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulB
             }
         }
     }
-    // Warm-up: thread pool start, page faults, caches.
-    raw(); sink += a.matmul(b).scalars[0]
+    // Ours first, then the reference: OpenBLAS's threads keep spinning (sched_yield) for about
+    // 0.1 s after a threaded call, and after the library loads, and would take the engine's
+    // worker's core; so we wait for them to park, the reference comes second, and the run ends
+    // by waiting again. Each side is warmed up once.
+    Thread.sleep(forTimeInterval: 0.3)
+    sink += a.matmul(b).scalars[0]
     for _ in 0..<repetitions {
         let t0 = clock.now
         let product = a.matmul(b)
-        let t1 = clock.now
+        tensorTimes.append(seconds(clock.now - t0))
         sink += product.scalars[0]
-        raw()
-        let t2 = clock.now
-        sink += c[0]
-        tensorTimes.append(seconds(t1 - t0))
-        blasTimes.append(seconds(t2 - t1))
     }
+    raw()
+    for _ in 0..<repetitions {
+        let t0 = clock.now
+        raw()
+        blasTimes.append(seconds(clock.now - t0))
+        sink += c[0]
+    }
+    Thread.sleep(forTimeInterval: 0.3)
     keepAlive(sink)
     func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()

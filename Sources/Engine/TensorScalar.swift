@@ -1,14 +1,22 @@
 internal import CBLAS
 import RealModule
+import Foundation
 
 /// The element types a `Tensor` can hold: `Float` for training, `Double` for checks.
 public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable, Codable, CustomStringConvertible
 where RawSignificand: FixedWidthInteger {
-    /// C = alpha * op(A) * op(B) + beta * C, row-major (BLAS `?gemm`).
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    /// C = alpha * op(A) * op(B) + beta * C, row-major, one call of BLAS `?gemm` on the calling
+    /// thread. Use `gemm`, which splits large products across the engine's threads.
+    static func blasGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Self, a: UnsafePointer<Self>, lda: Int,
                      b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// The same product on the calling thread by the fastest kernel for this type and CPU
+    /// (`MatrixKernels` for Float, BLAS for Double); `gemm` calls it once per thread's share.
+    static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                           alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                           b: UnsafePointer<Self>, ldb: Int,
+                           beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// y += alpha * x (BLAS `?axpy`).
     static func axpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
     /// NumPy's dtype string for `.npy` files (`<f4`, `<f8`).
@@ -17,7 +25,7 @@ where RawSignificand: FixedWidthInteger {
 }
 
 extension Float: TensorScalar {
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    public static func blasGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             alpha: Float, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -26,6 +34,13 @@ extension Float: TensorScalar {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
     }
+    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                  alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                  b: UnsafePointer<Float>, ldb: Int,
+                                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        MatrixKernels.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
     }
@@ -33,7 +48,7 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    public static func blasGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             alpha: Double, a: UnsafePointer<Double>, lda: Int,
                             b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
@@ -41,6 +56,13 @@ extension Double: TensorScalar {
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
+    }
+    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                  alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                  b: UnsafePointer<Double>, ldb: Int,
+                                  beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
         cblas_daxpy(Int32(count), alpha, x, 1, y, 1)
@@ -51,7 +73,15 @@ extension Double: TensorScalar {
 /// Versions of the native libraries the engine runs on, for result files.
 public enum EngineInfo {
     public static let version = "0.1.0"
-    /// OpenBLAS's own configuration string (version, target core, threads).
+    /// The OpenBLAS kernel set in use ("Haswell", "SkylakeX", …: DYNAMIC_ARCH builds choose
+    /// at load time, and `OPENBLAS_CORETYPE` overrides; this machine pins Haswell).
+    public static var blasCore: String {
+        typealias NameFunction = @convention(c) () -> UnsafeMutablePointer<CChar>?
+        guard let symbol = dlsym(nil, "gotoblas_corename"),
+              let name = unsafeBitCast(symbol, to: NameFunction.self)() else { return "unknown" }
+        return String(cString: name)
+    }
+    /// OpenBLAS's own configuration string (version, kernels in use, threads).
     public static var blasConfiguration: String {
         guard let c = openblas_get_config() else { return "unknown" }
         return String(cString: c)

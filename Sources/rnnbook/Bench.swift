@@ -146,7 +146,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
             ("tokens_per_s", String(format: "%.0f", Double(tokens) / seconds)),
             ("ppl", String(format: "%.4f", reports.last?.perplexity ?? .nan)),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
-            ("seed", "\(seed)"), ("blas_threads", "\(blasThreadCount())"),
+            ("seed", "\(seed)"), ("blas_threads", "\(blasThreadCount())"), ("blas_core", "\"\(EngineInfo.blasCore)\""),
             // Letters and spaces only (the preprocessing guarantees it), so no JSON escaping is needed.
             ("sample", "\"\(sample)\""),
         ])
@@ -164,7 +164,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
                 ("blas_gflops", String(format: "%.1f", r.blasGFLOPS)),
                 ("ratio", String(format: "%.3f", r.ratio)),
                 ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
-                ("blas_threads", "\(blasThreadCount())"),
+                ("blas_threads", "\(blasThreadCount())"), ("blas_core", "\"\(EngineInfo.blasCore)\""),
             ]).jsonLine
         }
         return Result(fields: [], preformatted: lines.joined(separator: "\n"))

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import AVX512Kernels
+@testable import Engine
+
+/// The engine's own product kernels (AVX-512) and its product threads against a plain
+/// double-precision triple loop, for every transpose case, alpha/beta, and the edges where the
+/// kernels' blocks end and BLAS takes over.
+@Suite("Matrix kernels and product threads")
+struct MatrixKernelTests {
+    /// op(A)·op(B) in Double, element by element: the reference.
+    static func reference(_ tA: Bool, _ tB: Bool, m: Int, n: Int, k: Int, a: [Float], lda: Int, b: [Float], ldb: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                var s = 0.0
+                for p in 0 ..< k {
+                    let x = tA ? a[p * lda + i] : a[i * lda + p]
+                    let y = tB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += Double(x) * Double(y)
+                }
+                out[i * n + j] = s
+            }
+        }
+        return out
+    }
+
+    /// Runs `product` on random operands and checks C = alpha·op(A)·op(B) + beta·C₀ against the
+    /// reference. Float products of k terms of size ~1 carry rounding of about k·2⁻²⁴, so the
+    /// tolerance is 1e-5·√k relative to the scale of the terms (and never looser than 1e-4).
+    static func check(_ tA: Bool, _ tB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float, seed: UInt64,
+                      product: (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void) {
+        var g = PCG64(seed: seed)
+        let lda = tA ? m : k, ldb = tB ? k : n
+        let a = Tensor<Float>(randomUniform: [tA ? k : m, lda], lower: -1, upper: 1, generator: &g).scalars
+        let b = Tensor<Float>(randomUniform: [tB ? n : k, ldb], lower: -1, upper: 1, generator: &g).scalars
+        // beta == 0 must not read C: start from NaN, which would poison any result that read it.
+        let c0 = beta == 0 ? [Float](repeating: .nan, count: m * n)
+                           : Tensor<Float>(randomUniform: [m, n], lower: -1, upper: 1, generator: &g).scalars
+        var c = c0
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in product(pa.baseAddress!, lda, pb.baseAddress!, ldb, pc.baseAddress!) }
+            }
+        }
+        let expected = reference(tA, tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb)
+        let tolerance = Swift.max(1e-4, 1e-5 * Double(k).squareRoot())
+        var worst = 0.0
+        for i in 0 ..< m * n {
+            let want = Double(alpha) * expected[i] + (beta == 0 ? 0 : Double(beta) * Double(c0[i]))
+            worst = Swift.max(worst, abs(Double(c[i]) - want))
+        }
+        #expect(worst <= tolerance, "op(A)\(tA ? "ᵀ" : "")·op(B)\(tB ? "ᵀ" : "") \(m)×\(n)×\(k), alpha \(alpha), beta \(beta): error \(worst) > \(tolerance)")
+    }
+
+    /// Shapes on and off the kernels' 8×32 and 4×4 blocks, small and odd k, the RNN's own.
+    static let shapes: [(m: Int, n: Int, k: Int)] = [
+        (8, 32, 1), (8, 32, 17), (16, 64, 64), (32, 512, 512), (13, 45, 70), (7, 31, 5),
+        (33, 97, 130), (40, 28, 512), (1120, 28, 64), (64, 100, 28), (4, 4, 16), (5, 9, 200),
+    ]
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func engineProductsMatchTheReference(transposes: (Bool, Bool)) {
+        let (tA, tB) = transposes
+        for (index, s) in Self.shapes.enumerated() {
+            for (alpha, beta) in [(Float(1), Float(0)), (3, 0), (0.5, 1), (-2, 0.25)] {
+                Self.check(tA, tB, m: s.m, n: s.n, k: s.k, alpha: alpha, beta: beta, seed: UInt64(index)) { a, lda, b, ldb, c in
+                    Float.gemm(transposeA: tA, transposeB: tB, m: s.m, n: s.n, k: s.k, alpha: alpha,
+                               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: s.n)
+                }
+            }
+        }
+    }
+
+    /// The kernels themselves (not through the dispatcher), where the CPU can run them.
+    @Test func avx512KernelsMatchTheReference() throws {
+        guard MatrixKernels.useAVX512 else {
+            // Nothing of the module may run on this CPU; the dispatcher test above covers BLAS.
+            #expect(!AVX512Kernels.isSupported(cpuFlags: MatrixKernels.cpuFlags()) || ProcessInfo.processInfo.environment["RNNBOOK_KERNELS"] == "blas")
+            return
+        }
+        for tA in [false, true] {
+            for (m, n, k) in [(8, 32, 1), (16, 64, 3), (32, 512, 512), (24, 96, 257)] {
+                Self.check(tA, false, m: m, n: n, k: k, alpha: 1.5, beta: 0.5, seed: 7) { a, lda, b, ldb, c in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 8 * k)
+                    defer { scratch.deallocate() }
+                    AVX512Kernels.productBlock(transposeA: tA, m: m, n: n, k: k, alpha: 1.5, a: a, lda: lda, b: b, ldb: ldb,
+                                               beta: 0.5, c: c, ldc: n, scratch: scratch)
+                }
+            }
+        }
+        for (m, n, k) in [(4, 4, 16), (8, 12, 70), (32, 512, 512), (12, 8, 1)] {
+            Self.check(false, true, m: m, n: n, k: k, alpha: 1, beta: 0, seed: 8) { a, lda, b, ldb, c in
+                AVX512Kernels.productBlockTransposedB(m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                                                      beta: 0, c: c, ldc: n)
+            }
+        }
+    }
+
+    @Test func cpuSupportNeedsEverySubset() {
+        let all = AVX512Kernels.requiredFlags.union(["sse2", "avx2", "fma"])
+        #expect(AVX512Kernels.isSupported(cpuFlags: all))
+        for missing in AVX512Kernels.requiredFlags {
+            #expect(!AVX512Kernels.isSupported(cpuFlags: all.subtracting([missing])), "without \(missing)")
+        }
+        #expect(!AVX512Kernels.isSupported(cpuFlags: []))
+    }
+
+    @Test func splitsWideProductsByColumnsTallOnesByRowsAndLeavesSmallOnes() {
+        #expect(gemmSplit(m: 32, n: 512, threads: 2)! == (true, 2))
+        #expect(gemmSplit(m: 1120, n: 28, threads: 2)! == (false, 2))
+        #expect(gemmSplit(m: 32, n: 100, threads: 2) == nil)
+        #expect(gemmSplit(m: 32, n: 512, threads: 16)! == (true, 8))  // blocks of at least 64 columns
+    }
+
+    /// Products issued from several threads at once (tests run concurrently) all come out right:
+    /// one holds the workers, the others compute alone.
+    @Test func concurrentProductsAreAllCorrect() async {
+        let a = Tensor<Float>(randomUniform: [32, 256], lower: -1, upper: 1, seed: 3)
+        let b = Tensor<Float>(randomUniform: [256, 512], lower: -1, upper: 1, seed: 4)
+        let expected = Tensor<Float>(shape: [32, 512], scalars: Self.reference(false, false, m: 32, n: 512, k: 256, a: a.scalars, lda: 256, b: b.scalars, ldb: 512).map { Float($0) })
+        let worst = await withTaskGroup(of: Float.self) { group in
+            for _ in 0 ..< 8 {
+                group.addTask {
+                    var worst: Float = 0
+                    for _ in 0 ..< 20 {
+                        let c = a.matmul(b)
+                        for (x, y) in zip(c.scalars, expected.scalars) { worst = Swift.max(worst, abs(x - y)) }
+                    }
+                    return worst
+                }
+            }
+            return await group.reduce(0) { Swift.max($0, $1) }
+        }
+        #expect(worst < 1e-3, "largest error \(worst)")
+    }
+}
