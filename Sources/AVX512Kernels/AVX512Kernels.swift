@@ -11,15 +11,16 @@
 /// [32, 512]·[512, 512] step product at about 240 GFLOP/s against OpenBLAS Haswell's ~105
 /// (`rnnbook bench --config gemm` measures both in the same run).
 ///
-/// Three shapes of work, all row-major, all computing C = alpha · op(A) · op(B) + beta · C
+/// Two shapes of work, all row-major, all computing C = alpha · op(A) · op(B) + beta · C
 /// (beta == 0 never reads C, which may be uninitialised):
 /// - `productBlock` for op(B) = B: op(A) is packed eight rows at a time, k-major, and an 8×32
 ///   register block of C (16 vectors) is accumulated by broadcasting packed A against two
 ///   vectors of B's row — covers A·B and Aᵀ·B (the RNN's steps and its weight gradients);
-/// - `productBlockTransposedB` for op(B) = Bᵀ with op(A) = A: a 4×4 block of dot products along
-///   the rows of A and B, 16 lanes at a time (the backward step's dH · W_hhᵀ).
-/// Each requires its block sizes (m multiple of 8 and n of 32, or both of 4); the caller
-/// computes what is left over with BLAS.
+/// - `productBlockTransposedB` for op(B) = Bᵀ with op(A) = A: computed as Cᵀ = B · Aᵀ with the
+///   same register block, B's rows broadcast in place and 32 rows of A transposed (the backward
+///   step's dH · W_hhᵀ, where A is the thin [32, 512] one).
+/// Each requires its block sizes (m a multiple of 8 and n of 32, or m of 32 and n of 8); the
+/// caller computes what is left over with BLAS.
 public enum AVX512Kernels {
     /// The AVX-512 subsets that code compiled for `skylake-avx512` may use.
     public static let requiredFlags: Set<String> = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
@@ -31,7 +32,7 @@ public enum AVX512Kernels {
     /// Rows and columns `productBlock` works in.
     public static let rowBlock = 8, columnBlock = 32
     /// Rows and columns `productBlockTransposedB` works in.
-    public static let dotBlock = 4
+    public static let transposedRowBlock = 32, transposedColumnBlock = 8
 
     typealias Vector = SIMD16<Float>
 
@@ -55,22 +56,39 @@ public enum AVX512Kernels {
         }
     }
 
-    /// C = alpha · A · Bᵀ + beta · C for an m×n block, m and n multiples of 4; A is m×k (row
-    /// stride lda), B is n×k (row stride ldb).
+    /// C = alpha · A · Bᵀ + beta · C for an m×n block, m a multiple of 32 and n of 8; A is m×k
+    /// (row stride lda), B is n×k (row stride ldb). Computed as Cᵀ = B · Aᵀ, so that the wide
+    /// operand B is read row by row (broadcasts) and the thin one, A, is what gets transposed:
+    /// 32 of its rows at a time into `scratch` (at least 32·k + 256 floats).
     public static func productBlockTransposedB(m: Int, n: Int, k: Int, alpha: Float,
                                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        precondition(m % dotBlock == 0 && n % dotBlock == 0, "AVX512Kernels.productBlockTransposedB: \(m)×\(n) is not a whole number of 4×4 blocks")
-        // Columns outer: four rows of B (4·k floats) stay in L1 while the rows of A pass.
-        var j = 0
-        while j < n {
-            var i = 0
-            while i < m {
-                dot4x4(k: k, a: a + i * lda, lda: lda, b: b + j * ldb, ldb: ldb, alpha: alpha, beta: beta,
-                       c: c + i * ldc + j, ldc: ldc)
-                i += dotBlock
+                                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                               scratch: UnsafeMutablePointer<Float>) {
+        precondition(m % transposedRowBlock == 0 && n % transposedColumnBlock == 0,
+                     "AVX512Kernels.productBlockTransposedB: \(m)×\(n) is not a whole number of 32×8 blocks")
+        let transposed = scratch, tile = scratch + 32 * k
+        var i = 0
+        while i < m {
+            // transposed[p·32 + r] = A[i + r][p]
+            for r in 0 ..< 32 {
+                let row = a + (i + r) * lda
+                var target = transposed + r
+                for p in 0 ..< k { target.pointee = row[p]; target += 32 }
             }
-            j += dotBlock
+            var j = 0
+            while j < n {
+                block8x32(k: k, rows: b + j * ldb, rowStride: ldb, b: transposed, ldb: 32, tile: tile)
+                // tile[r·32 + s] = Cᵀ[j + r][i + s]
+                for s in 0 ..< 32 {
+                    let out = c + (i + s) * ldc + j
+                    for r in 0 ..< 8 {
+                        let value = alpha * tile[r * 32 + s]
+                        out[r] = beta == 0 ? value : value + beta * out[r]
+                    }
+                }
+                j += transposedColumnBlock
+            }
+            i += transposedRowBlock
         }
     }
 
@@ -137,6 +155,36 @@ public enum AVX512Kernels {
         write(c70, c71, to: q, alpha: alpha, beta: beta)
     }
 
+    /// The same 8×32 block with op(A)'s eight rows read in place (row stride `rowStride`),
+    /// stored unscaled into `tile` (8 rows of 32).
+    @inline(__always)
+    static func block8x32(k: Int, rows a: UnsafePointer<Float>, rowStride: Int, b: UnsafePointer<Float>, ldb: Int,
+                          tile: UnsafeMutablePointer<Float>) {
+        var c00 = Vector(), c01 = Vector(), c10 = Vector(), c11 = Vector()
+        var c20 = Vector(), c21 = Vector(), c30 = Vector(), c31 = Vector()
+        var c40 = Vector(), c41 = Vector(), c50 = Vector(), c51 = Vector()
+        var c60 = Vector(), c61 = Vector(), c70 = Vector(), c71 = Vector()
+        let a0 = a, a1 = a0 + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride
+        let a4 = a3 + rowStride, a5 = a4 + rowStride, a6 = a5 + rowStride, a7 = a6 + rowStride
+        var row = b
+        for p in 0 ..< k {
+            let b0 = load(row), b1 = load(row + 16)
+            row += ldb
+            var x = Vector(repeating: a0[p]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = Vector(repeating: a1[p]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = Vector(repeating: a2[p]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = Vector(repeating: a3[p]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = Vector(repeating: a4[p]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = Vector(repeating: a5[p]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            x = Vector(repeating: a6[p]); c60 = c60.addingProduct(x, b0); c61 = c61.addingProduct(x, b1)
+            x = Vector(repeating: a7[p]); c70 = c70.addingProduct(x, b0); c71 = c71.addingProduct(x, b1)
+        }
+        store(c00, tile); store(c01, tile + 16); store(c10, tile + 32); store(c11, tile + 48)
+        store(c20, tile + 64); store(c21, tile + 80); store(c30, tile + 96); store(c31, tile + 112)
+        store(c40, tile + 128); store(c41, tile + 144); store(c50, tile + 160); store(c51, tile + 176)
+        store(c60, tile + 192); store(c61, tile + 208); store(c70, tile + 224); store(c71, tile + 240)
+    }
+
     /// Writes 32 results of one row: alpha·v (+ beta·C unless beta is 0).
     @inline(__always)
     static func write(_ v0: Vector, _ v1: Vector, to q: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
@@ -146,48 +194,5 @@ public enum AVX512Kernels {
             store((alpha * v0).addingProduct(beta, load(q)), q)
             store((alpha * v1).addingProduct(beta, load(q + 16)), q + 16)
         }
-    }
-
-    /// A 4×4 block of C from rows of A and B, 16 lanes at a time, then a scalar tail of k.
-    @inline(__always)
-    static func dot4x4(k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                       alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        var s00 = Vector(), s01 = Vector(), s02 = Vector(), s03 = Vector()
-        var s10 = Vector(), s11 = Vector(), s12 = Vector(), s13 = Vector()
-        var s20 = Vector(), s21 = Vector(), s22 = Vector(), s23 = Vector()
-        var s30 = Vector(), s31 = Vector(), s32 = Vector(), s33 = Vector()
-        let a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
-        let b0 = b, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb
-        let whole = k / 16 * 16
-        var p = 0
-        while p < whole {
-            let x0 = load(a0 + p), x1 = load(a1 + p), x2 = load(a2 + p), x3 = load(a3 + p)
-            let y0 = load(b0 + p), y1 = load(b1 + p), y2 = load(b2 + p), y3 = load(b3 + p)
-            s00 = s00.addingProduct(x0, y0); s01 = s01.addingProduct(x0, y1)
-            s02 = s02.addingProduct(x0, y2); s03 = s03.addingProduct(x0, y3)
-            s10 = s10.addingProduct(x1, y0); s11 = s11.addingProduct(x1, y1)
-            s12 = s12.addingProduct(x1, y2); s13 = s13.addingProduct(x1, y3)
-            s20 = s20.addingProduct(x2, y0); s21 = s21.addingProduct(x2, y1)
-            s22 = s22.addingProduct(x2, y2); s23 = s23.addingProduct(x2, y3)
-            s30 = s30.addingProduct(x3, y0); s31 = s31.addingProduct(x3, y1)
-            s32 = s32.addingProduct(x3, y2); s33 = s33.addingProduct(x3, y3)
-            p += 16
-        }
-        // The scalar tail of k (k not a multiple of 16), then alpha and beta.
-        @inline(__always) func tail(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-            var t: Float = 0
-            var q = whole
-            while q < k { t += x[q] * y[q]; q += 1 }
-            return t
-        }
-        @inline(__always) func put(_ row: Int, _ column: Int, _ sum: Vector, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) {
-            let value = alpha * (sum.sum() + tail(x, y))
-            let target = c + row * ldc + column
-            target.pointee = beta == 0 ? value : value + beta * target.pointee
-        }
-        put(0, 0, s00, a0, b0); put(0, 1, s01, a0, b1); put(0, 2, s02, a0, b2); put(0, 3, s03, a0, b3)
-        put(1, 0, s10, a1, b0); put(1, 1, s11, a1, b1); put(1, 2, s12, a1, b2); put(1, 3, s13, a1, b3)
-        put(2, 0, s20, a2, b0); put(2, 1, s21, a2, b1); put(2, 2, s22, a2, b2); put(2, 3, s23, a2, b3)
-        put(3, 0, s30, a3, b0); put(3, 1, s31, a3, b1); put(3, 2, s32, a3, b2); put(3, 3, s33, a3, b3)
     }
 }

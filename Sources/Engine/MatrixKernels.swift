@@ -4,8 +4,8 @@ import Foundation
 /// Chooses, for each single-precision product, between the engine's AVX-512 kernels and BLAS.
 ///
 /// On a CPU with AVX-512 (the Zen 5 machines this book is built on) the kernels of
-/// `AVX512Kernels` compute the whole-block part of a product — every row block of 8 (or 4) and
-/// column block of 32 (or 4) — and OpenBLAS the thin leftovers; anywhere else, and for doubles,
+/// `AVX512Kernels` compute the whole-block part of a product — every row block of 8 and column
+/// block of 32 (32 and 8 for A·Bᵀ) — and OpenBLAS the thin leftovers; anywhere else, and for doubles,
 /// OpenBLAS does everything. `RNNBOOK_KERNELS=blas` turns the kernels off (to compare, or to
 /// rule them out). The results agree with BLAS to rounding (tested), not bit for bit.
 enum MatrixKernels {
@@ -23,8 +23,8 @@ enum MatrixKernels {
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
-    /// Below this inner extent the dot-product kernel for A·Bᵀ loses to BLAS (a scalar tail
-    /// dominates), so such products go to BLAS.
+    /// Below this inner extent A·Bᵀ goes to BLAS: transposing 32 rows of A costs about as much
+    /// as the product itself.
     static let minimumInnerForDots = 64
 
     /// C = alpha · op(A) · op(B) + beta · C (row-major) on the calling thread.
@@ -41,15 +41,17 @@ enum MatrixKernels {
         // The rows of op(A) from `row` on, and the columns of op(B) from `column` on.
         let rowsFrom = { (row: Int) in transposeA ? a + row : a + row * lda }
         let columnsFrom = { (column: Int) in transposeB ? b + column * ldb : b + column }
-        let (rowBlock, columnBlock) = transposeB ? (AVX512Kernels.dotBlock, AVX512Kernels.dotBlock)
+        let (rowBlock, columnBlock) = transposeB ? (AVX512Kernels.transposedRowBlock, AVX512Kernels.transposedColumnBlock)
                                                  : (AVX512Kernels.rowBlock, AVX512Kernels.columnBlock)
         let mainRows = m / rowBlock * rowBlock, mainColumns = n / columnBlock * columnBlock
         guard mainRows > 0, mainColumns > 0, !(transposeB && k < minimumInnerForDots) else {
             blas(m, n, a, b, c); return
         }
         if transposeB {
-            AVX512Kernels.productBlockTransposedB(m: mainRows, n: mainColumns, k: k, alpha: alpha, a: a, lda: lda,
-                                                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 * k + 256) { scratch in
+                AVX512Kernels.productBlockTransposedB(m: mainRows, n: mainColumns, k: k, alpha: alpha, a: a, lda: lda,
+                                                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, scratch: scratch.baseAddress!)
+            }
         } else {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: AVX512Kernels.rowBlock * k) { scratch in
                 AVX512Kernels.productBlock(transposeA: transposeA, m: mainRows, n: mainColumns, k: k, alpha: alpha,

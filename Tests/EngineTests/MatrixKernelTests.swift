@@ -57,6 +57,7 @@ struct MatrixKernelTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (8, 32, 1), (8, 32, 17), (16, 64, 64), (32, 512, 512), (13, 45, 70), (7, 31, 5),
         (33, 97, 130), (40, 28, 512), (1120, 28, 64), (64, 100, 28), (4, 4, 16), (5, 9, 200),
+        (64, 40, 100), (70, 21, 96),
     ]
 
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
@@ -89,10 +90,12 @@ struct MatrixKernelTests {
                 }
             }
         }
-        for (m, n, k) in [(4, 4, 16), (8, 12, 70), (32, 512, 512), (12, 8, 1)] {
-            Self.check(false, true, m: m, n: n, k: k, alpha: 1, beta: 0, seed: 8) { a, lda, b, ldb, c in
-                AVX512Kernels.productBlockTransposedB(m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-                                                      beta: 0, c: c, ldc: n)
+        for (m, n, k, beta) in [(32, 8, 16, Float(0)), (64, 24, 70, 0.5), (32, 512, 512, 0), (32, 8, 1, 1)] {
+            Self.check(false, true, m: m, n: n, k: k, alpha: 2, beta: beta, seed: 8) { a, lda, b, ldb, c in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 32 * k + 256)
+                defer { scratch.deallocate() }
+                AVX512Kernels.productBlockTransposedB(m: m, n: n, k: k, alpha: 2, a: a, lda: lda, b: b, ldb: ldb,
+                                                      beta: beta, c: c, ldc: n, scratch: scratch)
             }
         }
     }
