@@ -19,23 +19,25 @@ final class ProductThreads: @unchecked Sendable {
     static let shared = ProductThreads()
 
     /// Threads that take part in a product, the caller included.
-    private(set) var count: Int
+    var count: Int { threads.load(ordering: .relaxed) }
+    private let threads: Atomic<Int>
     private var workers: [Worker] = []
     private let lock = NSLock()
     /// Held by the one product that uses the workers at a time.
     private let busy = Atomic<Bool>(false)
+    /// Set in the child of a `fork()` (chapter programs run `expect-error` blocks that way):
+    /// the child has none of the workers, so it computes every product on its own thread.
+    fileprivate static let inForkedChild = Atomic<Bool>(false)
 
     private init() {
         // OpenBLAS's own default honours OPENBLAS_NUM_THREADS and the machine's core count.
-        count = Swift.max(1, Int(openblas_get_num_threads()))
+        threads = Atomic(Swift.max(1, Int(openblas_get_num_threads())))
         openblas_set_num_threads(1)
+        pthread_atfork(nil, nil, productThreadsForgetWorkersInChild)
     }
 
     /// Changes the number of threads used for later products.
-    func setCount(_ n: Int) {
-        lock.lock(); defer { lock.unlock() }
-        count = Swift.max(1, n)
-    }
+    func setCount(_ n: Int) { threads.store(Swift.max(1, n), ordering: .relaxed) }
 
     /// Runs `part(i)` for i in 0 ..< parts, part 0 on the calling thread, the others on workers,
     /// and returns when all are done.
@@ -43,6 +45,7 @@ final class ProductThreads: @unchecked Sendable {
     /// (tests run concurrently): the caller then computes its product alone.
     func run(parts: Int, _ part: (Int) -> Void) -> Bool {
         if parts <= 1 { part(0); return true }
+        if Self.inForkedChild.load(ordering: .relaxed) { return false }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
         let helpers = workersFor(parts - 1)
@@ -114,6 +117,11 @@ final class ProductThreads: @unchecked Sendable {
             }
         }
     }
+}
+
+/// `pthread_atfork` child handler (a plain function: it may capture nothing).
+private func productThreadsForgetWorkersInChild() {
+    ProductThreads.inForkedChild.store(true, ordering: .relaxed)
 }
 
 extension TensorScalar {

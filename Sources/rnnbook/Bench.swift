@@ -45,7 +45,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "With --compare-pytorch: torch.set_num_threads for the reference (on a busy machine also try 1 with --blas-threads 1).")
     var torchThreads = 2
 
-    @Option(name: .long, help: "OpenBLAS threads (default: OpenBLAS's own, OPENBLAS_NUM_THREADS or every core). Use 1 on a busy machine: two threads that fight other processes for a core run slower than one.")
+    @Option(name: .long, help: "Threads for matrix products (default: OPENBLAS_NUM_THREADS or every core; OpenBLAS itself runs single-threaded and the engine splits products over its own threads). Use 1 on a busy machine: two threads that fight other processes for a core run slower than one.")
     var blasThreads: Int?
 
     func validate() throws {

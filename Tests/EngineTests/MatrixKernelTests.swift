@@ -137,4 +137,31 @@ struct MatrixKernelTests {
         }
         #expect(worst < 1e-3, "largest error \(worst)")
     }
+
+    /// A forked child (how chapter programs run `expect-error` blocks) has none of the parent's
+    /// worker threads: its products must still finish, on its own thread, with the same values.
+    @Test func aForkedChildComputesItsProductsAlone() throws {
+        let a = Tensor<Float>(randomUniform: [32, 512], lower: -1, upper: 1, seed: 5)
+        let b = Tensor<Float>(randomUniform: [512, 512], lower: -1, upper: 1, seed: 6)
+        let expected = a.matmul(b)  // the parent's workers exist from here on
+        let pid = fork()
+        if pid == 0 {
+            let c = a.matmul(b)
+            let worst = zip(c.scalars, expected.scalars).reduce(Float(0)) { Swift.max($0, abs($1.0 - $1.1)) }
+            _exit(worst < 1e-4 ? 0 : 3)
+        }
+        try #require(pid > 0, "fork failed")
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(30)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL); _ = waitpid(pid, &status, 0)
+                Issue.record("the forked child's product did not finish within 30 s (waiting for a worker it does not have)")
+                return
+            }
+            usleep(10_000)
+        }
+        // Exited normally (low 7 bits 0) with status 0.
+        #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "child wait status \(status)")
+    }
 }
