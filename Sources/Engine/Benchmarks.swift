@@ -6,6 +6,8 @@ import Foundation
 /// splits its products over its own threads instead (see `ProductThreads`).
 public struct MatmulBenchmark: Sendable, Codable, CustomStringConvertible {
     public let m: Int, k: Int, n: Int, repetitions: Int
+    /// Whether the right operand was stored n×k and used transposed (A·Bᵀ, an RNN's backward step).
+    public var transposeB = false
     /// Median seconds per product through `Tensor<Float>.matmul` (including allocating the result).
     public let tensorSeconds: Double
     /// Median seconds per product through `cblas_sgemm` on preallocated buffers, threaded by OpenBLAS.
@@ -25,12 +27,12 @@ public struct MatmulBenchmark: Sendable, Codable, CustomStringConvertible {
 
 /// Times `repetitions` products of an m×k by k×n `Float` matrix both ways, one after the
 /// other, after one warm-up each; reports medians.
-public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulBenchmark {
+public func benchmarkMatmul(m: Int, k: Int, n: Int, transposeB: Bool = false, repetitions: Int) -> MatmulBenchmark {
     checkPrecondition(m > 0 && k > 0 && n > 0 && repetitions > 0,
                  "benchmarkMatmul: sizes and repetitions must be positive, got m \(m), k \(k), n \(n), repetitions \(repetitions)")
     var generator = PCG64(seed: 1)
     let a = Tensor<Float>(randomNormal: [m, k], generator: &generator)
-    let b = Tensor<Float>(randomNormal: [k, n], generator: &generator)
+    let b = Tensor<Float>(randomNormal: transposeB ? [n, k] : [k, n], generator: &generator)
     var c = [Float](repeating: 0, count: m * n)
     let clock = ContinuousClock()
     var tensorTimes: [Double] = [], blasTimes: [Double] = []
@@ -44,8 +46,8 @@ public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulB
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                                1, pa.baseAddress, Int32(k), pb.baseAddress, Int32(n), 0, pc.baseAddress, Int32(n))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                                1, pa.baseAddress, Int32(k), pb.baseAddress, Int32(transposeB ? k : n), 0, pc.baseAddress, Int32(n))
                 }
             }
         }
@@ -55,10 +57,10 @@ public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulB
     // worker's core; so we wait for them to park, the reference comes second, and the run ends
     // by waiting again. Each side is warmed up once.
     Thread.sleep(forTimeInterval: 0.3)
-    sink += a.matmul(b).scalars[0]
+    sink += a.matmul(b, transposeOther: transposeB).scalars[0]
     for _ in 0..<repetitions {
         let t0 = clock.now
-        let product = a.matmul(b)
+        let product = a.matmul(b, transposeOther: transposeB)
         tensorTimes.append(seconds(clock.now - t0))
         sink += product.scalars[0]
     }
@@ -75,8 +77,10 @@ public func benchmarkMatmul(m: Int, k: Int, n: Int, repetitions: Int) -> MatmulB
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
-    return MatmulBenchmark(m: m, k: k, n: n, repetitions: repetitions,
-                           tensorSeconds: median(tensorTimes), blasSeconds: median(blasTimes))
+    var result = MatmulBenchmark(m: m, k: k, n: n, repetitions: repetitions,
+                                 tensorSeconds: median(tensorTimes), blasSeconds: median(blasTimes))
+    result.transposeB = transposeB
+    return result
 }
 
 /// An opaque use of a value, so the optimiser cannot drop the timed products.

@@ -53,11 +53,8 @@ enum MatrixKernels {
                                                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, scratch: scratch.baseAddress!)
             }
         } else {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: AVX512Kernels.rowBlock * k) { scratch in
-                AVX512Kernels.productBlock(transposeA: transposeA, m: mainRows, n: mainColumns, k: k, alpha: alpha,
-                                           a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                                           scratch: scratch.baseAddress!)
-            }
+            AVX512Kernels.productBlock(transposeA: transposeA, m: mainRows, n: mainColumns, k: k, alpha: alpha,
+                                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
         // Leftovers: the last columns beside the main block, then the last rows in full.
         blas(mainRows, n - mainColumns, a, columnsFrom(mainColumns), c + mainColumns)

@@ -152,14 +152,15 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
         ])
     }
 
-    /// The products the RNN makes (one step, the whole-sequence weight gradient) and 512³,
-    /// through `Tensor.matmul` and raw `cblas_sgemm`; one line per shape.
+    /// The products the RNN makes (a step forward, a step backward `…T` = A·Bᵀ, the
+    /// whole-sequence weight gradient) and 512³, through `Tensor.matmul` (the engine's kernels
+    /// and threads) and raw `cblas_sgemm` (OpenBLAS's own threading); one line per shape.
     private func runGemm(repetitions: Int) throws -> Result {
-        let shapes = [(32, 512, 512), (1120, 512, 512), (512, 1120, 512), (512, 512, 512)]
-        let lines = shapes.map { m, k, n -> String in
-            let r = benchmarkMatmul(m: m, k: k, n: n, repetitions: repetitions)
+        let shapes = [(32, 512, 512, false), (32, 512, 512, true), (1120, 512, 512, false), (512, 1120, 512, false), (512, 512, 512, false)]
+        let lines = shapes.map { m, k, n, transposed -> String in
+            let r = benchmarkMatmul(m: m, k: k, n: n, transposeB: transposed, repetitions: repetitions)
             return Result(fields: [
-                ("config", "\"gemm\""), ("shape", "\"\(m)x\(k)x\(n)\""), ("repetitions", "\(repetitions)"),
+                ("config", "\"gemm\""), ("shape", "\"\(m)x\(k)x\(n)\(transposed ? "T" : "")\""), ("repetitions", "\(repetitions)"),
                 ("tensor_gflops", String(format: "%.1f", r.tensorGFLOPS)),
                 ("blas_gflops", String(format: "%.1f", r.blasGFLOPS)),
                 ("ratio", String(format: "%.3f", r.ratio)),
