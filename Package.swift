@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
         .target(name: "BookKit", dependencies: [
-            "CCmark", "MathCheck", "BookProtocol",
+            "CCmark", "Engine", "MathCheck", "BookProtocol",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -46,7 +46,7 @@ let package = Package(
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
-        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "rnnbook"]),
+        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -190,6 +190,8 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var openblas: String
     /// Build identity of the engine library the chapter ran against (SHA-256 prefix).
     public var engine: String?
+    /// Which kernels computed the matrix products (they differ in the last bits).
+    public var kernels: String?
     public init(rnnbook: String, swiftc: String, cmark: String, openblas: String) {
         self.rnnbook = rnnbook; self.swiftc = swiftc; self.cmark = cmark; self.openblas = openblas
     }

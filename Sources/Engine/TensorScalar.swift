@@ -81,6 +81,11 @@ public enum EngineInfo {
               let name = unsafeBitCast(symbol, to: NameFunction.self)() else { return "unknown" }
         return String(cString: name)
     }
+    /// Which kernels compute single-precision products in this process: "AVX-512 kernels" or
+    /// "OpenBLAS <core>" (doubles and leftovers always go to OpenBLAS).
+    public static var productKernels: String {
+        MatrixKernels.useAVX512 ? "AVX-512 kernels + OpenBLAS \(blasCore)" : "OpenBLAS \(blasCore)"
+    }
     /// OpenBLAS's own configuration string (version, kernels in use, threads).
     public static var blasConfiguration: String {
         guard let c = openblas_get_config() else { return "unknown" }

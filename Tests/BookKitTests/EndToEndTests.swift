@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BookKit
+import Engine
 import BookProtocol
 
 /// Runs the built `rnnbook` binary on chapters written to a temporary book.
@@ -33,10 +34,11 @@ final class Book {
     }
 
     @discardableResult
-    func run(_ arguments: String...) throws -> Run {
+    func run(_ arguments: String..., environment extra: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
         p.currentDirectoryURL = root
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -294,6 +296,22 @@ struct EndToEndTests {
         #expect(try book.result("count").cached == false)
         let forced = try book.run("build", "--force")
         #expect(!forced.stderr.contains("(cached)"))
+    }
+
+    /// The kernels that computed the products are part of the cache key and of the result: results
+    /// of the AVX-512 kernels are not served to a run that asks for OpenBLAS (RNNBOOK_KERNELS=blas).
+    @Test func switchingProductKernelsMissesTheCache() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        #expect(try book.run("build").status == 0)
+        let first = try book.result("count").versions.kernels
+        #expect(first == EngineInfo.productKernels)
+        let blas = try book.run("build", environment: ["RNNBOOK_KERNELS": "blas"])
+        #expect(blas.status == 0)
+        let second = try book.result("count")
+        #expect(second.versions.kernels?.hasPrefix("OpenBLAS") == true)
+        // Only a machine with AVX-512 has two different kernel choices to tell apart.
+        #expect(second.cached == (first == second.versions.kernels), "kernels \(first ?? "-") then \(second.versions.kernels ?? "-")")
     }
 
     @Test func failedRebuildLeavesOldJSONIntact() throws {

@@ -472,7 +472,7 @@ struct ChapterPage {
         row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.cached ? ", from cache" : "")")
         row("started", r.startedAt)
         row("machine", r.machine)
-        row("versions", "rnnbook \(r.versions.rnnbook) · \(r.versions.swiftc) · cmark \(r.versions.cmark) · OpenBLAS \(r.versions.openblas)")
+        row("versions", "rnnbook \(r.versions.rnnbook) · \(r.versions.swiftc) · cmark \(r.versions.cmark) · OpenBLAS \(r.versions.openblas)\(r.versions.kernels.map { " · products: \($0)" } ?? "")")
         out += "</dl>"
         if !r.params.isEmpty {
             out += "<table class=\"params\"><caption>Parameters</caption><tbody>"

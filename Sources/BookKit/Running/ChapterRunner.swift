@@ -1,5 +1,6 @@
 import BookProtocol
 import Crypto
+import Engine
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,8 @@ public struct ChapterRunner: Sendable {
         toolchain = try Toolchain.locate(scratch: settings.cacheDirectory)
         versions = VersionInfo(rnnbook: Self.generatorVersion, swiftc: toolchain.compilerVersion,
                                cmark: cmarkVersion, openblas: toolchain.openBLASVersion)
+        // Chapter programs run on this machine with this environment, so they choose the same.
+        versions.kernels = EngineInfo.productKernels
     }
 
     /// Params after profile, `--set` and `--seed`; throws on a `--set` value of the wrong type.
@@ -69,6 +72,7 @@ public struct ChapterRunner: Sendable {
         add(String(effectiveTimeout(chapter)))
         add(engineIdentity)
         add(versions.swiftc)
+        add(versions.kernels ?? "-")
         for file in dataFiles(for: chapter, source: source) {
             add(file.path)
             if let data = try? Data(contentsOf: file, options: .mappedIfSafe) { hasher.update(data: data) } else { add("missing") }
