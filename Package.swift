@@ -1,6 +1,14 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The AVX-512 kernels are compiled for skylake-avx512 on x86-64 hosts; elsewhere they compile
+// for the default CPU and are never called (`AVX512Kernels.isSupported` is false there).
+#if arch(x86_64)
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-target-cpu", "-Xfrontend", "skylake-avx512"])]
+#else
+let avx512Flags: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "rnnbook",
     platforms: [.macOS(.v14)],
@@ -23,8 +31,7 @@ let package = Package(
                        providers: [.apt(["libcmark-dev"])]),
         // Compiled for AVX-512 CPUs; the engine calls it only after checking the CPU's flags.
         // -O even in debug builds: unoptimised SIMD code would be slower than BLAS.
-        .target(name: "AVX512Kernels", swiftSettings: [
-            .unsafeFlags(["-Xfrontend", "-target-cpu", "-Xfrontend", "skylake-avx512"]),
+        .target(name: "AVX512Kernels", swiftSettings: avx512Flags + [
             .unsafeFlags(["-O"], .when(configuration: .debug)),
         ]),
         .target(name: "Engine", dependencies: [

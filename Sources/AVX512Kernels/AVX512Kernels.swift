@@ -27,7 +27,13 @@ public enum AVX512Kernels {
 
     /// Whether a CPU with these /proc/cpuinfo flags (which Linux lists only when the kernel
     /// saves the AVX-512 state too) can run this module.
-    public static func isSupported(cpuFlags: Set<String>) -> Bool { requiredFlags.isSubset(of: cpuFlags) }
+    public static func isSupported(cpuFlags: Set<String>) -> Bool {
+        #if arch(x86_64)
+        return requiredFlags.isSubset(of: cpuFlags)
+        #else
+        return false  // compiled for this architecture's default CPU: nothing to gain
+        #endif
+    }
 
     /// Rows and columns `productBlock` works in.
     public static let rowBlock = 8, columnBlock = 32
