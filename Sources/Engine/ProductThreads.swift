@@ -5,13 +5,13 @@ import Synchronization
 /// The engine's own threads for matrix products.
 ///
 /// OpenBLAS's threading splits each product into blocks that its threads exchange through shared
-/// flags. For the RNN's per-step products ([32, 512] · [512, 512]) that bookkeeping costs about a
-/// third of the time: measured on the 2-core CI machine, 2 OpenBLAS threads reach 154 GFLOP/s
-/// while two single-threaded OpenBLAS calls, each computing half of the output's columns on its
-/// own thread, reach 177 (`rnnbook bench --config gemm` prints both). So OpenBLAS itself always
-/// runs single-threaded, and `gemm` below splits a large enough product into independent
-/// column (or row) blocks, one per thread. Each output element is computed by the same kernel
-/// with the same summation order however the product is split.
+/// flags. For the RNN's per-step products ([32, 512] · [512, 512]) that bookkeeping is costly:
+/// measured on this 2-core machine with OpenBLAS's kernels on both sides, 2 OpenBLAS threads
+/// reach 154 GFLOP/s, while two single-threaded calls, each computing half of the output's
+/// columns on its own thread, reach 177. So OpenBLAS itself always runs single-threaded, and
+/// `gemm` below splits a large enough product into independent column (or row) blocks, one per
+/// thread, at multiples of 32 so that the kernels' blocks do not move: a split product equals
+/// the unsplit one bit for bit (tested).
 ///
 /// Workers spin briefly between products (a training step issues one every few microseconds),
 /// then sleep on a semaphore, so an idle process uses no CPU.
@@ -73,8 +73,10 @@ final class ProductThreads: @unchecked Sendable {
         private let wake = DispatchSemaphore(value: 0)
         /// The job of the latest ticket; written before `posted` is raised, read after.
         private var job: (() -> Void)?
-        /// Empty polls before the thread sleeps (roughly 100–300 µs).
-        private static let spinLimit = 1 << 16
+        /// How long a worker keeps polling for the next job before it sleeps. A training step
+        /// issues products tens of microseconds apart; a worker that slept in such a gap would
+        /// pay a wake-up for every product, and a woken thread may land on the waker's core.
+        private static let spinNanoseconds: UInt64 = 2_000_000
 
         init(index: Int) {
             let thread = Thread { [self] in self.loop() }
@@ -100,15 +102,19 @@ final class ProductThreads: @unchecked Sendable {
             var seen = 0
             while true {
                 var spins = 0
+                var idleSince: UInt64 = 0
                 while posted.load(ordering: .acquiring) == seen {
                     spins &+= 1
-                    if spins >= Self.spinLimit {
+                    guard spins & 1023 == 0 else { continue }  // read the clock now and then
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if idleSince == 0 { idleSince = now; continue }
+                    if now - idleSince >= Self.spinNanoseconds {
                         // Announce the sleep, then look once more: a post that raced with the
                         // announcement either is seen here or signals the semaphore.
                         sleeping.store(true, ordering: .sequentiallyConsistent)
                         if posted.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
                         sleeping.store(false, ordering: .sequentiallyConsistent)
-                        spins = 0
+                        idleSince = 0
                     }
                 }
                 seen += 1
@@ -134,34 +140,29 @@ extension TensorScalar {
                             beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
         let threads = ProductThreads.shared.count
         // Below ~2·10⁵ multiply-adds a product takes a few microseconds: not worth a hand-off.
-        let parts = threads > 1 && m * n * k >= 1 << 18 ? gemmSplit(m: m, n: n, threads: threads) : nil
-        guard let (alongColumns, blocks) = parts else {
-            kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-            return
-        }
-        let extent = alongColumns ? n : m
-        let split = ProductThreads.shared.run(parts: blocks) { i in
-            // Blocks of whole 32-element multiples, the last one takes the rest.
+        if threads > 1, m * n * k >= 1 << 18, let (alongColumns, blocks) = gemmSplit(m: m, n: n, threads: threads) {
+            let extent = alongColumns ? n : m
+            // Blocks of whole multiples of 32, the last one takes the rest.
             let step = ((extent + blocks - 1) / blocks + 31) / 32 * 32
-            let start = Swift.min(i * step, extent), end = Swift.min(start + step, extent)
-            guard end > start else { return }
-            if alongColumns {
-                // Columns start..<end of op(B) and of C.
-                kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
-                         a: a, lda: lda, b: transposeB ? b + start * ldb : b + start, ldb: ldb,
-                         beta: beta, c: c + start, ldc: ldc)
-            } else {
-                // Rows start..<end of op(A) and of C.
-                kernelGemm(transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
-                         a: transposeA ? a + start : a + start * lda, lda: lda, b: b, ldb: ldb,
-                         beta: beta, c: c + start * ldc, ldc: ldc)
+            let split = ProductThreads.shared.run(parts: blocks) { i in
+                let start = Swift.min(i * step, extent), end = Swift.min(start + step, extent)
+                guard end > start else { return }
+                if alongColumns {
+                    // Columns start..<end of op(B) and of C.
+                    kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
+                               a: a, lda: lda, b: transposeB ? b + start * ldb : b + start, ldb: ldb,
+                               beta: beta, c: c + start, ldc: ldc)
+                } else {
+                    // Rows start..<end of op(A) and of C.
+                    kernelGemm(transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
+                               a: transposeA ? a + start : a + start * lda, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: c + start * ldc, ldc: ldc)
+                }
             }
+            if split { return }
         }
-        if !split {
-            kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        }
+        kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 

@@ -12,7 +12,7 @@ where RawSignificand: FixedWidthInteger {
                      b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// The same product on the calling thread by the fastest kernel for this type and CPU
-    /// (`MatrixKernels` for Float, BLAS for Double); `gemm` calls it once per thread's share.
+    /// (`MatrixKernels` for Float, BLAS otherwise); `gemm` calls it once per thread's share.
     static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                            alpha: Self, a: UnsafePointer<Self>, lda: Int,
                            b: UnsafePointer<Self>, ldb: Int,
@@ -22,6 +22,17 @@ where RawSignificand: FixedWidthInteger {
     /// NumPy's dtype string for `.npy` files (`<f4`, `<f8`).
     static var npyDescriptor: String { get }
     init(_ double: Double)
+}
+
+extension TensorScalar {
+    /// BLAS itself, unless a type has faster kernels (Float, see `MatrixKernels`).
+    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                  alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                                  b: UnsafePointer<Self>, ldb: Int,
+                                  beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
 }
 
 extension Float: TensorScalar {
@@ -56,13 +67,6 @@ extension Double: TensorScalar {
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
-    }
-    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                  alpha: Double, a: UnsafePointer<Double>, lda: Int,
-                                  b: UnsafePointer<Double>, ldb: Int,
-                                  beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
         cblas_daxpy(Int32(count), alpha, x, 1, y, 1)

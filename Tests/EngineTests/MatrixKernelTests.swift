@@ -118,6 +118,33 @@ struct MatrixKernelTests {
         #expect(gemmSplit(m: 32, n: 512, threads: 16)! == (true, 8))  // blocks of at least 64 columns
     }
 
+    /// Splitting a product over the threads does not change a single bit: the blocks start at
+    /// multiples of 32, so every element is computed by the same kernel in the same order.
+    /// (If another test holds the workers, `gemm` computes alone and the two agree trivially.)
+    @Test func splitProductsEqualUnsplitOnesBitForBit() {
+        for (index, (tA, tB, m, n, k)) in [(false, false, 32, 512, 512), (true, false, 512, 300, 256), (false, true, 32, 512, 512),
+                                           (false, false, 1120, 28, 512), (false, true, 1120, 512, 28), (false, false, 45, 333, 70)].enumerated() {
+            var g = PCG64(seed: UInt64(100 + index))
+            let a = Tensor<Float>(randomUniform: [tA ? k : m, tA ? m : k], lower: -1, upper: 1, generator: &g).scalars
+            let b = Tensor<Float>(randomUniform: [tB ? n : k, tB ? k : n], lower: -1, upper: 1, generator: &g).scalars
+            var split = [Float](repeating: 0, count: m * n), alone = split
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    split.withUnsafeMutableBufferPointer { pc in
+                        Float.gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: tA ? m : k,
+                                   b: pb.baseAddress!, ldb: tB ? k : n, beta: 0, c: pc.baseAddress!, ldc: n)
+                    }
+                    alone.withUnsafeMutableBufferPointer { pc in
+                        Float.kernelGemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: tA ? m : k,
+                                         b: pb.baseAddress!, ldb: tB ? k : n, beta: 0, c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            let differing = zip(split, alone).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(tA ? "Aᵀ" : "A")·\(tB ? "Bᵀ" : "B") \(m)×\(n)×\(k): \(differing) elements differ")
+        }
+    }
+
     /// Products issued from several threads at once (tests run concurrently) all come out right:
     /// one holds the workers, the others compute alone.
     @Test func concurrentProductsAreAllCorrect() async {
