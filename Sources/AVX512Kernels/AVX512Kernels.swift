@@ -39,6 +39,8 @@ public enum AVX512Kernels {
     public static let rowBlock = 8, columnBlock = 32
     /// Rows and columns `productBlockTransposedB` works in.
     public static let transposedRowBlock = 32, transposedColumnBlock = 8
+    /// Floats of scratch `productBlockTransposedB` needs: 32 transposed rows of A and one 8×32 tile.
+    public static func transposedScratchCount(k: Int) -> Int { 32 * k + 256 }
 
     typealias Vector = SIMD16<Float>
 
@@ -65,7 +67,7 @@ public enum AVX512Kernels {
     /// C = alpha · A · Bᵀ + beta · C for an m×n block, m a multiple of 32 and n of 8; A is m×k
     /// (row stride lda), B is n×k (row stride ldb). Computed as Cᵀ = B · Aᵀ, so that the wide
     /// operand B is read row by row (broadcasts) and the thin one, A, is what gets transposed:
-    /// 32 of its rows at a time into `scratch` (at least 32·k + 256 floats).
+    /// 32 of its rows at a time into `scratch` (at least `transposedScratchCount(k:)` floats).
     public static func productBlockTransposedB(m: Int, n: Int, k: Int, alpha: Float,
                                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,

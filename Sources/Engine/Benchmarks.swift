@@ -7,7 +7,7 @@ import Foundation
 public struct MatmulBenchmark: Sendable, Codable, CustomStringConvertible {
     public let m: Int, k: Int, n: Int, repetitions: Int
     /// Whether the right operand was stored n×k and used transposed (A·Bᵀ, an RNN's backward step).
-    public var transposeB = false
+    public let transposeB: Bool
     /// Median seconds per product through `Tensor<Float>.matmul` (including allocating the result).
     public let tensorSeconds: Double
     /// Median seconds per product through `cblas_sgemm` on preallocated buffers, threaded by OpenBLAS.
@@ -20,8 +20,8 @@ public struct MatmulBenchmark: Sendable, Codable, CustomStringConvertible {
     public var ratio: Double { blasSeconds / tensorSeconds }
 
     public var description: String {
-        String(format: "%d×%d by %d×%d, %d runs: Tensor.matmul %.1f GFLOP/s (median %.1f µs), cblas_sgemm %.1f GFLOP/s (median %.1f µs), ratio %.0f%%",
-               m, k, k, n, repetitions, tensorGFLOPS, tensorSeconds * 1e6, blasGFLOPS, blasSeconds * 1e6, ratio * 100)
+        "\(m)×\(k) by \(k)×\(n)\(transposeB ? " (stored transposed)" : "")" + String(format: ", %d runs: Tensor.matmul %.1f GFLOP/s (median %.1f µs), cblas_sgemm %.1f GFLOP/s (median %.1f µs), ratio %.0f%%",
+               repetitions, tensorGFLOPS, tensorSeconds * 1e6, blasGFLOPS, blasSeconds * 1e6, ratio * 100)
     }
 }
 
@@ -77,10 +77,8 @@ public func benchmarkMatmul(m: Int, k: Int, n: Int, transposeB: Bool = false, re
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
-    var result = MatmulBenchmark(m: m, k: k, n: n, repetitions: repetitions,
-                                 tensorSeconds: median(tensorTimes), blasSeconds: median(blasTimes))
-    result.transposeB = transposeB
-    return result
+    return MatmulBenchmark(m: m, k: k, n: n, repetitions: repetitions, transposeB: transposeB,
+                           tensorSeconds: median(tensorTimes), blasSeconds: median(blasTimes))
 }
 
 /// An opaque use of a value, so the optimiser cannot drop the timed products.

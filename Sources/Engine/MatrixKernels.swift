@@ -25,7 +25,7 @@ enum MatrixKernels {
 
     /// Below this inner extent A·Bᵀ goes to BLAS: transposing 32 rows of A costs about as much
     /// as the product itself.
-    static let minimumInnerForDots = 64
+    static let minimumInnerForTransposedB = 64
 
     /// C = alpha · op(A) · op(B) + beta · C (row-major) on the calling thread.
     static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -44,11 +44,11 @@ enum MatrixKernels {
         let (rowBlock, columnBlock) = transposeB ? (AVX512Kernels.transposedRowBlock, AVX512Kernels.transposedColumnBlock)
                                                  : (AVX512Kernels.rowBlock, AVX512Kernels.columnBlock)
         let mainRows = m / rowBlock * rowBlock, mainColumns = n / columnBlock * columnBlock
-        guard mainRows > 0, mainColumns > 0, !(transposeB && k < minimumInnerForDots) else {
+        guard mainRows > 0, mainColumns > 0, !(transposeB && k < minimumInnerForTransposedB) else {
             blas(m, n, a, b, c); return
         }
         if transposeB {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 * k + 256) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: AVX512Kernels.transposedScratchCount(k: k)) { scratch in
                 AVX512Kernels.productBlockTransposedB(m: mainRows, n: mainColumns, k: k, alpha: alpha, a: a, lda: lda,
                                                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, scratch: scratch.baseAddress!)
             }

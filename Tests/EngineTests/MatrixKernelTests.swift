@@ -90,7 +90,7 @@ struct MatrixKernelTests {
         }
         for (m, n, k, beta) in [(32, 8, 16, Float(0)), (64, 24, 70, 0.5), (32, 512, 512, 0), (32, 8, 1, 1)] {
             Self.check(false, true, m: m, n: n, k: k, alpha: 2, beta: beta, seed: 8) { a, lda, b, ldb, c in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 32 * k + 256)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: AVX512Kernels.transposedScratchCount(k: k))
                 defer { scratch.deallocate() }
                 AVX512Kernels.productBlockTransposedB(m: m, n: n, k: k, alpha: 2, a: a, lda: lda, b: b, ldb: ldb,
                                                       beta: beta, c: c, ldc: n, scratch: scratch)
