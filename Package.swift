@@ -1,12 +1,16 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// The AVX-512 kernels are compiled for skylake-avx512 on x86-64 hosts; elsewhere they compile
-// for the default CPU and are never called (`AVX512Kernels.isSupported` is false there).
+// The kernel modules are compiled for their CPUs on x86-64 hosts (AVX-512: skylake-avx512;
+// AVX2 + FMA: haswell); elsewhere they compile for the default CPU and are never called
+// (`isSupported` is false there). -O even in debug builds: unoptimised SIMD code would be
+// slower than BLAS, and the tests would take minutes.
 #if arch(x86_64)
-let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-target-cpu", "-Xfrontend", "skylake-avx512"])]
+func kernelFlags(cpu: String) -> [SwiftSetting] {
+    [.unsafeFlags(["-Xfrontend", "-target-cpu", "-Xfrontend", cpu]), .unsafeFlags(["-O"], .when(configuration: .debug))]
+}
 #else
-let avx512Flags: [SwiftSetting] = []
+func kernelFlags(cpu: String) -> [SwiftSetting] { [.unsafeFlags(["-O"], .when(configuration: .debug))] }
 #endif
 
 let package = Package(
@@ -29,13 +33,12 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCmark", pkgConfig: "libcmark",
                        providers: [.apt(["libcmark-dev"])]),
-        // Compiled for AVX-512 CPUs; the engine calls it only after checking the CPU's flags.
-        // -O even in debug builds: unoptimised SIMD code would be slower than BLAS.
-        .target(name: "AVX512Kernels", swiftSettings: avx512Flags + [
-            .unsafeFlags(["-O"], .when(configuration: .debug)),
-        ]),
+        // Compiled for AVX-512 and for AVX2 + FMA CPUs; the engine calls each only after
+        // checking the CPU's flags.
+        .target(name: "AVX512Kernels", swiftSettings: kernelFlags(cpu: "skylake-avx512")),
+        .target(name: "AVX2Kernels", swiftSettings: kernelFlags(cpu: "haswell")),
         .target(name: "Engine", dependencies: [
-            "CBLAS", "AVX512Kernels",
+            "CBLAS", "AVX512Kernels", "AVX2Kernels",
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -51,7 +54,7 @@ let package = Package(
             "BookKit", "Engine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
     ],

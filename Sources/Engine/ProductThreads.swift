@@ -4,17 +4,19 @@ import Synchronization
 
 /// The engine's own threads for matrix products.
 ///
-/// OpenBLAS's threading splits each product into blocks that its threads exchange through shared
-/// flags. For the RNN's per-step products ([32, 512] · [512, 512]) that bookkeeping is costly:
-/// measured on this 2-core machine with OpenBLAS's kernels on both sides, 2 OpenBLAS threads
-/// reach 154 GFLOP/s, while two single-threaded calls, each computing half of the output's
-/// columns on its own thread, reach 177. So OpenBLAS itself always runs single-threaded, and
-/// `gemm` below splits a large enough product into independent column (or row) blocks, one per
-/// thread, at multiples of 32 so that the kernels' blocks do not move: a split product equals
-/// the unsplit one bit for bit (tested).
-///
-/// Workers spin briefly between products (a training step issues one every few microseconds),
-/// then sleep on a semaphore, so an idle process uses no CPU.
+/// OpenBLAS itself always runs single-threaded: its threading costs about 13 % on the RNN's thin
+/// per-step products (measured on both machine kinds), and its idle threads spin in
+/// `sched_yield`. Instead `gemm` cuts a product into parts fixed by its shape (`productParts`)
+/// and the calling thread and the workers *claim* parts from a shared counter until none are
+/// left. So:
+/// - the caller never waits for a worker that has not started: if every worker is asleep or has
+///   no core (another process is busy), the caller computes all the parts itself;
+/// - results never depend on the thread count or on who computed which part;
+/// - nothing spins for long: a worker polls for new work for at most `idlePoll` (products come
+///   microseconds apart inside a training step) and then sleeps on a semaphore; the caller
+///   waits for parts still being computed by polling for at most `completionPoll`, then sleeps
+///   until the last of them ends. Two builds on a 2-core machine therefore share the cores
+///   instead of burning them (issue 11: spinning workers made two concurrent builds 30× slower).
 final class ProductThreads: @unchecked Sendable {
     static let shared = ProductThreads()
 
@@ -23,103 +25,190 @@ final class ProductThreads: @unchecked Sendable {
     private let threads: Atomic<Int>
     private var workers: [Worker] = []
     private let lock = NSLock()
-    /// Held by the one product that uses the workers at a time.
+    /// Held by the one product that uses the workers at a time; another thread's product (tests
+    /// run concurrently) then computes its parts alone.
     private let busy = Atomic<Bool>(false)
+
+    /// The product being computed: generation (bits 32…63), one past the last unclaimed part
+    /// (16…31), the first unclaimed part (0…15). The caller claims parts from the front, workers
+    /// from the back, so with two threads each computes the same half of every product and keeps
+    /// that half of a weight matrix in its own cache (a late worker just finds less to take). A
+    /// part is claimed by a compare-and-exchange on the whole word, so a claim can only succeed
+    /// for the generation it read.
+    fileprivate let work = Atomic<UInt64>(0)
+    /// The current product's body; written before `work` announces it, read after a claim.
+    fileprivate var body: (@Sendable (Int) -> Void)?
+    /// Parts of the current product finished so far.
+    fileprivate let finished = Atomic<Int>(0)
+    /// Set by a caller about to sleep until the last part is finished.
+    fileprivate let callerSleeping = Atomic<Bool>(false)
+    fileprivate let callerWake = DispatchSemaphore(value: 0)
+    private var generation: UInt64 = 0
+
+    /// How long an idle worker polls for the next product before it sleeps. Within a training step
+    /// products come a few microseconds apart; a worker asleep in such a gap costs the caller
+    /// nothing (it computes the parts itself) but loses the second core for that product.
+    static let idlePoll: UInt64 = 50_000  // nanoseconds
+    /// How long a caller that has run out of parts polls for the workers' last parts to finish
+    /// before it sleeps (a part takes some 10–30 µs).
+    static let completionPoll: UInt64 = 20_000
+
     /// Set in the child of a `fork()` (chapter programs run `expect-error` blocks that way):
-    /// the child has none of the workers, so it computes every product on its own thread.
+    /// the child has none of the workers, so it computes every part on its own thread.
     fileprivate static let inForkedChild = Atomic<Bool>(false)
 
-    private init() {
-        // OpenBLAS's own default honours OPENBLAS_NUM_THREADS and the machine's core count.
-        threads = Atomic(Swift.max(1, Int(openblas_get_num_threads())))
+    /// A pool of `threads` participants (default: OpenBLAS's own default, which honours
+    /// OPENBLAS_NUM_THREADS and the machine's core count). The engine uses `shared`; tests make
+    /// their own to look at a pool no other test is using.
+    init(threads: Int? = nil) {
+        self.threads = Atomic(Swift.max(1, threads ?? Int(openblas_get_num_threads())))
         openblas_set_num_threads(1)
         pthread_atfork(nil, nil, productThreadsForgetWorkersInChild)
+    }
+
+    /// How many of this pool's workers are asleep on their semaphore (for tests: an idle pool
+    /// must use no CPU).
+    var sleepingWorkers: Int {
+        lock.lock(); defer { lock.unlock() }
+        return workers.filter(\.isSleeping).count
     }
 
     /// Changes the number of threads used for later products.
     func setCount(_ n: Int) { threads.store(Swift.max(1, n), ordering: .relaxed) }
 
-    /// Runs `part(i)` for i in 0 ..< parts, part 0 on the calling thread, the others on workers,
-    /// and returns when all are done.
-    /// Returns false, having run nothing, when another thread's product holds the workers
-    /// (tests run concurrently): the caller then computes its product alone.
-    func run(parts: Int, _ part: (Int) -> Void) -> Bool {
-        if parts <= 1 { part(0); return true }
-        if Self.inForkedChild.load(ordering: .relaxed) { return false }
-        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
-        defer { busy.store(false, ordering: .releasing) }
-        let helpers = workersFor(parts - 1)
-        withoutActuallyEscaping(part) { part in
-            var tickets: [Int] = []
-            tickets.reserveCapacity(helpers.count)
-            for (i, w) in helpers.enumerated() { tickets.append(w.post { part(i + 1) }) }
-            part(0)
-            for (w, t) in zip(helpers, tickets) { w.wait(for: t) }
+    /// Runs `part(i)` for every i in 0 ..< parts and returns when all are done: on the calling
+    /// thread and on as many workers as are free to help.
+    func run(parts: Int, _ part: @escaping @Sendable (Int) -> Void) {
+        precondition(parts >= 0 && parts < 1 << 16, "ProductThreads.run: \(parts) parts")
+        let helpers = count - 1
+        guard parts > 1, helpers > 0, !Self.inForkedChild.load(ordering: .relaxed),
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for i in 0 ..< parts { part(i) }
+            return
         }
-        return true
+        defer { busy.store(false, ordering: .releasing) }
+        let team = workersFor(Swift.min(helpers, parts - 1))
+        generation &+= 1
+        let word = (generation & 0xffff_ffff) << 32 | UInt64(parts) << 16
+        body = part
+        finished.store(0, ordering: .relaxed)
+        work.store(word, ordering: .sequentiallyConsistent)
+        for w in team { w.wakeIfSleeping() }
+        var done = 0
+        while let i = claim(generation: word >> 32, fromBack: false) { part(i); done += 1 }
+        // The rest was claimed by workers: wait for the last of them.
+        if finished.add(done, ordering: .sequentiallyConsistent).newValue < parts { waitForWorkers(parts: parts) }
+        body = nil
+    }
+
+    /// Claims the next part of the product of `generation` from the front or the back, or nil
+    /// when none is left.
+    fileprivate func claim(generation: UInt64, fromBack: Bool) -> Int? {
+        var current = work.load(ordering: .acquiring)
+        while true {
+            let back = Int(current >> 16 & 0xffff), front = Int(current & 0xffff)
+            guard current >> 32 == generation, front < back else { return nil }
+            let desired = fromBack ? current - (1 << 16) : current + 1
+            let (exchanged, original) = work.compareExchange(expected: current, desired: desired,
+                                                             ordering: .acquiringAndReleasing)
+            if exchanged { return fromBack ? back - 1 : front }
+            current = original
+        }
+    }
+
+    /// Called by a worker when it has finished `count` parts of the current product: wakes the
+    /// caller if it sleeps (it checks whether every part is finished, and sleeps again if not).
+    fileprivate func finish(_ count: Int) {
+        guard count > 0 else { return }
+        finished.add(count, ordering: .sequentiallyConsistent)
+        if callerSleeping.load(ordering: .sequentiallyConsistent),
+           callerSleeping.exchange(false, ordering: .sequentiallyConsistent) {
+            callerWake.signal()
+        }
+    }
+
+    private func waitForWorkers(parts: Int) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var polls = 0
+        while finished.load(ordering: .acquiring) < parts {
+            polls &+= 1
+            guard polls & 63 == 0 else { continue }
+            if DispatchTime.now().uptimeNanoseconds - start < Self.completionPoll { continue }
+            // Announce the sleep, then look once more: a worker that finishes the last part
+            // after the announcement signals; one that finished before it is seen here.
+            callerSleeping.store(true, ordering: .sequentiallyConsistent)
+            if finished.load(ordering: .sequentiallyConsistent) < parts {
+                callerWake.wait()
+            } else if !callerSleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                callerWake.wait()  // a worker took the announcement: take its signal too
+            }
+        }
     }
 
     private func workersFor(_ n: Int) -> ArraySlice<Worker> {
         lock.lock(); defer { lock.unlock() }
-        while workers.count < n { workers.append(Worker(index: workers.count + 1)) }
+        while workers.count < n { workers.append(Worker(pool: self, index: workers.count + 1)) }
         return workers.prefix(n)
     }
 
-    /// One persistent thread that runs posted jobs in order.
+    /// One persistent thread that helps with whatever product is current.
     private final class Worker: @unchecked Sendable {
-        private let posted = Atomic<Int>(0)
-        private let completed = Atomic<Int>(0)
+        /// Strong: a worker lives as long as its pool (the shared one, for the process), and an
+        /// unowned reference would cost two atomic operations on the pool's header at every use.
+        private let pool: ProductThreads
         private let sleeping = Atomic<Bool>(false)
         private let wake = DispatchSemaphore(value: 0)
-        /// The job of the latest ticket; written before `posted` is raised, read after.
-        private var job: (() -> Void)?
-        /// How long a worker keeps polling for the next job before it sleeps. A training step
-        /// issues products tens of microseconds apart; a worker that slept in such a gap would
-        /// pay a wake-up for every product, and a woken thread may land on the waker's core.
-        private static let spinNanoseconds: UInt64 = 2_000_000
 
-        init(index: Int) {
+        init(pool: ProductThreads, index: Int) {
+            self.pool = pool
             let thread = Thread { [self] in self.loop() }
             thread.name = "rnnbook-gemm-\(index)"
             thread.stackSize = 1 << 20
             thread.start()
         }
 
-        /// Posts `body` and returns its ticket for `wait(for:)`. One job at a time per worker.
-        func post(_ body: @escaping () -> Void) -> Int {
-            job = body
-            let ticket = posted.add(1, ordering: .sequentiallyConsistent).newValue
-            if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake.signal() }
-            return ticket
-        }
+        var isSleeping: Bool { sleeping.load(ordering: .relaxed) }
 
-        func wait(for ticket: Int) {
-            while completed.load(ordering: .acquiring) < ticket {}
-            job = nil
+        func wakeIfSleeping() {
+            if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake.signal() }
         }
 
         private func loop() {
-            var seen = 0
+            var seen: UInt64 = 0
             while true {
-                var spins = 0
-                var idleSince: UInt64 = 0
-                while posted.load(ordering: .acquiring) == seen {
-                    spins &+= 1
-                    guard spins & 1023 == 0 else { continue }  // read the clock now and then
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    if idleSince == 0 { idleSince = now; continue }
-                    if now - idleSince >= Self.spinNanoseconds {
-                        // Announce the sleep, then look once more: a post that raced with the
-                        // announcement either is seen here or signals the semaphore.
-                        sleeping.store(true, ordering: .sequentiallyConsistent)
-                        if posted.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
-                        sleeping.store(false, ordering: .sequentiallyConsistent)
-                        idleSince = 0
-                    }
+                let word = waitForWork(after: seen)
+                seen = word >> 32
+                var done = 0
+                while let i = pool.claim(generation: seen, fromBack: true) {
+                    // The body stays set until every claimed part is finished.
+                    pool.body!(i)
+                    done += 1
                 }
-                seen += 1
-                job!()
-                completed.store(seen, ordering: .releasing)
+                pool.finish(done)
+            }
+        }
+
+        /// Polls for a product newer than generation `seen` for up to `idlePoll`, then sleeps.
+        private func waitForWork(after seen: UInt64) -> UInt64 {
+            var polls = 0
+            var idleSince: UInt64 = 0
+            while true {
+                let word = pool.work.load(ordering: .acquiring)
+                if word >> 32 != seen { return word }
+                polls &+= 1
+                guard polls & 63 == 0 else { continue }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if idleSince == 0 { idleSince = now; continue }
+                guard now - idleSince >= ProductThreads.idlePoll else { continue }
+                // Announce the sleep, then look once more: a product posted after the
+                // announcement wakes us; one posted before it is seen here.
+                sleeping.store(true, ordering: .sequentiallyConsistent)
+                if pool.work.load(ordering: .sequentiallyConsistent) >> 32 == seen {
+                    wake.wait()
+                } else if !sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                    wake.wait()  // the caller took the announcement: take its signal too
+                }
+                idleSince = 0
             }
         }
     }
@@ -130,54 +219,55 @@ private func productThreadsForgetWorkersInChild() {
     ProductThreads.inForkedChild.store(true, ordering: .relaxed)
 }
 
-extension TensorScalar {
-    /// C = alpha · op(A) · op(B) + beta · C, row-major, split across the engine's product
-    /// threads when it is large enough (see `ProductThreads`); the single entry point for every
-    /// matrix product of the engine.
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                            alpha: Self, a: UnsafePointer<Self>, lda: Int,
-                            b: UnsafePointer<Self>, ldb: Int,
-                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
-        let threads = ProductThreads.shared.count
-        // Below ~2·10⁵ multiply-adds a product takes a few microseconds: not worth a hand-off.
-        if threads > 1, m * n * k >= 1 << 18, let (alongColumns, blocks) = gemmSplit(m: m, n: n, threads: threads) {
-            let extent = alongColumns ? n : m
-            // Blocks of whole multiples of 32, the last one takes the rest.
-            let step = ((extent + blocks - 1) / blocks + 31) / 32 * 32
-            let split = ProductThreads.shared.run(parts: blocks) { i in
-                let start = Swift.min(i * step, extent), end = Swift.min(start + step, extent)
-                guard end > start else { return }
-                if alongColumns {
-                    // Columns start..<end of op(B) and of C.
-                    kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
-                               a: a, lda: lda, b: transposeB ? b + start * ldb : b + start, ldb: ldb,
-                               beta: beta, c: c + start, ldc: ldc)
-                } else {
-                    // Rows start..<end of op(A) and of C.
-                    kernelGemm(transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
-                               a: transposeA ? a + start : a + start * lda, lda: lda, b: b, ldb: ldb,
-                               beta: beta, c: c + start * ldc, ldc: ldc)
-                }
-            }
-            if split { return }
-        }
-        kernelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+/// How a product is cut into parts: along C's columns or rows, in blocks of `size`; the last
+/// part takes the rest. Fixed by the shape alone, so that the same product gives the same bits
+/// whatever the thread count (OpenBLAS's rounding depends on the block shape it is given).
+struct ProductParts: Equatable {
+    var alongColumns: Bool
+    var size: Int
+    var count: Int
+}
+
+/// Parts of about 2¹⁷ multiply-adds or more (tens of microseconds), in whole multiples of 64
+/// columns (or rows), so every kernel's blocks stay whole; products under 2¹⁸ multiply-adds,
+/// or too thin to cut, are one part.
+func productParts(m: Int, n: Int, k: Int) -> ProductParts {
+    let single = ProductParts(alongColumns: true, size: Swift.max(n, 1), count: 1)
+    let unit = 64, work = m * n * k
+    guard work >= 1 << 18 else { return single }
+    func cut(_ extent: Int, _ across: Int) -> ProductParts? {
+        guard extent >= 2 * unit else { return nil }
+        let perUnit = Swift.max(1, across * k * unit)
+        let units = Swift.max(1, ((1 << 17) + perUnit - 1) / perUnit)
+        var size = units * unit
+        while (extent + size - 1) / size >= 1 << 16 { size *= 2 }
+        let count = (extent + size - 1) / size
+        return count > 1 ? ProductParts(alongColumns: true, size: size, count: count) : nil
+    }
+    if var p = cut(n, m) { p.alongColumns = true; return p }
+    if var p = cut(m, n) { p.alongColumns = false; return p }
+    return single
+}
+
+/// Runs `part(rows, columns)` over the parts of an m×n product (see `productParts`), on the
+/// engine's product threads.
+func forEachProductPart(m: Int, n: Int, k: Int, _ part: @escaping @Sendable (Range<Int>, Range<Int>) -> Void) {
+    let parts = productParts(m: m, n: n, k: k)
+    let extent = parts.alongColumns ? n : m
+    ProductThreads.shared.run(parts: parts.count) { i in
+        let range = i * parts.size ..< Swift.min((i + 1) * parts.size, extent)
+        if parts.alongColumns { part(0 ..< m, range) } else { part(range, 0 ..< n) }
     }
 }
 
-/// How to split an m×n product over `threads`: along the columns when they are wide enough,
-/// else along the rows, else not at all. Returns (along columns?, number of blocks).
-func gemmSplit(m: Int, n: Int, threads: Int) -> (Bool, Int)? {
-    let minimum = 64
-    if n >= minimum * 2 { return (true, Swift.min(threads, n / minimum)) }
-    if m >= minimum * 2 { return (false, Swift.min(threads, m / minimum)) }
-    return nil
+/// Raw operand pointers made sendable for the product threads: a product's operands outlive
+/// the call that computes it, and its parts write disjoint blocks of C.
+struct ProductOperands<Scalar>: @unchecked Sendable {
+    let a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>, c: UnsafeMutablePointer<Scalar>
 }
 
 /// Sets how many threads the engine's matrix products use from now on (OpenBLAS itself stays
-/// single-threaded; see `ProductThreads`). On an idle 2-core machine two threads nearly double
-/// an RNN's speed; on a busy one, a thread that has to wait for a core stalls every product.
+/// single-threaded; see `ProductThreads`).
 public func setBLASThreadCount(_ count: Int) {
     checkPrecondition(count > 0, "setBLASThreadCount: count must be positive, got \(count)")
     ProductThreads.shared.setCount(count)
@@ -187,7 +277,7 @@ public func setBLASThreadCount(_ count: Int) {
 public func blasThreadCount() -> Int { ProductThreads.shared.count }
 
 /// Runs `body` with OpenBLAS's own threading at the engine's thread count (for benchmarks that
-/// compare the engine's split products with OpenBLAS's), then back to single-threaded OpenBLAS.
+/// compare the engine's products with OpenBLAS's), then back to single-threaded OpenBLAS.
 public func withOpenBLASThreading<R>(_ body: () throws -> R) rethrows -> R {
     let pool = ProductThreads.shared
     openblas_set_num_threads(Int32(pool.count))

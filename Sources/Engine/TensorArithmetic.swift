@@ -156,6 +156,28 @@ extension Tensor {
         return Tensor(shape: outShape, scalars: out)
     }
 
+    /// The product with a packed right operand (see `PackedMatrix`): the same bits as
+    /// `matmul` with the matrix it was packed from. A 3-D left operand is a stack of rows.
+    public func matmul(_ packed: PackedMatrix<Scalar>) -> Tensor {
+        checkPrecondition(rank >= 2 && shape[rank - 1] == packed.k,
+                          "matmul: shapes \(shape) and packed [\(packed.k), \(packed.n)] do not chain")
+        let lead = Array(shape.dropLast())
+        let m = lead.reduce(1, *), k = packed.k, n = packed.n
+        var out: [Scalar]
+        if k == 0 { out = [Scalar](repeating: 0, count: m * n) } else {
+            out = [Scalar](unsafeUninitializedCapacity: m * n) { _, initialized in initialized = m * n }
+        }
+        if m > 0 && n > 0 && k > 0 {
+            scalars.withUnsafeBufferPointer { a in
+                out.withUnsafeMutableBufferPointer { c in
+                    Scalar.gemm(transposeA: false, m: m, alpha: 1, a: a.baseAddress!, lda: k, packed: packed,
+                                beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return Tensor(shape: lead + [n], scalars: out)
+    }
+
     /// The transpose of a matrix (a vector is returned unchanged).
     public var transposed: Tensor { transposedMatrix() }
 

@@ -6,14 +6,15 @@ import Foundation
 public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable, Codable, CustomStringConvertible
 where RawSignificand: FixedWidthInteger {
     /// C = alpha * op(A) * op(B) + beta * C, row-major, one call of BLAS `?gemm` on the calling
-    /// thread. Use `gemm`, which splits large products across the engine's threads.
+    /// thread. Use `gemm`, which computes large products in parts on the engine's threads.
     static func blasGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Self, a: UnsafePointer<Self>, lda: Int,
                      b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-    /// The same product on the calling thread by the fastest kernel for this type and CPU
-    /// (`MatrixKernels` for Float, BLAS otherwise); `gemm` calls it once per thread's share.
-    static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    /// The whole product on the engine's product threads by the fastest kernels for this type
+    /// and CPU (`MatrixKernels.product` for Float, BLAS per part otherwise); `gemm` is its
+    /// public face.
+    static func threadedProduct(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                            alpha: Self, a: UnsafePointer<Self>, lda: Int,
                            b: UnsafePointer<Self>, ldb: Int,
                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
@@ -25,13 +26,31 @@ where RawSignificand: FixedWidthInteger {
 }
 
 extension TensorScalar {
-    /// BLAS itself, unless a type has faster kernels (Float, see `MatrixKernels`).
-    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                  alpha: Self, a: UnsafePointer<Self>, lda: Int,
-                                  b: UnsafePointer<Self>, ldb: Int,
-                                  beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
-        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    /// OpenBLAS on each part (see `productParts`), unless a type has its own kernels (Float).
+    public static func threadedProduct(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                       alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                                       b: UnsafePointer<Self>, ldb: Int,
+                                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        guard m > 0 && n > 0 else { return }
+        let operands = ProductOperands(a: a, b: b, c: c)
+        forEachProductPart(m: m, n: n, k: k) { rows, columns in
+            // Rows of op(A) and of C; columns of op(B) and of C.
+            blasGemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+                     a: transposeA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda, lda: lda,
+                     b: transposeB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound, ldb: ldb,
+                     beta: beta, c: operands.c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
+        }
+    }
+
+    /// C = alpha · op(A) · op(B) + beta · C, row-major, computed in parts on the engine's product
+    /// threads (see `ProductThreads`); the single entry point for every matrix product of the
+    /// engine.
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                            b: UnsafePointer<Self>, ldb: Int,
+                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        threadedProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 
@@ -45,12 +64,12 @@ extension Float: TensorScalar {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
     }
-    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                  alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                                  b: UnsafePointer<Float>, ldb: Int,
-                                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        MatrixKernels.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    public static func threadedProduct(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                       alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                       b: UnsafePointer<Float>, ldb: Int,
+                                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        MatrixKernels.product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
@@ -85,10 +104,14 @@ public enum EngineInfo {
               let name = unsafeBitCast(symbol, to: NameFunction.self)() else { return "unknown" }
         return String(cString: name)
     }
-    /// Which kernels compute single-precision products in this process: "AVX-512 kernels" or
-    /// "OpenBLAS <core>" (doubles and leftovers always go to OpenBLAS).
+    /// Which kernels compute single-precision products in this process, e.g. "AVX2 kernels",
+    /// "AVX-512 kernels + OpenBLAS Haswell" or "OpenBLAS Zen" (doubles always go to OpenBLAS).
     public static var productKernels: String {
-        MatrixKernels.useAVX512 ? "AVX-512 kernels + OpenBLAS \(blasCore)" : "OpenBLAS \(blasCore)"
+        switch ProductKernelPath.current {
+        case .avx512: "AVX-512 kernels + OpenBLAS \(blasCore)"
+        case .avx2: "AVX2 kernels"
+        case .blas: "OpenBLAS \(blasCore)"
+        }
     }
     /// OpenBLAS's own configuration string (version, kernels in use, threads).
     public static var blasConfiguration: String {

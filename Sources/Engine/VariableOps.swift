@@ -131,7 +131,8 @@ extension Variable {
 /// Matrix product of two variables (see `Variable.matmul`).
 public func matmul<S: TensorScalar>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let av = a.value, bv = b.value
-    return Variable(av.matmul(bv), operation: "matmul", parents: [a, b], accumulatingBackward: { (g: Tensor<S>) in
+    let product = b.packedForProducts().map { av.matmul($0) } ?? av.matmul(bv)
+    return Variable(product, operation: "matmul", parents: [a, b], accumulatingBackward: { (g: Tensor<S>) in
         // dA = G Bᵀ and dB = Aᵀ G, with the transposes left to BLAS. dA is added by gemm (β = 1)
         // straight into A's pending gradient; dB is deferred so that all uses of B (every time
         // step of an RNN) are summed in one large product when B's turn comes.

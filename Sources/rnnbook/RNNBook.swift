@@ -17,6 +17,12 @@ struct RNNBook: ParsableCommand {
     static func main() {
         installInterruptHandler()
         do {
+            try ProductKernelPath.validateEnvironment()
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            Foundation.exit(2)
+        }
+        do {
             var command = try parseAsRoot()
             try command.run()
         } catch {

@@ -23,6 +23,8 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
     private var outputs: [Scalar] = []
     // ∂L/∂h_t, then ∂L/∂a_t (pre-activation), [T·B, H].
     private var stateGradients: [Scalar] = []
+    // W_hh prepared once per sequence for the T step products (see `PackedMatrix`).
+    private var packedWhh = PackedMatrix<Scalar>()
     private var steps = 0, batch = 0
 
     public init(weights: RNNWeights<Scalar>) {
@@ -70,8 +72,9 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         } else {
             for i in 0 ..< b * h { states[i] = 0 }
         }
+        weights.whh.scalars.withUnsafeBufferPointer { packedWhh.pack(transposed: false, k: h, n: h, b: $0.baseAddress!, ldb: h) }
+        let whhPacked = packedWhh
         weights.wxh.scalars.withUnsafeBufferPointer { wxh in
-        weights.whh.scalars.withUnsafeBufferPointer { whh in
         weights.bh.scalars.withUnsafeBufferPointer { bh in
         weights.whq.scalars.withUnsafeBufferPointer { whq in
         weights.bq.scalars.withUnsafeBufferPointer { bq in
@@ -88,9 +91,8 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
                     for j in 0 ..< h { out[j] = row[j] + bh[j] }
                 }
                 if step > 0 || !zeroStart {
-                    Scalar.gemm(transposeA: false, transposeB: false, m: b, n: h, k: h,
-                                alpha: 1, a: s + step * b * h, lda: h, b: whh.baseAddress!, ldb: h,
-                                beta: 1, c: pre, ldc: h)
+                    Scalar.gemm(transposeA: false, m: b, alpha: 1, a: s + step * b * h, lda: h,
+                                packed: whhPacked, beta: 1, c: pre, ldc: h)
                 }
                 tanhInPlace(pre, count: b * h)
             }
@@ -100,7 +102,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: q, k: h,
                         alpha: 1, a: s + b * h, lda: h, b: whq.baseAddress!, ldb: q,
                         beta: 1, c: O.baseAddress!, ldc: q)
-        } } } } } } } }
+        } } } } } } }
     }
 
     /// Forward and backward over one minibatch: mean softmax cross-entropy of the logits against

@@ -1,0 +1,261 @@
+/// Single-precision matrix-product kernels for x86-64 CPUs with AVX2 and FMA, written with
+/// Swift's SIMD types.
+///
+/// This module is compiled for `haswell` (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE; see
+/// Package.swift), so call it only after `AVX2Kernels.isSupported(cpuFlags:)` said yes (the
+/// engine checks once, see `Engine/MatrixKernels.swift`). It holds no global state.
+///
+/// Why our own kernels: on the AVX2-only machines this book also runs on (AMD EPYC, family 25),
+/// OpenBLAS 0.3.21's Zen kernels reach about 57 GFLOP/s on one core for the RNN's
+/// [32, 512]·[512, 512] step, two thirds of the core's FMA peak, and spend a sixth of a training
+/// step copying operands. The work is organised as GotoBLAS/BLIS do it, cut to what an RNN needs:
+///
+/// - `pack` copies op(R), the right operand, into panels of 16 columns (`panelWidth`), each k
+///   rows of 16 contiguous floats, zero beyond the last column, so the kernel streams it linearly;
+/// - `multiplyPacked` computes X = alpha · L · P + beta · X with a 4×16 register block (eight
+///   8-float accumulators; `rowBlock`): four values of L are broadcast against the two vectors of
+///   P's row p, for p = 0 ..< k in order. L is read in place through a row and a column stride, so
+///   L may be A or Aᵀ without a copy, and X may be C or Cᵀ (a transposed write), which lets the
+///   engine pack whichever operand is cheaper to pack.
+///
+/// Every element of X is therefore computed the same way wherever its block lies: a chain of
+/// fused multiply-adds over p = 0 ..< k from zero, then alpha·acc, then (unless beta is 0) one
+/// fused multiply-add of beta·X. Blocking, threads, edges and packing never change a bit, and the
+/// AVX-512 kernels (`AVX512Kernels.block8x32`) do the same arithmetic.
+public enum AVX2Kernels {
+    /// The /proc/cpuinfo flags of what code compiled for `haswell` may use.
+    public static let requiredFlags: Set<String> = ["avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "abm", "popcnt"]
+
+    /// Whether a CPU with these /proc/cpuinfo flags can run this module.
+    public static func isSupported(cpuFlags: Set<String>) -> Bool {
+        #if arch(x86_64)
+        return requiredFlags.isSubset(of: cpuFlags)
+        #else
+        return false  // compiled for this architecture's default CPU: nothing to gain
+        #endif
+    }
+
+    /// Columns of one packed panel.
+    public static let panelWidth = 16
+    /// Rows of L (and of X) that one register block covers.
+    public static let rowBlock = 4
+
+    /// Floats that `pack` writes for n columns of a k-row operand.
+    public static func packedCount(k: Int, n: Int) -> Int { k * ((n + panelWidth - 1) / panelWidth * panelWidth) }
+
+    typealias Vector = SIMD8<Float>
+
+    /// Packs columns 0 ..< n of op(R) (k×n) into panels: panel q holds columns 16q ..< 16q + 16
+    /// as k rows of 16 floats at `packed + 16·q·k`, zero beyond column n.
+    /// op(R)[p][j] is r[p·ldr + j], or r[j·ldr + p] when `transposed`.
+    public static func pack(transposed: Bool, k: Int, n: Int, r: UnsafePointer<Float>, ldr: Int,
+                            into packed: UnsafeMutablePointer<Float>) {
+        precondition(k >= 0 && n >= 0, "AVX2Kernels.pack: negative extent k \(k), n \(n)")
+        var j = 0
+        while j < n {
+            let width = Swift.min(panelWidth, n - j)
+            let panel = packed + j * k
+            if !transposed && width == panelWidth {
+                // Whole panels of the non-transposed case, row by row across all of them: B's
+                // rows are read in long sequential runs, which the prefetcher follows.
+                let whole = (n - j) / panelWidth
+                for p in 0 ..< k {
+                    let source = r + p * ldr + j
+                    var target = panel + p * panelWidth
+                    for q in 0 ..< whole {
+                        store(load(source + q * panelWidth), target); store(load(source + q * panelWidth + 8), target + 8)
+                        target += panelWidth * k
+                    }
+                }
+                j += whole * panelWidth
+                continue
+            } else if !transposed {
+                for p in 0 ..< k {
+                    let source = r + p * ldr + j, target = panel + p * panelWidth
+                    for s in 0 ..< width { target[s] = source[s] }
+                    for s in width ..< panelWidth { target[s] = 0 }
+                }
+            } else {
+                // Column s of the panel is row j + s of R: read it in order, write with stride 16.
+                for s in 0 ..< width {
+                    var source = r + (j + s) * ldr, target = panel + s
+                    for _ in 0 ..< k { target.pointee = source.pointee; source += 1; target += panelWidth }
+                }
+                if width < panelWidth {
+                    for p in 0 ..< k { for s in width ..< panelWidth { panel[p * panelWidth + s] = 0 } }
+                }
+            }
+            j += panelWidth
+        }
+    }
+
+    /// Packs rows 0 ..< m of L (m×k, element (i, p) at `l + i·rowStride + p·columnStride`) into
+    /// strips of 4 rows (`rowBlock`): strip s holds rows 4s ..< 4s + 4 as k groups of 4 floats at
+    /// `packed + 4·s·k`, zero beyond row m. Worth it when L's rows are strided (L = Aᵀ, a weight
+    /// gradient's states), which would otherwise cost a cache line per broadcast.
+    public static func packStrips(m: Int, k: Int, l: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
+                                  into packed: UnsafeMutablePointer<Float>) {
+        precondition(m >= 0 && k >= 0, "AVX2Kernels.packStrips: negative extent m \(m), k \(k)")
+        var i = 0
+        while i < m {
+            let strip = packed + i * k
+            if rowStride == 1 && m - i >= 16 {
+                // Four strips at once: 16 consecutive floats of L's column p, one cache line.
+                for p in 0 ..< k {
+                    let source = UnsafeRawPointer(l + i + p * columnStride)
+                    for q in 0 ..< 4 {
+                        (UnsafeMutableRawPointer(strip + q * rowBlock * k + p * rowBlock))
+                            .storeBytes(of: source.loadUnaligned(fromByteOffset: 16 * q, as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                    }
+                }
+                i += 16
+                continue
+            }
+            let rows = Swift.min(rowBlock, m - i)
+            for p in 0 ..< k {
+                for r in 0 ..< rowBlock { strip[p * rowBlock + r] = r < rows ? l[(i + r) * rowStride + p * columnStride] : 0 }
+            }
+            i += rowBlock
+        }
+    }
+
+    /// X = alpha · L · P + beta · X for an m×n block.
+    ///
+    /// - L is m×k: element (i, p) of row block b (rows 4b ..< 4b + 4) at
+    ///   `l + b·lBlockStride + (i − 4b)·lRowStride + p·lColumnStride`. For L in place,
+    ///   lBlockStride = 4·lRowStride; for strips from `packStrips`, lRowStride = 1,
+    ///   lColumnStride = 4 and lBlockStride = 4·k.
+    /// - P is k×n, packed by `pack` (panel 0 is column 0 of this block).
+    /// - X element (i, j) is at `x + i·xRowStride + j·xColumnStride`; with beta == 0 it is
+    ///   never read (it may hold garbage or NaN).
+    /// - `panelsOuter`: each panel (16·k floats) is read once and reused from the nearest cache
+    ///   by every row block; otherwise each row block of L is read once and every panel is
+    ///   reused. Stream the larger operand once.
+    public static func multiplyPacked(m: Int, n: Int, k: Int, alpha: Float,
+                                      l: UnsafePointer<Float>, lRowStride: Int, lColumnStride: Int, lBlockStride: Int,
+                                      packed: UnsafePointer<Float>, beta: Float,
+                                      x: UnsafeMutablePointer<Float>, xRowStride: Int, xColumnStride: Int,
+                                      panelsOuter: Bool = true) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "AVX2Kernels.multiplyPacked: negative extent \(m)×\(n)×\(k)")
+        let output = Output(alpha: alpha, beta: beta, rowStride: xRowStride, columnStride: xColumnStride)
+        let left = Left(base: l, rowStride: lRowStride, columnStride: lColumnStride, blockStride: lBlockStride)
+        func one(_ i: Int, _ j: Int) {
+            let panel = Right(values: packed + j * k, stride: panelWidth)
+            block(rows: Swift.min(rowBlock, m - i), k: k, left.block(i), panel,
+                  columns: Swift.min(panelWidth, n - j), x: x + i * xRowStride + j * xColumnStride, output)
+        }
+        if panelsOuter {
+            for j in stride(from: 0, to: n, by: panelWidth) { for i in stride(from: 0, to: m, by: rowBlock) { one(i, j) } }
+        } else {
+            for i in stride(from: 0, to: m, by: rowBlock) { for j in stride(from: 0, to: n, by: panelWidth) { one(i, j) } }
+        }
+    }
+
+    /// Peak single-precision FMA throughput of one core with 8-wide vectors, in GFLOP/s: a loop of
+    /// independent fused multiply-adds timed over `iterations` rounds of 10 (the ceiling every
+    /// product of this module is measured against).
+    @inline(never)
+    public static func fmaLoop(iterations: Int, seed: Float) -> Float {
+        let m = Vector(repeating: 0.999_999), s = Vector(repeating: seed)
+        var a0 = s, a1 = s + 1, a2 = s + 2, a3 = s + 3, a4 = s + 4
+        var a5 = s + 5, a6 = s + 6, a7 = s + 7, a8 = s + 8, a9 = s + 9
+        for _ in 0 ..< iterations {
+            a0 = s.addingProduct(a0, m); a1 = s.addingProduct(a1, m); a2 = s.addingProduct(a2, m)
+            a3 = s.addingProduct(a3, m); a4 = s.addingProduct(a4, m); a5 = s.addingProduct(a5, m)
+            a6 = s.addingProduct(a6, m); a7 = s.addingProduct(a7, m); a8 = s.addingProduct(a8, m)
+            a9 = s.addingProduct(a9, m)
+        }
+        return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9).sum()
+    }
+    /// Floating-point operations of one `fmaLoop` iteration (10 FMAs of 8 lanes, 2 each).
+    public static let fmaLoopFlopsPerIteration = 160
+
+    // MARK: Kernel
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
+    /// How results are written: X = alpha·acc (+ beta·X), at (row, column) strides.
+    struct Output {
+        let alpha: Float, beta: Float, rowStride: Int, columnStride: Int
+
+        /// Writes 16 results of one row of X: the contiguous case with vector stores, any other
+        /// (a partial panel or a transposed X) element by element with the same arithmetic.
+        @inline(__always)
+        func write(_ v0: Vector, _ v1: Vector, row: Int, columns: Int, to x: UnsafeMutablePointer<Float>) {
+            let q = x + row * rowStride
+            if columnStride == 1 && columns == 16 {
+                if beta == 0 {
+                    store(alpha * v0, q); store(alpha * v1, q + 8)
+                } else {
+                    store((alpha * v0).addingProduct(beta, load(q)), q)
+                    store((alpha * v1).addingProduct(beta, load(q + 8)), q + 8)
+                }
+                return
+            }
+            let scaled0 = alpha * v0, scaled1 = alpha * v1
+            for s in 0 ..< columns {
+                let value = s < 8 ? scaled0[s] : scaled1[s - 8]
+                let target = q + s * columnStride
+                target.pointee = beta == 0 ? value : value.addingProduct(beta, target.pointee)
+            }
+        }
+    }
+
+    /// Where a row block's values of L are: rows at `rowStride`, the inner index at `columnStride`.
+    struct Left {
+        let base: UnsafePointer<Float>, rowStride: Int, columnStride: Int, blockStride: Int
+        /// The row block that starts at row i (a multiple of 4).
+        @inline(__always) func block(_ i: Int) -> Left {
+            Left(base: base + i / rowBlock * blockStride, rowStride: rowStride, columnStride: columnStride, blockStride: blockStride)
+        }
+    }
+
+    /// Where a panel's 16 values of row p are: `values + p·stride` (16 for a packed panel).
+    struct Right {
+        let values: UnsafePointer<Float>, stride: Int
+    }
+
+    /// One block of `rows` (1 … 4) rows by one panel of 16 columns: L's values broadcast against
+    /// the panel's two vectors of row p, p = 0 ..< k. Dispatches to a copy of the loop for each
+    /// row count, so the row count is a constant inside each.
+    @inline(__always)
+    static func block(rows: Int, k: Int, _ left: Left, _ right: Right, columns: Int,
+                      x: UnsafeMutablePointer<Float>, _ output: Output) {
+        switch rows {
+        case 4: rowBlockLoop(rows: 4, k: k, left, right, columns: columns, x: x, output)
+        case 3: rowBlockLoop(rows: 3, k: k, left, right, columns: columns, x: x, output)
+        case 2: rowBlockLoop(rows: 2, k: k, left, right, columns: columns, x: x, output)
+        default: rowBlockLoop(rows: 1, k: k, left, right, columns: columns, x: x, output)
+        }
+    }
+
+    /// The kernel: `rows` is a constant after inlining, so unused rows vanish from the loop.
+    @inline(__always)
+    static func rowBlockLoop(rows: Int, k: Int, _ left: Left, _ right: Right, columns: Int,
+                             x: UnsafeMutablePointer<Float>, _ output: Output) {
+        var c00 = Vector(), c01 = Vector(), c10 = Vector(), c11 = Vector()
+        var c20 = Vector(), c21 = Vector(), c30 = Vector(), c31 = Vector()
+        let l0 = left.base, l1 = l0 + left.rowStride, l2 = l1 + left.rowStride, l3 = l2 + left.rowStride
+        let columnStride = left.columnStride, rowStride = right.stride
+        var row = right.values, offset = 0
+        for _ in 0 ..< k {
+            let b0 = load(row), b1 = load(row + 8)
+            row += rowStride
+            var v = Vector(repeating: l0[offset]); c00 = c00.addingProduct(v, b0); c01 = c01.addingProduct(v, b1)
+            if rows > 1 { v = Vector(repeating: l1[offset]); c10 = c10.addingProduct(v, b0); c11 = c11.addingProduct(v, b1) }
+            if rows > 2 { v = Vector(repeating: l2[offset]); c20 = c20.addingProduct(v, b0); c21 = c21.addingProduct(v, b1) }
+            if rows > 3 { v = Vector(repeating: l3[offset]); c30 = c30.addingProduct(v, b0); c31 = c31.addingProduct(v, b1) }
+            offset += columnStride
+        }
+        output.write(c00, c01, row: 0, columns: columns, to: x)
+        if rows > 1 { output.write(c10, c11, row: 1, columns: columns, to: x) }
+        if rows > 2 { output.write(c20, c21, row: 2, columns: columns, to: x) }
+        if rows > 3 { output.write(c30, c31, row: 3, columns: columns, to: x) }
+    }
+}
