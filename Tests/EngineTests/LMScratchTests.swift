@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Engine
 
@@ -90,4 +91,96 @@ struct LMScratchTests {
         }
         #expect(run() == run())
     }
+}
+
+/// The language models at sizes where every product goes through the kernels' blocks, parts and
+/// threads (hidden 160, batch 48: the step products are cut into parts, the weight gradient
+/// takes the two-phase form, the backward step the transposed one), in Float on this process's
+/// kernel path against the same models in Double (OpenBLAS). `.ci/run` runs this suite once per
+/// path the CPU can execute.
+@Suite("LM: Float on the kernel path against Double")
+struct LMKernelPathTests {
+    static let (weights, inputs, targets) = randomLMProblem(Double.self, seed: 23, batch: 48, steps: 6, vocabulary: 28,
+                                                             hidden: 160, standardDeviation: 0.08)
+
+    /// ‖a − b‖ / ‖b‖ over all five tensors.
+    static func normRelative<S: TensorScalar>(_ a: RNNWeights<S>, _ b: RNNWeights<Double>) -> Double {
+        var d = 0.0, n = 0.0
+        for (x, y) in zip(a.all, b.all) {
+            for (p, q) in zip(x.scalars, y.scalars) { d += (Double(p) - q) * (Double(p) - q); n += q * q }
+        }
+        return d.isNaN ? .infinity : (d / n).squareRoot()
+    }
+
+    @Test func fusedFloatAgreesWithDouble() {
+        let double = FusedRNNLanguageModel(weights: Self.weights)
+        let reference = double.lossAndGradients(inputs: Self.inputs, targets: Self.targets, batchSize: 48).loss
+        let float = FusedRNNLanguageModel(weights: RNNWeights<Float>(Self.weights))
+        let loss = float.lossAndGradients(inputs: Self.inputs, targets: Self.targets, batchSize: 48).loss
+        // Float rounding over sums of ~160 terms: ~1e-6 relative, bounded here at 1e-4.
+        #expect(abs(Double(loss) - reference) <= 1e-5 * reference, "\(ProductKernelPath.current): loss \(loss) vs \(reference)")
+        let d = Self.normRelative(float.gradients, double.gradients)
+        #expect(d < 1e-4, "\(ProductKernelPath.current): relative gradient difference \(d)")
+    }
+
+    /// The scratch model uses packed W_hh from the second step on (`Variable.packedForProducts`);
+    /// its gradients must still be those of the Double model, and two backward passes on the same
+    /// graph give the same bits.
+    @Test func scratchFloatAgreesWithDouble() {
+        let double = ScratchRNNLanguageModel(weights: Self.weights)
+        let (referenceLoss, _) = double.loss(inputs: Self.inputs, targets: Self.targets, batchSize: 48)
+        referenceLoss.backward()
+        let float = ScratchRNNLanguageModel(weights: RNNWeights<Float>(Self.weights))
+        let (loss, _) = float.loss(inputs: Self.inputs, targets: Self.targets, batchSize: 48)
+        loss.backward()
+        #expect(abs(Double(loss.scalar) - referenceLoss.scalar) <= 1e-5 * referenceLoss.scalar)
+        let d = Self.normRelative(float.gradients, double.gradients)
+        #expect(d < 1e-4, "\(ProductKernelPath.current): relative gradient difference \(d)")
+        let again = ScratchRNNLanguageModel(weights: RNNWeights<Float>(Self.weights))
+        let (loss2, _) = again.loss(inputs: Self.inputs, targets: Self.targets, batchSize: 48)
+        #expect(loss2.scalar.bitPattern == loss.scalar.bitPattern)
+    }
+}
+
+/// Cross-entropy at logit gaps where exp underflows: log Σ exp − z_y must stay finite and equal
+/// in the fused model, the hand-written BPTT and the scratch model (log-softmax), in Float and
+/// Double. With W_hq = 0 the logits are b_q itself: [gap, 0, −gap, 0.5, −0.5, gap/2, 1].
+@Suite("LM: the loss at huge logit gaps")
+struct LMLogitGapTests {
+    static func problem<S: TensorScalar>(_: S.Type, gap: Double) -> (RNNWeights<S>, [Int], [Int]) {
+        var (w, x, _) = randomLMProblem(S.self, seed: 6, batch: 2, steps: 4)
+        w.whq = Tensor(zeros: w.whq.shape)
+        w.bq = Tensor([gap, 0, -gap, 0.5, -0.5, gap / 2, 1].map { S($0) })
+        let y = [2, 0, 2, 1, 5, 2, 3, 2]  // the −gap class, the largest, and others
+        return (w, x, y)
+    }
+
+    /// The loss in closed form, in Double: mean over rows of log Σ exp(z − max) − (z_y − max).
+    static func exact(gap: Double, targets: [Int]) -> Double {
+        let z = [gap, 0, -gap, 0.5, -0.5, gap / 2, 1], m = z.max()!
+        let logSum = Foundation.log(z.map { Foundation.exp($0 - m) }.reduce(0, +))
+        return targets.map { logSum - (z[$0] - m) }.reduce(0, +) / Double(targets.count)
+    }
+
+    static func check<S: TensorScalar>(_: S.Type, gap: Double, tolerance: Double) {
+        let (w, x, y) = problem(S.self, gap: gap)
+        let want = exact(gap: gap, targets: y)
+        let fused = FusedRNNLanguageModel(weights: w).lossAndGradients(inputs: x, targets: y, batchSize: 2).loss
+        let (scratchLoss, _) = ScratchRNNLanguageModel(weights: w).loss(inputs: x, targets: y, batchSize: 2)
+        var handTotal = 0.0
+        for b in 0 ..< 2 {
+            let column = { (a: [Int]) in stride(from: b, to: a.count, by: 2).map { a[$0] } }
+            handTotal += Double(handWrittenBPTT(weights: w, inputs: column(x), targets: column(y)).loss) / 2
+        }
+        for (name, value) in [("fused", Double(fused)), ("scratch", Double(scratchLoss.scalar)), ("hand-written", handTotal)] {
+            #expect(value.isFinite && abs(value - want) <= tolerance * want,
+                    "\(S.self) gap \(gap): \(name) loss \(value), expected \(want)")
+        }
+    }
+
+    @Test(arguments: [1e3, 1e4])
+    func floatLossStaysFinite(gap: Double) { Self.check(Float.self, gap: gap, tolerance: 1e-6) }
+
+    @Test(arguments: [1e3, 1e4])
+    func doubleLossStaysFinite(gap: Double) { Self.check(Double.self, gap: gap, tolerance: 1e-12) }
 }

@@ -127,15 +127,18 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         let scale = 1 / Scalar(rows)
         outputs.withUnsafeMutableBufferPointer { O in
             // Softmax cross-entropy, turned in place into ∂L/∂logits = (softmax − onehot) / N.
+            // The loss is log Σ exp(z − m) − (z_y − m): never log of an exponential, which
+            // underflows to log 0 = −∞ once z_y lies ~104 (Float) or ~746 (Double) below m.
             var total: Scalar = 0
             for r in 0 ..< rows {
                 let z = O.baseAddress! + r * q
                 var m = z[0]
                 for j in 1 ..< q where z[j] > m { m = z[j] }
+                let y = targets[r]
+                let shiftedTarget = z[y] - m
                 var sum: Scalar = 0
                 for j in 0 ..< q { let e = Scalar.exp(z[j] - m); z[j] = e; sum += e }
-                let y = targets[r]
-                total += Scalar.log(sum) - Scalar.log(z[y])
+                total += Scalar.log(sum) - shiftedTarget
                 let inv = scale / sum
                 for j in 0 ..< q { z[j] *= inv }
                 z[y] -= scale

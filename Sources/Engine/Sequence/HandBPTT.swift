@@ -42,11 +42,12 @@ public func handWrittenBPTT<Scalar: TensorScalar>(
             for j in 0 ..< h { s += a[j] * whq[j * q + k] }
             o[k] = s
         }
+        // log-sum-exp: loss_t = log Σ exp(o − m) − (o_y − m), never log of an underflowed p_y.
         let m = o.max()!
         var p = o.map { Scalar.exp($0 - m) }
         let z = p.reduce(0, +)
         for k in 0 ..< q { p[k] /= z }
-        loss -= Scalar.log(p[targets[t]])
+        loss += Scalar.log(z) - (o[targets[t]] - m)
         ps.append(p)
     }
     loss /= Scalar(n)
