@@ -65,27 +65,43 @@ public func zeroGradients<S: TensorScalar>(of parameters: [Variable<S>]) {
     for p in parameters { p.zeroGrad() }
 }
 
-/// The global L2 norm ‖g‖ over all gradients of `parameters` (missing gradients count as zero).
-public func gradientNorm<S: TensorScalar>(of parameters: [Variable<S>]) -> S {
+/// √(Σ over all tensors of Σ x²): the global norm that clipping uses, summed in one order.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+public func globalNorm<S: TensorScalar>(of tensors: [Tensor<S>]) -> S {
     var total: S = 0
-    for p in parameters { if let g = p.grad { let n = g.norm(); total += n * n } }
+    for t in tensors { total += t.sumOfSquares() }
     return total.squareRoot()
 }
 
-/// Rescales all gradients together by min(1, θ/‖g‖) (d2l's clipping rule); returns ‖g‖ before clipping.
+/// d2l's `grad_clipping`, the one clipping rule of the engine: rescales all `tensors` together by
+/// min(1, θ/‖g‖) so that their global norm is at most θ = `maxNorm`; returns ‖g‖ before. The
+/// tensors are scaled in place (pass uniquely held ones to avoid copies). A NaN norm clips
+/// nothing and is returned, so the caller sees it.
 @discardableResult
-public func clipGradients<S: TensorScalar>(of parameters: [Variable<S>], maxNorm: S) -> S {
-    checkPrecondition(maxNorm > 0, "clipGradients(of:maxNorm:): maxNorm must be positive, got \(maxNorm)")
-    let norm = gradientNorm(of: parameters)
+public func clipByGlobalNorm<S: TensorScalar>(_ tensors: inout [Tensor<S>], maxNorm: S) -> S {
+    checkPrecondition(maxNorm > 0, "clipping: maxNorm must be positive, got \(maxNorm)")
+    let norm = globalNorm(of: tensors)
     if norm > maxNorm {
         let scale = maxNorm / norm
-        for p in parameters where p.grad != nil {
-            var g = p.grad!
-            p.grad = nil  // unique reference, so the scaling happens in place
-            g *= scale
-            p.grad = g
-        }
+        for i in tensors.indices { tensors[i] *= scale }
     }
+    return norm
+}
+
+/// The global L2 norm ‖g‖ over all gradients of `parameters` (missing gradients count as zero).
+public func gradientNorm<S: TensorScalar>(of parameters: [Variable<S>]) -> S {
+    globalNorm(of: parameters.compactMap(\.grad))
+}
+
+/// Rescales all gradients together by min(1, θ/‖g‖) (`clipByGlobalNorm`); returns ‖g‖ before clipping.
+@discardableResult
+public func clipGradients<S: TensorScalar>(of parameters: [Variable<S>], maxNorm: S) -> S {
+    let tracked = parameters.filter { $0.grad != nil }
+    // Taken out of the variables, so each buffer is uniquely held and scaled in place.
+    var gradients = tracked.map { p in defer { p.grad = nil }; return p.grad! }
+    let norm = clipByGlobalNorm(&gradients, maxNorm: maxNorm)
+    for (p, g) in zip(tracked, gradients) { p.grad = g }
     return norm
 }
 

@@ -57,35 +57,8 @@ public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable {
     }
     public static var names: [String] { ["W_xh", "W_hh", "b_h", "W_hq", "b_q"] }
 
-    /// √(Σ over all tensors of Σ x²), the norm that global clipping uses.
-    public var globalNorm: Scalar { Self.sumOfSquares(self).squareRoot() }
-
-    // Specialised so the training loop's clipping runs at memory speed, not through witness tables.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func sumOfSquares(_ w: RNNWeights) -> Scalar {
-        var total: Scalar = 0
-        for t in [w.wxh, w.whh, w.bh, w.whq, w.bq] {
-            t.scalars.withUnsafeBufferPointer { p in
-                var s: Scalar = 0
-                for x in p { s += x * x }
-                total += s
-            }
-        }
-        return total
-    }
-
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func scale(_ t: inout Tensor<Scalar>, _ factor: Scalar) {
-        t.scalars.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] *= factor } }
-    }
-
-    /// Multiplies every tensor by `factor` in place.
-    public mutating func scale(by factor: Scalar) {
-        Self.scale(&wxh, factor); Self.scale(&whh, factor); Self.scale(&bh, factor)
-        Self.scale(&whq, factor); Self.scale(&bq, factor)
-    }
+    /// √(Σ over all tensors of Σ x²), the norm that global clipping uses (`globalNorm(of:)`).
+    public var globalNorm: Scalar { Engine.globalNorm(of: all) }
 
     /// `self += alpha * other`, tensor by tensor (BLAS axpy).
     public mutating func add(_ other: RNNWeights, scaledBy alpha: Scalar = 1) {
@@ -93,11 +66,16 @@ public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable {
         whq.add(other.whq, scaledBy: alpha); bq.add(other.bq, scaledBy: alpha)
     }
 
-    /// Rescales so the global norm is at most `maxNorm` (d2l `grad_clipping`); returns the norm before.
+    /// Rescales so the global norm is at most `maxNorm` (`clipByGlobalNorm`, d2l `grad_clipping`);
+    /// returns the norm before.
     @discardableResult
     public mutating func clip(maxNorm: Scalar) -> Scalar {
-        let n = globalNorm
-        if n > maxNorm { scale(by: maxNorm / n) }
-        return n
+        // Moved out and back, so each buffer is uniquely held and scaled in place.
+        var tensors = [wxh, whh, bh, whq, bq]
+        let empty = Tensor<Scalar>(zeros: [0])
+        wxh = empty; whh = empty; bh = empty; whq = empty; bq = empty
+        let norm = clipByGlobalNorm(&tensors, maxNorm: maxNorm)
+        wxh = tensors[0]; whh = tensors[1]; bh = tensors[2]; whq = tensors[3]; bq = tensors[4]
+        return norm
     }
 }

@@ -38,34 +38,26 @@ public final class ScratchRNNLanguageModel<Scalar: TensorScalar>: CharacterLangu
         RNNWeights(wxh: wxh.gradient, whh: whh.gradient, bh: bh.gradient, whq: whq.gradient, bq: bq.gradient)
     }
 
+    /// The recurrence this model unrolls (`RNNCell`, shared with the `RNN` layer).
+    public var cell: RNNCell<Scalar> { RNNCell(wxh: wxh, whh: whh, bh: bh) }
+
     /// Runs the RNN over time-major `inputs` (T·B tokens) and returns the logits of all steps
     /// ([T·B, Q], rows t·B + b) and the last state [B, H]. `gradientGates[t]` scales the gradient
     /// flowing from step t into h_{t−1} (see `BPTTStrategy`).
     public func callAsFunction(inputs: [Int], batchSize b: Int, initialState: Variable<Scalar>? = nil,
                                gradientGates: [Scalar]? = nil) -> (logits: Variable<Scalar>, finalState: Variable<Scalar>) {
         precondition(b > 0 && inputs.count % b == 0, "ScratchRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
-        let steps = inputs.count / b
-        var h = initialState ?? Variable(Tensor(zeros: [b, hiddenSize]))
-        var states: [Variable<Scalar>] = []
-        states.reserveCapacity(steps)
-        for t in 0 ..< steps {
+        let cell = self.cell
+        let states = cell.unroll(steps: inputs.count / b, initialState: initialState ?? cell.zeroState(batchSize: b),
+                                 gradientGates: gradientGates) { t in
             let tokens = Array(inputs[t * b ..< (t + 1) * b])
-            let x: Variable<Scalar>
             switch encoding {
-            case .oneHot: x = matmul(Variable(Tensor(oneHot: tokens, depth: vocabularySize)), wxh)
-            case .embedding: x = gather(wxh, rows: tokens)
+            case .oneHot: return matmul(Variable(Tensor(oneHot: tokens, depth: vocabularySize)), wxh)
+            case .embedding: return gather(wxh, rows: tokens)
             }
-            let gate = gradientGates?[t] ?? 1
-            let previous: Variable<Scalar>
-            if gate == 1 || !h.requiresGrad { previous = h }
-            else if gate == 0 { previous = h.detached() }
-            // Value h, gradient gate·∂: the detached copy carries the rest of the value.
-            else { previous = h * gate + h.detached() * (1 - gate) }
-            h = tanh(x + matmul(previous, whh) + bh)
-            states.append(h)
         }
         let logits = matmul(concatenate(states, alongAxis: 0), whq) + bq
-        return (logits, h)
+        return (logits, states.last!)
     }
 
     /// Mean cross-entropy of the predictions for time-major `targets`.
@@ -82,19 +74,9 @@ public final class ScratchRNNLanguageModel<Scalar: TensorScalar>: CharacterLangu
         let (l, last) = loss(inputs: inputs, targets: targets, batchSize: batchSize,
                              initialState: initialState.map { Variable($0) }, gradientGates: gradientGates)
         l.backward()
-        // d2l grad_clipping: one norm over all parameters; then sgd with the mean loss.
-        // This code is generic and not specialised across modules, so the per-element work goes
-        // through specialised kernels (`sumOfSquares`, BLAS axpy), never a generic loop here.
-        let grads = parameters.map(\.gradient)
-        var step = -learningRate
-        if let c = clipNorm {
-            var sq: Scalar = 0
-            for g in grads { sq += g.sumOfSquares() }
-            let norm = sq.squareRoot()
-            // Scaling the step instead of the gradients: no copy of each gradient.
-            if norm > c { step *= c / norm }
-        }
-        for (p, g) in zip(parameters, grads) { p.value.add(g, scaledBy: step) }
+        // d2l grad_clipping, then sgd with the mean loss.
+        if let c = clipNorm { clipGradients(of: parameters, maxNorm: c) }
+        for p in parameters { p.value.add(p.gradient, scaledBy: -learningRate) }
         return (l.scalar, last.value)
     }
 
