@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
         valueName: "python"))
     var comparePytorch: String?
 
-    @Option(name: .customLong("repeat"), help: "With --compare-pytorch: runs of ours and of PyTorch, alternating, per configuration (medians are reported).")
+    @Option(name: .customLong("repeat"), help: "With --compare-pytorch or --concurrent: alternating runs per configuration (medians are reported).")
     var repeatCount = 3
 
     @Option(name: .long, help: "With --compare-pytorch: the reference script (default: Reference/pytorch_rnn_scratch.py beside this source file).")
@@ -44,6 +44,11 @@ struct Bench: ParsableCommand {
     // at load 5 on 2 cores), so on a shared machine compare with 1 and --blas-threads 1 as well.
     @Option(name: .long, help: "With --compare-pytorch: torch.set_num_threads for the reference (on a busy machine also try 1 with --blas-threads 1).")
     var torchThreads = 2
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Run one copy alone, then this many copies at once (separate processes), --repeat times, and report their aggregate tokens/s against the solo rate.",
+        valueName: "copies"))
+    var concurrent: Int?
 
     @Option(name: .long, help: "Threads for matrix products (default: OPENBLAS_NUM_THREADS or every core; OpenBLAS itself runs single-threaded and the engine splits products over its own threads). Use 1 on a busy machine: two threads that fight other processes for a core run slower than one.")
     var blasThreads: Int?
@@ -56,6 +61,11 @@ struct Bench: ParsableCommand {
         if let n = blasThreads, n <= 0 { throw ValidationError("--blas-threads must be positive, got \(n)") }
         guard repeatCount > 0 else { throw ValidationError("--repeat must be positive, got \(repeatCount)") }
         guard torchThreads > 0 else { throw ValidationError("--torch-threads must be positive, got \(torchThreads)") }
+        if let n = concurrent {
+            guard n >= 2 else { throw ValidationError("--concurrent must be at least 2, got \(n)") }
+            guard comparePytorch == nil else { throw ValidationError("--concurrent and --compare-pytorch measure different things; give one") }
+            guard config.contains(where: { $0 != .gemm }) else { throw ValidationError("--concurrent trains language models; the configurations given were only gemm") }
+        }
         if comparePytorch != nil, !config.contains(where: { PyTorchComparison.comparable.contains($0) }) {
             throw ValidationError("--compare-pytorch compares zh-scratch and zh-fused; the configurations given were \(config.map(\.rawValue).joined(separator: ", "))")
         }
@@ -63,6 +73,16 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let n = blasThreads { setBLASThreadCount(n) }
+        if let copies = concurrent {
+            try ConcurrentCopies(copies: copies, repeats: repeatCount, copyArguments: { c in
+                var arguments = ["--config", c.rawValue, "--epochs", "\(epochs)", "--seed", "\(seed)"]
+                if let s = sampling { arguments += ["--sampling", s.rawValue] }
+                if fullCorpus { arguments.append("--full-corpus") }
+                if let n = blasThreads { arguments += ["--blas-threads", "\(n)"] }
+                return arguments
+            }, quiet: json).run(configurations: config)
+            return
+        }
         if let python = comparePytorch {
             let comparison = try PyTorchComparison(
                 python: python, script: pytorchScript ?? PyTorchComparison.defaultScript,
@@ -152,21 +172,41 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
         ])
     }
 
-    /// The products the RNN makes (a step forward, a step backward `…T` = A·Bᵀ, the
-    /// whole-sequence weight gradient) and 512³, through `Tensor.matmul` (the engine's kernels
-    /// and threads) and raw `cblas_sgemm` (OpenBLAS's own threading); one line per shape.
+    /// The products the RNN makes — a step forward (`…P`: W_hh packed once per sequence, as the
+    /// fused model does; plain, as the scratch model does), a step backward (`…T` = A·Bᵀ), the
+    /// whole-sequence weight gradient (`tA` = Aᵀ·B), the output layer — and 512³; one line each,
+    /// after a line with the CPU's FMA peak measured in the same run.
     private func runGemm(repetitions: Int) throws -> Result {
-        let shapes = [(32, 512, 512, false), (32, 512, 512, true), (1120, 512, 512, false), (512, 1120, 512, false), (512, 512, 512, false)]
-        let lines = shapes.map { m, k, n, transposed -> String in
-            let r = benchmarkMatmul(m: m, k: k, n: n, transposeB: transposed, repetitions: repetitions)
-            return Result(fields: [
-                ("config", "\"gemm\""), ("shape", "\"\(m)x\(k)x\(n)\(transposed ? "T" : "")\""), ("repetitions", "\(repetitions)"),
-                ("tensor_gflops", String(format: "%.1f", r.tensorGFLOPS)),
-                ("blas_gflops", String(format: "%.1f", r.blasGFLOPS)),
-                ("ratio", String(format: "%.3f", r.ratio)),
-                ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
-                ("blas_threads", "\(blasThreadCount())"), ("blas_core", "\"\(EngineInfo.blasCore)\""),
-            ]).jsonLine
+        let threads = blasThreadCount()
+        var lines: [String] = []
+        var peakGFLOPS: Double?
+        if let peak = measureFMAPeak(threads: threads) {
+            lines.append(Result(fields: [
+                ("config", "\"gemm\""), ("fma_peak", "\"\(peak.unit)\""),
+                ("peak_gflops_1_thread", String(format: "%.1f", peak.oneThreadGFLOPS)),
+                ("peak_gflops", String(format: "%.1f", peak.allThreadsGFLOPS)), ("threads", "\(threads)"),
+                ("kernels", "\"\(EngineInfo.productKernels)\""),
+            ]).jsonLine)
+            peakGFLOPS = peak.allThreadsGFLOPS
+        }
+        let shapes = [
+            ProductShape(m: 32, k: 512, n: 512, packed: true), ProductShape(m: 32, k: 512, n: 512),
+            ProductShape(m: 32, k: 512, n: 512, transposeB: true), ProductShape(m: 512, k: 1120, n: 512, transposeA: true),
+            ProductShape(m: 1120, k: 512, n: 28), ProductShape(m: 1120, k: 28, n: 512, transposeB: true),
+            ProductShape(m: 512, k: 512, n: 512),
+        ]
+        for shape in shapes {
+            let r = benchmarkMatmul(shape, repetitions: repetitions)
+            var fields: [(String, String)] = [
+                ("config", "\"gemm\""), ("shape", "\"\(shape)\""), ("repetitions", "\(r.repetitions)"),
+                ("engine_gflops", String(format: "%.1f", r.engineGFLOPS)),
+                ("blas_path_gflops", String(format: "%.1f", r.blasPathGFLOPS)),
+                ("openblas_threaded_gflops", String(format: "%.1f", r.openBLASGFLOPS)),
+                ("engine_vs_blas_path", String(format: "%.3f", r.blasPathSeconds / r.engineSeconds)),
+            ]
+            if let peak = peakGFLOPS { fields.append(("engine_share_of_peak", String(format: "%.3f", r.engineGFLOPS / peak))) }
+            fields += [("threads", "\(threads)"), ("kernels", "\"\(EngineInfo.productKernels)\""), ("blas_core", "\"\(EngineInfo.blasCore)\"")]
+            lines.append(Result(fields: fields).jsonLine)
         }
         return Result(fields: [], preformatted: lines.joined(separator: "\n"))
     }

@@ -216,7 +216,8 @@ struct PyTorchComparison {
     }
 }
 
-private func median(_ values: [Double]) -> Double {
+/// The median of a sample (NaN when empty).
+func median(_ values: [Double]) -> Double {
     let v = values.sorted()
     guard !v.isEmpty else { return .nan }
     return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2

@@ -1,0 +1,85 @@
+import Engine
+import Foundation
+
+/// `rnnbook bench --concurrent N`: how training shares the machine. Runs one copy of a
+/// configuration alone, then N copies at once (each its own process, as N builds or a build and
+/// a browser would be), alternating `repeats` times, and reports the aggregate tokens per second
+/// of the N copies against the solo rate. Threads that spin while another process needs their
+/// core show up here as an aggregate far below the solo rate.
+struct ConcurrentCopies {
+    let copies: Int
+    let repeats: Int
+    /// The arguments every copy gets after `bench` (configuration, epochs, seed, threads …).
+    let copyArguments: (BenchConfiguration) -> [String]
+    let quiet: Bool
+
+    /// One process's JSON line, parsed.
+    struct Copy {
+        var tokensPerSecond: Double
+        var seconds: Double
+    }
+
+    func run(configurations: [BenchConfiguration]) throws {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        for c in configurations where c != .gemm {
+            var solo: [Double] = [], aggregate: [Double] = [], ratios: [Double] = []
+            var perCopy: [[Double]] = []
+            let loadStart = PyTorchComparison.loadAverage()
+            for r in 1 ... repeats {
+                let alone = try launch(executable, c, count: 1)
+                let together = try launch(executable, c, count: copies)
+                let sum = together.reduce(0) { $0 + $1.tokensPerSecond }
+                solo.append(alone[0].tokensPerSecond)
+                aggregate.append(sum)
+                ratios.append(sum / alone[0].tokensPerSecond)
+                perCopy.append(together.map(\.tokensPerSecond))
+                if !quiet {
+                    FileHandle.standardError.write(Data(String(
+                        format: "%@ run %d: alone %.0f tokens/s; %d at once %@ = %.0f (%.2f× alone)\n",
+                        c.rawValue, r, alone[0].tokensPerSecond, copies,
+                        together.map { String(format: "%.0f", $0.tokensPerSecond) }.joined(separator: " + "),
+                        sum, sum / alone[0].tokensPerSecond).utf8))
+                }
+            }
+            let summary: [String: Any] = [
+                "config": c.rawValue, "concurrent": copies, "repeats": repeats,
+                "solo_tokens_per_s_median": median(solo).rounded(),
+                "aggregate_tokens_per_s_median": median(aggregate).rounded(),
+                "aggregate_over_solo_median": (median(ratios) * 1000).rounded() / 1000,
+                "aggregate_over_solo": ratios.map { ($0 * 1000).rounded() / 1000 },
+                "copies_tokens_per_s": perCopy.map { $0.map { $0.rounded() } },
+                "blas_threads": blasThreadCount(), "kernels": EngineInfo.productKernels,
+                "loadavg_start": loadStart, "loadavg_end": PyTorchComparison.loadAverage(),
+            ]
+            print(try PyTorchComparison.jsonLine(summary, order: ["config", "concurrent", "repeats", "solo_tokens_per_s_median",
+                                                                  "aggregate_tokens_per_s_median", "aggregate_over_solo_median"]))
+            fflush(nil)
+        }
+    }
+
+    /// Starts `count` copies at once and waits for all of them.
+    private func launch(_ executable: String, _ c: BenchConfiguration, count: Int) throws -> [Copy] {
+        var running: [(Process, Pipe)] = []
+        for _ in 0 ..< count {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["bench"] + copyArguments(c) + ["--json"]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            running.append((process, out))
+        }
+        return try running.map { process, out in
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            guard process.terminationStatus == 0,
+                  let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let rate = (json["tokens_per_s"] as? NSNumber)?.doubleValue,
+                  let seconds = (json["seconds"] as? NSNumber)?.doubleValue else {
+                throw BenchError("--concurrent: a copy of \(c.rawValue) exited with status \(process.terminationStatus); expected a JSON line with tokens_per_s, found: \(line.isEmpty ? "nothing" : line)")
+            }
+            return Copy(tokensPerSecond: rate, seconds: seconds)
+        }
+    }
+}
