@@ -37,6 +37,27 @@ extension Tensor {
         }
     }
 
+    /// `pending += a · P` for a packed right operand (β = 0 into fresh memory when none yet).
+    static func addProduct(_ a: Tensor, packed: PackedMatrix<Scalar>, into pending: inout Tensor?, shape: [Int]) {
+        let k = packed.k, n = packed.n, m = a.count / Swift.max(k, 1)
+        checkPrecondition(a.shape.last == k && m * n == shape.shapeProduct,
+                          "internal: addProduct of shape \(a.shape) and packed [\(k), \(n)] into \(shape)")
+        let fresh = pending == nil
+        if fresh {
+            if k == 0 { pending = Tensor(zeros: shape); return }
+            pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: m * n) { _, initialized in
+                initialized = m * n
+            })
+        }
+        guard m > 0 && n > 0 && k > 0 else { return }
+        a.scalars.withUnsafeBufferPointer { pa in
+            pending!.scalars.withUnsafeMutableBufferPointer { pc in
+                Scalar.gemm(transposeA: false, m: m, alpha: 1, a: pa.baseAddress!, lda: k, packed: packed,
+                            beta: fresh ? 0 : 1, c: pc.baseAddress!, ldc: n)
+            }
+        }
+    }
+
     /// `pending += Σᵢ lhsᵢᵀ · rhsᵢ` as a single gemm over the rows of all pairs stacked
     /// (each lhsᵢ is [rᵢ, m] or a stack of such rows, each rhsᵢ [rᵢ, n]).
     @_specialize(where Scalar == Float)

@@ -126,15 +126,15 @@ enum MatrixKernels {
                         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                         alpha: Float, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int,
-                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, partWork: ProductPartWork = .none) {
         guard m > 0 && n > 0 else { return }
         if path == .avx2 && k > 0 {
             avx2Product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, partWork: partWork)
             return
         }
         let operands = ProductOperands(a: a, b: b, c: c)
-        forEachProductPart(m: m, n: n, k: k) { rows, columns in
+        forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in
             // Rows of op(A) and of C; columns of op(B) and of C.
             sgemm(path: path, transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                   a: transposeA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda, lda: lda,
@@ -187,13 +187,13 @@ enum MatrixKernels {
     static func avx2Product(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             alpha: Float, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, partWork: ProductPartWork) {
         let layout = AVX2Layout(transposeA: transposeA, transposeB: transposeB, m: m, n: n)
         let operands = ProductOperands(a: a, b: b, c: c)
         let parts = productParts(m: m, n: n, k: k)
         func run(packed: UnsafeMutablePointer<Float>?) {
             let packed = packed.map { ProductOperands(a: UnsafePointer($0), b: UnsafePointer($0), c: $0) }
-            forEachProductPart(m: m, n: n, k: k) { rows, columns in
+            forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in
                 layout.part(rows: rows, columns: columns, k: k, alpha: alpha, a: operands.a, lda: lda, b: operands.b, ldb: ldb,
                             beta: beta, c: operands.c, ldc: ldc, packedRight: packed?.a)
             }
@@ -219,8 +219,10 @@ enum MatrixKernels {
             let rowsPerPart = parts.alongColumns ? sharedPanelRows : parts.size
             ProductThreads.shared.run(parts: (m + rowsPerPart - 1) / rowsPerPart) { r in
                 let rows = r * rowsPerPart ..< Swift.min((r + 1) * rowsPerPart, m)
-                layout.part(rows: rows, columns: 0 ..< n, k: k, alpha: alpha, a: operands.a, lda: lda, b: operands.b, ldb: ldb,
-                            beta: beta, c: operands.c, ldc: ldc, packedRight: shared.a)
+                partWork.around(rows, 0 ..< n) { rows, columns in
+                    layout.part(rows: rows, columns: columns, k: k, alpha: alpha, a: operands.a, lda: lda, b: operands.b, ldb: ldb,
+                                beta: beta, c: operands.c, ldc: ldc, packedRight: shared.a)
+                }
             }
         }
     }
@@ -295,21 +297,27 @@ struct AVX2Layout: Sendable {
         let (aRow, aColumn) = transposeA ? (1, lda) : (lda, 1)
         let a = a + rows.lowerBound * aRow
         let c = c + rows.lowerBound * ldc + columns.lowerBound
+        /// X = alpha · L · P + beta · X.
+        func multiply(_ m: Int, _ n: Int, l: UnsafePointer<Float>, _ lRow: Int, _ lColumn: Int, _ lBlock: Int,
+                      packed: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>, _ xRow: Int, _ xColumn: Int,
+                      panelsOuter: Bool = true) {
+            AVX2Kernels.multiplyPacked(m: m, n: n, k: k, alpha: alpha, l: l, lRowStride: lRow, lColumnStride: lColumn,
+                                       lBlockStride: lBlock, packed: packed, beta: beta,
+                                       x: x, xRowStride: xRow, xColumnStride: xColumn, panelsOuter: panelsOuter)
+        }
         if transposedForm {
             // X = Cᵀ (n×m) = L·R with L[j][p] = B[j][p], R[p][i] = op(A)[i][p]; parts of this
-            // form are columns of C, so R is always whole.
+            // form are columns of C, so R is always whole. B's rows (the larger operand) are
+            // streamed once, the thin op(A)ᵀ reused.
             checkPrecondition(rows == 0 ..< rows.upperBound, "internal: a transposed-form part starts at row \(rows.lowerBound)")
-            let multiply = { (packed: UnsafePointer<Float>) in
-                // B's rows (the larger operand) are streamed once, the thin op(A)ᵀ reused.
-                AVX2Kernels.multiplyPacked(m: n, n: m, k: k, alpha: alpha, l: b + columns.lowerBound * ldb,
-                                           lRowStride: ldb, lColumnStride: 1, lBlockStride: AVX2Kernels.rowBlock * ldb,
-                                           packed: packed, beta: beta, x: c, xRowStride: 1, xColumnStride: ldc,
-                                           panelsOuter: false)
+            let run = { (packed: UnsafePointer<Float>) in
+                multiply(n, m, l: b + columns.lowerBound * ldb, ldb, 1, AVX2Kernels.rowBlock * ldb,
+                         packed: packed, x: c, 1, ldc, panelsOuter: false)
             }
-            if let packedRight { multiply(packedRight); return }
+            if let packedRight { run(packedRight); return }
             MatrixKernels.withScratch(AVX2Kernels.packedCount(k: k, n: m)) { packed in
                 AVX2Kernels.pack(transposed: !transposeA, k: k, n: m, r: a, ldr: lda, into: packed)
-                multiply(packed)
+                run(packed)
             }
             return
         }
@@ -325,22 +333,20 @@ struct AVX2Layout: Sendable {
             }
             let panels = scratch + stripCount
             if let packedRight {
-                AVX2Kernels.multiplyPacked(m: m, n: n, k: k, alpha: alpha, l: l, lRowStride: lRow, lColumnStride: lColumn,
-                                           lBlockStride: lBlock, packed: packedRight + columns.lowerBound * k, beta: beta,
-                                           x: c, xRowStride: ldc, xColumnStride: 1)
-            } else {
-                // A group of panels at a time, packed row by row across the group: B's rows are
-                // read in runs of 256 bytes, which the prefetchers follow (a panel at a time,
-                // 64 bytes in every 2 KB, was 25 % slower in a training loop).
-                var j = 0
-                while j < n {
-                    // op(B)[p][j] = B[p][j], or B[j][p] transposed.
-                    let width = Swift.min(group, n - j)
-                    AVX2Kernels.pack(transposed: transposeB, k: k, n: width, r: transposeB ? b + (columns.lowerBound + j) * ldb : b + columns.lowerBound + j, ldr: ldb, into: panels)
-                    AVX2Kernels.multiplyPacked(m: m, n: width, k: k, alpha: alpha, l: l, lRowStride: lRow, lColumnStride: lColumn,
-                                               lBlockStride: lBlock, packed: panels, beta: beta, x: c + j, xRowStride: ldc, xColumnStride: 1)
-                    j += width
-                }
+                multiply(m, n, l: l, lRow, lColumn, lBlock, packed: packedRight + columns.lowerBound * k, x: c, ldc, 1)
+                return
+            }
+            // A group of panels at a time, packed row by row across the group: B's rows are read
+            // in runs of 256 bytes, which the prefetchers follow (a panel at a time, 64 bytes in
+            // every 2 KB, was 25 % slower in a training loop).
+            var j = 0
+            while j < n {
+                // op(B)[p][j] = B[p][j], or B[j][p] transposed.
+                let width = Swift.min(group, n - j), column = columns.lowerBound + j
+                AVX2Kernels.pack(transposed: transposeB, k: k, n: width, r: transposeB ? b + column * ldb : b + column,
+                                 ldr: ldb, into: panels)
+                multiply(m, width, l: l, lRow, lColumn, lBlock, packed: panels, x: c + j, ldc, 1)
+                j += width
             }
         }
     }

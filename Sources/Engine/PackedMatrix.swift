@@ -28,19 +28,29 @@ public struct PackedMatrix<Scalar: TensorScalar>: Sendable {
     }
 
     /// Packs op(B) anew, reusing the storage when the size allows.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func pack(transposed: Bool, k: Int, n: Int, b: UnsafePointer<Scalar>, ldb: Int) {
         checkPrecondition(k >= 0 && n >= 0 && ldb >= (transposed ? k : n),
                           "PackedMatrix: op(B) of \(k)×\(n) with row stride \(ldb)")
         self.k = k; self.n = n; self.transposed = transposed
         panels = Self.packingPays
         let count = panels ? AVX2Kernels.packedCount(k: k, n: n) : k * n
-        if storage.count != count { storage = [Scalar](repeating: 0, count: count) }
+        // Every element is written below (panels include their zero padding).
+        if storage.count != count { storage = [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count } }
         let (rows, columns) = transposed ? (n, k) : (k, n)
         storage.withUnsafeMutableBufferPointer { s in
             guard let target = s.baseAddress else { return }
             if panels {
-                AVX2Kernels.pack(transposed: transposed, k: k, n: n, r: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
-                                 ldr: ldb, into: UnsafeMutableRawPointer(target).assumingMemoryBound(to: Float.self))
+                // Groups of four panels packed in parallel on the product threads.
+                let group = 64, groups = k * n >= 1 << 16 ? (n + group - 1) / group : 1
+                let source = UnsafeRawPointer(b).assumingMemoryBound(to: Float.self)
+                let operands = ProductOperands(a: source, b: source, c: UnsafeMutableRawPointer(target).assumingMemoryBound(to: Float.self))
+                ProductThreads.shared.run(parts: groups) { g in
+                    let j = g * group, width = groups == 1 ? n : Swift.min(group, n - j)
+                    AVX2Kernels.pack(transposed: transposed, k: k, n: width, r: transposed ? operands.a + j * ldb : operands.a + j,
+                                     ldr: ldb, into: operands.c + j * k)
+                }
             } else {
                 for i in 0 ..< rows { (target + i * columns).update(from: b + i * ldb, count: columns) }
             }
@@ -49,13 +59,16 @@ public struct PackedMatrix<Scalar: TensorScalar>: Sendable {
 
     /// C = alpha · op(A) · op(B) + beta · C with op(B) this operand, in parts on the product
     /// threads like `gemm`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func multiply(transposeA: Bool, m: Int, alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
-                  beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+                  beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int, partWork: ProductPartWork) {
         guard m > 0 && n > 0 else { return }
         storage.withUnsafeBufferPointer { s in
             guard panels else {
                 Scalar.gemm(transposeA: transposeA, transposeB: transposed, m: m, n: n, k: k, alpha: alpha,
-                            a: a, lda: lda, b: s.baseAddress!, ldb: transposed ? k : n, beta: beta, c: c, ldc: ldc)
+                            a: a, lda: lda, b: s.baseAddress!, ldb: transposed ? k : n, beta: beta, c: c, ldc: ldc,
+                            partWork: partWork)
                 return
             }
             let k = self.k, layout = AVX2Layout(transposeA: transposeA, transposeB: false, m: m, n: n)
@@ -64,7 +77,7 @@ public struct PackedMatrix<Scalar: TensorScalar>: Sendable {
                                            c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self))
             let alpha = unsafeBitCast(alpha, to: Float.self), beta = unsafeBitCast(beta, to: Float.self)
             // Parts start at multiples of 64 columns: whole panels.
-            forEachProductPart(m: m, n: n, k: k) { rows, columns in
+            forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in
                 layout.part(rows: rows, columns: columns, k: k, alpha: alpha, a: operands.a, lda: lda, b: operands.b, ldb: 0,
                             beta: beta, c: operands.c, ldc: ldc, packedRight: operands.b)
             }
@@ -72,11 +85,38 @@ public struct PackedMatrix<Scalar: TensorScalar>: Sendable {
     }
 }
 
+extension PackedMatrix {
+    /// C = alpha · op(A) · op(B) + beta · C with op(B) this operand, all of it on the calling
+    /// thread (for work that is already split over the product threads, such as one group of a
+    /// batch's sequences). Its bits are those of `gemm` on the AVX2 path; elsewhere they depend
+    /// only on m (one BLAS call of that shape).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func multiplyOnCallingThread(transposeA: Bool = false, m: Int, alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
+                                 beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+        guard m > 0 && n > 0 else { return }
+        storage.withUnsafeBufferPointer { s in
+            guard panels else {
+                Scalar.kernelGemm(transposeA: transposeA, transposeB: transposed, m: m, n: n, k: k, alpha: alpha,
+                                  a: a, lda: lda, b: s.baseAddress!, ldb: transposed ? k : n, beta: beta, c: c, ldc: ldc)
+                return
+            }
+            let values = UnsafeRawPointer(s.baseAddress!).assumingMemoryBound(to: Float.self)
+            AVX2Layout(transposeA: transposeA, transposeB: false, m: m, n: n)
+                .part(rows: 0 ..< m, columns: 0 ..< n, k: k, alpha: unsafeBitCast(alpha, to: Float.self),
+                      a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda, b: values, ldb: 0,
+                      beta: unsafeBitCast(beta, to: Float.self), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                      ldc: ldc, packedRight: values)
+        }
+    }
+}
+
 extension TensorScalar {
-    /// C = alpha · op(A) · P + beta · C for a packed right operand P: the same bits as `gemm`
-    /// with the matrix P was packed from.
+    /// C = alpha · op(A) · P + beta · C for a packed right operand P, each part inside `partWork`:
+    /// the same bits as `gemm` with the matrix P was packed from.
     public static func gemm(transposeA: Bool, m: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
-                            packed: PackedMatrix<Self>, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
-        packed.multiply(transposeA: transposeA, m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+                            packed: PackedMatrix<Self>, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int,
+                            partWork: ProductPartWork = .none) {
+        packed.multiply(transposeA: transposeA, m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc, partWork: partWork)
     }
 }

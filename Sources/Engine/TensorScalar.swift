@@ -15,6 +15,13 @@ where RawSignificand: FixedWidthInteger {
     /// and CPU (`MatrixKernels.product` for Float, BLAS per part otherwise); `gemm` is its
     /// public face.
     static func threadedProduct(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                                b: UnsafePointer<Self>, ldb: Int,
+                                beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, partWork: ProductPartWork)
+    /// The same product on the calling thread by the fastest kernel for this type and CPU
+    /// (`MatrixKernels.sgemm` on the current path for Float, BLAS otherwise): for a small
+    /// product inside a part of a larger one (see `ProductPartWork`).
+    static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                            alpha: Self, a: UnsafePointer<Self>, lda: Int,
                            b: UnsafePointer<Self>, ldb: Int,
                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
@@ -26,14 +33,23 @@ where RawSignificand: FixedWidthInteger {
 }
 
 extension TensorScalar {
+    /// BLAS itself, unless a type has its own kernels (Float).
+    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                  alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                                  b: UnsafePointer<Self>, ldb: Int,
+                                  beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
     /// OpenBLAS on each part (see `productParts`), unless a type has its own kernels (Float).
     public static func threadedProduct(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                        alpha: Self, a: UnsafePointer<Self>, lda: Int,
                                        b: UnsafePointer<Self>, ldb: Int,
-                                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+                                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, partWork: ProductPartWork) {
         guard m > 0 && n > 0 else { return }
         let operands = ProductOperands(a: a, b: b, c: c)
-        forEachProductPart(m: m, n: n, k: k) { rows, columns in
+        forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in
             // Rows of op(A) and of C; columns of op(B) and of C.
             blasGemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                      a: transposeA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda, lda: lda,
@@ -43,14 +59,14 @@ extension TensorScalar {
     }
 
     /// C = alpha · op(A) · op(B) + beta · C, row-major, computed in parts on the engine's product
-    /// threads (see `ProductThreads`); the single entry point for every matrix product of the
-    /// engine.
+    /// threads (see `ProductThreads`), each part inside `partWork`; the single entry point for
+    /// every matrix product of the engine.
     public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             alpha: Self, a: UnsafePointer<Self>, lda: Int,
                             b: UnsafePointer<Self>, ldb: Int,
-                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, partWork: ProductPartWork = .none) {
         threadedProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, partWork: partWork)
     }
 }
 
@@ -67,9 +83,16 @@ extension Float: TensorScalar {
     public static func threadedProduct(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                        alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                        b: UnsafePointer<Float>, ldb: Int,
-                                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, partWork: ProductPartWork) {
         MatrixKernels.product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, partWork: partWork)
+    }
+    public static func kernelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                  alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                  b: UnsafePointer<Float>, ldb: Int,
+                                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        MatrixKernels.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)

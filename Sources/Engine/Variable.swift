@@ -12,12 +12,12 @@
 public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
     /// The tensor this node holds.
     public var value: Tensor<Scalar> {
-        didSet { packedValue = nil; rightOperandUses = 0 }
+        didSet { packed = [nil, nil]; rightOperandUses = [0, 0] }
     }
-    /// `value` packed as the right operand of matrix products, kept while the value does not
-    /// change (see `packedForProducts`).
-    private var packedValue: PackedMatrix<Scalar>?
-    private var rightOperandUses = 0
+    /// `value` (index 0) and its transpose (1) packed as the right operand of matrix products,
+    /// kept while the value does not change (see `packedForProducts`).
+    private var packed: [PackedMatrix<Scalar>?] = [nil, nil]
+    private var rightOperandUses = [0, 0]
     /// Gradient of the last backward pass(es), accumulated; `nil` before any pass.
     public var grad: Tensor<Scalar>?
     /// Whether gradients flow to (and through) this value.
@@ -157,20 +157,29 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
         Tensor.addProduct(a, transposeA: transposeA, b, transposeB: transposeB, into: &pendingGradient, shape: shape)
     }
 
-    /// `value` packed for the kernels (`PackedMatrix`) when this is a parameter (a leaf matrix)
-    /// that has already been the right operand of a product since it last changed: an RNN's W_hh
-    /// multiplies the state at every step of a sequence, and packing it once instead of in every
+    /// `value` — or its transpose — packed for the kernels (`PackedMatrix`) when this is a
+    /// parameter (a leaf matrix) that has already been the right operand of such a product since
+    /// it last changed: an RNN's W_hh multiplies the state at every step of a sequence (and its
+    /// transpose the gradient at every step back), and packing it once instead of in every
     /// product saves a fifth of each. nil otherwise, or where packing buys nothing (doubles,
-    /// kernels that read B in place). The product's bits are the same either way.
-    func packedForProducts() -> PackedMatrix<Scalar>? {
+    /// paths that read B in place). The product's bits are the same either way.
+    func packedForProducts(transposed: Bool = false) -> PackedMatrix<Scalar>? {
         guard parents.isEmpty, value.rank == 2, PackedMatrix<Scalar>.packingPays else { return nil }
-        if let packedValue { return packedValue }
-        rightOperandUses += 1
-        guard rightOperandUses >= 2 else { return nil }
-        packedValue = value.scalars.withUnsafeBufferPointer {
-            PackedMatrix(transposed: false, k: value.shape[0], n: value.shape[1], b: $0.baseAddress!, ldb: value.shape[1])
+        let form = transposed ? 1 : 0
+        if let ready = packed[form] { return ready }
+        rightOperandUses[form] += 1
+        guard rightOperandUses[form] >= 2 else { return nil }
+        let (rows, columns) = (value.shape[0], value.shape[1])
+        packed[form] = value.scalars.withUnsafeBufferPointer {
+            PackedMatrix(transposed: transposed, k: transposed ? columns : rows, n: transposed ? rows : columns,
+                         b: $0.baseAddress!, ldb: columns)
         }
-        return packedValue
+        return packed[form]
+    }
+
+    /// Adds `a · P` (P a packed right operand) to the pending gradient, like `receiveProduct`.
+    func receiveProduct(_ a: Tensor<Scalar>, packed: PackedMatrix<Scalar>) {
+        Tensor.addProduct(a, packed: packed, into: &pendingGradient, shape: shape)
     }
 
     /// Adds `lhsᵀ · rhs` later, in one gemm with every other such contribution (see `deferredProducts`).

@@ -136,7 +136,10 @@ public func matmul<S: TensorScalar>(_ a: Variable<S>, _ b: Variable<S>) -> Varia
         // dA = G Bᵀ and dB = Aᵀ G, with the transposes left to BLAS. dA is added by gemm (β = 1)
         // straight into A's pending gradient; dB is deferred so that all uses of B (every time
         // step of an RNN) are summed in one large product when B's turn comes.
-        if a.requiresGrad { a.receiveProduct(g, bv, transposeB: true) }
+        if a.requiresGrad {
+            if let packed = b.packedForProducts(transposed: true) { a.receiveProduct(g, packed: packed) }
+            else { a.receiveProduct(g, bv, transposeB: true) }
+        }
         if b.requiresGrad { b.receiveDeferredProduct(lhs: av, rhs: g) }
     })
 }

@@ -171,7 +171,7 @@ struct MatrixKernelTests {
     }
 
     /// The AVX2 path's promise: each element is the fused chain, bit for bit, so neither blocks,
-    /// panel edges, groups nor the Cᵀ form (thin A·Bᵀ) can change a result.
+    /// panel edges, groups, the two-phase form nor the Cᵀ form (thin A·Bᵀ) can change a result.
     @Test("AVX2 path: every element bit for bit the fused chain",
           .enabled(if: canRunAVX2, "this CPU has no AVX2 and FMA"))
     func avx2KernelsComputeTheFusedChain() {
@@ -182,6 +182,20 @@ struct MatrixKernelTests {
                 let differing = differingBits(problem.kernel(.avx2, alpha: alpha, beta: beta), problem.fusedChain(alpha: alpha, beta: beta))
                 #expect(differing == 0, "\(problem.label), alpha \(alpha), beta \(beta): \(differing) elements differ")
             }
+        }
+    }
+
+    /// The same promise through the threaded entry point, for every form it chooses: parts of
+    /// columns, the transposed form, and the two phases (shared panels, then rows in parts).
+    @Test("AVX2 path: threaded forms bit for bit the fused chain",
+          .enabled(if: ProductKernelPath.current == .avx2, "this process computes on another path"))
+    func avx2ThreadedFormsComputeTheFusedChain() {
+        for (index, (tA, tB, m, n, k)) in [(true, false, 160, 150, 600), (false, false, 32, 200, 300), (false, true, 20, 300, 300),
+                                           (true, false, 200, 40, 300), (false, false, 130, 70, 520)].enumerated() {
+            let problem = ProductProblem(tA, tB, m: m, n: n, k: k, seed: UInt64(40 + index), nanC: false)
+            let differing = differingBits(problem.gemm(alpha: 0.5, beta: -1.25),
+                                          problem.fusedChain(alpha: 0.5, beta: -1.25))
+            #expect(differing == 0, "\(problem.label): \(differing) elements differ")
         }
     }
 

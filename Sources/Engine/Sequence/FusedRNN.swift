@@ -23,8 +23,10 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
     private var outputs: [Scalar] = []
     // ∂L/∂h_t, then ∂L/∂a_t (pre-activation), [T·B, H].
     private var stateGradients: [Scalar] = []
-    // W_hh prepared once per sequence for the T step products (see `PackedMatrix`).
+    // W_hh and W_hhᵀ prepared once per sequence for the T step products forward and back
+    // (see `PackedMatrix`).
     private var packedWhh = PackedMatrix<Scalar>()
+    private var packedWhhTransposed = PackedMatrix<Scalar>()
     private var steps = 0, batch = 0
 
     public init(weights: RNNWeights<Scalar>) {
@@ -82,19 +84,26 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         states.withUnsafeMutableBufferPointer { S in
         outputs.withUnsafeMutableBufferPointer { O in
             let s = S.baseAddress!
+            let shared = ForwardBuffers(wxh: wxh.baseAddress!, bh: bh.baseAddress!, tokens: x.baseAddress!, states: s)
             for step in 0 ..< t {
-                let pre = s + (step + 1) * b * h
-                // Input projection of a one-hot vector: the row of W_xh, plus b_h.
-                for i in 0 ..< b {
-                    let row = wxh.baseAddress! + x[step * b + i] * h
-                    let out = pre + i * h
-                    for j in 0 ..< h { out[j] = row[j] + bh[j] }
-                }
+                // Each part of the step's product (columns of h_t) first writes its input
+                // projection — for a one-hot token the row of W_xh — plus b_h, and then applies
+                // tanh: elementwise work done by the thread that owns those columns.
+                let pre = (step + 1) * b * h
+                let work = ProductPartWork(before: { rows, columns in
+                    for i in rows {
+                        let row = shared.wxh + shared.tokens[step * b + i] * h, out = shared.states + pre + i * h
+                        for j in columns { out[j] = row[j] + shared.bh[j] }
+                    }
+                }, after: { rows, columns in
+                    for i in rows { tanhInPlace(shared.states + pre + i * h + columns.lowerBound, count: columns.count) }
+                })
                 if step > 0 || !zeroStart {
                     Scalar.gemm(transposeA: false, m: b, alpha: 1, a: s + step * b * h, lda: h,
-                                packed: whhPacked, beta: 1, c: pre, ldc: h)
+                                packed: whhPacked, beta: 1, c: s + pre, ldc: h, partWork: work)
+                } else {
+                    work.around(0 ..< b, 0 ..< h) { _, _ in }
                 }
-                tanhInPlace(pre, count: b * h)
             }
             // Output layer for all steps at once.
             let rows = t * b
@@ -151,7 +160,8 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             gradients = RNNWeights(zerosLike: weights)
         }
         defer { gradientStorage = gradients }
-        weights.whh.scalars.withUnsafeBufferPointer { whh in
+        weights.whh.scalars.withUnsafeBufferPointer { packedWhhTransposed.pack(transposed: true, k: h, n: h, b: $0.baseAddress!, ldb: h) }
+        let whhTransposed = packedWhhTransposed
         weights.whq.scalars.withUnsafeBufferPointer { whq in
         inputs.withUnsafeBufferPointer { x in
         states.withUnsafeBufferPointer { S in
@@ -163,30 +173,53 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         gradients.whq.scalars.withUnsafeMutableBufferPointer { gwhq in
         gradients.bq.scalars.withUnsafeMutableBufferPointer { gbq in
             let s = S.baseAddress!, da = DA.baseAddress!
-            // Output layer: ∂W_hq = Hᵀ ∂O, ∂b_q = Σ rows, ∂H = ∂O W_hqᵀ (all steps at once).
+            // Output layer: ∂W_hq = Hᵀ ∂O and ∂b_q = Σ rows, all steps at once.
             Scalar.gemm(transposeA: true, transposeB: false, m: h, n: q, k: rows,
                         alpha: 1, a: s + b * h, lda: h, b: dO.baseAddress!, ldb: q,
                         beta: 0, c: gwhq.baseAddress!, ldc: q)
             for j in 0 ..< q { gbq[j] = 0 }
             for r in 0 ..< rows { for j in 0 ..< q { gbq[j] += dO[r * q + j] } }
-            Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: h, k: q,
-                        alpha: 1, a: dO.baseAddress!, lda: q, b: whq.baseAddress!, ldb: q,
-                        beta: 0, c: da, ldc: h)
-            // Backward through time: ∂a_t = ∂h_t ⊙ (1 − h_t²); ∂h_{t−1} += gate_t · ∂a_t W_hhᵀ.
+            for j in 0 ..< h { gbh[j] = 0 }
+            for j in 0 ..< gwxh.count { gwxh[j] = 0 }
+            // Backward through time, one step at a time: ∂h_t = ∂O_t W_hqᵀ + gate_{t+1}·∂a_{t+1} W_hhᵀ,
+            // ∂a_t = ∂h_t ⊙ (1 − h_t²), and ∂b_h, ∂W_xh (a one-hot input scatters ∂a_t's rows into
+            // its tokens' rows) take ∂a_t's columns. Each part of the product into ∂h_t does the
+            // rest for its own columns: ∂O_t W_hqᵀ before, the derivative and the two sums after.
+            let buffers = BackwardBuffers(stateGradients: da, states: s, outputGradients: dO.baseAddress!,
+                                          whq: whq.baseAddress!, tokens: x.baseAddress!,
+                                          gbh: gbh.baseAddress!, gwxh: gwxh.baseAddress!)
+            func stepWork(_ step: Int) -> ProductPartWork {
+                ProductPartWork(before: { _, columns in
+                    Scalar.kernelGemm(transposeA: false, transposeB: true, m: b, n: columns.count, k: q,
+                                      alpha: 1, a: buffers.outputGradients + step * b * q, lda: q,
+                                      b: buffers.whq + columns.lowerBound * q, ldb: q,
+                                      beta: 0, c: buffers.stateGradients + step * b * h + columns.lowerBound, ldc: h)
+                }, after: { rows, columns in
+                    for i in rows {
+                        let d = buffers.stateGradients + (step * b + i) * h, hs = buffers.states + ((step + 1) * b + i) * h
+                        let embedding = buffers.gwxh + buffers.tokens[step * b + i] * h
+                        for j in columns {
+                            d[j] *= 1 - hs[j] * hs[j]
+                            buffers.gbh[j] += d[j]
+                            embedding[j] += d[j]
+                        }
+                    }
+                })
+            }
+            stepWork(t - 1).around(0 ..< b, 0 ..< h) { _, _ in }
             for step in stride(from: t - 1, through: 0, by: -1) {
-                let d = da + step * b * h, hs = s + (step + 1) * b * h
-                for j in 0 ..< b * h { d[j] *= 1 - hs[j] * hs[j] }
+                let d = da + step * b * h
                 let gate = gradientGates?[step] ?? 1
                 if step > 0 {
                     if gate != 0 {
-                        Scalar.gemm(transposeA: false, transposeB: true, m: b, n: h, k: h,
-                                    alpha: gate, a: d, lda: h, b: whh.baseAddress!, ldb: h,
-                                    beta: 1, c: da + (step - 1) * b * h, ldc: h)
+                        Scalar.gemm(transposeA: false, m: b, alpha: gate, a: d, lda: h, packed: whhTransposed,
+                                    beta: 1, c: da + (step - 1) * b * h, ldc: h, partWork: stepWork(step - 1))
+                    } else {
+                        stepWork(step - 1).around(0 ..< b, 0 ..< h) { _, _ in }
                     }
                 } else if initialGradient != nil, gate != 0 {
                     initialGradient!.withUnsafeMutableBufferPointer { g0 in
-                        Scalar.gemm(transposeA: false, transposeB: true, m: b, n: h, k: h,
-                                    alpha: gate, a: d, lda: h, b: whh.baseAddress!, ldb: h,
+                        Scalar.gemm(transposeA: false, m: b, alpha: gate, a: d, lda: h, packed: whhTransposed,
                                     beta: 0, c: g0.baseAddress!, ldc: h)
                     }
                 }
@@ -195,15 +228,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             Scalar.gemm(transposeA: true, transposeB: false, m: h, n: h, k: rows,
                         alpha: 1, a: s, lda: h, b: da, ldb: h,
                         beta: 0, c: gwhh.baseAddress!, ldc: h)
-            for j in 0 ..< h { gbh[j] = 0 }
-            for r in 0 ..< rows { let d = da + r * h; for j in 0 ..< h { gbh[j] += d[j] } }
-            // ∂W_xh: one-hot inputs scatter-add ∂a rows into the rows of their tokens.
-            for j in 0 ..< gwxh.count { gwxh[j] = 0 }
-            for r in 0 ..< rows {
-                let g = gwxh.baseAddress! + x[r] * h, d = da + r * h
-                for j in 0 ..< h { g[j] += d[j] }
-            }
-        } } } } } } } } } } }
+        } } } } } } } } } }
         let g0 = initialGradient.map { Tensor(shape: [b, h], scalars: $0) }
         return (loss, lastState(), g0)
     }
@@ -220,4 +245,19 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         weights.add(gradientStorage!, scaledBy: -learningRate)
         return (r.loss, r.finalState)
     }
+}
+
+/// The raw buffers a fused forward step's part work reads and writes (each part touches only its
+/// own rows and columns of the states; the weights and tokens are read-only).
+private struct ForwardBuffers<Scalar>: @unchecked Sendable {
+    let wxh: UnsafePointer<Scalar>, bh: UnsafePointer<Scalar>, tokens: UnsafePointer<Int>
+    let states: UnsafeMutablePointer<Scalar>
+}
+
+/// The raw buffers a fused backward step's part work reads and writes (each part writes only
+/// its own columns of ∂a, ∂b_h and ∂W_xh).
+private struct BackwardBuffers<Scalar>: @unchecked Sendable {
+    let stateGradients: UnsafeMutablePointer<Scalar>, states: UnsafePointer<Scalar>
+    let outputGradients: UnsafePointer<Scalar>, whq: UnsafePointer<Scalar>, tokens: UnsafePointer<Int>
+    let gbh: UnsafeMutablePointer<Scalar>, gwxh: UnsafeMutablePointer<Scalar>
 }
