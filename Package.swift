@@ -35,8 +35,10 @@ let package = Package(
                        providers: [.apt(["libcmark-dev"])]),
         // Compiled for AVX-512 and for AVX2 + FMA CPUs; the engine calls each only after
         // checking the CPU's flags.
-        .target(name: "AVX512Kernels", swiftSettings: kernelFlags(cpu: "skylake-avx512")),
-        .target(name: "AVX2Kernels", swiftSettings: kernelFlags(cpu: "haswell")),
+        // KernelSupport's code is @inlinable and compiled inside each kernel module for its CPU.
+        .target(name: "KernelSupport"),
+        .target(name: "AVX512Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "skylake-avx512")),
+        .target(name: "AVX2Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "haswell")),
         .target(name: "Engine", dependencies: [
             "CBLAS", "AVX512Kernels", "AVX2Kernels",
             .product(name: "RealModule", package: "swift-numerics"),

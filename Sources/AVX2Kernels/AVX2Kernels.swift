@@ -1,3 +1,5 @@
+import KernelSupport
+
 /// Single-precision matrix-product kernels for x86-64 CPUs with AVX2 and FMA, written with
 /// Swift's SIMD types.
 ///
@@ -151,34 +153,22 @@ public enum AVX2Kernels {
         }
     }
 
-    /// Peak single-precision FMA throughput of one core with 8-wide vectors, in GFLOP/s: a loop of
-    /// independent fused multiply-adds timed over `iterations` rounds of 10 (the ceiling every
-    /// product of this module is measured against).
+    /// Peak single-precision FMA throughput of one core with 8-wide vectors: a loop of
+    /// independent fused multiply-adds (`KernelSupport.fmaLoop`, compiled for this module's CPU).
     @inline(never)
     public static func fmaLoop(iterations: Int, seed: Float) -> Float {
-        let m = Vector(repeating: 0.999_999), s = Vector(repeating: seed)
-        var a0 = s, a1 = s + 1, a2 = s + 2, a3 = s + 3, a4 = s + 4
-        var a5 = s + 5, a6 = s + 6, a7 = s + 7, a8 = s + 8, a9 = s + 9
-        for _ in 0 ..< iterations {
-            a0 = s.addingProduct(a0, m); a1 = s.addingProduct(a1, m); a2 = s.addingProduct(a2, m)
-            a3 = s.addingProduct(a3, m); a4 = s.addingProduct(a4, m); a5 = s.addingProduct(a5, m)
-            a6 = s.addingProduct(a6, m); a7 = s.addingProduct(a7, m); a8 = s.addingProduct(a8, m)
-            a9 = s.addingProduct(a9, m)
-        }
-        return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9).sum()
+        KernelSupport.fmaLoop(Vector.self, iterations: iterations, seed: seed)
     }
-    /// Floating-point operations of one `fmaLoop` iteration (10 FMAs of 8 lanes, 2 each).
-    public static let fmaLoopFlopsPerIteration = 160
+    /// Floating-point operations of one `fmaLoop` iteration.
+    public static let fmaLoopFlopsPerIteration = KernelSupport.fmaLoopFlopsPerIteration(Vector.self)
 
     // MARK: Kernel
 
     @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+    static func load(_ p: UnsafePointer<Float>) -> Vector { KernelSupport.load(p) }
 
     @inline(__always)
-    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
-    }
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { KernelSupport.store(v, p) }
 
     /// How results are written: X = alpha·acc (+ beta·X), at (row, column) strides.
     struct Output {

@@ -128,13 +128,10 @@ public func benchmarkMatmul(_ shape: ProductShape, repetitions: Int) -> MatmulBe
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    let target = ProductOperands(a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
-                    forEachProductPart(m: m, n: n, k: k) { rows, columns in
-                        let a = shape.transposeA ? target.a + rows.lowerBound : target.a + rows.lowerBound * lda
-                        let b = shape.transposeB ? target.b + columns.lowerBound * ldb : target.b + columns.lowerBound
+                    forEachProductBlock(transposeA: shape.transposeA, transposeB: shape.transposeB, m: m, n: n, k: k,
+                                        a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: n) { rows, columns, a, b, c in
                         MatrixKernels.sgemm(path: .blas, transposeA: shape.transposeA, transposeB: shape.transposeB,
-                                            m: rows.count, n: columns.count, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-                                            beta: 0, c: target.c + rows.lowerBound * n + columns.lowerBound, ldc: n)
+                                            m: rows, n: columns, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: n)
                     }
                 }
             }

@@ -133,13 +133,10 @@ enum MatrixKernels {
                         a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, partWork: partWork)
             return
         }
-        let operands = ProductOperands(a: a, b: b, c: c)
-        forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in
-            // Rows of op(A) and of C; columns of op(B) and of C.
-            sgemm(path: path, transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
-                  a: transposeA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda, lda: lda,
-                  b: transposeB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound, ldb: ldb,
-                  beta: beta, c: operands.c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
+        forEachProductBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                            c: c, ldc: ldc, work: partWork) { m, n, a, b, c in
+            sgemm(path: path, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 

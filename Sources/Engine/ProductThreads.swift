@@ -286,6 +286,23 @@ func forEachProductPart(m: Int, n: Int, k: Int, work: ProductPartWork = .none,
     }
 }
 
+/// Runs `compute(m, n, a, b, c)` over the parts of C = op(A)·op(B) (see `productParts`), each
+/// inside `work`, with the part's extent and operands: its rows of op(A) and of C, its columns
+/// of op(B) and of C (the leading dimensions stay those of the whole product).
+func forEachProductBlock<Scalar>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                 a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+                                 c: UnsafeMutablePointer<Scalar>, ldc: Int, work: ProductPartWork = .none,
+                                 _ compute: @escaping @Sendable (Int, Int, UnsafePointer<Scalar>, UnsafePointer<Scalar>,
+                                                                 UnsafeMutablePointer<Scalar>) -> Void) {
+    let operands = ProductOperands(a: a, b: b, c: c)
+    forEachProductPart(m: m, n: n, k: k, work: work) { rows, columns in
+        compute(rows.count, columns.count,
+                transposeA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda,
+                transposeB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound,
+                operands.c + rows.lowerBound * ldc + columns.lowerBound)
+    }
+}
+
 /// Raw operand pointers made sendable for the product threads: a product's operands outlive
 /// the call that computes it, and its parts write disjoint blocks of C.
 struct ProductOperands<Scalar>: @unchecked Sendable {

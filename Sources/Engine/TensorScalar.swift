@@ -48,13 +48,10 @@ extension TensorScalar {
                                        b: UnsafePointer<Self>, ldb: Int,
                                        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, partWork: ProductPartWork) {
         guard m > 0 && n > 0 else { return }
-        let operands = ProductOperands(a: a, b: b, c: c)
-        forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in
-            // Rows of op(A) and of C; columns of op(B) and of C.
-            blasGemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
-                     a: transposeA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda, lda: lda,
-                     b: transposeB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound, ldb: ldb,
-                     beta: beta, c: operands.c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
+        forEachProductBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                            c: c, ldc: ldc, work: partWork) { m, n, a, b, c in
+            blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 

@@ -167,6 +167,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
             ("ppl", String(format: "%.4f", reports.last?.perplexity ?? .nan)),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
             ("seed", "\(seed)"), ("blas_threads", "\(blasThreadCount())"), ("blas_core", "\"\(EngineInfo.blasCore)\""),
+            ("kernels", "\"\(EngineInfo.productKernels)\""),
             // Letters and spaces only (the preprocessing guarantees it), so no JSON escaping is needed.
             ("sample", "\"\(sample)\""),
         ])
@@ -190,7 +191,7 @@ enum BenchConfiguration: String, CaseIterable, ExpressibleByArgument, Sendable {
             peakGFLOPS = peak.allThreadsGFLOPS
         }
         let shapes = [
-            ProductShape(m: 32, k: 512, n: 512, packed: true), ProductShape(m: 32, k: 512, n: 512),
+            ProductShape(m: 32, k: 512, n: 512), ProductShape(m: 32, k: 512, n: 512, packed: true),
             ProductShape(m: 32, k: 512, n: 512, transposeB: true), ProductShape(m: 512, k: 1120, n: 512, transposeA: true),
             ProductShape(m: 1120, k: 512, n: 28), ProductShape(m: 1120, k: 28, n: 512, transposeB: true),
             ProductShape(m: 512, k: 512, n: 512),

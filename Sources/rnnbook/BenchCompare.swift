@@ -98,6 +98,7 @@ struct PyTorchComparison {
                 "rnnbook_peak_rss_mb": ours.map { $0.number("peak_rss_mb") }.max() ?? .nan,
                 "pytorch_peak_rss_mb": theirs.map { $0.number("peak_rss_mb") }.max() ?? .nan,
                 "torch": torchVersion, "torch_threads": torchThreads, "blas_threads": blasThreadCount(), "blas_core": EngineInfo.blasCore,
+                "kernels": EngineInfo.productKernels,
                 "loadavg_start": loadStart, "loadavg_end": Self.loadAverage(),
             ]
             summaries.append(summary)
@@ -143,7 +144,7 @@ struct PyTorchComparison {
     }
 
     private func printTable(_ summaries: [[String: Any]], epochs: Int, repeats: Int) {
-        var out = "\nrnnbook vs PyTorch \(torchVersion) (\(torchThreads) threads), \(epochs) epochs, median of \(repeats) alternating runs; rnnbook \(blasThreadCount()) threads, OpenBLAS \(EngineInfo.blasCore) kernels\n"
+        var out = "\nrnnbook vs PyTorch \(torchVersion) (\(torchThreads) threads), \(epochs) epochs, median of \(repeats) alternating runs; rnnbook \(blasThreadCount()) threads, \(EngineInfo.productKernels)\n"
         out += "config        rnnbook tok/s  pytorch tok/s   ratio  rnnbook ppl  pytorch ppl  load avg\n"
         for s in summaries {
             func num(_ k: String) -> Double { (s[k] as? Double) ?? .nan }

@@ -1,0 +1,38 @@
+/// What the kernel modules share, written once over the vector type. Every function here is
+/// `@inlinable`, so its body is compiled inside the module that calls it, for that module's
+/// CPU (AVX2Kernels for haswell, AVX512Kernels for skylake-avx512): this module itself is never
+/// called at run time.
+public enum KernelSupport {
+    /// A vector of `V` floats from unaligned memory.
+    @inlinable @inline(__always)
+    public static func load<V: SIMD>(_ p: UnsafePointer<Float>, as _: V.Type = V.self) -> V where V.Scalar == Float {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    /// Stores a vector of floats to unaligned memory.
+    @inlinable @inline(__always)
+    public static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// The single-precision FMA peak of one core for vectors `V`: ten independent chains of fused
+    /// multiply-adds (enough to cover the FMA latency on every CPU of this book's machines), run
+    /// `iterations` times. Returns a value that depends on every chain, so none is dropped.
+    @inlinable @inline(__always)
+    public static func fmaLoop<V: SIMD>(_: V.Type, iterations: Int, seed: Float) -> Float where V.Scalar == Float {
+        let m = V(repeating: 0.999_999), s = V(repeating: seed)
+        var a0 = s, a1 = s + 1, a2 = s + 2, a3 = s + 3, a4 = s + 4
+        var a5 = s + 5, a6 = s + 6, a7 = s + 7, a8 = s + 8, a9 = s + 9
+        for _ in 0 ..< iterations {
+            a0 = s.addingProduct(a0, m); a1 = s.addingProduct(a1, m); a2 = s.addingProduct(a2, m)
+            a3 = s.addingProduct(a3, m); a4 = s.addingProduct(a4, m); a5 = s.addingProduct(a5, m)
+            a6 = s.addingProduct(a6, m); a7 = s.addingProduct(a7, m); a8 = s.addingProduct(a8, m)
+            a9 = s.addingProduct(a9, m)
+        }
+        return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9).sum()
+    }
+
+    /// Floating-point operations of one `fmaLoop` iteration for vectors `V`: 10 FMAs of 2 each.
+    @inlinable
+    public static func fmaLoopFlopsPerIteration<V: SIMD>(_: V.Type) -> Int where V.Scalar == Float { 20 * V.scalarCount }
+}
