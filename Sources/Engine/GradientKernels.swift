@@ -180,14 +180,24 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Σ x² over all elements, in order (for global-norm clipping).
+    /// Σ x² over all elements (for global-norm clipping): chunk by chunk on the product threads
+    /// (`forEachElementChunk`), the chunks' sums added in order, so the bits do not depend on
+    /// the thread count.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     func sumOfSquares() -> Scalar {
         scalars.withUnsafeBufferPointer { p in
-            var total: Scalar = 0
-            for v in p { total += v * v }
-            return total
+            guard let base = p.baseAddress else { return 0 }
+            var partial = [Scalar](repeating: 0, count: (p.count + (1 << 15) - 1) >> 15)
+            partial.withUnsafeMutableBufferPointer { sums in
+                let buffers = ProductOperands(a: base, b: base, c: sums.baseAddress!)
+                forEachElementChunk(count: p.count) { chunk in
+                    var total: Scalar = 0
+                    for i in chunk { total += buffers.a[i] * buffers.a[i] }
+                    buffers.c[chunk.lowerBound >> 15] = total
+                }
+            }
+            return partial.reduce(0, +)
         }
     }
 }

@@ -187,7 +187,7 @@ enum MatrixKernels {
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, partWork: ProductPartWork) {
         let layout = AVX2Layout(transposeA: transposeA, transposeB: transposeB, m: m, n: n)
         let operands = ProductOperands(a: a, b: b, c: c)
-        let parts = productParts(m: m, n: n, k: k)
+        let parts = productParts(m: m, n: n, k: k, wholeRows: partWork.wholeRows)
         func run(packed: UnsafeMutablePointer<Float>?) {
             let packed = packed.map { ProductOperands(a: UnsafePointer($0), b: UnsafePointer($0), c: $0) }
             forEachProductPart(m: m, n: n, k: k, work: partWork) { rows, columns in

@@ -230,8 +230,9 @@ struct ProductParts: Equatable {
 
 /// Parts of about 2¹⁷ multiply-adds or more (tens of microseconds), in whole multiples of 64
 /// columns (or rows), so every kernel's blocks stay whole; products under 2¹⁸ multiply-adds,
-/// or too thin to cut, are one part.
-func productParts(m: Int, n: Int, k: Int) -> ProductParts {
+/// or too thin to cut, are one part. With `wholeRows`, parts are cut only along rows, so each
+/// holds whole rows of C (for part work such as a row's softmax).
+func productParts(m: Int, n: Int, k: Int, wholeRows: Bool = false) -> ProductParts {
     let single = ProductParts(alongColumns: true, size: Swift.max(n, 1), count: 1)
     let unit = 64, work = m * n * k
     guard work >= 1 << 18 else { return single }
@@ -244,7 +245,7 @@ func productParts(m: Int, n: Int, k: Int) -> ProductParts {
         let count = (extent + size - 1) / size
         return count > 1 ? ProductParts(alongColumns: true, size: size, count: count) : nil
     }
-    if var p = cut(n, m) { p.alongColumns = true; return p }
+    if !wholeRows, var p = cut(n, m) { p.alongColumns = true; return p }
     if var p = cut(m, n) { p.alongColumns = false; return p }
     return single
 }
@@ -257,10 +258,14 @@ func productParts(m: Int, n: Int, k: Int) -> ProductParts {
 public struct ProductPartWork: Sendable {
     public var before: (@Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void)?
     public var after: (@Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void)?
+    /// Each part holds whole rows of C (columns 0 ..< n): work that reads a whole row, such as a
+    /// softmax, needs it.
+    public var wholeRows: Bool
 
     public init(before: (@Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil,
-                after: (@Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil) {
-        self.before = before; self.after = after
+                after: (@Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil,
+                wholeRows: Bool = false) {
+        self.before = before; self.after = after; self.wholeRows = wholeRows
     }
 
     /// No work besides the product.
@@ -278,7 +283,7 @@ public struct ProductPartWork: Sendable {
 /// `work`, on the engine's product threads.
 func forEachProductPart(m: Int, n: Int, k: Int, work: ProductPartWork = .none,
                         _ part: @escaping @Sendable (Range<Int>, Range<Int>) -> Void) {
-    let parts = productParts(m: m, n: n, k: k)
+    let parts = productParts(m: m, n: n, k: k, wholeRows: work.wholeRows)
     let extent = parts.alongColumns ? n : m
     ProductThreads.shared.run(parts: parts.count) { i in
         let range = i * parts.size ..< Swift.min((i + 1) * parts.size, extent)
@@ -301,6 +306,15 @@ func forEachProductBlock<Scalar>(transposeA: Bool, transposeB: Bool, m: Int, n: 
                 transposeB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound,
                 operands.c + rows.lowerBound * ldc + columns.lowerBound)
     }
+}
+
+/// Runs `body` over 0 ..< count in chunks of 2¹⁵ elements, on the product threads when there are
+/// two chunks or more: elementwise passes over large tensors (a gradient's norm, an SGD step).
+/// The chunks are fixed by the count alone, so a sum made chunk by chunk has the same bits for
+/// any thread count.
+func forEachElementChunk(count: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
+    let size = 1 << 15, chunks = (count + size - 1) / size
+    ProductThreads.shared.run(parts: chunks) { i in body(i * size ..< Swift.min((i + 1) * size, count)) }
 }
 
 /// Raw operand pointers made sendable for the product threads: a product's operands outlive

@@ -98,13 +98,17 @@ extension Tensor {
     public static func / (s: Scalar, a: Tensor) -> Tensor { elementwise(Tensor(s), .divide, a) }
     public static prefix func - (a: Tensor) -> Tensor { a.applying(.negate) }
 
-    /// In-place `self += alpha * other` for equal shapes (BLAS axpy).
+    /// In-place `self += alpha * other` for equal shapes (BLAS axpy, in chunks on the product
+    /// threads for large tensors).
     public mutating func add(_ other: Tensor, scaledBy alpha: Scalar = 1) {
         checkPrecondition(shape == other.shape, "add(_:scaledBy:): shapes \(shape) and \(other.shape) differ")
-        let n = count
+        guard count > 0 else { return }
         other.scalars.withUnsafeBufferPointer { x in
             scalars.withUnsafeMutableBufferPointer { y in
-                Scalar.axpy(count: n, alpha: alpha, x: x.baseAddress!, y: y.baseAddress!)
+                let operands = ProductOperands(a: x.baseAddress!, b: x.baseAddress!, c: y.baseAddress!)
+                forEachElementChunk(count: y.count) { chunk in
+                    Scalar.axpy(count: chunk.count, alpha: alpha, x: operands.a + chunk.lowerBound, y: operands.c + chunk.lowerBound)
+                }
             }
         }
     }
@@ -118,7 +122,11 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func *= (a: inout Tensor, s: Scalar) {
-        a.scalars.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= s } }
+        a.scalars.withUnsafeMutableBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            let target = ProductOperands(a: base, b: base, c: base)
+            forEachElementChunk(count: p.count) { chunk in for i in chunk { target.c[i] *= s } }
+        }
     }
 
     // MARK: Matrix products

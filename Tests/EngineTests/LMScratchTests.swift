@@ -140,6 +140,23 @@ struct LMKernelPathTests {
         let (loss2, _) = again.loss(inputs: Self.inputs, targets: Self.targets, batchSize: 48)
         #expect(loss2.scalar.bitPattern == loss.scalar.bitPattern)
     }
+
+    /// A vocabulary wide enough (300) that the output layer's product would be cut by columns:
+    /// the fused model's softmax, done by the part that computes a row of logits, needs whole
+    /// rows. Checked against the scratch model, which takes the softmax after the product.
+    @Test func fusedSoftmaxSeesWholeRowsOfAWideVocabulary() {
+        let (weights, inputs, targets) = randomLMProblem(Double.self, seed: 5, batch: 16, steps: 8, vocabulary: 300,
+                                                         hidden: 64, standardDeviation: 0.1)
+        let scratch = ScratchRNNLanguageModel(weights: weights)
+        let (referenceLoss, _) = scratch.loss(inputs: inputs, targets: targets, batchSize: 16)
+        referenceLoss.backward()
+        let fused = FusedRNNLanguageModel(weights: RNNWeights<Float>(weights))
+        let loss = fused.lossAndGradients(inputs: inputs, targets: targets, batchSize: 16).loss
+        #expect(abs(Double(loss) - referenceLoss.scalar) <= 1e-5 * referenceLoss.scalar,
+                "\(ProductKernelPath.current): loss \(loss) vs \(referenceLoss.scalar)")
+        let d = Self.normRelative(fused.gradients, scratch.gradients)
+        #expect(d < 1e-4, "\(ProductKernelPath.current): relative gradient difference \(d)")
+    }
 }
 
 /// Cross-entropy at logit gaps where exp underflows: log Σ exp − z_y must stay finite and equal

@@ -54,6 +54,27 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         return (Tensor(shape: [steps * batch, weights.outputSize], scalars: Array(outputs[0 ..< steps * batch * weights.outputSize])), lastState())
     }
 
+    /// Softmax cross-entropy of logits rows `rows` (q classes each) against `targets`, turned in
+    /// place into ∂L/∂logits = (softmax − onehot) · scale, each row's loss into `rowLosses`. The
+    /// loss is log Σ exp(z − m) − (z_y − m): never log of an exponential, which underflows to
+    /// log 0 = −∞ once z_y lies ~104 (Float) or ~746 (Double) below the largest logit m.
+    static func softmaxCrossEntropyRows(_ rows: Range<Int>, logits: UnsafeMutablePointer<Scalar>, classes q: Int,
+                                        targets: UnsafePointer<Int>, scale: Scalar, rowLosses: UnsafeMutablePointer<Scalar>) {
+        for r in rows {
+            let z = logits + r * q
+            var m = z[0]
+            for j in 1 ..< q where z[j] > m { m = z[j] }
+            let y = targets[r]
+            let shiftedTarget = z[y] - m
+            var sum: Scalar = 0
+            for j in 0 ..< q { let e = Scalar.exp(z[j] - m); z[j] = e; sum += e }
+            rowLosses[r] = Scalar.log(sum) - shiftedTarget
+            let inv = scale / sum
+            for j in 0 ..< q { z[j] *= inv }
+            z[y] -= scale
+        }
+    }
+
     private func lastState() -> Tensor<Scalar> {
         let h = hiddenSize
         return Tensor(shape: [batch, h], scalars: Array(states[steps * batch * h ..< (steps + 1) * batch * h]))
@@ -61,7 +82,11 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    private func forward(inputs: [Int], batchSize b: Int, initialState: Tensor<Scalar>?) {
+    /// With `targets`, the output layer's parts also turn their rows of logits into
+    /// ∂L/∂logits in place and write each row's cross-entropy into `rowLosses` (see
+    /// `softmaxCrossEntropyRows`).
+    private func forward(inputs: [Int], batchSize b: Int, initialState: Tensor<Scalar>?,
+                         targets: UnsafePointer<Int>? = nil, rowLosses: UnsafeMutablePointer<Scalar>? = nil) {
         precondition(b > 0 && inputs.count % b == 0, "FusedRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
         let t = inputs.count / b, h = hiddenSize, v = vocabularySize, q = weights.outputSize
         precondition(inputs.allSatisfy { $0 >= 0 && $0 < v }, "FusedRNNLanguageModel: token index outside 0..<\(v)")
@@ -105,12 +130,24 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
                     work.around(0 ..< b, 0 ..< h) { _, _ in }
                 }
             }
-            // Output layer for all steps at once.
+            // Output layer for all steps at once, each part of rows starting from b_q and, for a
+            // loss, ending as the softmax cross-entropy's gradient.
             let rows = t * b
-            for r in 0 ..< rows { for j in 0 ..< q { O[r * q + j] = bq[j] } }
+            let output = OutputBuffers(logits: O.baseAddress!, bq: bq.baseAddress!, targets: targets, rowLosses: rowLosses)
+            let scale = 1 / Scalar(rows)
+            var work = ProductPartWork(before: { (part: Range<Int>, _: Range<Int>) in
+                for r in part { for j in 0 ..< q { output.logits[r * q + j] = output.bq[j] } }
+            })
+            if output.targets != nil {
+                work.wholeRows = true
+                work.after = { (part: Range<Int>, _: Range<Int>) in
+                    Self.softmaxCrossEntropyRows(part, logits: output.logits, classes: q, targets: output.targets!,
+                                                 scale: scale, rowLosses: output.rowLosses!)
+                }
+            }
             Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: q, k: h,
                         alpha: 1, a: s + b * h, lda: h, b: whq.baseAddress!, ldb: q,
-                        beta: 1, c: O.baseAddress!, ldc: q)
+                        beta: 1, c: O.baseAddress!, ldc: q, partWork: work)
         } } } } } } }
     }
 
@@ -127,33 +164,19 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
                                  computeInitialStateGradient: Bool = false)
         -> (loss: Scalar, finalState: Tensor<Scalar>, initialStateGradient: Tensor<Scalar>?) {
         precondition(targets.count == inputs.count, "FusedRNNLanguageModel: \(inputs.count) inputs but \(targets.count) targets")
-        forward(inputs: inputs, batchSize: b, initialState: initialState)
+        precondition(targets.allSatisfy { $0 >= 0 && $0 < weights.outputSize }, "FusedRNNLanguageModel: target index outside 0..<\(weights.outputSize)")
+        // The forward pass's output layer also computes the loss and ∂L/∂logits, row by row.
+        var rowLosses = [Scalar](repeating: 0, count: targets.count)
+        targets.withUnsafeBufferPointer { y in
+            rowLosses.withUnsafeMutableBufferPointer {
+                forward(inputs: inputs, batchSize: b, initialState: initialState, targets: y.baseAddress, rowLosses: $0.baseAddress)
+            }
+        }
         let t = steps, h = hiddenSize, q = weights.outputSize, rows = t * b
         if let g = gradientGates { precondition(g.count == t, "FusedRNNLanguageModel: need \(t) gradient gates, got \(g.count)") }
-        precondition(targets.allSatisfy { $0 >= 0 && $0 < q }, "FusedRNNLanguageModel: target index outside 0..<\(q)")
-        var loss: Scalar = 0
+        // The mean, summed in row order whichever thread computed which row.
+        let loss = rowLosses.reduce(0, +) * (1 / Scalar(rows))
         var initialGradient: [Scalar]? = computeInitialStateGradient ? [Scalar](repeating: 0, count: b * h) : nil
-        let scale = 1 / Scalar(rows)
-        outputs.withUnsafeMutableBufferPointer { O in
-            // Softmax cross-entropy, turned in place into ∂L/∂logits = (softmax − onehot) / N.
-            // The loss is log Σ exp(z − m) − (z_y − m): never log of an exponential, which
-            // underflows to log 0 = −∞ once z_y lies ~104 (Float) or ~746 (Double) below m.
-            var total: Scalar = 0
-            for r in 0 ..< rows {
-                let z = O.baseAddress! + r * q
-                var m = z[0]
-                for j in 1 ..< q where z[j] > m { m = z[j] }
-                let y = targets[r]
-                let shiftedTarget = z[y] - m
-                var sum: Scalar = 0
-                for j in 0 ..< q { let e = Scalar.exp(z[j] - m); z[j] = e; sum += e }
-                total += Scalar.log(sum) - shiftedTarget
-                let inv = scale / sum
-                for j in 0 ..< q { z[j] *= inv }
-                z[y] -= scale
-            }
-            loss = total * scale
-        }
         var gradients = gradientStorage!
         gradientStorage = nil
         if gradients.wxh.shape != weights.wxh.shape || gradients.whq.shape != weights.whq.shape {
@@ -245,6 +268,12 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         weights.add(gradientStorage!, scaledBy: -learningRate)
         return (r.loss, r.finalState)
     }
+}
+
+/// The raw buffers the output layer's part work reads and writes (each part its own rows).
+private struct OutputBuffers<Scalar>: @unchecked Sendable {
+    let logits: UnsafeMutablePointer<Scalar>, bq: UnsafePointer<Scalar>
+    let targets: UnsafePointer<Int>?, rowLosses: UnsafeMutablePointer<Scalar>?
 }
 
 /// The raw buffers a fused forward step's part work reads and writes (each part touches only its
