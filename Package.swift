@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "MathCheck", dependencies: ["Engine"]),
+        .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
         .target(name: "BookKit", dependencies: [

@@ -207,10 +207,10 @@ public struct ChapterResult: Codable, Sendable, Equatable {
     public var params: [String: ParamValue]
     public var seed: Int?
     public var blocks: [BlockResult]
-    public var checks: [CheckRecord]
+    /// Every check made and every problem met, in the order they arose, each with its verdict
+    /// and Markdown location: the page renders these and judges nothing itself.
+    public var findings: [Finding]
     public var metrics: [String: Double]
-    /// Compile error or other chapter-level failure, already located (`file.md:L:C: ...`).
-    public var failures: [String]
     public var versions: VersionInfo
     public var machine: String
     public var startedAt: String
@@ -219,12 +219,42 @@ public struct ChapterResult: Codable, Sendable, Equatable {
     /// True when this result came from the cache rather than a fresh run.
     public var cached: Bool
     public init(chapter: String, title: String, status: Status, profile: String, params: [String: ParamValue],
-                seed: Int?, blocks: [BlockResult], checks: [CheckRecord], metrics: [String: Double],
-                failures: [String], versions: VersionInfo, machine: String, startedAt: String,
+                seed: Int?, blocks: [BlockResult], findings: [Finding], metrics: [String: Double],
+                versions: VersionInfo, machine: String, startedAt: String,
                 seconds: Double, compileSeconds: Double, cached: Bool) {
         self.chapter = chapter; self.title = title; self.status = status; self.profile = profile
-        self.params = params; self.seed = seed; self.blocks = blocks; self.checks = checks
-        self.metrics = metrics; self.failures = failures; self.versions = versions; self.machine = machine
+        self.params = params; self.seed = seed; self.blocks = blocks; self.findings = findings
+        self.metrics = metrics; self.versions = versions; self.machine = machine
         self.startedAt = startedAt; self.seconds = seconds; self.compileSeconds = compileSeconds; self.cached = cached
     }
+
+    /// The checks (equations, gradients, claims, outputs, …), whatever their verdict.
+    public var checks: [Finding] { findings.filter(\.kind.isCheck) }
+    /// Everything that failed: checks and problems.
+    public var failures: [Finding] { findings.filter(\.failed) }
+    /// Checks made in this build, and how many of them passed.
+    public var checkTotals: (ran: Int, passed: Int, notChecked: Int) {
+        let checks = self.checks
+        return (checks.filter { $0.verdict != .notChecked }.count, checks.filter(\.passed).count,
+                checks.filter { $0.verdict == .notChecked }.count)
+    }
+}
+
+extension Finding {
+    /// A finding at a place in the Markdown.
+    public init(_ kind: Kind, _ label: String, verdict: Verdict = .failed, at location: SourceLocation?, message: String,
+                block: Int? = nil) {
+        self.init(kind: kind, label: label, verdict: verdict, file: location?.file, line: location?.line,
+                  column: location?.column, message: message, block: block)
+    }
+
+    public var location: SourceLocation? {
+        guard let file, let line else { return nil }
+        return SourceLocation(file: file, line: line, column: column ?? 1)
+    }
+}
+
+extension BookError {
+    /// The error as a finding of the chapter (an input mistake, at its place).
+    public var finding: Finding { Finding(.input, "input", at: location, message: message) }
 }

@@ -54,30 +54,84 @@ public struct TensorOutput: Codable, Sendable, Equatable {
     }
 }
 
-/// One verdict on a claim the chapter makes.
-public struct CheckRecord: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case equation, gradient, shape, claim, output, expectError }
+/// One thing the build found about a chapter: a check and its verdict (an equation, a gradient,
+/// a claim in prose, an `output` block), or a problem (a compile error, a crash, a timeout, a
+/// mistake in the Markdown). The chapter program emits the checks it makes; the runner adds the
+/// rest; `ChapterResult` and the JSON keep them as values, and the page only renders them.
+public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        // Checks: each compares something expected with something found.
+        case equation, gradient, shape, claim, output, expectError
+        /// A `{{name}}` in prose whose metric the run must record.
+        case value
+        // Problems that stop a block or the chapter.
+        case compile, crash, timeout, program, input
+        /// Whether findings of this kind are checks (counted in the page's totals).
+        public var isCheck: Bool {
+            switch self {
+            case .equation, .gradient, .shape, .claim, .output, .expectError, .value: true
+            case .compile, .crash, .timeout, .program, .input: false
+            }
+        }
+    }
+    public enum Verdict: String, Codable, Sendable {
+        case passed, failed
+        /// Shown on the page but not checked in this build (a claim for another profile).
+        case notChecked
+    }
+
     public var kind: Kind
-    /// Equation label (`eq-rnn-state`), metric name, or a description.
+    /// Equation label (`eq-rnn-state`), metric name, or a short description (`block 3`).
     public var label: String
-    public var passed: Bool
+    public var verdict: Verdict
+    /// Where in the Markdown (path relative to the book root, 1-based line and column), if known.
+    public var file: String?
+    public var line: Int?
+    public var column: Int?
+    /// What was expected and what was found, as the reader should see them.
+    public var expected: String?
+    public var found: String?
     public var maxAbsError: Double?
     public var maxRelError: Double?
     public var tolerance: Double?
     /// Shapes of the bound symbols, for the page's detail view.
     public var shapes: [String: [Int]]?
-    /// Human-readable detail: what was expected, what was found.
+    /// Human-readable detail.
     public var message: String
-    /// Markdown line the check refers to (the equation or claim), if known.
-    public var line: Int?
-    /// Index of the block that made the check, if any.
+    /// Index of the block the finding belongs to, if any.
     public var block: Int?
+
+    public init(kind: Kind, label: String, verdict: Verdict, file: String? = nil, line: Int? = nil, column: Int? = nil,
+                expected: String? = nil, found: String? = nil, maxAbsError: Double? = nil, maxRelError: Double? = nil,
+                tolerance: Double? = nil, shapes: [String: [Int]]? = nil, message: String, block: Int? = nil) {
+        self.kind = kind; self.label = label; self.verdict = verdict; self.file = file; self.line = line
+        self.column = column; self.expected = expected; self.found = found; self.maxAbsError = maxAbsError
+        self.maxRelError = maxRelError; self.tolerance = tolerance; self.shapes = shapes; self.message = message
+        self.block = block
+    }
+
+    /// A check that passed or failed.
     public init(kind: Kind, label: String, passed: Bool, maxAbsError: Double? = nil, maxRelError: Double? = nil,
                 tolerance: Double? = nil, shapes: [String: [Int]]? = nil, message: String,
                 line: Int? = nil, block: Int? = nil) {
-        self.kind = kind; self.label = label; self.passed = passed; self.maxAbsError = maxAbsError
-        self.maxRelError = maxRelError; self.tolerance = tolerance; self.shapes = shapes
-        self.message = message; self.line = line; self.block = block
+        self.init(kind: kind, label: label, verdict: passed ? .passed : .failed, line: line, maxAbsError: maxAbsError,
+                  maxRelError: maxRelError, tolerance: tolerance, shapes: shapes, message: message, block: block)
+    }
+
+    public var passed: Bool { verdict == .passed }
+    public var failed: Bool { verdict == .failed }
+
+    /// `file:line:column`, as far as it is known.
+    public var locationText: String? {
+        guard let file else { return line.map { "line \($0)" } }
+        return [file, line.map(String.init), line != nil ? column.map(String.init) : nil].compactMap { $0 }.joined(separator: ":")
+    }
+
+    /// `file:line:col: label: message`, the form the terminal prints.
+    public var description: String {
+        let place = locationText.map { "\($0): " } ?? ""
+        let what = kind.isCheck ? "\(label): " : ""
+        return place + what + message
     }
 }
 
@@ -99,7 +153,7 @@ public enum ChannelEvent: Codable, Sendable, Equatable {
     case blockEnd(index: Int, seconds: Double)
     case output(block: Int, RichOutput)
     case metric(block: Int, name: String, value: Double)
-    case check(CheckRecord)
+    case check(Finding)
     case progress(block: Int, step: Int, of: Int, metrics: [String: Double], tokensPerSecond: Double?)
     /// The program is about to fail on purpose (for example a non-finite loss).
     case failure(block: Int, message: String)

@@ -72,7 +72,7 @@ public func _bookExpectErrorBegin(_ index: Int) -> Bool {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
     let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "stopped by signal \(status & 0x7f)"
-    BookContext.shared.emit(.check(CheckRecord(
+    BookContext.shared.emit(.check(Finding(
         kind: .expectError, label: "block \(index + 1)", passed: !exitedCleanly,
         message: exitedCleanly ? "the block was expected to fail but ran to completion"
                                : "the block failed as expected (\(how))",

@@ -42,7 +42,7 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
     let context = BookContext.shared
     guard let equation = context.equation(label) else {
         let known = context.equationLabels
-        context.emit(.check(CheckRecord(
+        context.emit(.check(Finding(
             kind: .equation, label: label, passed: false,
             message: "no equation labelled `\(label)` in this chapter; labelled equations: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
             block: context.currentBlock)))
@@ -72,20 +72,22 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
     for (name, family) in families { mathBindings.bind(name, indexed: { family($0).mathTensor }) }
     let tol = tolerance ?? (single ? singlePrecisionEquationTolerance : defaultEquationTolerance)
 
-    let record: CheckRecord
+    var record: Finding
     do {
         let verdict = try checkEquation(equation.tex, bindings: mathBindings, tolerance: tol)
         let onlyShapes = verdict.shapeClaims == verdict.comparisons
-        record = CheckRecord(kind: onlyShapes ? .shape : .equation, label: label, passed: verdict.passed,
+        record = Finding(kind: onlyShapes ? .shape : .equation, label: label, passed: verdict.passed,
                              maxAbsError: onlyShapes ? nil : verdict.maxAbsError,
                              maxRelError: onlyShapes ? nil : verdict.maxRelError,
                              tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
                              message: verdict.message, line: equation.line, block: context.currentBlock)
+        record.file = equation.file
     } catch {
         let shapes = values.mapValues { $0.mathTensor.shape }
-        record = CheckRecord(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
+        record = Finding(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
                              message: "TeX column \(error.column): \(error.message)",
                              line: equation.line, block: context.currentBlock)
+        record.file = equation.file
     }
     context.emit(.check(record))
     return record.passed
@@ -115,16 +117,20 @@ public func verifyGradient(of loss: () -> Variable<Double>, wrt parameters: [Var
     let result = gradientCheck(of: loss, wrt: parameters, epsilon: epsilon)
     for (parameter, saved) in zip(parameters, savedGradients) { parameter.grad = saved }
     let worst = result.relativeErrors.indices.max { result.relativeErrors[$0] < result.relativeErrors[$1] }
-    let passed = result.maxRelativeError <= tolerance
+    // NaN or infinite errors (a NaN gradient, a loss that overflowed) never pass.
+    let passed = NumberComparison.isWithin(result.maxRelativeError, tolerance) && result.maxAbsoluteError.isFinite
     var shapes: [String: [Int]] = [:]
     for (i, p) in parameters.enumerated() { shapes["parameter \(i)"] = p.shape }
     let detail = result.relativeErrors.enumerated()
         .map { "parameter \($0.offset) \(p(parameters[$0.offset].shape)): \(String(format: "%.3g", $0.element))" }
         .joined(separator: ", ")
-    let message = passed
+    let nonFinite = !result.maxRelativeError.isFinite || !result.maxAbsoluteError.isFinite
+    let message = nonFinite
+        ? "a gradient is NaN or infinite (autodiff or central differences): no tolerance accepts it (\(detail))"
+        : passed
         ? "autodiff agrees with central differences for \(parameters.count) parameter\(parameters.count == 1 ? "" : "s"): largest relative error \(String(format: "%.3g", result.maxRelativeError)) ≤ \(String(format: "%.3g", tolerance))"
         : "autodiff differs from central differences: parameter \(worst ?? 0) has relative error \(String(format: "%.3g", result.maxRelativeError)) > tolerance \(String(format: "%.3g", tolerance)) (\(detail))"
-    context.emit(.check(CheckRecord(kind: .gradient, label: label, passed: passed,
+    context.emit(.check(Finding(kind: .gradient, label: label, passed: passed,
                                     maxAbsError: result.maxAbsoluteError, maxRelError: result.maxRelativeError,
                                     tolerance: tolerance, shapes: shapes, message: message,
                                     block: context.currentBlock)))

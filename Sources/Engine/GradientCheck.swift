@@ -7,10 +7,15 @@ public struct GradientCheckResult: Sendable, CustomStringConvertible {
     public let relativeErrors: [Double]
     /// Largest |a - n| per parameter.
     public let absoluteErrors: [Double]
-    /// The largest relative error over every element of every parameter.
-    public var maxRelativeError: Double { relativeErrors.max() ?? 0 }
-    /// The largest absolute error over every element of every parameter.
-    public var maxAbsoluteError: Double { absoluteErrors.max() ?? 0 }
+    /// The largest relative error over every element of every parameter; NaN when any is NaN.
+    public var maxRelativeError: Double { Self.largest(relativeErrors) }
+    /// The largest absolute error over every element of every parameter; NaN when any is NaN.
+    public var maxAbsoluteError: Double { Self.largest(absoluteErrors) }
+
+    /// `max` that keeps a NaN instead of skipping it: a NaN gradient must not read as error 0.
+    static func largest(_ values: [Double]) -> Double {
+        values.reduce(0) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+    }
 
     public var description: String {
         "GradientCheckResult(maxRelativeError: \(maxRelativeError), maxAbsoluteError: \(maxAbsoluteError))"
@@ -21,7 +26,8 @@ public struct GradientCheckResult: Sendable, CustomStringConvertible {
 /// (f(x+ε) - f(x-ε)) / 2ε for every element of every variable in `parameters`.
 ///
 /// Elements where both gradients are below 1e-12 in size count as exact: there the relative
-/// measure is all rounding noise. `loss` must be deterministic and return a one-element value.
+/// measure is all rounding noise. A NaN or infinite gradient, analytic or numeric, makes that
+/// parameter's errors NaN, so no tolerance accepts it. `loss` must be deterministic and return a one-element value.
 public func gradientCheck(of loss: () -> Variable<Double>, wrt parameters: [Variable<Double>],
                           epsilon: Double = 1e-5) -> GradientCheckResult {
     for p in parameters {
@@ -44,8 +50,13 @@ public func gradientCheck(of loss: () -> Variable<Double>, wrt parameters: [Vari
             let numeric = (plus - minus) / (2 * epsilon)
             let difference = abs(a.scalars[i] - numeric)
             let size = abs(a.scalars[i]) + abs(numeric)
-            worstAbsolute = max(worstAbsolute, difference)
-            if size > 1e-12 { worstRelative = max(worstRelative, difference / size) }
+            // A NaN or infinity on either side is the worst error there is, never a skipped one.
+            if !difference.isFinite || !size.isFinite {
+                worstAbsolute = .nan; worstRelative = .nan
+                continue
+            }
+            worstAbsolute = GradientCheckResult.largest([worstAbsolute, difference])
+            if size > 1e-12 { worstRelative = GradientCheckResult.largest([worstRelative, difference / size]) }
         }
         relative.append(worstRelative)
         absolute.append(worstAbsolute)

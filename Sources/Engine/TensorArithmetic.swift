@@ -244,5 +244,6 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func norm() -> Scalar { scalars.reduce(0) { $0 + $1 * $1 }.squareRoot() }
     /// Largest absolute value.
-    public func maxAbs() -> Scalar { scalars.reduce(0) { Swift.max($0, Swift.abs($1)) } }
+    /// The largest |element|; NaN when any element is NaN (`max` alone would skip it).
+    public func maxAbs() -> Scalar { scalars.reduce(0) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, Swift.abs($1)) } }
 }

@@ -1,3 +1,4 @@
+import BookProtocol
 import Engine
 import Foundation
 
@@ -75,7 +76,7 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                     maxRel = c.rel.isNaN || maxRel.isNaN ? .nan : max(maxRel, c.rel)
                     if let problem = c.shapeProblem {
                         failures.append("`\(node.text)` has shape \(format(v.shape)), but `\(f.text)` has shape \(format(f.value.shape))\(problem)")
-                    } else if !(c.rel <= tolerance) {
+                    } else if !NumberComparison.isWithin(c.rel, tolerance) {
                         failures.append("`\(node.text)` differs from `\(f.text)`: max |Δ| = \(format(c.abs)) at \(format(c.worst)) (expected \(format(c.expected)), got \(format(c.got))), relative \(format(c.rel)) > tolerance \(format(tolerance))")
                     } else {
                         summaries.append("`\(f.text)` = `\(node.text)`")

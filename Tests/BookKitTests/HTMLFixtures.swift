@@ -89,26 +89,28 @@ enum HTMLFixtures {
             BlockResult(index: 3, status: .notRun),
         ]
         let checks = [
-            CheckRecord(kind: .equation, label: "eq-rnn-state", passed: true, maxAbsError: 2.4e-7, maxRelError: 1.1e-7, tolerance: 1e-6,
+            Finding(kind: .equation, label: "eq-rnn-state", passed: true, maxAbsError: 2.4e-7, maxRelError: 1.1e-7, tolerance: 1e-6,
                         shapes: ["X_t": [3, 4], "W_xh": [4, 5], "H_t": [3, 5]], message: "right side matches H_t", line: 14, block: 0),
-            CheckRecord(kind: .equation, label: "eq-output", passed: false, maxAbsError: 0.31, tolerance: 1e-6,
+            Finding(kind: .equation, label: "eq-output", passed: false, maxAbsError: 0.31, tolerance: 1e-6,
                         message: "right side differs from O_t: max |Δ| = 0.31", line: 18, block: 1),
-            CheckRecord(kind: .claim, label: "ppl_sequential", passed: true, tolerance: 0.1, message: "1.03 within 1.0 ± 0.1", line: 31),
-            CheckRecord(kind: .claim, label: "grad_norm", passed: false, tolerance: 0.5, message: "7.21 outside 5.0 ± 0.5", line: 32),
-            CheckRecord(kind: .gradient, label: "gradient of loss", passed: true, maxRelError: 3e-9, tolerance: 1e-6, message: "autodiff matches finite differences", block: 1),
-            CheckRecord(kind: .output, label: "block 1 output", passed: true, message: "stdout matches", block: 0),
-            CheckRecord(kind: .shape, label: "free-standing <check>", passed: true, message: "shapes agree"),
+            Finding(kind: .claim, label: "ppl_sequential", passed: true, tolerance: 0.1, message: "1.03 within 1.0 ± 0.1", line: 31),
+            Finding(kind: .claim, label: "grad_norm", passed: false, tolerance: 0.5, message: "7.21 outside 5.0 ± 0.5", line: 32),
+            Finding(kind: .gradient, label: "gradient of loss", passed: true, maxRelError: 3e-9, tolerance: 1e-6, message: "autodiff matches finite differences", block: 1),
+            Finding(kind: .output, label: "block 1 output", passed: true, message: "stdout matches", block: 0),
+            Finding(kind: .shape, label: "free-standing <check>", passed: true, message: "shapes agree"),
+            Finding(kind: .claim, label: "ppl_sequential", verdict: .notChecked, line: 31,
+                    message: "not checked in this build: the claim applies to profile default; this build used quick"),
         ]
         return ChapterResult(chapter: path, title: "Recurrent Neural Networks", status: .failed, profile: "quick",
-                             params: ["num_hiddens": .int(64), "lr": .double(1.0)], seed: 0, blocks: blocks, checks: checks,
+                             params: ["num_hiddens": .int(64), "lr": .double(1.0)], seed: 0, blocks: blocks, findings: checks,
                              metrics: ["ppl_sequential": 1.0342, "grad_norm": 7.2113, "tokens": 170580],
-                             failures: [], versions: versions, machine: "2-core AMD EPYC", startedAt: "2025-01-01T12:00:00Z",
+                             versions: versions, machine: "2-core AMD EPYC", startedAt: "2025-01-01T12:00:00Z",
                              seconds: 5.3, compileSeconds: 0.8, cached: false)
     }
 
     static var introResult: ChapterResult {
         ChapterResult(chapter: "chapters/01-intro.md", title: "Sequences", status: .passed, profile: "quick", params: [:], seed: nil,
-                      blocks: [], checks: [], metrics: [:], failures: [], versions: versions, machine: "2-core AMD EPYC",
+                      blocks: [], findings: [], metrics: [:], versions: versions, machine: "2-core AMD EPYC",
                       startedAt: "2025-01-01T12:00:00Z", seconds: 0.4, compileSeconds: 0.3, cached: true)
     }
 

@@ -113,7 +113,11 @@ struct HTMLPageTests {
 
     @Test func compileErrorLandsInTheBlockItPointsAt() throws {
         var result = HTMLFixtures.rnnResult
-        result.failures = ["chapters/02-rnn.md:56:3: error: cannot find 'W_hq' in scope", "linker: something else"]
+        result.findings += [
+            Finding(.compile, "program", at: SourceLocation(file: "chapters/02-rnn.md", line: 56, column: 3),
+                    message: "error: cannot find 'W_hq' in scope"),
+            Finding(.program, "program", at: nil, message: "linker: something else"),
+        ]
         let outline = BookOutline(title: "B", chapters: [("02-rnn", "R", "failed")], equations: [:])
         var page = ChapterPage(chapter: HTMLFixtures.rnnChapter, result: result, outline: outline, position: 0)
         let html = page.render()

@@ -225,7 +225,7 @@ struct MathEndToEndTests {
         #expect(b.good.status == .passed, "\(b.good.failures)")
         let failed = b.good.checks.filter { !$0.passed }
         #expect(failed.isEmpty, "\(failed.map(\.message))")
-        func checks(_ label: String) -> [CheckRecord] { b.good.checks.filter { $0.label == label } }
+        func checks(_ label: String) -> [Finding] { b.good.checks.filter { $0.label == label } }
         #expect(checks("eq-rnn-state").map(\.kind) == [.equation])
         #expect(checks("eq-grad-wqh").count == 1)
         #expect(checks("eq-grad-ht").count == 4)
@@ -259,7 +259,7 @@ struct MathEndToEndTests {
     // MARK: The three deliberate errors
 
     /// The failed checks of the bad chapter for `label`, and the equation's Markdown line.
-    func failures(_ label: String, _ b: Built) -> (checks: [CheckRecord], line: Int) {
+    func failures(_ label: String, _ b: Built) -> (checks: [Finding], line: Int) {
         (b.bad.checks.filter { $0.label == label }, Self.line(of: "{#\(label)}", in: Self.bad))
     }
 
@@ -332,7 +332,7 @@ struct MathEndToEndTests {
         // No equation to point at: the line is the block's first line (here the call itself).
         let blockLine = Self.line(of: "verify(\"eq-rnn-stat\",", in: Self.bad)
         #expect(c.line == blockLine)
-        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(blockLine): eq-rnn-stat: no equation labelled"))
+        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(blockLine):1: eq-rnn-stat: no equation labelled"))
         // On the page it sits, red, in the head of the block that made it.
         #expect(b.badHTML.contains("<span class=\"badge-label\">eq-rnn-stat</span>"))
     }
@@ -376,13 +376,13 @@ struct MathEndToEndTests {
         let wrong = try #require(b.bad.checks.first { $0.kind == .claim && $0.label == "loss_linear" })
         #expect(!wrong.passed && wrong.line == claimLine)
         #expect(wrong.message == "expected \(Self.recordedLoss + 0.5) ± 0.1, got \(measured)")
-        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(claimLine): loss_linear: expected \(Self.recordedLoss + 0.5) ± 0.1"))
+        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(claimLine):\(wrong.column ?? 0): loss_linear: expected \(Self.recordedLoss + 0.5) ± 0.1"))
 
         let missingLine = Self.line(of: "{{perplexity_never_recorded", in: Self.bad)
         let missing = try #require(b.bad.checks.first { $0.label == "perplexity_never_recorded" })
         #expect(!missing.passed && missing.kind == .claim && missing.line == missingLine)
         #expect(missing.message == "the prose claims 'perplexity_never_recorded' but the code recorded no such metric; recorded: loss_linear")
-        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(missingLine): perplexity_never_recorded: the prose claims"))
+        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(missingLine):\(missing.column ?? 0): perplexity_never_recorded: the prose claims"))
         // Pages: the good claim is green, both bad claims are red.
         #expect(b.goodHTML.contains("<span class=\"claim\"><span class=\"value\">"))
         let claims = b.badHTML.components(separatedBy: "<span class=\"claim").dropFirst()

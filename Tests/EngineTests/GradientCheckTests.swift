@@ -130,3 +130,29 @@ func backwardRuleMatchesFiniteDifferences(_ testCase: GradientCase) {
     let error = zip(w.gradient.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
     #expect(error < 1e-12, "largest difference \(error)")
 }
+
+/// A NaN anywhere must make the check's error NaN, never 0: `max` alone skips NaN.
+@Suite("Gradient check: NaN and infinity are never a small error")
+struct GradientCheckNonFiniteTests {
+    @Test func aNaNGradientGivesANaNError() {
+        // log of a negative element: NaN loss, NaN gradients; before, the error read 0.
+        let x = Variable(Tensor<Double>(shape: [3], scalars: [0.5, -1, 2]), requiresGrad: true)
+        let result = gradientCheck(of: { log(x).sum() }, wrt: [x])
+        #expect(result.maxRelativeError.isNaN)
+        #expect(result.maxAbsoluteError.isNaN)
+        #expect(!(result.maxRelativeError <= 1e-6) && !(result.maxRelativeError < 1))
+    }
+
+    @Test func aFiniteCheckStillMeasuresItsError() {
+        let x = Variable(Tensor<Double>(shape: [3], scalars: [0.5, 1, 2]), requiresGrad: true)
+        let result = gradientCheck(of: { log(x).sum() }, wrt: [x])
+        #expect(result.maxRelativeError.isFinite && result.maxRelativeError < 1e-8)
+    }
+
+    @Test func maxAbsKeepsNaN() {
+        #expect(Tensor<Double>(shape: [3], scalars: [1, .nan, 2]).maxAbs().isNaN)
+        #expect(Tensor<Float>(shape: [3], scalars: [.nan, 1, 2]).maxAbs().isNaN)
+        #expect(Tensor<Double>(shape: [3], scalars: [1, -3, 2]).maxAbs() == 3)
+        #expect(Tensor<Double>(shape: [2], scalars: [1, -.infinity]).maxAbs() == .infinity)
+    }
+}

@@ -22,7 +22,7 @@ enum Badge {
     }
 
     /// The detail rows of a check record: what was checked, the numbers, the shapes.
-    static func rows(for check: CheckRecord) -> [(String, String)] {
+    static func rows(for check: Finding) -> [(String, String)] {
         var rows: [(String, String)] = [("check", "\(check.kind.rawValue) · \(check.label)")]
         if !check.message.isEmpty { rows.append(("result", check.message)) }
         if let e = check.maxAbsError { rows.append(("max |Δ|", formatValue(e, spec: ".3g"))) }
@@ -33,11 +33,17 @@ enum Badge {
                 .joined(separator: ", ")
             rows.append(("shapes", text))
         }
-        if let line = check.line { rows.append(("line", "\(line)")) }
+        if let e = check.expected { rows.append(("expected", e)) }
+        if let f = check.found { rows.append(("found", f)) }
+        if let place = check.locationText { rows.append(("where", place)) }
         return rows
     }
 
-    static func html(for check: CheckRecord, label: String? = nil, id: String? = nil) -> String {
-        html(check.passed ? .pass : .fail, label: label, rows: rows(for: check), id: id)
+    static func html(for check: Finding, label: String? = nil, rows: [(String, String)]? = nil, id: String? = nil) -> String {
+        html(Badge(check.verdict), label: label, rows: rows ?? self.rows(for: check), id: id)
+    }
+
+    init(_ verdict: Finding.Verdict) {
+        switch verdict { case .passed: self = .pass; case .failed: self = .fail; case .notChecked: self = .unchecked }
     }
 }

@@ -32,12 +32,14 @@ struct ChapterPage {
     private var figureCount = 0
     private var outputCount = 0
 
+    /// The result's checks, in order; a check's index here names its badge (`check-N`).
+    let checks: [Finding]
+
     init(chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) {
         self.chapter = chapter; self.result = result; self.outline = outline; self.position = position
-        for i in (result?.checks ?? []).indices { checkIDs[i] = "check-\(i + 1)" }
+        checks = result?.checks ?? []
+        for i in checks.indices { checkIDs[i] = "check-\(i + 1)" }
     }
-
-    var checks: [CheckRecord] { result?.checks ?? [] }
 
     // MARK: Page
 
@@ -68,11 +70,14 @@ struct ChapterPage {
 
     func statusLine() -> String {
         guard let result else { return "<p class=\"status-line\"><span class=\"status notrun\">not run</span></p>" }
-        let passed = result.checks.filter(\.passed).count, failed = result.checks.count - passed
+        let totals = result.checkTotals, failed = totals.ran - totals.passed
         var out = "<p class=\"status-line\"><span class=\"status \(result.status.rawValue)\">\(result.status.rawValue)</span>"
         if result.cached { out += " <span class=\"status cached\">cached</span>" }
-        out += " <span class=\"meta\">\(passed) checks passed"
+        out += " <span class=\"meta\">\(totals.passed) of \(totals.ran) checks passed in this build"
         if failed > 0 { out += ", <a href=\"#failures\">\(failed) failed</a>" }
+        if totals.notChecked > 0 {
+            out += ", \(totals.notChecked) claim\(totals.notChecked == 1 ? "" : "s") shown but not checked in profile \(HTMLText.escape(result.profile))"
+        }
         out += " · \(formatValue(result.seconds, spec: ".1f")) s · profile \(HTMLText.escape(result.profile))</span></p>"
         return out
     }
@@ -135,40 +140,30 @@ struct ChapterPage {
         }
     }
 
+    /// A claim in prose, rendered from the runner's finding for it (the page judges nothing).
     mutating func claimHTML(_ claim: Claim, n: Int, plain: Bool) -> String {
         let measured = result?.metrics[claim.metric]
         let shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
-        if plain { return HTMLText.escape(shown) }
         let expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
+        let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line
+                                       && ($0.column == nil || $0.column == claim.location.column) })
+        if plain {
+            return HTMLText.escape(found?.1.verdict == .notChecked ? "≈ \(expectedText)" : shown)
+        }
         var rows: [(String, String)] = [("claim", "\(claim.metric) ≈ \(expectedText)")]
-        // A claim for another profile is shown as what it claims, greyed: its metric's value
-        // under this run would read as if the claim held.
-        if let profile = claim.profile, let result, profile != result.profile {
-            rows.append(("not checked", "applies to profile \(profile); this run used \(result.profile)"))
-            let badge = Badge.html(.unchecked, label: nil, rows: rows)
-            return "<span class=\"claim other-profile\"><span class=\"value\">≈ \(HTMLText.escape(expectedText)) under \(HTMLText.escape(profile))</span>\(badge)</span>"
+        guard let (i, check) = found else {
+            rows.append(("not checked", result == nil ? "chapter not run" : "no verdict was recorded for this claim"))
+            return "<span class=\"claim unmeasured\"><span class=\"value\">≈ \(HTMLText.escape(expectedText))</span>\(Badge.html(.unchecked, label: nil, rows: rows))</span>"
         }
-        let badge: String
-        // The check for this very claim (same metric and line), else any claim check on the metric.
-        let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line })
-            ?? takeCheck(where: { $0.kind == .claim && $0.label == claim.metric })
-        if let (i, check) = found {
-            rows.append(("measured", measured.map { formatValue($0, spec: ".6g") } ?? "not recorded"))
-            rows += Badge.rows(for: check).dropFirst()
-            badge = Badge.html(check.passed ? .pass : .fail, label: nil, rows: rows, id: checkIDs[i])
-        } else if let profile = claim.profile, let result, profile != result.profile {
-            rows.append(("not checked", "applies to profile \(profile); this run used \(result.profile)"))
-            badge = Badge.html(.unchecked, label: nil, rows: rows)
-        } else if let measured {
-            // No record from the runner: judge with the same rule the runner uses.
-            let ok = abs(measured - claim.expected) <= claim.tolerance
-            rows.append(("measured", formatValue(measured, spec: ".6g")))
-            rows.append(("|Δ|", formatValue(abs(measured - claim.expected), spec: ".3g")))
-            badge = Badge.html(ok ? .pass : .fail, label: nil, rows: rows)
-        } else {
-            rows.append(("measured", result == nil ? "chapter not run" : "not recorded"))
-            badge = Badge.html(result == nil ? .unchecked : .fail, label: nil, rows: rows)
+        if check.verdict == .notChecked {
+            // Shown as what it claims, greyed: this run's value would read as if the claim held.
+            rows.append(("not checked", check.message))
+            let badge = Badge.html(.unchecked, label: nil, rows: rows, id: checkIDs[i])
+            let scope = claim.profile.map { " under \(HTMLText.escape($0))" } ?? ""
+            return "<span class=\"claim other-profile\"><span class=\"value\">≈ \(HTMLText.escape(expectedText))\(scope)</span>\(badge)</span>"
         }
+        rows += Badge.rows(for: check).dropFirst()
+        let badge = Badge.html(for: check, label: nil, rows: rows, id: checkIDs[i])
         let cls = measured == nil ? "claim unmeasured" : "claim"
         return "<span class=\"\(cls)\"><span class=\"value\">\(HTMLText.escape(shown))</span>\(badge)</span>"
     }
@@ -281,7 +276,7 @@ struct ChapterPage {
                 out += errorBox(error, line: block.location)
             }
         }
-        for failure in failuresInside(block) { out += errorBox(failure, line: block.location) }
+        for failure in failuresInside(block) { out += errorBox(failure.description, line: failure.location ?? block.location) }
         return out + "</section>"
     }
 
@@ -296,25 +291,22 @@ struct ChapterPage {
 
     var equationLabels: Set<String> { Set(chapter.equations.compactMap(\.label)) }
 
-    /// Chapter-level failures (compile errors) whose `file:line` falls inside this block's code.
-    func failuresInside(_ block: CodeBlock) -> [String] {
+    /// Chapter-level problems (not tied to a block) whose line falls inside this block's code.
+    func failuresInside(_ block: CodeBlock) -> [Finding] {
         let lines = block.code.split(separator: "\n", omittingEmptySubsequences: false).count
-        return (result?.failures ?? []).filter { f in
-            guard let loc = Self.location(in: f) else { return false }
-            return (loc.file == chapter.path || chapter.path.hasSuffix(loc.file) || loc.file.hasSuffix(chapter.path))
-                && loc.line >= block.location.line && loc.line < block.location.line + max(lines, 1)
+        return problems.filter { f in
+            guard f.block == nil, let line = f.line else { return false }
+            return (f.file == nil || f.file == chapter.path) && line >= block.location.line && line < block.location.line + max(lines, 1)
         }
     }
 
-    static func location(in message: String) -> (file: String, line: Int)? {
-        let parts = message.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count >= 3, let line = Int(parts[1]) else { return nil }
-        return (String(parts[0]), line)
-    }
+    /// Failed findings that are not checks: compile errors, crashes, timeouts, input mistakes.
+    var problems: [Finding] { (result?.failures ?? []).filter { !$0.kind.isCheck } }
 
-    var unplacedFailures: [String] {
+    /// Problems not shown in a block: the banner lists them.
+    var unplacedFailures: [Finding] {
         let blocks = chapter.codeBlocks
-        return (result?.failures ?? []).filter { f in !blocks.contains { failuresInside($0).contains(f) } }
+        return problems.filter { f in f.block == nil && !blocks.contains { failuresInside($0).contains(f) } }
     }
 
     // MARK: Rich outputs
@@ -413,7 +405,7 @@ struct ChapterPage {
     // MARK: Checks not placed elsewhere, failures
 
     /// Takes the first check not yet shown that matches, marking it shown.
-    mutating func takeCheck(where match: (CheckRecord) -> Bool) -> (Int, CheckRecord)? {
+    mutating func takeCheck(where match: (Finding) -> Bool) -> (Int, Finding)? {
         for (i, c) in checks.enumerated() where !placedChecks.contains(i) && match(c) {
             placedChecks.insert(i)
             return (i, c)
@@ -431,15 +423,15 @@ struct ChapterPage {
 
     /// At the top of a failed page: what failed, with links to where.
     func failureBanner() -> String {
-        guard let result, result.status == .failed || checks.contains(where: { !$0.passed }) || !result.failures.isEmpty else { return "" }
+        guard let result, result.status == .failed || !result.failures.isEmpty else { return "" }
         var items = ""
-        for (i, c) in checks.enumerated() where !c.passed {
+        for (i, c) in checks.enumerated() where c.failed {
             items += "<li><a href=\"#\(checkIDs[i]!)\">\(HTMLText.escape(c.kind.rawValue)) <code>\(HTMLText.escape(c.label))</code></a>: \(HTMLText.escape(c.message))</li>"
         }
         for b in result.blocks where b.status == .failed {
             items += "<li><a href=\"#block-\(b.index + 1)\">block \(b.index + 1)</a> failed</li>"
         }
-        for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f))</pre></li>" }
+        for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f.description))</pre></li>" }
         let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.escape($0))\">The last version that passed</a> is kept." } ?? ""
         return "<aside class=\"failures\" id=\"failures\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
     }

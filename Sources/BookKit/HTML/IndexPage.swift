@@ -6,11 +6,25 @@ enum IndexPage {
         let results = chapters.compactMap(\.result)
         let passed = results.filter { $0.status == .passed }.count
         let checks = results.flatMap(\.checks)
+        let ran = checks.filter { $0.verdict != .notChecked }, passedChecks = ran.filter(\.passed).count
+        let notChecked = checks.filter { $0.verdict == .notChecked }.count
+        let allRan = results.count == chapters.count
         var out = Layout.head(title: title)
         out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">"
         out += "<h1>\(HTMLText.escape(title))</h1>"
-        out += "<p class=\"lede\">An executable book: every chapter's code was run to make these pages, and every claim its maths makes was checked against the numbers the code produced.</p>"
-        out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(checks.filter(\.passed).count) of \(checks.count) checks passed"
+        // Say "every claim was checked" only when it is true of the pages the reader sees.
+        var lede = "An executable book: every chapter's code was run to make these pages"
+        if allRan && notChecked == 0 && passedChecks == ran.count && !ran.isEmpty {
+            lede += ", and every claim its maths and prose make was checked against the numbers the code produced."
+        } else {
+            lede += ", and its maths and prose were checked against the numbers the code produced: \(passedChecks) of \(ran.count) checks passed"
+            if notChecked > 0 { lede += "; \(notChecked) claim\(notChecked == 1 ? " is" : "s are") shown but not checked in this build (\(notChecked == 1 ? "it applies" : "they apply") to another profile)" }
+            if !allRan { lede += "; \(chapters.count - results.count) chapter\(chapters.count - results.count == 1 ? " was" : "s were") not run" }
+            lede += "."
+        }
+        out += "<p class=\"lede\">\(HTMLText.escape(lede))</p>"
+        out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(passedChecks) of \(ran.count) checks passed"
+        if notChecked > 0 { out += " · \(notChecked) not checked in this profile" }
         let profiles = Set(results.map(\.profile))
         if !profiles.isEmpty { out += " · profile \(HTMLText.escape(profiles.sorted().joined(separator: ", ")))" }
         out += "</p></header>"
@@ -19,12 +33,14 @@ enum IndexPage {
             let c = item.chapter
             out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.escape(c.slug)).html\">\(HTMLText.escape(c.title))</a></td>"
             if let r = item.result {
-                let ok = r.checks.filter(\.passed).count, bad = r.checks.count - ok
+                let totals = r.checkTotals
+                let ok = totals.passed, bad = totals.ran - totals.passed
                 out += "<td><span class=\"status \(r.status.rawValue)\">\(r.status.rawValue)</span>"
                 if r.cached { out += " <span class=\"status cached\">cached</span>" }
                 out += "</td><td class=\"num\">\(formatValue(r.seconds, spec: ".1f")) s</td>"
                 out += "<td class=\"num\"><span class=\"count pass\" title=\"checks passed\">✓ \(ok)</span>"
                 out += bad > 0 ? " <span class=\"count fail\" title=\"checks failed\">✗ \(bad)</span>" : ""
+                out += totals.notChecked > 0 ? " <span class=\"count unchecked\" title=\"claims shown but not checked in this profile\">– \(totals.notChecked)</span>" : ""
                 out += "</td>"
             } else {
                 out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td><td class=\"num\">–</td>"

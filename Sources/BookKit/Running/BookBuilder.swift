@@ -73,8 +73,9 @@ public struct BookBuilder: Sendable {
                 let result = runner.run(chapter, source: source, engineIdentity: engine, terminal: terminal)
                 results.set(i, result)
                 let verdict = result.status == .passed ? "passed" : "FAILED"
-                let checks = result.checks.count
-                terminal.line("\(verdict)  \(file.displayPath)  \(result.cached ? "(cached)" : String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds))  \(checks) check\(checks == 1 ? "" : "s")")
+                let totals = result.checkTotals
+                let unchecked = totals.notChecked > 0 ? ", \(totals.notChecked) shown but not checked in profile \(result.profile)" : ""
+                terminal.line("\(verdict)  \(file.displayPath)  \(result.cached ? "(cached)" : String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
             }
         }
         group.wait()
@@ -89,7 +90,7 @@ public struct BookBuilder: Sendable {
                 let result = results.get(i)
                 outcome.chapters.append((chapter, result))
                 if let result {
-                    outcome.failures += result.failures
+                    outcome.failures += result.failures.map(\.description)
                     if writeResults { try write(result, slug: chapter.slug) }
                 }
             }

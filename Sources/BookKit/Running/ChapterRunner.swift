@@ -32,7 +32,7 @@ public struct ChapterRunner: Sendable {
     public var settings: BuildSettings
     public var versions: VersionInfo
     /// Bumped when generated programs or result assembly change, so old cache entries miss.
-    static let generatorVersion = "rnnbook-runner-1"
+    static let generatorVersion = "rnnbook-runner-2"
 
     public init(settings: BuildSettings) throws {
         self.settings = settings
@@ -106,7 +106,8 @@ public struct ChapterRunner: Sendable {
         let clock = Date()
         let params: [String: ParamValue]
         do { params = try resolvedParams(for: chapter) } catch {
-            return failedResult(chapter, params: chapter.params, failures: ["\(error)"], startedAt: startedAt)
+            let problem = (error as? BookError)?.finding ?? Finding(.input, "params", at: SourceLocation(file: chapter.path, line: 1), message: "\(error)")
+            return failedResult(chapter, params: chapter.params, findings: [problem], startedAt: startedAt)
         }
         let key = cacheKey(for: chapter, source: source, params: params, engineIdentity: engineIdentity)
         let cache = ResultCache(directory: settings.cacheDirectory)
@@ -117,30 +118,56 @@ public struct ChapterRunner: Sendable {
 
         let work = settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")
         try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let generator = ProgramGenerator()
-        var omitted: Set<Int> = []
-        var blockErrors: [Int: String] = [:]
-        var expectedCompileFailures: [Int: String] = [:]
-        var chapterFailures: [String] = []
-        var compileSeconds = 0.0
-        var stopAfter: Int? = nil  // first block that cannot run: it and later blocks are not run
-        let runnable = chapter.codeBlocks.filter { $0.index != nil }
         let executable = work.appendingPathComponent("chapter").path
+        let compile = compileBlocks(of: chapter, source: source, work: work, executable: executable, terminal: terminal)
+        let runnable = chapter.codeBlocks.filter { $0.index != nil }
 
-        // Compile; on errors, attribute them to blocks, drop expect-error blocks that failed as
-        // they should, and recompile the blocks before the first real error so they still run.
+        var result = ChapterResult(chapter: chapter.path, title: chapter.title, status: .passed, profile: settings.profile,
+                                   params: params, seed: params["seed"].flatMap { if case .int(let s) = $0 { s } else { nil } },
+                                   blocks: [], findings: [], metrics: [:], versions: versions,
+                                   machine: machineDescription(), startedAt: startedAt, seconds: 0,
+                                   compileSeconds: compile.seconds, cached: false)
+
+        result.versions.engine = String(engineIdentity.prefix(16))
+        var run = RunOutcome()
+        if compile.problems.isEmpty && compile.stopAfter != 0 && !runnable.isEmpty {
+            run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal)
+        }
+        terminal.clear()
+        ResultAssembler(chapter: chapter, profile: settings.profile).assemble(&result, compile: compile, run: run)
+        result.seconds = Date().timeIntervalSince(clock)
+        // Failures are cached too (a compile error or a wrong number is as reproducible as a pass),
+        // except timeouts and outside kills, which depend on how busy the machine was.
+        var reproducible = true
+        if case .timedOut? = run.termination { reproducible = false }
+        if case .signaled(let signal)? = run.termination, signal == SIGKILL || signal == SIGTERM { reproducible = false }
+        if reproducible { cache.store(result, for: chapter.slug, key: key) }
+        return result
+    }
+
+    /// Compiles the chapter's program. On errors, attributes them to blocks, drops `expect-error`
+    /// blocks that failed as they should, and recompiles the blocks before the first real error
+    /// so that they still run.
+    func compileBlocks(of chapter: Chapter, source: String, work: URL, executable: String, terminal: Terminal) -> CompileVerdict {
+        let generator = ProgramGenerator()
+        var verdict = CompileVerdict()
+        var omitted: Set<Int> = []
+        let runnable = chapter.codeBlocks.filter { $0.index != nil }
         var attempts = 0
-        compileLoop: while !runnable.isEmpty {
+        let chapterStart = SourceLocation(file: chapter.path, line: 1)
+        while !runnable.isEmpty {
             attempts += 1
             let sourcePath = work.appendingPathComponent("main.swift").path
-            let program = generator.program(for: chapter, omitting: omitted.union(stopAfter.map { s in Set(runnable.compactMap(\.index).filter { $0 >= s }) } ?? []))
+            let skipped = verdict.stopAfter.map { s in Set(runnable.compactMap(\.index).filter { $0 >= s }) } ?? []
+            let program = generator.program(for: chapter, omitting: omitted.union(skipped))
             do { try writeAtomically(Data(program.utf8), to: URL(fileURLWithPath: sourcePath)) } catch {
-                chapterFailures.append("\(error)"); break
+                verdict.problems.append(Finding(.program, "program", at: chapterStart, message: "cannot write the chapter's program: \(error)"))
+                break
             }
             terminal.status("\(chapter.path): compiling")
             let t0 = Date()
             let compile = compileProgram(source: sourcePath, executable: executable, work: work)
-            compileSeconds += Date().timeIntervalSince(t0)
+            verdict.seconds += Date().timeIntervalSince(t0)
             if compile.termination.succeeded { break }
             let diagnostics = Diagnostic.parse(compile.output).filter { $0.severity == "error" }
             var byBlock: [Int: [Diagnostic]] = [:]
@@ -153,46 +180,26 @@ public struct ChapterRunner: Sendable {
             }
             if diagnostics.isEmpty || !unplaced.isEmpty || attempts > 4 {
                 let text = diagnostics.isEmpty ? compile.output.trimmingCharacters(in: .whitespacesAndNewlines) : unplaced.map(\.text).joined(separator: "\n")
-                chapterFailures.append("\(chapter.path): the generated program did not compile (\(compile.termination)):\n\(text)")
-                stopAfter = 0
-                break compileLoop
+                verdict.problems.append(Finding(.compile, "program", at: chapterStart,
+                                                message: "the generated program did not compile (\(compile.termination)):\n\(text)"))
+                verdict.stopAfter = 0
+                break
             }
             var progressed = false
             for (index, ds) in byBlock where runnable.first(where: { $0.index == index })?.options.expectError == true {
-                expectedCompileFailures[index] = ds.map(\.text).joined(separator: "\n")
+                verdict.expectedFailures[index] = ds.map(\.text).joined(separator: "\n")
                 omitted.insert(index); progressed = true
             }
             if let first = byBlock.keys.filter({ !omitted.contains($0) }).min() {
-                blockErrors[first] = byBlock[first]!.map(\.text).joined(separator: "\n")
-                stopAfter = first
+                let ds = byBlock[first]!
+                verdict.blockErrors[first] = (ds.map(\.text).joined(separator: "\n"),
+                                              SourceLocation(file: chapter.path, line: ds[0].line, column: ds[0].column))
+                verdict.stopAfter = first
                 progressed = true
             }
-            if !progressed { break }
-            if stopAfter == 0 { break }
+            if !progressed || verdict.stopAfter == 0 { break }
         }
-
-        var result = ChapterResult(chapter: chapter.path, title: chapter.title, status: .passed, profile: settings.profile,
-                                   params: params, seed: params["seed"].flatMap { if case .int(let s) = $0 { s } else { nil } },
-                                   blocks: [], checks: [], metrics: [:], failures: chapterFailures, versions: versions,
-                                   machine: machineDescription(), startedAt: startedAt, seconds: 0,
-                                   compileSeconds: compileSeconds, cached: false)
-
-        result.versions.engine = String(engineIdentity.prefix(16))
-        var run = RunOutcome()
-        if chapterFailures.isEmpty && stopAfter != 0 && !runnable.isEmpty {
-            run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal)
-        }
-        terminal.clear()
-        assemble(&result, chapter: chapter, run: run, blockErrors: blockErrors, expectedCompileFailures: expectedCompileFailures,
-                 stopAfter: stopAfter)
-        result.seconds = Date().timeIntervalSince(clock)
-        // Failures are cached too (a compile error or a wrong number is as reproducible as a pass),
-        // except timeouts and outside kills, which depend on how busy the machine was.
-        var reproducible = true
-        if case .timedOut? = run.termination { reproducible = false }
-        if case .signaled(let signal)? = run.termination, signal == SIGKILL || signal == SIGTERM { reproducible = false }
-        if reproducible { cache.store(result, for: chapter.slug, key: key) }
-        return result
+        return verdict
     }
 
     private func block(containing line: Int, in chapter: Chapter) -> CodeBlock? {
@@ -214,15 +221,6 @@ public struct ChapterRunner: Sendable {
         } catch {
             return CompileOutcome(termination: .exited(-1), output: "\(error)")
         }
-    }
-
-    struct RunOutcome {
-        var termination: Termination? = nil
-        var events: [ChannelEvent] = []
-        var stdout = Data()
-        var stderr = Data()
-        /// Block that hit its own `timeout=`.
-        var timedOutBlock: Int?
     }
 
     func runProgram(_ executable: String, chapter: Chapter, params: [String: ParamValue], work: URL, terminal: Terminal) -> RunOutcome {
@@ -283,157 +281,10 @@ public struct ChapterRunner: Sendable {
         return outcome
     }
 
-    /// Builds block results from the channel events and the captured streams.
-    func assemble(_ result: inout ChapterResult, chapter: Chapter, run: RunOutcome, blockErrors: [Int: String],
-                  expectedCompileFailures: [Int: String], stopAfter: Int?) {
-        let blocks = chapter.codeBlocks.filter { $0.index != nil }
-        var starts: [Int: (out: Int, err: Int)] = [:]
-        var order: [Int] = []
-        var ended: [Int: Double] = [:]
-        var outputs: [Int: [RichOutput]] = [:]
-        var failures: [Int: String] = [:]
-        for event in run.events {
-            switch event {
-            case .blockStart(let i, let o, let e): starts[i] = (o, e); order.append(i)
-            case .blockEnd(let i, let s): ended[i] = s
-            case .output(let b, let o): outputs[b, default: []].append(o)
-            case .metric(_, let name, let value): result.metrics[name] = value
-            case .check(let record): result.checks.append(record)
-            case .progress: break
-            case .failure(let b, let message): failures[b] = message
-            }
-        }
-        func slice(_ data: Data, from: Int, to: Int?) -> String {
-            let lo = min(max(from, 0), data.count), hi = min(max(to ?? data.count, lo), data.count)
-            // Very long logs keep their head and tail: the page and JSON stay readable.
-            let limit = 256 * 1024
-            if hi - lo > limit {
-                let head = String(decoding: data[lo..<(lo + limit / 2)], as: UTF8.self)
-                let tail = String(decoding: data[(hi - limit / 2)..<hi], as: UTF8.self)
-                return head + "\n… [\(hi - lo - limit) bytes not kept] …\n" + tail
-            }
-            return String(decoding: data[lo..<hi], as: UTF8.self)
-        }
-        // Checks the program made about a block get that block's Markdown line.
-        for k in result.checks.indices where result.checks[k].line == nil {
-            if let b = result.checks[k].block, let block = blocks.first(where: { $0.index == b }) {
-                result.checks[k].line = block.location.line
-            }
-        }
-        let lastStarted = order.last
-        var stopped = false
-        for block in blocks {
-            let i = block.index!
-            var r = BlockResult(index: i, status: .notRun)
-            if let s = starts[i] {
-                let next = order.firstIndex(of: i).flatMap { k in k + 1 < order.count ? starts[order[k + 1]] : nil }
-                r.stdout = slice(run.stdout, from: s.out, to: next?.out)
-                r.stderr = slice(run.stderr, from: s.err, to: next?.err)
-                r.outputs = outputs[i] ?? []
-                r.seconds = ended[i] ?? 0
-            }
-            let where_ = "\(block.location.file):\(block.location.line)"
-            if stopped {
-                r.status = .notRun
-            } else if let diagnostics = expectedCompileFailures[i] {
-                r.status = .passed
-                r.stderr = diagnostics
-                result.checks.append(CheckRecord(kind: .expectError, label: "block \(i + 1)", passed: true,
-                                                 message: "the block failed to compile, as expected", line: block.location.line, block: i))
-            } else if let error = blockErrors[i] {
-                r.status = .failed
-                r.error = error
-                stopped = true
-            } else if let stop = stopAfter, i >= stop {
-                r.status = .notRun
-            } else if ended[i] != nil {
-                r.status = .passed
-                if block.options.expectError {
-                    if let check = result.checks.last(where: { $0.kind == .expectError && $0.block == i }), !check.passed {
-                        r.status = .failed
-                        r.error = "\(where_): block \(i + 1) is marked expect-error but ran without failing"
-                    }
-                }
-                if let expected = block.expected {
-                    let cmp = OutputComparison(expected: expected.text, actual: r.stdout, relativeTolerance: expected.relativeTolerance)
-                    result.checks.append(CheckRecord(kind: .output, label: "block \(i + 1) output", passed: cmp.matches,
-                                                     maxRelError: cmp.maxRelativeError, tolerance: expected.relativeTolerance,
-                                                     message: cmp.matches ? "output matches" : "output differs from the expected block at line \(expected.location.line):\n\(cmp.diff)",
-                                                     line: expected.location.line, block: i))
-                    if !cmp.matches {
-                        r.status = .failed
-                        r.error = "\(expected.location.file):\(expected.location.line): block \(i + 1): output differs from expected (relative tolerance \(expected.relativeTolerance)):\n\(cmp.diff)"
-                    }
-                }
-            } else if starts[i] != nil && i == lastStarted {
-                r.status = .failed
-                stopped = true
-                let lines = crashLines(r.stderr, chapter: chapter)
-                if let message = failures[i] {
-                    r.error = "\(where_): block \(i + 1) failed: \(message)"
-                } else if let t = run.termination, case .timedOut(let s) = t {
-                    r.error = "\(where_): block \(i + 1) was stopped: " + (run.timedOutBlock == i ? "its timeout=\(formatSeconds(s)) passed" : "the chapter's timeout of \(formatSeconds(s)) passed") + " (raise it with `timeout:` in the front matter, `timeout=` on the block, or --timeout)"
-                } else {
-                    r.error = "\(where_): block \(i + 1) crashed (\(run.termination?.description ?? "unknown")): \(lines)"
-                }
-            } else if run.termination != nil || !result.failures.isEmpty {
-                r.status = .notRun
-                if starts[i] == nil && run.termination?.succeeded == true && !stopped {
-                    // Ran to completion but never reached this block: the program exited early.
-                    r.status = .failed
-                    r.error = "\(where_): block \(i + 1) never started (the program exited before it)"
-                    stopped = true
-                }
-            }
-            result.blocks.append(r)
-        }
-        if let t = run.termination, !t.succeeded, !result.blocks.contains(where: { $0.status == .failed }) {
-            result.failures.append("\(chapter.path): the program \(t) before its first block: \(crashLines(String(decoding: run.stderr, as: UTF8.self), chapter: chapter))")
-        }
-        evaluateClaims(&result, chapter: chapter)
-        for b in result.blocks where b.status == .failed { if let e = b.error { result.failures.append(e) } }
-        for c in result.checks where !c.passed && c.kind != .output && c.kind != .expectError {
-            result.failures.append("\(chapter.path):\(c.line.map(String.init) ?? "?"): \(c.label): \(c.message)")
-        }
-        let ok = result.failures.isEmpty && result.checks.allSatisfy(\.passed) && result.blocks.allSatisfy { $0.status == .passed }
-        result.status = ok ? .passed : .failed
-    }
-
-    /// The lines of a crash report worth showing: the fatal error and frames in the chapter.
-    func crashLines(_ stderr: String, chapter: Chapter) -> String {
-        let lines = stderr.split(separator: "\n").map(String.init)
-        var keep = lines.filter { $0.contains("Fatal error") || $0.contains("Program crashed") || $0.contains(chapter.path) || $0.contains("error:") }
-        if keep.isEmpty { keep = Array(lines.suffix(5)) }
-        var seen = Set<String>()
-        return keep.filter { seen.insert($0).inserted }.prefix(12).joined(separator: "\n")
-    }
-
-    func evaluateClaims(_ result: inout ChapterResult, chapter: Chapter) {
-        for item in chapter.inlines {
-            guard case .claim(let claim) = item else { continue }
-            if let p = claim.profile, p != settings.profile { continue }
-            let loc = claim.location
-            guard let value = result.metrics[claim.metric] else {
-                // A run that stopped early cannot have recorded everything; its failure is reported already.
-                if result.blocks.contains(where: { $0.status != .passed }) || !result.failures.isEmpty { continue }
-                let known = result.metrics.keys.sorted()
-                result.checks.append(CheckRecord(kind: .claim, label: claim.metric, passed: false, tolerance: claim.tolerance,
-                    message: "the prose claims '\(claim.metric)' but the code recorded no such metric; recorded: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
-                    line: loc.line))
-                continue
-            }
-            let err = abs(value - claim.expected)
-            let passed = err <= claim.tolerance
-            result.checks.append(CheckRecord(kind: .claim, label: claim.metric, passed: passed, maxAbsError: err,
-                maxRelError: claim.expected == 0 ? nil : err / abs(claim.expected), tolerance: claim.tolerance,
-                message: "expected \(claim.expected) ± \(claim.tolerance), got \(value)", line: loc.line))
-        }
-    }
-
-    func failedResult(_ chapter: Chapter, params: [String: ParamValue], failures: [String], startedAt: String) -> ChapterResult {
+    func failedResult(_ chapter: Chapter, params: [String: ParamValue], findings: [Finding], startedAt: String) -> ChapterResult {
         ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: settings.profile, params: params,
                       seed: nil, blocks: chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
-                      checks: [], metrics: [:], failures: failures, versions: versions, machine: machineDescription(),
+                      findings: findings, metrics: [:], versions: versions, machine: machineDescription(),
                       startedAt: startedAt, seconds: 0, compileSeconds: 0, cached: false)
     }
 }

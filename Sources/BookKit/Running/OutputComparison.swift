@@ -1,7 +1,9 @@
+import BookProtocol
 import Foundation
 
 /// Compares printed output with an `output` block: text must match token by token, numbers
-/// within a relative tolerance (|a-b| <= tol * max(|a|,|b|), or both tiny).
+/// within a relative tolerance (|a-b| <= tol * max(|a|,|b|), or both tiny) by `NumberComparison`;
+/// a printed nan or inf matches only a nan or the same inf written in the expected block.
 public struct OutputComparison: Sendable, Equatable {
     public var matches: Bool
     /// A readable diff (expected vs got, line by line) when it does not match.
@@ -94,11 +96,11 @@ public struct OutputComparison: Sendable, Equatable {
             switch (x, y) {
             case (.text(let s), .text(let t)): if s != t { return (false, worst) }
             case (.number(let u), .number(let v)):
-                if u.isNaN && v.isNaN { continue }
-                if u == v { continue }
-                let rel = abs(u - v) / max(abs(u), abs(v))
-                worst = max(worst, rel)
-                if !(rel <= tolerance) && abs(u - v) > 1e-300 { return (false, worst) }
+                // The book's one rule: a printed nan or inf matches only an expected nan or inf
+                // written in the block (the author expects it); numbers match within the tolerance.
+                let c = NumberComparison(found: v, expected: u, tolerance: .relative(tolerance), expectsNonFinite: !u.isFinite)
+                if u.isFinite && v.isFinite { worst = max(worst, c.relativeError) }
+                if !c.passed && !(u.isFinite && v.isFinite && abs(u - v) <= 1e-300) { return (false, worst) }
             default: return (false, worst)
             }
         }

@@ -1,0 +1,223 @@
+import BookProtocol
+import Foundation
+
+/// Judges what the prose says against what the run recorded: every claim
+/// (`{{ppl ≈ 1.0 ± 0.1}}`) and every shown value (`{{ppl}}`). Claims are judged here once; the
+/// page only renders the findings.
+public enum ProseJudge {
+    /// - Parameter runCompleted: every block ran and passed. When the run stopped early, a metric
+    ///   it never reached is reported as not checked (the stop itself already fails the chapter).
+    public static func findings(for chapter: Chapter, metrics: [String: Double], profile: String,
+                                runCompleted: Bool) -> [Finding] {
+        var out: [Finding] = []
+        let recorded = metrics.keys.sorted()
+        let recordedText = recorded.isEmpty ? "none" : recorded.joined(separator: ", ")
+        for item in chapter.inlines {
+            switch item {
+            case .claim(let claim):
+                out.append(judge(claim, metrics: metrics, profile: profile, runCompleted: runCompleted,
+                                 recordedText: recordedText))
+            case .value(let name, _, let location):
+                // A value the run never recorded would show as `name?` on the page.
+                if metrics[name] == nil && runCompleted {
+                    out.append(Finding(.value, name, at: location,
+                                       message: "the prose shows {{\(name)}} but the code recorded no metric named '\(name)'; recorded: \(recordedText)"))
+                }
+            case .math, .reference:
+                break
+            }
+        }
+        return out
+    }
+
+    static func judge(_ claim: Claim, metrics: [String: Double], profile: String, runCompleted: Bool,
+                      recordedText: String) -> Finding {
+        // Exact numbers in the verdict (the page formats them as the prose asks).
+        let expectedText = "\(claim.expected) ± \(claim.tolerance)"
+        var finding = Finding(.claim, claim.metric, at: claim.location, message: "")
+        finding.expected = expectedText
+        finding.tolerance = claim.tolerance
+        if let p = claim.profile, p != profile {
+            finding.verdict = .notChecked
+            finding.message = "not checked in this build: the claim applies to profile \(p); this build used \(profile)"
+            return finding
+        }
+        guard let value = metrics[claim.metric] else {
+            if runCompleted {
+                finding.message = "the prose claims '\(claim.metric)' but the code recorded no such metric; recorded: \(recordedText)"
+            } else {
+                finding.verdict = .notChecked
+                finding.message = "not checked: the run stopped before recording '\(claim.metric)'"
+            }
+            return finding
+        }
+        let comparison = NumberComparison(found: value, expected: claim.expected, tolerance: .absolute(claim.tolerance))
+        finding.found = "\(value)"
+        finding.maxAbsError = comparison.absoluteError
+        finding.maxRelError = claim.expected == 0 ? nil : comparison.absoluteError / abs(claim.expected)
+        finding.verdict = comparison.passed ? .passed : .failed
+        finding.message = comparison.problem.map { "\($0): the claim \(expectedText) cannot hold" }
+            ?? "expected \(expectedText), got \(value)"
+        return finding
+    }
+}
+
+/// What running a chapter's program left behind, as the assembler needs it.
+struct RunOutcome {
+    var termination: Termination? = nil
+    var events: [ChannelEvent] = []
+    var stdout = Data()
+    var stderr = Data()
+    /// Block that hit its own `timeout=`.
+    var timedOutBlock: Int?
+}
+
+/// What compiling a chapter's program decided about its blocks.
+struct CompileVerdict {
+    /// Chapter-level problems (the program as a whole did not compile).
+    var problems: [Finding] = []
+    /// Blocks with compile errors: their diagnostics, already located in the Markdown.
+    var blockErrors: [Int: (text: String, location: SourceLocation?)] = [:]
+    /// `expect-error` blocks that failed to compile, as they should: their diagnostics.
+    var expectedFailures: [Int: String] = [:]
+    /// First block that cannot run: it and the blocks after it are not run.
+    var stopAfter: Int?
+    var seconds = 0.0
+}
+
+/// Turns the compile verdict, the channel events and the captured streams into block results
+/// and findings: a pure function of its inputs, so it is tested without compiling anything.
+struct ResultAssembler {
+    var chapter: Chapter
+    var profile: String
+
+    func assemble(_ result: inout ChapterResult, compile: CompileVerdict, run: RunOutcome) {
+        let blocks = chapter.codeBlocks.filter { $0.index != nil }
+        var starts: [Int: (out: Int, err: Int)] = [:]
+        var order: [Int] = []
+        var ended: [Int: Double] = [:]
+        var outputs: [Int: [RichOutput]] = [:]
+        var failures: [Int: String] = [:]
+        var findings = compile.problems
+        for event in run.events {
+            switch event {
+            case .blockStart(let i, let o, let e): starts[i] = (o, e); order.append(i)
+            case .blockEnd(let i, let s): ended[i] = s
+            case .output(let b, let o): outputs[b, default: []].append(o)
+            case .metric(_, let name, let value): result.metrics[name] = value
+            case .check(var finding):
+                // The program knows equation lines; block checks get their block's line here.
+                if finding.line == nil, let b = finding.block, let block = blocks.first(where: { $0.index == b }) {
+                    finding.line = block.location.line
+                    finding.column = block.location.column
+                }
+                if finding.line != nil && finding.file == nil { finding.file = chapter.path }
+                findings.append(finding)
+            case .progress: break
+            case .failure(let b, let message): failures[b] = message
+            }
+        }
+        let lastStarted = order.last
+        var stopped = false
+        for block in blocks {
+            let i = block.index!
+            var r = BlockResult(index: i, status: .notRun)
+            if let s = starts[i] {
+                let next = order.firstIndex(of: i).flatMap { k in k + 1 < order.count ? starts[order[k + 1]] : nil }
+                r.stdout = Self.slice(run.stdout, from: s.out, to: next?.out)
+                r.stderr = Self.slice(run.stderr, from: s.err, to: next?.err)
+                r.outputs = outputs[i] ?? []
+                r.seconds = ended[i] ?? 0
+            }
+            let location = SourceLocation(file: block.location.file, line: block.location.line)
+            func fail(_ kind: Finding.Kind, _ message: String, at place: SourceLocation? = nil) {
+                let finding = Finding(kind, "block \(i + 1)", at: place ?? location, message: message, block: i)
+                r.status = .failed
+                r.error = finding.description
+                findings.append(finding)
+            }
+            if stopped {
+                r.status = .notRun
+            } else if let diagnostics = compile.expectedFailures[i] {
+                r.status = .passed
+                r.stderr = diagnostics
+                findings.append(Finding(kind: .expectError, label: "block \(i + 1)", verdict: .passed, file: chapter.path,
+                                        line: block.location.line, message: "the block failed to compile, as expected", block: i))
+            } else if let error = compile.blockErrors[i] {
+                fail(.compile, "block \(i + 1) does not compile:\n\(error.text)", at: error.location)
+                stopped = true
+            } else if let stop = compile.stopAfter, i >= stop {
+                r.status = .notRun
+            } else if ended[i] != nil {
+                r.status = .passed
+                if block.options.expectError,
+                   let check = findings.last(where: { $0.kind == .expectError && $0.block == i }), !check.passed {
+                    // The failed check is the finding; the block box says why too.
+                    r.status = .failed
+                    r.error = "\(location): block \(i + 1) is marked expect-error but ran without failing"
+                }
+                if let expected = block.expected {
+                    let cmp = OutputComparison(expected: expected.text, actual: r.stdout, relativeTolerance: expected.relativeTolerance)
+                    var check = Finding(.output, "block \(i + 1) output", verdict: cmp.matches ? .passed : .failed,
+                                        at: expected.location,
+                                        message: cmp.matches ? "output matches" : "output differs from the expected block (relative tolerance \(expected.relativeTolerance)):\n\(cmp.diff)",
+                                        block: i)
+                    check.maxRelError = cmp.maxRelativeError
+                    check.tolerance = expected.relativeTolerance
+                    findings.append(check)
+                    if !cmp.matches {
+                        r.status = .failed
+                        r.error = check.description
+                    }
+                }
+            } else if starts[i] != nil && i == lastStarted {
+                stopped = true
+                let lines = Self.crashLines(r.stderr, chapter: chapter)
+                if let message = failures[i] {
+                    fail(.program, "block \(i + 1) failed: \(message)")
+                } else if let t = run.termination, case .timedOut(let s) = t {
+                    fail(.timeout, "block \(i + 1) was stopped: " + (run.timedOutBlock == i ? "its timeout=\(formatSeconds(s)) passed" : "the chapter's timeout of \(formatSeconds(s)) passed") + " (raise it with `timeout:` in the front matter, `timeout=` on the block, or --timeout)")
+                } else {
+                    fail(.crash, "block \(i + 1) crashed (\(run.termination?.description ?? "unknown")): \(lines)")
+                }
+            } else if run.termination != nil || !compile.problems.isEmpty {
+                r.status = .notRun
+                if starts[i] == nil && run.termination?.succeeded == true && !stopped {
+                    fail(.program, "block \(i + 1) never started (the program exited before it)")
+                    stopped = true
+                }
+            }
+            result.blocks.append(r)
+        }
+        if let t = run.termination, !t.succeeded, !result.blocks.contains(where: { $0.status == .failed }) {
+            findings.append(Finding(.crash, "program", at: SourceLocation(file: chapter.path, line: 1),
+                                    message: "the program \(t) before its first block: \(Self.crashLines(String(decoding: run.stderr, as: UTF8.self), chapter: chapter))"))
+        }
+        let completed = compile.problems.isEmpty && result.blocks.allSatisfy { $0.status == .passed }
+        findings += ProseJudge.findings(for: chapter, metrics: result.metrics, profile: profile, runCompleted: completed)
+        result.findings = findings
+        let ok = !findings.contains(where: \.failed) && result.blocks.allSatisfy { $0.status == .passed }
+        result.status = ok ? .passed : .failed
+    }
+
+    static func slice(_ data: Data, from: Int, to: Int?) -> String {
+        let lo = min(max(from, 0), data.count), hi = min(max(to ?? data.count, lo), data.count)
+        // Very long logs keep their head and tail: the page and JSON stay readable.
+        let limit = 256 * 1024
+        if hi - lo > limit {
+            let head = String(decoding: data[lo..<(lo + limit / 2)], as: UTF8.self)
+            let tail = String(decoding: data[(hi - limit / 2)..<hi], as: UTF8.self)
+            return head + "\n… [\(hi - lo - limit) bytes not kept] …\n" + tail
+        }
+        return String(decoding: data[lo..<hi], as: UTF8.self)
+    }
+
+    /// The lines of a crash report worth showing: the fatal error and frames in the chapter.
+    static func crashLines(_ stderr: String, chapter: Chapter) -> String {
+        let lines = stderr.split(separator: "\n").map(String.init)
+        var keep = lines.filter { $0.contains("Fatal error") || $0.contains("Program crashed") || $0.contains(chapter.path) || $0.contains("error:") }
+        if keep.isEmpty { keep = Array(lines.suffix(5)) }
+        var seen = Set<String>()
+        return keep.filter { seen.insert($0).inserted }.prefix(12).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+@testable import BookKit
+import BookProtocol
+
+/// The one comparison: NaN and infinity fail on either side unless the check expects them.
+@Suite("Verdicts: one NaN-proof comparison")
+struct ComparisonTests {
+    @Test(arguments: [
+        (1.0, 1.0, true), (1.0, 1.05, true), (1.0, 1.2, false),
+        (Double.nan, 1.0, false), (1.0, Double.nan, false), (Double.nan, Double.nan, false),
+        (Double.infinity, 1.0, false), (1.0, Double.infinity, false), (Double.infinity, Double.infinity, false),
+        (-Double.infinity, -Double.infinity, false),
+    ])
+    func absoluteComparisonRejectsNonFiniteSides(found: Double, expected: Double, passes: Bool) {
+        let c = NumberComparison(found: found, expected: expected, tolerance: .absolute(0.1))
+        #expect(c.passed == passes, "found \(found), expected \(expected)")
+        if !found.isFinite || !expected.isFinite { #expect(c.problem != nil) }
+    }
+
+    @Test func relativeComparisonScalesWithTheLargerSide() {
+        #expect(NumberComparison(found: 1000.5, expected: 1000, tolerance: .relative(1e-3)).passed)
+        #expect(!NumberComparison(found: 1002, expected: 1000, tolerance: .relative(1e-3)).passed)
+        #expect(NumberComparison(found: 0, expected: 0, tolerance: .relative(0)).passed)
+        // A NaN or infinite tolerance accepts nothing.
+        #expect(!NumberComparison(found: 1, expected: 1, tolerance: .relative(.nan)).passed)
+        #expect(!NumberComparison(found: 1, expected: 2, tolerance: .absolute(.infinity)).passed)
+        #expect(!NumberComparison(found: 1, expected: 1, tolerance: .absolute(-1)).passed)
+    }
+
+    @Test func aNonFiniteValueMatchesOnlyWhenExpectedOnPurpose() {
+        #expect(NumberComparison(found: .nan, expected: .nan, tolerance: .relative(1e-6), expectsNonFinite: true).passed)
+        #expect(NumberComparison(found: .infinity, expected: .infinity, tolerance: .relative(1e-6), expectsNonFinite: true).passed)
+        #expect(!NumberComparison(found: -.infinity, expected: .infinity, tolerance: .relative(1e-6), expectsNonFinite: true).passed)
+        #expect(!NumberComparison(found: 1, expected: .nan, tolerance: .relative(1e-6), expectsNonFinite: true).passed)
+        #expect(!NumberComparison(found: .nan, expected: .infinity, tolerance: .relative(1e-6), expectsNonFinite: true).passed)
+    }
+
+    @Test func errorMeasuresThatAreNotFiniteNeverPass() {
+        #expect(NumberComparison.isWithin(0.5, 1))
+        #expect(!NumberComparison.isWithin(.nan, 1))
+        #expect(!NumberComparison.isWithin(.infinity, .infinity))
+        #expect(!NumberComparison.isWithin(0, .nan))
+    }
+
+    @Test(arguments: [
+        ("loss 1.0", "loss nan", false), ("loss 1.0", "loss inf", false), ("loss 1.0", "loss -inf", false),
+        ("loss nan", "loss nan", true), ("loss inf", "loss inf", true), ("loss inf", "loss -inf", false),
+        ("loss nan", "loss 1.0", false), ("loss 1.0", "loss 1.0000001", true), ("loss 1.0", "loss 1.1", false),
+    ])
+    func outputBlocksUseTheSameRule(expected: String, printed: String, matches: Bool) {
+        let c = OutputComparison(expected: expected, actual: printed, relativeTolerance: 1e-6)
+        #expect(c.matches == matches, "expected `\(expected)`, printed `\(printed)`")
+    }
+}
+
+/// Claims and shown values are judged once, by the runner, into findings.
+@Suite("Verdicts: prose judged against the run")
+struct ProseJudgeTests {
+    static let source = """
+    ---
+    title: J
+    params:
+      n: 0
+    profiles:
+      quick:
+        n: 1
+    ---
+    Loss {{loss ≈ 2.0 ± 0.1}}, quick {{loss ≈ 5.0 ± 0.1 @quick}}, and {{lost}} shown.
+
+    Default only: {{ppl ≈ 3.0 ± 0.5 @default}}.
+    """
+
+    func chapter() throws -> Chapter { try ChapterParser().parse(source: Self.source, path: "chapters/j.md") }
+
+    @Test func claimsPassFailAndSayWhere() throws {
+        let findings = ProseJudge.findings(for: try chapter(), metrics: ["loss": 2.05, "ppl": 9, "lost": 1],
+                                           profile: "default", runCompleted: true)
+        #expect(findings.map(\.verdict) == [.passed, .notChecked, .failed])
+        #expect(findings[0].location == SourceLocation(file: "chapters/j.md", line: 9, column: 6))
+        #expect(findings[1].message.contains("applies to profile quick; this build used default"))
+        #expect(findings[2].message == "expected 3.0 ± 0.5, got 9.0")
+        #expect(findings[2].expected == "3.0 ± 0.5" && findings[2].found == "9.0")
+        #expect(findings[2].description.hasPrefix("chapters/j.md:11:"))
+    }
+
+    @Test func aNaNMetricFailsEveryClaimOnIt() throws {
+        let findings = ProseJudge.findings(for: try chapter(), metrics: ["loss": .nan, "ppl": .infinity, "lost": 1],
+                                           profile: "quick", runCompleted: true)
+        #expect(findings.map(\.verdict) == [.failed, .failed, .notChecked])
+        #expect(findings[0].message.contains("cannot hold"))
+    }
+
+    @Test func aShownValueTheRunNeverRecordedFailsTheChapter() throws {
+        let findings = ProseJudge.findings(for: try chapter(), metrics: ["loss": 2, "ppl": 3], profile: "default",
+                                           runCompleted: true)
+        let typo = try #require(findings.first { $0.kind == .value })
+        #expect(typo.failed && typo.label == "lost" && typo.line == 9)
+        #expect(typo.message.contains("{{lost}}") && typo.message.contains("recorded: loss, ppl"))
+    }
+
+    @Test func claimsAfterAStoppedRunAreNotCheckedRatherThanPassed() throws {
+        let findings = ProseJudge.findings(for: try chapter(), metrics: [:], profile: "default", runCompleted: false)
+        #expect(findings.allSatisfy { $0.verdict == .notChecked })
+    }
+}
+
+@Suite("Verdicts: the result assembled from events")
+struct ResultAssemblerTests {
+    static let source = """
+    # A
+
+    ```swift
+    print("sum 6")
+    ```
+
+    ```output
+    sum 6
+    ```
+
+    ```swift
+    print("loss nan")
+    ```
+
+    ```output
+    loss 1.0
+    ```
+
+    Total {{total ≈ 6 ± 0.5}}.
+    """
+
+    static func emptyResult(_ chapter: Chapter) -> ChapterResult {
+        ChapterResult(chapter: chapter.path, title: chapter.title, status: .passed, profile: "default", params: [:], seed: nil,
+                      blocks: [], findings: [], metrics: [:],
+                      versions: VersionInfo(rnnbook: "t", swiftc: "t", cmark: "t", openblas: "t"),
+                      machine: "m", startedAt: "s", seconds: 0, compileSeconds: 0, cached: false)
+    }
+
+    @Test func aPrintedNaNFailsItsOutputBlockAndEveryFindingIsLocated() throws {
+        let chapter = try ChapterParser().parse(source: Self.source, path: "chapters/a.md")
+        var run = RunOutcome()
+        run.termination = .exited(0)
+        let out1 = "sum 6\n", out2 = "loss nan\n"
+        run.stdout = Data((out1 + out2).utf8)
+        run.events = [
+            .blockStart(index: 0, stdoutOffset: 0, stderrOffset: 0), .metric(block: 0, name: "total", value: 6),
+            .check(Finding(kind: .gradient, label: "grad", passed: true, message: "ok", block: 0)),
+            .blockEnd(index: 0, seconds: 0.1),
+            .blockStart(index: 1, stdoutOffset: out1.utf8.count, stderrOffset: 0), .blockEnd(index: 1, seconds: 0.1),
+        ]
+        var result = Self.emptyResult(chapter)
+        ResultAssembler(chapter: chapter, profile: "default").assemble(&result, compile: CompileVerdict(), run: run)
+        #expect(result.status == .failed)
+        #expect(result.blocks.map(\.status) == [.passed, .failed])
+        let outputs = result.findings.filter { $0.kind == .output }
+        #expect(outputs.map(\.verdict) == [.passed, .failed])
+        #expect(outputs[1].line == 16 && outputs[1].file == "chapters/a.md")
+        // The program's check gets its block's place; the claim is judged once, here.
+        let grad = try #require(result.findings.first { $0.kind == .gradient })
+        #expect(grad.location == SourceLocation(file: "chapters/a.md", line: 4, column: 1))
+        #expect(result.findings.first { $0.kind == .claim }?.verdict == .passed)
+        #expect(result.failures.count == 1)
+
+        // Findings round-trip through the result JSON unchanged, NaN included.
+        result.findings.append(Finding(kind: .equation, label: "eq", verdict: .failed, file: "chapters/a.md", line: 3, column: 2,
+                                       expected: "H", found: "nan", maxAbsError: .nan, maxRelError: .infinity,
+                                       tolerance: 1e-6, shapes: ["H": [2, 3]], message: "differs", block: 0))
+        let data = try resultEncoder().encode(result)
+        let back = try resultDecoder().decode(ChapterResult.self, from: data)
+        #expect(back.findings.count == result.findings.count)
+        for (a, b) in zip(back.findings, result.findings) {
+            #expect(a.kind == b.kind && a.verdict == b.verdict && a.location == b.location && a.message == b.message)
+            #expect(a.maxAbsError?.isNaN == b.maxAbsError?.isNaN && (a.maxAbsError?.isNaN == true || a.maxAbsError == b.maxAbsError))
+            #expect(a.maxRelError == b.maxRelError && a.shapes == b.shapes && a.expected == b.expected && a.found == b.found)
+        }
+    }
+
+    @Test func aCrashIsOneLocatedFindingAndLaterBlocksAreNotRun() throws {
+        let chapter = try ChapterParser().parse(source: Self.source, path: "chapters/a.md")
+        var run = RunOutcome()
+        run.termination = .signaled(4)
+        run.stderr = Data("Fatal error: Index out of range\n".utf8)
+        run.events = [.blockStart(index: 0, stdoutOffset: 0, stderrOffset: 0)]
+        var result = Self.emptyResult(chapter)
+        ResultAssembler(chapter: chapter, profile: "default").assemble(&result, compile: CompileVerdict(), run: run)
+        #expect(result.blocks.map(\.status) == [.failed, .notRun])
+        let crash = try #require(result.failures.first)
+        #expect(crash.kind == .crash && crash.block == 0 && crash.line == 4)
+        #expect(crash.message.contains("Index out of range"))
+        // The claim's metric was never recorded: not checked, and not a second failure.
+        #expect(result.findings.first { $0.kind == .claim }?.verdict == .notChecked)
+        #expect(result.failures.count == 1)
+    }
+}
