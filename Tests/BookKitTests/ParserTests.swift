@@ -44,13 +44,14 @@ struct ParserTests {
         ("{{loss:.2f ≈ -3e-1 ± 1e-2 @quick}}", "loss", -0.3, 0.01, "quick"),
     ])
     func claims(text: String, metric: String, expected: Double, tolerance: Double, profile: String?) throws {
-        let chapter = try parser.parse(source: "Value \(text).\n", path: "chapters/t.md")
+        // A claim's profile must be one the chapter defines.
+        let chapter = try parser.parse(source: "---\nprofiles:\n  quick: {}\n---\nValue \(text).\n", path: "chapters/t.md")
         guard case .claim(let claim) = try #require(chapter.inlines.first) else { Issue.record("not a claim"); return }
         #expect(claim.metric == metric)
         #expect(abs(claim.expected - expected) < 1e-12)
         #expect(abs(claim.tolerance - tolerance) < 1e-12)
         #expect(claim.profile == profile)
-        #expect(claim.location.line == 1 && claim.location.column == 7)
+        #expect(claim.location.line == 5 && claim.location.column == 7)
     }
 
     @Test func valuesWithFormats() throws {

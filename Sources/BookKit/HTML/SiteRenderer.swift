@@ -49,15 +49,27 @@ public struct SiteRenderer: Sendable {
             },
             equations: Self.equationTargets(chapters.map(\.chapter)))
 
+        // One chapter's problem (a missing figure, a file that cannot be written) must not stop the
+        // other pages or the index: collect every problem, write everything else, then fail.
+        var problems: [String] = []
         for (position, item) in chapters.enumerated() {
-            var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
-            page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
-            let html = page.render()
-            try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
-            try copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
+            do {
+                var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
+                page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
+                let html = page.render()
+                try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
+                problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
+            } catch {
+                problems.append("\(item.chapter.path): page not written: \(error)")
+            }
         }
-        try AssetCopier.write(IndexPage.render(title: bookTitle, chapters: chapters),
-                              to: outputDirectory.appendingPathComponent("index.html"))
+        do {
+            try AssetCopier.write(IndexPage.render(title: bookTitle, chapters: chapters),
+                                  to: outputDirectory.appendingPathComponent("index.html"))
+        } catch {
+            problems.append("index.html not written: \(error)")
+        }
+        if !problems.isEmpty { throw SiteError(problems: problems) }
     }
 
     /// Labels to pages and numbers; numbers count labelled equations per chapter when the parser left them out.
@@ -76,20 +88,38 @@ public struct SiteRenderer: Sendable {
 
     /// Copies images a chapter references (relative to its Markdown file) to the same relative path
     /// under the output, so the page's `src` resolves unchanged.
-    func copyImages(_ sources: [String], of chapter: Chapter, into output: URL) throws {
+    /// Returns one message per image that could not be copied; the others are copied.
+    func copyImages(_ sources: [String], of chapter: Chapter, into output: URL) -> [String] {
         let chapterDir = bookRoot.appendingPathComponent(chapter.path).deletingLastPathComponent()
-        for src in Set(sources) {
+        var problems: [String] = []
+        for src in Set(sources).sorted() {
             let path = src.removingPercentEncoding ?? src
             guard !path.split(separator: "/").contains("..") else {
-                throw BookError("\(chapter.path): figure path \(src) leaves the chapters folder; put figures in chapters/figures/")
+                problems.append("\(chapter.path): figure path \(src) leaves the chapters folder; put figures in chapters/figures/")
+                continue
             }
             let from = chapterDir.appendingPathComponent(path)
             guard FileManager.default.isReadableFile(atPath: from.path) else {
-                throw BookError("\(chapter.path): figure not found: expected a file at \(from.path) (referenced as \(src))")
+                problems.append("\(chapter.path): figure not found: expected a file at \(from.path) (referenced as \(src))")
+                continue
             }
             let to = output.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try AssetCopier.copy(from, to: to)
+            do {
+                try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try AssetCopier.copy(from, to: to)
+            } catch {
+                problems.append("\(chapter.path): figure \(src) not copied: \(error.localizedDescription)")
+            }
         }
+        return problems
+    }
+}
+
+/// Pages that could not be written completely; every other page and the index were written.
+public struct SiteError: Error, CustomStringConvertible, Sendable {
+    public var problems: [String]
+    public var description: String {
+        "the site is incomplete (\(problems.count) problem\(problems.count == 1 ? "" : "s"); every other page and index.html were written):\n"
+            + problems.map { "  \($0)" }.joined(separator: "\n")
     }
 }

@@ -10,17 +10,24 @@ public struct ChapterParser: Sendable {
         do { source = try String(contentsOf: url, encoding: .utf8) } catch {
             throw BookError("cannot read chapter: \(error.localizedDescription)", at: SourceLocation(file: displayPath, line: 1))
         }
-        return try parse(source: source, path: displayPath)
+        return try parse(source: source, path: displayPath, baseDirectory: url.deletingLastPathComponent())
     }
 
-    /// Parses chapter `source` whose path relative to the book root is `path`.
-    public func parse(source: String, path: String) throws -> Chapter {
+    /// Parses chapter `source` whose path relative to the book root is `path`. With `baseDirectory`
+    /// (the folder of the chapter file) every local image must exist there; without it (sources
+    /// made up in tests) images are not looked for.
+    public func parse(source: String, path: String, baseDirectory: URL? = nil) throws -> Chapter {
         let slug = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let normalized = source.replacingOccurrences(of: "\r\n", with: "\n")
         let (yaml, yamlLine, body) = splitFrontMatter(normalized)
+        if yaml == nil, normalized.prefix(while: { $0 != "\n" }).trimmingCharacters(in: .whitespaces) == "---" {
+            throw BookError("front matter opened by '---' is never closed; expected a line '---' after the YAML", at: SourceLocation(file: path, line: 1))
+        }
         let front = try yaml.map { try parseFrontMatter($0, firstLine: yamlLine, file: path) } ?? FrontMatter()
         let lifted = try liftMath(from: body, file: path)
         let blocks = readMarkdownBlocks(lifted.text)
+        let sourceLines = normalized.components(separatedBy: "\n")
+        let liftedLines = lifted.text.components(separatedBy: "\n")
 
         func originalLine(_ cmarkLine: Int) -> Int {
             let i = cmarkLine - 1
@@ -47,12 +54,60 @@ public struct ChapterParser: Sendable {
             else { segments.append(.prose(html: html)) }
         }
 
+        /// cmark counts columns in UTF-8 bytes of the lifted text; messages count characters of the file.
+        func originalColumn(cmarkLine: Int, byteColumn: Int) -> Int {
+            let i = cmarkLine - 1
+            guard i >= 0, i < liftedLines.count else { return byteColumn }
+            let prefix = String(decoding: Array(liftedLines[i].utf8).prefix(max(byteColumn - 1, 0)), as: UTF8.self)
+            return prefix.count + 1
+        }
+        /// Where `image` of `block` is in the file.
+        func imageLocation(_ image: MarkdownImage, in block: MarkdownBlock) -> SourceLocation {
+            let cmarkLine = image.line > 0 ? image.line : block.line
+            let line = originalLine(cmarkLine)
+            // Maths lifted out of the line shifts columns: find the same `![` in the file's line.
+            var column = 1
+            let li = cmarkLine - 1, si = line - 1
+            if li >= 0, li < liftedLines.count, si >= 0, si < sourceLines.count {
+                let bytes = Array(liftedLines[li].utf8)
+                // The image is the k-th `![` starting at or before cmark's column (which names its `!` or `[`).
+                let limit = min(image.column, bytes.count - 1)
+                var k = 0
+                var b = 0
+                while b < limit { if bytes[b] == 0x21 && bytes[b + 1] == 0x5B { k += 1 }; b += 1 }
+                let chars = Array(sourceLines[si])
+                var seen = 0
+                for c in 0..<max(chars.count - 1, 0) where chars[c] == "!" && chars[c + 1] == "[" {
+                    seen += 1
+                    if seen == max(k, 1) { column = c + 1; break }
+                }
+            }
+            return SourceLocation(file: path, line: line, column: column)
+        }
+
         for block in blocks {
-            let location = SourceLocation(file: path, line: originalLine(block.line), column: block.column)
+            let location = SourceLocation(file: path, line: originalLine(block.line), column: originalColumn(cmarkLine: block.line, byteColumn: block.column))
+            // Code that cmark put inside a list item or a block quote is never run.
+            for nested in block.nestedCode {
+                let at = SourceLocation(file: path, line: originalLine(nested.line), column: originalColumn(cmarkLine: nested.line, byteColumn: nested.column))
+                let info = nested.info.split(whereSeparator: \.isWhitespace).map(String.init)
+                let language = info.first ?? ""
+                try checkLanguageSpelling(info, at: at)
+                if language == "swift", try blockOptions(Array(info.dropFirst()), at: at).run {
+                    throw BookError("a swift block inside a \(nested.container) is not run; move it to the top level (or write ```swift norun``` to only show it)", at: at)
+                }
+                if language == "output" {
+                    throw BookError("an output block inside a \(nested.container) is never compared with a block's output; move it to the top level right after its swift block (or write ```text``` to only show it)", at: at)
+                }
+            }
+            if let baseDirectory {
+                for image in block.images { try checkImage(image.url, at: imageLocation(image, in: block), baseDirectory: baseDirectory) }
+            }
             switch block.kind {
             case .codeBlock:
                 let info = (block.info ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
                 let language = info.first ?? ""
+                if block.fenced { try checkLanguageSpelling(info, at: location) }
                 let code = block.literal ?? ""
                 // Fenced code starts on the line after the fence.
                 let codeLocation = SourceLocation(file: path, line: originalLine(block.line + (block.fenced ? 1 : 0)), column: 1)
@@ -66,6 +121,20 @@ public struct ChapterParser: Sendable {
                     let tolerance = try outputTolerance(Array(info.dropFirst()), at: location)
                     previous.expected = ExpectedOutput(text: code, relativeTolerance: tolerance, location: codeLocation)
                     segments[segments.count - 1] = .code(previous)
+                } else if language == "output" {
+                    let found: String
+                    switch segments.last {
+                    case .code(let previous)? where previous.language == "swift" && !previous.options.run:
+                        found = "a swift norun block, which is never run"
+                    case .code(let previous)? where previous.language == "swift":
+                        found = "a swift block that already has its expected output (line \(previous.expected?.location.line ?? 0))"
+                    case .code(let previous)?: found = "a \(previous.language.isEmpty ? "plain" : previous.language) code block"
+                    case .prose?: found = "prose"
+                    case .equation?: found = "an equation"
+                    case .figure?: found = "a figure"
+                    case nil: found = "nothing (it is the chapter's first block)"
+                    }
+                    throw BookError("an output block must come right after the runnable swift block whose output it is, found it after \(found); write ```text``` to only show text", at: location)
                 } else {
                     var options = BlockOptions(); options.run = false
                     segments.append(.code(CodeBlock(language: language, code: code, options: options, index: nil, location: codeLocation)))
@@ -96,6 +165,13 @@ public struct ChapterParser: Sendable {
                 appendProse(restoreStrayDisplays(block.html, lifted: lifted))
             }
         }
+        // A claim limited to a profile no one defines would never be checked.
+        let knownProfiles = ["default"] + front.profiles.keys.sorted()
+        for item in inlines {
+            if case .claim(let claim) = item, let profile = claim.profile, !knownProfiles.contains(profile) {
+                throw BookError("claim on '\(claim.metric)' is limited to profile '\(profile)', which this chapter does not define; known profiles: \(knownProfiles.joined(separator: ", ")) (add it under 'profiles:' in the front matter)", at: claim.location)
+            }
+        }
         // References must name an equation of this chapter, so a renamed label cannot dangle.
         for item in inlines {
             if case .reference(let label, let location) = item, labels[label] == nil {
@@ -115,6 +191,61 @@ public struct ChapterParser: Sendable {
     }
 
 
+    /// A fence meant as `swift` or `output` but not written exactly so would be shown and never run
+    /// or compared: `Swift`, `SWIFT`, `swift,hide`, `swift{hide}`, `{.swift}`, `swfit`.
+    private func checkLanguageSpelling(_ info: [String], at location: SourceLocation) throws {
+        guard let language = info.first, language != "swift", language != "output" else { return }
+        let lower = language.lowercased()
+        let word = String(lower.drop(while: { !$0.isLetter }).prefix(while: { $0.isLetter }))
+        for (reserved, what) in [("swift", "run"), ("output", "compared with the block's output")] {
+            guard word == reserved || (word.count >= 4 && oneEditApart(word, reserved)) else { continue }
+            // Options glued to the language (`swift,hide`, `swift{hide}`, `{.swift .hide}`) become words.
+            let glued = lower.dropFirst(lower.distance(from: lower.startIndex, to: lower.firstIndex(where: \.isLetter) ?? lower.startIndex) + word.count)
+            let isOptionCharacter: (Character) -> Bool = { $0.isLetter || $0.isNumber || "-=.+_".contains($0) }
+            let words = glued.split(whereSeparator: { !isOptionCharacter($0) }).map { String($0.drop(while: { $0 == "." })) }
+                + info.dropFirst().map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "{}.,;")) }
+            let options = words.filter { !$0.isEmpty }
+            let fix = "```" + ([reserved] + options).joined(separator: " ") + "```"
+            let why = word == reserved ? (language.count == word.count ? "the language in lower case" : "options separated by spaces") : "did you mean '\(reserved)'?"
+            throw BookError("fence language '\(language)' is not \(what): write \(fix) (\(why)); for code that is only shown, use another language such as ```text```", at: location)
+        }
+    }
+
+    /// True when `a` becomes `b` by one insertion, deletion, substitution or swap of neighbours.
+    private func oneEditApart(_ a: String, _ b: String) -> Bool {
+        let x = Array(a), y = Array(b)
+        if x == y { return false }
+        if x.count == y.count {
+            let diff = x.indices.filter { x[$0] != y[$0] }
+            if diff.count == 1 { return true }
+            return diff.count == 2 && diff[1] == diff[0] + 1 && x[diff[0]] == y[diff[1]] && x[diff[1]] == y[diff[0]]
+        }
+        let (short, long) = x.count < y.count ? (x, y) : (y, x)
+        guard long.count == short.count + 1 else { return false }
+        var i = 0
+        while i < short.count && short[i] == long[i] { i += 1 }
+        return short[i...] == long[(i + 1)...]
+    }
+
+    /// A local image must be a file in the chapter's folder (or below it): the page copies it from there.
+    private func checkImage(_ url: String, at location: SourceLocation, baseDirectory: URL) throws {
+        let lower = url.lowercased()
+        if url.isEmpty || url.hasPrefix("#") || lower.contains("://") || lower.hasPrefix("data:") || lower.hasPrefix("mailto:") { return }
+        let path = url.removingPercentEncoding ?? url
+        if path.hasPrefix("/") {
+            throw BookError("figure path '\(url)' is absolute; expected a path relative to the chapter's folder, such as figures/name.svg", at: location)
+        }
+        if path.split(separator: "/").contains("..") {
+            throw BookError("figure path '\(url)' leaves the chapter's folder; expected a file under it, such as figures/name.svg", at: location)
+        }
+        let file = baseDirectory.appendingPathComponent(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              FileManager.default.isReadableFile(atPath: file.path) else {
+            throw BookError("figure not found: expected a file at \(file.standardizedFileURL.path) (written '\(url)', relative to the chapter's folder)", at: location)
+        }
+    }
+
     private func blockOptions(_ words: [String], at location: SourceLocation) throws -> BlockOptions {
         var options = BlockOptions()
         for word in words {
@@ -126,6 +257,10 @@ public struct ChapterParser: Sendable {
                 if word.hasPrefix("timeout="), let t = Double(word.dropFirst(8)), t > 0 { options.timeout = t; continue }
                 throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error or timeout=SECONDS", at: location)
             }
+        }
+        // A norun block is never run: hiding its code would show nothing, and the other options would never apply.
+        if !options.run, let extra = words.first(where: { $0 != "norun" }) {
+            throw BookError("swift block option '\(extra)' has no effect with norun (the block is only shown, never run); remove one of them", at: location)
         }
         return options
     }

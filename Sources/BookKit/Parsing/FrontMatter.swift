@@ -60,7 +60,9 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
         case "profiles":
             guard let m = value.mapping else { throw BookError("'profiles' must map profile names to parameter overrides", at: here(value.mark)) }
             for (name, overrides) in m {
-                let profile = name.string ?? ""
+                guard let profile = name.scalar?.string, !profile.isEmpty else {
+                    throw BookError("a profile name must be a plain word, found a \(kindName(name))", at: here(name.mark))
+                }
                 fm.profiles[profile] = try paramMapping(overrides, what: "profile '\(profile)'", here: here)
             }
         case "timeout":
@@ -70,7 +72,12 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
             fm.timeout = t
         case "data":
             if let s = value.string, value.scalar != nil { fm.data = [s] }
-            else if let seq = value.sequence { fm.data = seq.compactMap(\.string) }
+            else if let seq = value.sequence {
+                fm.data = try seq.map { item in
+                    guard let s = item.scalar?.string else { throw BookError("'data' entries must be file names, found a \(kindName(item))", at: here(item.mark)) }
+                    return s
+                }
+            }
             else { throw BookError("'data' must be a file name or a list of them", at: here(value.mark)) }
         default:
             throw BookError("unknown front matter key '\(key)'; expected one of: \(FrontMatter.knownKeys.joined(separator: ", "))", at: here(keyNode.mark))
@@ -98,7 +105,7 @@ private func paramMapping(_ node: Node, what: String, here: (Mark?) -> SourceLoc
     guard let m = node.mapping else { throw BookError("'\(what)' must be a mapping of names to values", at: here(node.mark)) }
     var out: [String: ParamValue] = [:]
     for (k, v) in m {
-        guard let name = k.string else { continue }
+        guard let name = k.scalar?.string else { throw BookError("\(what): a param name must be a plain word, found a \(kindName(k))", at: here(k.mark)) }
         guard let value = paramValue(from: v) else {
             throw BookError("\(what): '\(name)' must be a number, true/false or text", at: here(v.mark))
         }

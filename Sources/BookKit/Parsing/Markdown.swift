@@ -20,6 +20,27 @@ struct MarkdownBlock: Sendable, Equatable {
     var imageAlt: String?
     /// A paragraph that holds only plain text (used to find display-equation markers).
     var plainText: String?
+    /// Code blocks cmark nested inside this block (a list or a block quote); they are not run.
+    var nestedCode: [NestedCodeBlock] = []
+    /// Every image anywhere inside this block, in document order.
+    var images: [MarkdownImage] = []
+}
+
+/// A code block inside a list item or a block quote.
+struct NestedCodeBlock: Sendable, Equatable {
+    /// 1-based line and column (UTF-8 bytes, as cmark counts) of the fence in the text given to cmark.
+    var line: Int
+    var column: Int
+    var info: String
+    /// "list item" or "block quote": the innermost container.
+    var container: String
+}
+
+/// An image (`![alt](url)`) and where cmark saw it; `line` is 0 when cmark gave no position.
+struct MarkdownImage: Sendable, Equatable {
+    var url: String
+    var line: Int
+    var column: Int
 }
 
 /// Parses `text` with libcmark and copies the top-level blocks out; all C memory is freed here.
@@ -84,6 +105,25 @@ func readMarkdownBlocks(_ text: String) -> [MarkdownBlock] {
         default:
             break
         }
+        // Look inside the block for what cmark nested there: images anywhere, code in lists and quotes.
+        func walk(_ parent: OpaquePointer, container: String?) {
+            for child in children(parent) {
+                let t = cmark_node_get_type(child)
+                if t == CMARK_NODE_IMAGE {
+                    block.images.append(MarkdownImage(url: string(cmark_node_get_url(child)) ?? "",
+                                                      line: Int(cmark_node_get_start_line(child)),
+                                                      column: Int(cmark_node_get_start_column(child))))
+                } else if t == CMARK_NODE_CODE_BLOCK, let container {
+                    block.nestedCode.append(NestedCodeBlock(line: Int(cmark_node_get_start_line(child)),
+                                                            column: Int(cmark_node_get_start_column(child)),
+                                                            info: string(cmark_node_get_fence_info(child)) ?? "",
+                                                            container: container))
+                }
+                let inner = t == CMARK_NODE_ITEM ? "list item" : t == CMARK_NODE_BLOCK_QUOTE ? "block quote" : container
+                walk(child, container: inner)
+            }
+        }
+        walk(node, container: type == CMARK_NODE_BLOCK_QUOTE ? "block quote" : nil)
         blocks.append(block)
     }
     return blocks

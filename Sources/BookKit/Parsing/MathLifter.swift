@@ -185,12 +185,16 @@ private struct Lifter {
                     var label: String?
                     var k = after
                     while k < c.count && (c[k] == " " || c[k] == "\t") { k += 1 }
-                    if k + 1 < c.count && c[k] == "{" && c[k + 1] == "#", let end = c[k...].firstIndex(of: "}") {
-                        let candidate = String(c[(k + 2)..<end])
-                        if !candidate.isEmpty && !candidate.contains(where: { $0.isWhitespace }) {
-                            label = candidate
-                            after = end + 1
+                    if k + 1 < c.count && c[k] == "{" && c[k + 1] == "#" {
+                        var labelLine = line, labelColumn = column
+                        skip(i, k, line: &labelLine, column: &labelColumn)
+                        let end = c[k...].prefix(while: { $0 != "\n" }).firstIndex(of: "}")
+                        let candidate = end.map { String(c[(k + 2)..<$0]) } ?? String(c[(k + 2)...].prefix(while: { $0 != "\n" }))
+                        guard let end, isValidLabel(candidate) else {
+                            throw BookError("malformed equation label '{#\(candidate)\(end == nil ? "" : "}")'; expected {#eq-NAME} with NAME made of letters, digits, '-' and '_' (so that @eq-NAME can refer to it)", at: loc(labelLine, labelColumn))
                         }
+                        label = candidate
+                        after = end + 1
                     }
                     var rest = after
                     while rest < c.count && (c[rest] == " " || c[rest] == "\t") { rest += 1 }
@@ -234,6 +238,13 @@ private struct Lifter {
                     continue
                 }
             }
+            if ch == "{" && i + 1 < c.count && c[i + 1] == "{" && find("}}", from: i + 2) == nil {
+                throw BookError("'{{' is not closed by '}}' in its paragraph; a value or claim is written {{name}} or {{name ≈ value ± tolerance}} on consecutive lines", at: loc(line, column))
+            }
+            // A label anywhere but right after a display equation would be shown as text and label nothing.
+            if ch == "{" && i + 1 < c.count && c[i + 1] == "#" && c[(i + 2)...].starts(with: "eq-") {
+                throw BookError("equation label '\(String(c[i...].prefix(while: { $0 != "}" && $0 != "\n" })))}' does not follow a display equation; a label goes right after $$…$$ written as a paragraph of its own", at: loc(line, column))
+            }
             if ch == "{" && i + 1 < c.count && c[i + 1] == "{", let close = find("}}", from: i + 2) {
                 let inner = String(c[(i + 2)..<close])
                 let item = try parseTemplate(inner, at: loc(line, column))
@@ -267,9 +278,24 @@ private struct Lifter {
 nonisolated(unsafe) private let claimPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~]+))?\s*(?:≈|~)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(?:±|\+-|\+/-)\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)(%?)\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
 nonisolated(unsafe) private let valuePattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*(\S+))?\s*$/#
 
+nonisolated(unsafe) private let formatPattern = #/,?(?:\.[0-9]+)?[fFeEgGd%]?/#
+
+/// An equation label that `@eq-…` references can name: `eq-` then ASCII letters, digits, `-`, `_`, not ending in `-`.
+func isValidLabel(_ label: String) -> Bool {
+    guard label.hasPrefix("eq-"), label.count > 3, label.last != "-" else { return false }
+    return label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+}
+
+/// A format spec the page understands, or an error naming what it found.
+private func checkFormat(_ format: Substring?, in inner: String, at location: SourceLocation) throws {
+    guard let format, format.wholeMatch(of: formatPattern) == nil else { return }
+    throw BookError("'{{\(inner)}}': unknown format '\(format)'; expected something like .2f, .3e, .4g, d, .1% or ,.0f", at: location)
+}
+
 /// `{{name}}`, `{{name:.2f}}` or `{{name ≈ 1.0 ± 0.1 @default}}`.
 func parseTemplate(_ inner: String, at location: SourceLocation) throws -> InlineItem {
     if let m = inner.wholeMatch(of: claimPattern) {
+        try checkFormat(m.2, in: inner, at: location)
         guard let expected = Double(m.3), var tolerance = Double(m.4) else {
             throw BookError("claim '{{\(inner)}}': numbers do not parse", at: location)
         }
@@ -278,6 +304,7 @@ func parseTemplate(_ inner: String, at location: SourceLocation) throws -> Inlin
                             profile: m.6.map(String.init), format: m.2.map(String.init), location: location))
     }
     if let m = inner.wholeMatch(of: valuePattern) {
+        try checkFormat(m.2, in: inner, at: location)
         return .value(name: String(m.1), format: m.2.map(String.init), location: location)
     }
     if inner.contains("≈") || inner.contains("~") {

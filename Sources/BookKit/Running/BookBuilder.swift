@@ -39,6 +39,8 @@ public struct BookBuilder: Sendable {
         public var chapters: [(chapter: Chapter, result: ChapterResult?)]
         /// Every failure, located, for the summary.
         public var failures: [String]
+        /// Chapter files this build read (parsed or not), relative to the book root.
+        public var builtPaths: Set<String> = []
         public var allPassed: Bool { failures.isEmpty }
     }
 
@@ -48,7 +50,8 @@ public struct BookBuilder: Sendable {
         for file in files {
             do {
                 let source = try String(contentsOf: file.url, encoding: .utf8)
-                let chapter = try ChapterParser().parse(source: source, path: file.displayPath)
+                let chapter = try ChapterParser().parse(source: source, path: file.displayPath,
+                                                        baseDirectory: file.url.deletingLastPathComponent())
                 parsed.append((file, .success((chapter, source))))
             } catch let error as BookError {
                 parsed.append((file, .failure(error)))
@@ -80,7 +83,7 @@ public struct BookBuilder: Sendable {
         }
         group.wait()
 
-        var outcome = Outcome(chapters: [], failures: [])
+        var outcome = Outcome(chapters: [], failures: [], builtPaths: Set(files.map(\.displayPath)))
         for (i, (file, parsedChapter)) in parsed.enumerated() {
             switch parsedChapter {
             case .failure(let error):
@@ -123,7 +126,8 @@ public struct BookBuilder: Sendable {
         for item in outcome.chapters { bySlug[item.chapter.slug] = item }
         for file in (try? chapterFiles([])) ?? [] {
             let slug = file.url.deletingPathExtension().lastPathComponent
-            guard bySlug[slug] == nil,
+            // A chapter of this build that did not parse keeps no page: its error is in the failures.
+            guard bySlug[slug] == nil, !outcome.builtPaths.contains(file.displayPath),
                   let source = try? String(contentsOf: file.url, encoding: .utf8),
                   let chapter = try? ChapterParser().parse(source: source, path: file.displayPath) else { continue }
             let json = settings.outputDirectory.appendingPathComponent("\(chapter.slug).json")
