@@ -73,6 +73,12 @@ public struct EquationMutant: Sendable, Equatable {
 ///
 /// Mutants that equal the original or an earlier mutant (ignoring white space), and mutants that
 /// no longer parse, are left out. Throws the parser's error when `tex` itself does not parse.
+///
+/// Judge a mutant with `checkEquation(mutant.tex, bindings:tolerance:)` and the original's
+/// bindings and tolerance: it is killed when the verdict fails or the check throws. Shifted
+/// indices and moved bounds (`.shiftIndex`, `.moveBound`) ask indexed families for one step
+/// before or after the ones the original used (`h_{T+1}`, `a_{t-2}` at t = 1): a family that
+/// traps outside its range (`{ a[$0] }`) must be guarded before mutants are checked.
 public func equationMutants(of tex: String) throws(MathError) -> [EquationMutant] {
     let candidates = try mutationCandidates(of: tex)
     var seen: Set<String> = [withoutSpaces(tex)]
@@ -289,12 +295,12 @@ private struct Mutator {
         }
     }
 
+    /// Whether the factor ends in an open `\sum`/`\prod` that would take the factors after it
+    /// (`\sum_{i=1}^{n} …`, or `\log \sum …` without parentheses).
     func isBigOperator(_ node: Node) -> Bool {
         switch node.kind {
         case .bigOperator: return true
-        // `\log p_t` without parentheses takes only the next factor, but `\log p_t q` → `q \log p_t`
-        // would still be fine; a call whose argument ends in a sum is not.
-        case .call(_, let args): return args.last.map(isBigOperator) ?? false
+        case .call(_, let args): return args.last.map { $0.end == node.end && isBigOperator($0) } ?? false
         default: return false
         }
     }

@@ -140,6 +140,7 @@ struct MutationOperatorTests {
             "7: swap B and C ⇒ Y = A C B",
         ])
         #expect(mutants("Y = A \\cdot B", .swapFactors) == ["5: swap A and B ⇒ Y = B \\cdot A"])
+        #expect(mutants("Y = A \\times B", .swapFactors) == ["5: swap A and B ⇒ Y = B \\times A"])
         #expect(mutants("\\mathbf{y} = \\mathbf{W}_{qh}^\\top \\mathbf{h}_t", .swapFactors)
                 == ["14: swap W_{qh}^⊤ and h_t ⇒ \\mathbf{y} = \\mathbf{h}_t \\mathbf{W}_{qh}^\\top"])
         // `\odot` commutes; so do scalars (numbers, lowercase italic symbols, norms).
@@ -147,6 +148,10 @@ struct MutationOperatorTests {
         #expect(mutants("a_t = b_t + c_t a_{t-1} + 2 A + \\|v\\| B", .swapFactors) == [])
         // A sum takes everything after it: `A \sum …` is not swapped.
         #expect(mutants("Y = A \\sum_{i=1}^{n} B_i", .swapFactors) == [])
+        #expect(mutants("Y = A \\exp(\\sum_{i=1}^{n} B_i) C", .swapFactors) == [
+            "5: swap A and \\exp(\\sum_{i=1}^{n} B_i) ⇒ Y = \\exp(\\sum_{i=1}^{n} B_i) A C",
+            "7: swap \\exp(\\sum_{i=1}^{n} B_i) and C ⇒ Y = A C \\exp(\\sum_{i=1}^{n} B_i)",
+        ])
         // Parenthesised factors move whole.
         #expect(mutants("Y = (A + B) C", .swapFactors) == ["5: swap (A + B) and C ⇒ Y = C (A + B)"])
     }
