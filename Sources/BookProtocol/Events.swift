@@ -100,6 +100,9 @@ public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// Index of the block the finding belongs to, if any.
     public var block: Int?
+    /// For a passed equation check: each small mutation of its TeX, judged against the same
+    /// values. A mutant that survives is a way the equation could be wrong and still pass.
+    public var mutants: [MutantVerdict]?
 
     public init(kind: Kind, label: String, verdict: Verdict, file: String? = nil, line: Int? = nil, column: Int? = nil,
                 expected: String? = nil, found: String? = nil, maxAbsError: Double? = nil, maxRelError: Double? = nil,
@@ -132,6 +135,21 @@ public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
         let place = locationText.map { "\($0): " } ?? ""
         let what = kind.isCheck ? "\(label): " : ""
         return place + what + message
+    }
+}
+
+/// One mutation of a checked equation and whether the check still passed with it.
+public struct MutantVerdict: Codable, Sendable, Equatable {
+    /// Operator name (`dropTranspose`, `shiftIndex`, …).
+    public var kind: String
+    /// What changed, in words (`t-1 → t in H_{t-1}`).
+    public var description: String
+    /// 1-based column in the equation's TeX where the change is.
+    public var column: Int
+    /// The check still passed on the mutated equation: it cannot tell the two apart.
+    public var survived: Bool
+    public init(kind: String, description: String, column: Int, survived: Bool) {
+        self.kind = kind; self.description = description; self.column = column; self.survived = survived
     }
 }
 

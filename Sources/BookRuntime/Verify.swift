@@ -82,6 +82,7 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
                              tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
                              message: verdict.message, line: equation.line, block: context.currentBlock)
         record.file = equation.file
+        if verdict.passed { record.mutants = MutantJudge.shared.judge(label: label, tex: equation.tex, bindings: mathBindings, tolerance: tol) }
     } catch {
         let shapes = values.mapValues { $0.mathTensor.shape }
         record = Finding(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
@@ -138,3 +139,71 @@ public func verifyGradient(of loss: () -> Variable<Double>, wrt parameters: [Var
 }
 
 private func p(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
+
+/// Judges the mutants of a passed equation check (`rnnbook check --mutate` reports them).
+///
+/// Each mutant is checked against the very values the original was checked with; it is killed
+/// when its check fails or cannot be evaluated. Evaluating a mutant can crash the program (a
+/// shifted index asks an indexed family for a step outside its array), so mutants are judged in
+/// a forked child with its output discarded: a child that dies mid-way kills the mutant it was
+/// judging, and a new child goes on from the next one. A mutant killed once stays killed for
+/// later checks of the same label (a check inside a loop is judged at most once per mutant).
+final class MutantJudge: @unchecked Sendable {
+    static let shared = MutantJudge()
+    private let lock = NSLock()
+    private var killed: [String: Set<String>] = [:]
+
+    func judge(label: String, tex: String, bindings: Bindings, tolerance: Double) -> [MutantVerdict] {
+        guard let mutants = try? equationMutants(of: tex) else { return [] }
+        let alreadyKilled = lock.withLock { killed[label] ?? [] }
+        let pending = mutants.filter { !alreadyKilled.contains($0.tex) }
+        let survived = Self.survivors(pending, bindings: bindings, tolerance: tolerance)
+        lock.withLock {
+            for (m, s) in zip(pending, survived) where !s { killed[label, default: []].insert(m.tex) }
+        }
+        let verdicts = Dictionary(zip(pending.map(\.tex), survived), uniquingKeysWith: { a, _ in a })
+        return mutants.map { m in
+            MutantVerdict(kind: m.kind.rawValue, description: m.description, column: m.column, survived: verdicts[m.tex] ?? false)
+        }
+    }
+
+    /// Whether each mutant survived, judged in forked children (see the type's documentation).
+    static func survivors(_ mutants: [EquationMutant], bindings: Bindings, tolerance: Double) -> [Bool] {
+        var results: [Bool] = []
+        while results.count < mutants.count {
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { return results + Array(repeating: false, count: mutants.count - results.count) }
+            fflush(nil)
+            let start = results.count
+            let pid = fork()
+            if pid == 0 {
+                close(fds[0])
+                // Quiet, and quick to die: no crash report, no backtrace, nothing on the page.
+                let null = open("/dev/null", O_WRONLY)
+                dup2(null, 1); dup2(null, 2)
+                for sig in [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT] { signal(sig) { _ in _exit(70) } }
+                for m in mutants[start...] {
+                    let passed = (try? checkEquation(m.tex, bindings: bindings, tolerance: tolerance))?.passed ?? false
+                    var byte: UInt8 = passed ? 1 : 0
+                    _ = write(fds[1], &byte, 1)
+                }
+                _exit(0)
+            }
+            close(fds[1])
+            if pid < 0 { close(fds[0]); return results + Array(repeating: false, count: mutants.count - results.count) }
+            var byte: UInt8 = 0
+            while results.count < mutants.count {
+                let n = read(fds[0], &byte, 1)
+                if n == 1 { results.append(byte == 1); continue }
+                if n < 0 && errno == EINTR { continue }
+                break
+            }
+            close(fds[0])
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // The child died judging the next mutant: that mutant could not be evaluated, killed.
+            if results.count < mutants.count { results.append(false) }
+        }
+        return results
+    }
+}

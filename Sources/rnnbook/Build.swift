@@ -56,7 +56,9 @@ struct RunOptions: ParsableArguments {
 }
 
 /// Runs the chapters and reports; shared by `build` (pages) and `check` (no pages).
-func runBook(_ options: RunOptions, pages: Bool) throws {
+/// With `mutate`, also prints the mutation report and fails when a checked equation has no
+/// mutant killed.
+func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
     let terminal = Terminal()
     let settings = options.settings()
     let builder = BookBuilder(settings: settings)
@@ -75,8 +77,15 @@ func runBook(_ options: RunOptions, pages: Bool) throws {
         try SiteRenderer().render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory)
     }
     let ran = outcome.chapters.filter { $0.result != nil }.count
+    var mutationFailed = false
+    if mutate {
+        let report = MutationReport(results: outcome.chapters.compactMap(\.result))
+        terminal.line("\nMutation test (profile \(options.profile)):\n" + report.text)
+        mutationFailed = !report.vacuousEquations.isEmpty
+    }
     if outcome.failures.isEmpty {
         terminal.line("\(ran) chapter\(ran == 1 ? "" : "s") passed" + (pages ? "; pages in \(options.output)/" : ""))
+        if mutationFailed { throw ExitCode(1) }
     } else {
         terminal.line("\nFailures (\(outcome.failures.count)):")
         for f in outcome.failures { terminal.line(f) }

@@ -32,7 +32,7 @@ public struct ChapterRunner: Sendable {
     public var settings: BuildSettings
     public var versions: VersionInfo
     /// Bumped when generated programs or result assembly change, so old cache entries miss.
-    static let generatorVersion = "rnnbook-runner-2"
+    static let generatorVersion = "rnnbook-runner-3"
 
     public init(settings: BuildSettings) throws {
         self.settings = settings
