@@ -85,7 +85,10 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
     }
     if outcome.failures.isEmpty {
         terminal.line("\(ran) chapter\(ran == 1 ? "" : "s") passed" + (pages ? "; pages in \(options.output)/" : ""))
-        if mutationFailed { throw ExitCode(1) }
+        if mutationFailed {
+            terminal.line("mutation test failed: a checked equation had no mutant killed (see the errors above)")
+            throw ExitCode(1)
+        }
     } else {
         terminal.line("\nFailures (\(outcome.failures.count)):")
         for f in outcome.failures { terminal.line(f) }

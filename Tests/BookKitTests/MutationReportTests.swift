@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import BookKit
+import BookProtocol
+
+@Suite("Mutation report")
+struct MutationReportTests {
+    static func result(_ findings: [Finding], metrics: [String: Double] = [:]) -> ChapterResult {
+        var r = ResultAssemblerTests.emptyResult(Chapter(path: "chapters/m.md", slug: "m", title: "M"))
+        r.findings = findings
+        r.metrics = metrics
+        return r
+    }
+
+    static func equation(_ label: String, line: Int, _ mutants: [(String, Bool)]) -> Finding {
+        var f = Finding(kind: .equation, label: label, verdict: .passed, file: "chapters/m.md", line: line, message: "holds")
+        f.mutants = mutants.enumerated().map { MutantVerdict(kind: "flipSign", description: $0.element.0, column: $0.offset + 1, survived: $0.element.1) }
+        return f
+    }
+
+    static func claim(_ metric: String, _ expected: Double, _ tolerance: Double) -> Finding {
+        var f = Finding(kind: .claim, label: metric, verdict: .passed, file: "chapters/m.md", line: 9, column: 3,
+                        message: "ok")
+        f.expected = "\(expected) ± \(tolerance)"
+        f.tolerance = tolerance
+        return f
+    }
+
+    @Test func aMutantKilledInAnyCheckOfTheLabelIsKilled() {
+        // One label checked twice (in a loop): "a" killed only in the second check, "b" never.
+        let r = Self.result([Self.equation("eq-a", line: 5, [("a", true), ("b", true)]),
+                             Self.equation("eq-a", line: 5, [("a", false), ("b", true)])])
+        let report = MutationReport(results: [r])
+        let target = try! #require(report.chapters[0].targets.first)
+        #expect(target.mutants.map(\.survived) == [false, true])
+        #expect(report.vacuousEquations.isEmpty)
+        #expect(report.text.contains("survived  chapters/m.md:5: eq-a: b (TeX column 2)"))
+    }
+
+    @Test func aCheckedEquationWithNoMutantKilledFailsTheReport() {
+        let r = Self.result([Self.equation("eq-vacuous", line: 7, [("drop tanh", true)]),
+                             Self.equation("eq-none", line: 8, []),
+                             Self.equation("eq-good", line: 9, [("x", false)])])
+        let report = MutationReport(results: [r])
+        #expect(report.vacuousEquations.map(\.label) == ["eq-vacuous", "eq-none"])
+        #expect(report.text.contains("error: chapters/m.md:7: eq-vacuous: no mutant of this checked equation was killed"))
+        #expect(report.text.contains("eq-none: no mutant could be made"))
+    }
+
+    @Test func claimsAreMovedJustOutsideTheirTolerance() {
+        let r = Self.result([Self.claim("centred", 1.0, 0.1), Self.claim("edge", 1.0, 0.1), Self.claim("loose", 0.001, 1.8),
+                             Self.claim("exact", 170580, 0)],
+                            metrics: ["centred": 1.0, "edge": 1.08, "loose": 0.001, "exact": 170580])
+        let targets = MutationReport(results: [r]).chapters[0].targets
+        func survivors(_ label: String) -> [String] {
+            targets.first { $0.label == label }!.mutants.filter(\.survived).map(\.description)
+        }
+        #expect(survivors("centred").isEmpty)
+        // 1.08 lies within 0.1 of 1.101: the claim barely pins the value from above.
+        #expect(survivors("edge") == ["claimed 1.0 + 0.1 (just outside the tolerance)"])
+        // A tolerance 1,800 times the value accepts 0 and twice the value.
+        #expect(survivors("loose").contains("claimed 0 instead of 0.001"))
+        #expect(survivors("loose").contains("claimed 0.002 (twice 0.001)"))
+        // Tolerance 0 rejects the neighbouring Double.
+        #expect(survivors("exact").isEmpty)
+        #expect(MutationReport(results: [r]).vacuousEquations.isEmpty)  // claims do not fail the command
+    }
+}
+
+/// The chapter program judges mutants against the run's own values; the CLI reports them.
+@Suite("Mutation test end to end", .serialized)
+struct MutationEndToEndTests {
+    static let chapter = """
+    # Mutants
+
+    $$\\mathbf{Y} = \\mathbf{X} \\mathbf{W}^\\top$$ {#eq-product}
+
+    $$\\mathbf{y} = \\tanh(\\mathbf{x})$$ {#eq-vacuous}
+
+    ```swift
+    let x = Tensor<Double>(randomNormal: [3, 4], seed: 1)
+    let w = Tensor<Double>(randomNormal: [5, 4], seed: 2)
+    verify("eq-product", ["X": x, "W": w, "Y": x.matmul(w, transposeOther: true)])
+    // tanh(0) = 0: dropping tanh cannot be seen.
+    let z = Tensor<Double>(zeros: [2, 2])
+    verify("eq-vacuous", ["x": z, "y": z.map { Foundation.tanh($0) }])
+    ```
+    """
+
+    @Test func aPlantedMutantIsKilledAndAPlantedVacuousCheckIsReported() throws {
+        let book = try Book()
+        try book.write("m.md", Self.chapter)
+        let run = try book.run("check", "--mutate")
+        #expect(run.status == 1, "\(run.stderr)")
+        // Both checks pass as checks; only the mutation test finds the vacuous one.
+        #expect(run.stderr.contains("passed  chapters/m.md"))
+        #expect(!run.stderr.contains("survived  chapters/m.md:3"), "\(run.stderr)")
+        #expect(run.stderr.contains("survived  chapters/m.md:5: eq-vacuous: "))
+        #expect(run.stderr.contains("error: chapters/m.md:5: eq-vacuous: no mutant of this checked equation was killed"))
+        // eq-product: every mutant (the dropped transpose, the swapped factors) is killed.
+        #expect(run.stderr.contains("chapters/m.md: equations "))
+        #expect(run.stderr.contains("over 2 checked"))
+    }
+}
