@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
         .target(name: "BookKit", dependencies: [
-            "CCmark", "Engine", "MathCheck", "BookProtocol",
+            "CCmark", "BookProtocol",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookKit
+import Engine
 import Foundation
 
 /// Options `build` and `check` share.
@@ -51,6 +52,7 @@ struct RunOptions: ParsableArguments {
         s.seed = seed
         s.force = force
         s.timeout = timeout
+        s.productKernels = EngineInfo.productKernels
         return s
     }
 }

@@ -1,6 +1,5 @@
 import BookProtocol
 import Crypto
-import Engine
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +19,9 @@ public struct BuildSettings: Sendable {
     public var timeout: Double?
     /// Live progress line on stderr (only when it is a terminal).
     public var liveProgress = true
+    /// Which kernels compute the engine's matrix products here (the CLI asks the engine); part
+    /// of every result and cache key, since the kernels differ in the last bits.
+    public var productKernels: String?
     public static let defaultTimeout: Double = 900
     public init(bookRoot: URL, outputDirectory: URL) { self.bookRoot = bookRoot; self.outputDirectory = outputDirectory }
 
@@ -40,7 +42,7 @@ public struct ChapterRunner: Sendable {
         versions = VersionInfo(rnnbook: Self.generatorVersion, swiftc: toolchain.compilerVersion,
                                cmark: cmarkVersion, openblas: toolchain.openBLASVersion)
         // Chapter programs run on this machine with this environment, so they choose the same.
-        versions.kernels = EngineInfo.productKernels
+        versions.kernels = settings.productKernels
     }
 
     /// Params after profile, `--set` and `--seed`; throws on a `--set` value of the wrong type.
@@ -145,141 +147,6 @@ public struct ChapterRunner: Sendable {
         return result
     }
 
-    /// Compiles the chapter's program. On errors, attributes them to blocks, drops `expect-error`
-    /// blocks that failed as they should, and recompiles the blocks before the first real error
-    /// so that they still run.
-    func compileBlocks(of chapter: Chapter, source: String, work: URL, executable: String, terminal: Terminal) -> CompileVerdict {
-        let generator = ProgramGenerator()
-        var verdict = CompileVerdict()
-        var omitted: Set<Int> = []
-        let runnable = chapter.codeBlocks.filter { $0.index != nil }
-        var attempts = 0
-        let chapterStart = SourceLocation(file: chapter.path, line: 1)
-        while !runnable.isEmpty {
-            attempts += 1
-            let sourcePath = work.appendingPathComponent("main.swift").path
-            let skipped = verdict.stopAfter.map { s in Set(runnable.compactMap(\.index).filter { $0 >= s }) } ?? []
-            let program = generator.program(for: chapter, omitting: omitted.union(skipped))
-            do { try writeAtomically(Data(program.utf8), to: URL(fileURLWithPath: sourcePath)) } catch {
-                verdict.problems.append(Finding(.program, "program", at: chapterStart, message: "cannot write the chapter's program: \(error)"))
-                break
-            }
-            terminal.status("\(chapter.path): compiling")
-            let t0 = Date()
-            let compile = compileProgram(source: sourcePath, executable: executable, work: work)
-            verdict.seconds += Date().timeIntervalSince(t0)
-            if compile.termination.succeeded { break }
-            let diagnostics = Diagnostic.parse(compile.output).filter { $0.severity == "error" }
-            var byBlock: [Int: [Diagnostic]] = [:]
-            var unplaced: [Diagnostic] = []
-            for d in diagnostics {
-                if d.file == chapter.path, let block = block(containing: d.line, in: chapter) {
-                    byBlock[block.index!, default: []].append(d.pointingInto(source))
-                }
-                else { unplaced.append(d) }
-            }
-            if diagnostics.isEmpty || !unplaced.isEmpty || attempts > 4 {
-                let text = diagnostics.isEmpty ? compile.output.trimmingCharacters(in: .whitespacesAndNewlines) : unplaced.map(\.text).joined(separator: "\n")
-                verdict.problems.append(Finding(.compile, "program", at: chapterStart,
-                                                message: "the generated program did not compile (\(compile.termination)):\n\(text)"))
-                verdict.stopAfter = 0
-                break
-            }
-            var progressed = false
-            for (index, ds) in byBlock where runnable.first(where: { $0.index == index })?.options.expectError == true {
-                verdict.expectedFailures[index] = ds.map(\.text).joined(separator: "\n")
-                omitted.insert(index); progressed = true
-            }
-            if let first = byBlock.keys.filter({ !omitted.contains($0) }).min() {
-                let ds = byBlock[first]!
-                verdict.blockErrors[first] = (ds.map(\.text).joined(separator: "\n"),
-                                              SourceLocation(file: chapter.path, line: ds[0].line, column: ds[0].column))
-                verdict.stopAfter = first
-                progressed = true
-            }
-            if !progressed || verdict.stopAfter == 0 { break }
-        }
-        return verdict
-    }
-
-    private func block(containing line: Int, in chapter: Chapter) -> CodeBlock? {
-        chapter.codeBlocks.filter { $0.index != nil }.last { $0.location.line <= line && line <= $0.location.line + $0.code.split(separator: "\n", omittingEmptySubsequences: false).count }
-    }
-
-    struct CompileOutcome { var termination: Termination; var output: String }
-
-    func compileProgram(source: String, executable: String, work: URL) -> CompileOutcome {
-        let out = work.appendingPathComponent("compile.out").path, err = work.appendingPathComponent("compile.err").path
-        let process = Subprocess(executable: toolchain.swiftc,
-                                 arguments: toolchain.compileArguments(source: source, executable: executable),
-                                 environment: ProcessInfo.processInfo.environment,
-                                 workingDirectory: settings.bookRoot.path, stdoutPath: out, stderrPath: err)
-        do {
-            let t = try process.run(poll: { $0 > 600 ? .timedOut(seconds: $0) : nil })
-            let text = ((try? String(contentsOfFile: err, encoding: .utf8)) ?? "") + ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
-            return CompileOutcome(termination: t, output: text)
-        } catch {
-            return CompileOutcome(termination: .exited(-1), output: "\(error)")
-        }
-    }
-
-    func runProgram(_ executable: String, chapter: Chapter, params: [String: ParamValue], work: URL, terminal: Terminal) -> RunOutcome {
-        let channelPath = work.appendingPathComponent("channel.jsonl").path
-        let paramsPath = work.appendingPathComponent("params.json").path
-        let outPath = work.appendingPathComponent("stdout").path, errPath = work.appendingPathComponent("stderr").path
-        FileManager.default.createFile(atPath: channelPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        let typed = params.mapValues { [typeName($0), $0.description] }
-        try? writeAtomically((try? JSONEncoder().encode(typed)) ?? Data("{}".utf8), to: URL(fileURLWithPath: paramsPath))
-        var env = ProcessInfo.processInfo.environment
-        env["RNNBOOK_CHANNEL"] = channelPath
-        env["RNNBOOK_PARAMS"] = paramsPath
-        env["RNNBOOK_CHAPTER"] = chapter.path
-        // Crash reports name the Markdown line; keep them plain and bounded.
-        env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed,registers=none,images=none"
-        let chapterTimeout = effectiveTimeout(chapter)
-        let blockTimeouts = Dictionary(uniqueKeysWithValues: chapter.codeBlocks.compactMap { b in
-            b.index.flatMap { i in b.options.timeout.map { (i, $0) } } })
-
-        var outcome = RunOutcome()
-        let reader = ChannelReader(path: channelPath)
-        var currentBlock: (index: Int, since: Double)? = nil
-        var lastProgress: (block: Int, step: Int, of: Int, metrics: [String: Double], tps: Double?)? = nil
-        let process = Subprocess(executable: executable, arguments: [], environment: env, workingDirectory: settings.bookRoot.path,
-                                 stdoutPath: outPath, stderrPath: errPath)
-        do {
-            outcome.termination = try process.run { elapsed in
-                for event in reader.readNew() {
-                    switch event {
-                    case .blockStart(let index, _, _): currentBlock = (index, elapsed)
-                    case .progress(let block, let step, let of, let metrics, let tps): lastProgress = (block, step, of, metrics, tps)
-                    default: break
-                    }
-                }
-                if let b = currentBlock {
-                    var line = "\(chapter.path): block \(b.index + 1)/\(chapter.codeBlocks.filter { $0.index != nil }.count) \(formatSeconds(elapsed - b.since))"
-                    if let p = lastProgress, p.block == b.index {
-                        line += " · epoch \(p.step)/\(p.of)"
-                        for (k, v) in p.metrics.sorted(by: { $0.key < $1.key }) { line += String(format: " %@ %.4g", k, v) }
-                        if let tps = p.tps { line += String(format: " · %.0f tok/s", tps) }
-                        if p.step > 0 { line += " · ETA \(formatSeconds((elapsed - b.since) / Double(p.step) * Double(p.of - p.step)))" }
-                    }
-                    terminal.status(line)
-                    if let limit = blockTimeouts[b.index], elapsed - b.since > limit {
-                        outcome.timedOutBlock = b.index
-                        return .timedOut(seconds: limit)
-                    }
-                }
-                return elapsed > chapterTimeout ? .timedOut(seconds: chapterTimeout) : nil
-            }
-        } catch {
-            outcome.termination = .exited(-1)
-            outcome.stderr = Data("\(error)".utf8)
-        }
-        outcome.events = ChannelReader(path: channelPath).readNew()
-        outcome.stdout = FileManager.default.contents(atPath: outPath) ?? Data()
-        outcome.stderr += FileManager.default.contents(atPath: errPath) ?? Data()
-        return outcome
-    }
 
     func failedResult(_ chapter: Chapter, params: [String: ParamValue], findings: [Finding], startedAt: String) -> ChapterResult {
         ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: settings.profile, params: params,
@@ -301,72 +168,4 @@ func machineDescription() -> String {
         .split(separator: "\n").first { $0.hasPrefix("model name") }?
         .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? machine
     return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(machine) Linux"
-}
-
-/// A compiler diagnostic (`file:line:col: error: message`).
-struct Diagnostic: Sendable {
-    var file: String, line: Int, column: Int, severity: String, message: String
-    /// The diagnostic line plus the source excerpt lines the compiler printed under it.
-    var text: String
-
-    /// The diagnostic with the Markdown line under it (the compiler quotes the generated file).
-    func pointingInto(_ source: String) -> Diagnostic {
-        var copy = self
-        let lines = source.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
-        copy.text = "\(file):\(line):\(column): \(severity): \(message)"
-        if line >= 1 && line <= lines.count {
-            let text = String(lines[line - 1])
-            copy.text += "\n    \(text)\n    " + String(repeating: " ", count: max(0, column - 1)) + "^"
-        }
-        return copy
-    }
-
-    static func parse(_ output: String) -> [Diagnostic] {
-        var out: [Diagnostic] = []
-        let pattern = #/^(.+?):(\d+):(\d+): (error|warning|note): (.*)$/#
-        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
-            if let m = line.wholeMatch(of: pattern) {
-                out.append(Diagnostic(file: String(m.1), line: Int(m.2)!, column: Int(m.3)!, severity: String(m.4),
-                                      message: String(m.5), text: String(line)))
-            } else if !out.isEmpty, !line.isEmpty, out[out.count - 1].text.split(separator: "\n").count < 6,
-                      line.hasPrefix(" ") || line.contains("|") {
-                out[out.count - 1].text += "\n" + line
-            }
-        }
-        return out
-    }
-}
-
-/// Reads new complete JSON lines from the channel file. A half-written last line is read next
-/// time; a complete line that does not decode fails the block it arrived in.
-final class ChannelReader: @unchecked Sendable {
-    let path: String
-    private var offset: UInt64 = 0
-    private var pending = Data()
-    private var lastBlock = 0
-    init(path: String) { self.path = path }
-
-    func readNew() -> [ChannelEvent] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        try? handle.seek(toOffset: offset)
-        let data = (try? handle.readToEnd()) ?? Data()
-        offset += UInt64(data.count)
-        pending += data
-        var events: [ChannelEvent] = []
-        let decoder = ChannelCoding.decoder()
-        while let nl = pending.firstIndex(of: 0x0A) {
-            let line = pending[pending.startIndex..<nl]
-            pending = Data(pending[(nl + 1)...])
-            do {
-                let e = try decoder.decode(ChannelEvent.self, from: line)
-                if case .blockStart(let index, _, _) = e { lastBlock = index }
-                events.append(e)
-            } catch {
-                // A complete line that does not decode is corruption, not noise: fail its block.
-                events.append(.failure(block: lastBlock, message: "side channel: unreadable event \(String(decoding: line.prefix(120), as: UTF8.self))"))
-            }
-        }
-        return events
-    }
 }
