@@ -1,4 +1,5 @@
 @_exported import BookProtocol
+import Engine
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +67,7 @@ public func _bookChapterEnd() {
 public func _bookExpectErrorBegin(_ index: Int) -> Bool {
     fflush(nil)
     let pid = fork()
-    precondition(pid >= 0, "fork failed for expect-error block \(index)")
+    checkPrecondition(pid >= 0, "fork failed for expect-error block \(index)")
     if pid == 0 { return true }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

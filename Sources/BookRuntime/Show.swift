@@ -3,7 +3,7 @@ import Foundation
 
 /// Shows a table whose first row is the header.
 public func show(table rows: [[String]], caption: String? = nil) {
-    precondition(!rows.isEmpty, "show(table:) needs at least a header row")
+    checkPrecondition(!rows.isEmpty, "show(table:) needs at least a header row")
     show(table: Array(rows.dropFirst()), header: rows[0], caption: caption)
 }
 
@@ -48,7 +48,7 @@ extension PlotOutput {
     /// Line plot of named series, each with its own x values.
     public static func lines(_ series: [(name: String, x: [Double], y: [Double])], x: String = "", y: String = "",
                              logY: Bool = false, title: String? = nil) -> PlotOutput {
-        for s in series { precondition(s.x.count == s.y.count, "series '\(s.name)': \(s.x.count) x values but \(s.y.count) y values") }
+        for s in series { checkPrecondition(s.x.count == s.y.count, "series '\(s.name)': \(s.x.count) x values but \(s.y.count) y values") }
         return PlotOutput(kind: .lines, title: title, xLabel: x, yLabel: y, logY: logY,
                           series: series.map { PlotSeries(name: $0.name, x: $0.x, y: $0.y) })
     }
@@ -56,7 +56,7 @@ extension PlotOutput {
     /// Bar chart: one bar per label, in the given order.
     public static func bars(_ labels: [String], _ values: [Double], x: String = "", y: String = "", logY: Bool = false,
                             title: String? = nil) -> PlotOutput {
-        precondition(labels.count == values.count, "bars: \(labels.count) labels but \(values.count) values")
+        checkPrecondition(labels.count == values.count, "bars: \(labels.count) labels but \(values.count) values")
         return PlotOutput(kind: .bars, title: title, xLabel: x, yLabel: y, logY: logY,
                           series: [PlotSeries(name: y, x: values.indices.map(Double.init), y: values)], categories: labels)
     }

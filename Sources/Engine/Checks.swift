@@ -4,8 +4,14 @@
 /// way), leaving the user a bare "precondition failure"; `fatalError` always prints it. Chapter
 /// code that misuses the engine therefore sees, e.g., "matmul: shapes [2, 3] and [4, 5] do not
 /// chain: 3 vs 4" together with the backtrace that points to the chapter line.
+///
+/// Use it instead of `precondition`, `assert` and `preconditionFailure` wherever chapter code can
+/// trip a check. `package` so that MathCheck and BookRuntime (other targets of this package, linked
+/// into the same BookRuntime library) share this one definition; chapter programs never see it.
+/// Always-inlined with autoclosure arguments: the message is built only when the check fails, so
+/// it costs no more than `precondition` in hot loops.
 @inline(__always)
-func checkPrecondition(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+package func checkPrecondition(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
                        file: StaticString = #fileID, line: UInt = #line) {
     if !condition() { fatalError(message(), file: file, line: line) }
 }

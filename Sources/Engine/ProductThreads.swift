@@ -79,7 +79,7 @@ final class ProductThreads: @unchecked Sendable {
     /// Runs `part(i)` for every i in 0 ..< parts and returns when all are done: on the calling
     /// thread and on as many workers as are free to help.
     func run(parts: Int, _ part: @escaping @Sendable (Int) -> Void) {
-        precondition(parts >= 0 && parts < 1 << 16, "ProductThreads.run: \(parts) parts")
+        checkPrecondition(parts >= 0 && parts < 1 << 16, "ProductThreads.run: \(parts) parts")
         let helpers = count - 1
         guard parts > 1, helpers > 0, !Self.inForkedChild.load(ordering: .relaxed),
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {

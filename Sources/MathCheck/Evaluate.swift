@@ -26,7 +26,7 @@ public struct Bindings {
 
     private static func key(_ name: String, _ existing: [String], _ what: String) -> String {
         let key = canonicalSymbolName(name)
-        precondition(!existing.contains(key),
+        checkPrecondition(!existing.contains(key),
                      "MathCheck: `\(name)` is bound twice as \(what) (its canonical name `\(key)` is already taken)")
         return key
     }

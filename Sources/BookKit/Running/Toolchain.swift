@@ -71,6 +71,11 @@ public struct Toolchain: Sendable {
                     "-L", binDirectory.path, "-l\(libraryName)",
                     "-Xlinker", "-rpath", "-Xlinker", binDirectory.path]
         if optimize { args.append("-O") } else { args.append("-Onone") }
+        // Frame pointers: the Swift backtracer on Linux walks them, and -O code omits them, so a
+        // crash inside the engine (a failed check) or in a chapter function stopped before the
+        // chapter's frame, the one that names the Markdown line. Chapter code is glue around the
+        // engine; one register fewer there costs nothing measurable.
+        args += ["-Xcc", "-fno-omit-frame-pointer"]
         for dir in includeDirectories { args += ["-I", dir] }
         for map in moduleMapFiles { args += ["-Xcc", "-fmodule-map-file=\(map)"] }
         return args

@@ -31,10 +31,10 @@ public enum BPTTStrategy: Sendable, Equatable, CustomStringConvertible {
         case .full:
             return [Scalar](repeating: 1, count: count)
         case .truncated(let s):
-            precondition(s > 0, "BPTTStrategy.truncated: steps must be positive, got \(s)")
+            checkPrecondition(s > 0, "BPTTStrategy.truncated: steps must be positive, got \(s)")
             return (0 ..< count).map { $0 % s == 0 ? 0 : 1 }
         case .randomized(let p):
-            precondition(p > 0 && p <= 1, "BPTTStrategy.randomized: keepProbability must be in (0, 1], got \(p)")
+            checkPrecondition(p > 0 && p <= 1, "BPTTStrategy.randomized: keepProbability must be in (0, 1], got \(p)")
             return (0 ..< count).map { _ in generator.nextUniform() < p ? Scalar(1 / p) : 0 }
         }
     }
@@ -62,7 +62,7 @@ public func gradientEstimateStatistics<Scalar: TensorScalar>(
     weights: RNNWeights<Scalar>, inputs: [Int], targets: [Int], strategy: BPTTStrategy,
     draws: Int, generator: inout PCG64
 ) -> GradientEstimateStatistics<Scalar> {
-    precondition(draws > 0, "gradientEstimateStatistics: draws must be positive")
+    checkPrecondition(draws > 0, "gradientEstimateStatistics: draws must be positive")
     let model = FusedRNNLanguageModel(weights: weights)
     func flat(_ w: RNNWeights<Scalar>) -> [Scalar] { w.all.flatMap(\.scalars) }
     _ = model.lossAndGradients(inputs: inputs, targets: targets, batchSize: 1)

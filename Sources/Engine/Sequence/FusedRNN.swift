@@ -87,13 +87,13 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
     /// `softmaxCrossEntropyRows`).
     private func forward(inputs: [Int], batchSize b: Int, initialState: Tensor<Scalar>?,
                          targets: UnsafePointer<Int>? = nil, rowLosses: UnsafeMutablePointer<Scalar>? = nil) {
-        precondition(b > 0 && inputs.count % b == 0, "FusedRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
+        checkPrecondition(b > 0 && inputs.count % b == 0, "FusedRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
         let t = inputs.count / b, h = hiddenSize, v = vocabularySize, q = weights.outputSize
-        precondition(inputs.allSatisfy { $0 >= 0 && $0 < v }, "FusedRNNLanguageModel: token index outside 0..<\(v)")
+        checkPrecondition(inputs.allSatisfy { $0 >= 0 && $0 < v }, "FusedRNNLanguageModel: token index outside 0..<\(v)")
         prepareBuffers(steps: t, batch: b)
         var zeroStart = true
         if let s = initialState {
-            precondition(s.shape == [b, h], "FusedRNNLanguageModel: initial state must be [\(b), \(h)], got \(s.shape)")
+            checkPrecondition(s.shape == [b, h], "FusedRNNLanguageModel: initial state must be [\(b), \(h)], got \(s.shape)")
             zeroStart = s.scalars.allSatisfy { $0 == 0 }
             states.replaceSubrange(0 ..< b * h, with: s.scalars)
         } else {
@@ -163,8 +163,8 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
                                  initialState: Tensor<Scalar>? = nil, gradientGates: [Scalar]? = nil,
                                  computeInitialStateGradient: Bool = false)
         -> (loss: Scalar, finalState: Tensor<Scalar>, initialStateGradient: Tensor<Scalar>?) {
-        precondition(targets.count == inputs.count, "FusedRNNLanguageModel: \(inputs.count) inputs but \(targets.count) targets")
-        precondition(targets.allSatisfy { $0 >= 0 && $0 < weights.outputSize }, "FusedRNNLanguageModel: target index outside 0..<\(weights.outputSize)")
+        checkPrecondition(targets.count == inputs.count, "FusedRNNLanguageModel: \(inputs.count) inputs but \(targets.count) targets")
+        checkPrecondition(targets.allSatisfy { $0 >= 0 && $0 < weights.outputSize }, "FusedRNNLanguageModel: target index outside 0..<\(weights.outputSize)")
         // The forward pass's output layer also computes the loss and ∂L/∂logits, row by row.
         var rowLosses = [Scalar](repeating: 0, count: targets.count)
         targets.withUnsafeBufferPointer { y in
@@ -173,7 +173,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             }
         }
         let t = steps, h = hiddenSize, q = weights.outputSize, rows = t * b
-        if let g = gradientGates { precondition(g.count == t, "FusedRNNLanguageModel: need \(t) gradient gates, got \(g.count)") }
+        if let g = gradientGates { checkPrecondition(g.count == t, "FusedRNNLanguageModel: need \(t) gradient gates, got \(g.count)") }
         // The mean, summed in row order whichever thread computed which row.
         let loss = rowLosses.reduce(0, +) * (1 / Scalar(rows))
         var initialGradient: [Scalar]? = computeInitialStateGradient ? [Scalar](repeating: 0, count: b * h) : nil

@@ -21,7 +21,7 @@ public func handWrittenBPTT<Scalar: TensorScalar>(
     initialState: [Scalar]? = nil, gradientGates: [Scalar]? = nil
 ) -> HandBPTTResult<Scalar> {
     let n = inputs.count, h = w.hiddenSize, q = w.outputSize
-    precondition(targets.count == n && n > 0, "handWrittenBPTT: \(n) inputs and \(targets.count) targets")
+    checkPrecondition(targets.count == n && n > 0, "handWrittenBPTT: \(n) inputs and \(targets.count) targets")
     let wxh = w.wxh.scalars, whh = w.whh.scalars, bh = w.bh.scalars, whq = w.whq.scalars, bq = w.bq.scalars
     var hs: [[Scalar]] = [initialState ?? [Scalar](repeating: 0, count: h)]   // hs[t + 1] = h_t
     var ps: [[Scalar]] = []

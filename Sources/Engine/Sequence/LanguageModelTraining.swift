@@ -96,7 +96,7 @@ public enum Decoding: Sendable, Equatable {
 public func predict<Model: CharacterLanguageModel>(
     _ model: Model, prefix: String, count: Int, vocabulary: Vocabulary, decoding: Decoding = .greedy
 ) -> String {
-    precondition(!prefix.isEmpty, "predict: the prefix must not be empty")
+    checkPrecondition(!prefix.isEmpty, "predict: the prefix must not be empty")
     var outputs = vocabulary.indices(of: prefix)
     var state: Tensor<Model.Scalar>? = nil
     // Warm-up: run the whole prefix but the last character in one pass (only the state matters).
@@ -106,7 +106,7 @@ public func predict<Model: CharacterLanguageModel>(
     var generator: PCG64? = nil
     var temperature = 1.0
     if case .sampled(let t, let seed) = decoding {
-        precondition(t > 0, "predict: temperature must be positive, got \(t)")
+        checkPrecondition(t > 0, "predict: temperature must be positive, got \(t)")
         generator = PCG64(seed: seed); temperature = t
     }
     for _ in 0 ..< count {

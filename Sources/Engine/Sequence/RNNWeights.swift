@@ -14,7 +14,7 @@ public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable {
 
     public init(wxh: Tensor<Scalar>, whh: Tensor<Scalar>, bh: Tensor<Scalar>, whq: Tensor<Scalar>, bq: Tensor<Scalar>) {
         let v = wxh.shape[0], h = wxh.shape[1]
-        precondition(wxh.rank == 2 && whh.shape == [h, h] && bh.shape == [h] && whq.shape == [h, whq.shape[1]]
+        checkPrecondition(wxh.rank == 2 && whh.shape == [h, h] && bh.shape == [h] && whq.shape == [h, whq.shape[1]]
                      && bq.shape == [whq.shape[1]],
                      "RNNWeights: inconsistent shapes wxh \(wxh.shape) whh \(whh.shape) bh \(bh.shape) whq \(whq.shape) bq \(bq.shape)")
         _ = v
@@ -51,7 +51,7 @@ public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable {
     public var all: [Tensor<Scalar>] {
         get { [wxh, whh, bh, whq, bq] }
         set {
-            precondition(newValue.count == 5, "RNNWeights.all: expected 5 tensors, got \(newValue.count)")
+            checkPrecondition(newValue.count == 5, "RNNWeights.all: expected 5 tensors, got \(newValue.count)")
             self = RNNWeights(wxh: newValue[0], whh: newValue[1], bh: newValue[2], whq: newValue[3], bq: newValue[4])
         }
     }

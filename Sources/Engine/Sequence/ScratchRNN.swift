@@ -46,7 +46,7 @@ public final class ScratchRNNLanguageModel<Scalar: TensorScalar>: CharacterLangu
     /// flowing from step t into h_{t−1} (see `BPTTStrategy`).
     public func callAsFunction(inputs: [Int], batchSize b: Int, initialState: Variable<Scalar>? = nil,
                                gradientGates: [Scalar]? = nil) -> (logits: Variable<Scalar>, finalState: Variable<Scalar>) {
-        precondition(b > 0 && inputs.count % b == 0, "ScratchRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
+        checkPrecondition(b > 0 && inputs.count % b == 0, "ScratchRNNLanguageModel: \(inputs.count) inputs do not split into batches of \(b)")
         let cell = self.cell
         let states = cell.unroll(steps: inputs.count / b, initialState: initialState ?? cell.zeroState(batchSize: b),
                                  gradientGates: gradientGates) { t in

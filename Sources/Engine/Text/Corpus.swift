@@ -107,7 +107,7 @@ public struct Vocabulary: Sendable, Equatable {
     public func indices(of text: String) -> [Int] { text.map { index(of: $0) } }
     /// The token at `index`.
     public func token(at index: Int) -> String {
-        precondition(index >= 0 && index < tokens.count, "token(at:): index \(index) outside 0..<\(tokens.count)")
+        checkPrecondition(index >= 0 && index < tokens.count, "token(at:): index \(index) outside 0..<\(tokens.count)")
         return tokens[index]
     }
     /// The text spelled by `indices` (tokens concatenated).

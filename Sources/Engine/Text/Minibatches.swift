@@ -24,7 +24,7 @@ public struct TokenMinibatch: Sendable, Equatable {
     public let targets: [Int]
 
     public init(batchSize: Int, numSteps: Int, inputs: [Int], targets: [Int]) {
-        precondition(inputs.count == batchSize * numSteps && targets.count == inputs.count,
+        checkPrecondition(inputs.count == batchSize * numSteps && targets.count == inputs.count,
                      "TokenMinibatch: expected \(batchSize)×\(numSteps) inputs and targets, got \(inputs.count) and \(targets.count)")
         self.batchSize = batchSize; self.numSteps = numSteps
         self.inputs = inputs; self.targets = targets
@@ -59,7 +59,7 @@ public func seededShuffle<T>(_ array: inout [T], generator: inout PCG64) {
 /// order, for random sampling) from `generator`.
 public func minibatches(of corpus: [Int], batchSize: Int, numSteps: Int, sampling: SequenceSampling,
                         generator: inout PCG64) -> [TokenMinibatch] {
-    precondition(batchSize > 0 && numSteps > 0, "minibatches: batchSize and numSteps must be positive, got \(batchSize), \(numSteps)")
+    checkPrecondition(batchSize > 0 && numSteps > 0, "minibatches: batchSize and numSteps must be positive, got \(batchSize), \(numSteps)")
     switch sampling {
     case .random:
         let offset = generator.nextInt(below: numSteps)           // random.randint(0, num_steps - 1)
