@@ -10,9 +10,9 @@ import BookProtocol
 ///
 /// The Markdown line of the failing call comes from the backtrace, which walks frame pointers:
 /// chapter programs are compiled with them (Toolchain.compileArguments), else it stops inside the
-/// engine. One gap is marked as a known issue, not caused by the runner's filtering of the crash
-/// report: for an index out of range in -O chapter code the compiler emits a bare trap, and the
-/// report names `Array.subscript.getter` but nowhere says "Index out of range".
+/// engine. For an index out of range in -O chapter code the compiler emits a bare trap, and the
+/// report names `Array.subscript.getter` but nowhere says "Index out of range": the runner
+/// translates that frame.
 @Suite("Crash reasons reach the block's error", .serialized)
 struct CrashReasonTests {
     /// A two-block chapter whose second block (code lines 8 to 10) crashes on line 10.
@@ -40,7 +40,7 @@ struct CrashReasonTests {
         let r = try book.result(slug)
         #expect(r.blocks.map(\.status) == [.passed, .failed])
         let error = try #require(r.blocks[1].error)
-        #expect(error.hasPrefix("chapters/\(slug).md:8: block 2 crashed"), "\(error)")
+        #expect(error.hasPrefix("chapters/\(slug).md:8:1: block 2 crashed"), "\(error)")
         return error
     }
 
@@ -72,8 +72,18 @@ struct CrashReasonTests {
         print(a[5])
         """)
         #expect(error.contains("chapters/index.md:10"), "\(error)")
-        withKnownIssue("under -O the compiler emits a bare trap for Array's bounds check: no message in the crash report") {
-            #expect(error.contains("Index out of range"), "\(error)")
-        }
+        // Under -O the compiler emits a bare trap; the runner names it from frame 0.
+        #expect(error.contains("Index out of range (Array subscript"), "\(error)")
+    }
+
+    /// Runtime failures whose reason is only in the backtracer's header line.
+    @Test(arguments: [
+        ("let x: Int? = Int(\"no\")\nprint(x!)", "Unexpectedly found nil while unwrapping an Optional value"),
+        ("var n = Int.max - Int(CommandLine.arguments.count)\nn += 5\nprint(n)", "arithmetic overflow"),
+        ("let d = Int(CommandLine.arguments.count) - 1\nprint(10 / d)", "Division by zero"),
+    ])
+    func runtimeFailuresKeepTheirReason(code: String, reason: String) throws {
+        let error = try Self.blockError("runtime", code)
+        #expect(error.contains("Swift runtime failure: \(reason)"), "\(error)")
     }
 }

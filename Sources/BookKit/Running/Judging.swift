@@ -212,10 +212,23 @@ struct ResultAssembler {
         return String(decoding: data[lo..<hi], as: UTF8.self)
     }
 
-    /// The lines of a crash report worth showing: the fatal error and frames in the chapter.
+    /// The lines of a crash report worth showing: the reason and the frames in the chapter.
+    ///
+    /// Under -O the reason appears as `Fatal error: …` (fatalError, the engine's checks), as the
+    /// backtracer's header `*** Swift runtime failure: … ***` (a nil unwrapped, an arithmetic
+    /// overflow, a division by zero), or not at all: an array index out of range is a bare trap
+    /// whose only trace is frame 0, `Array.subscript.getter`, which is translated here.
     static func crashLines(_ stderr: String, chapter: Chapter) -> String {
         let lines = stderr.split(separator: "\n").map(String.init)
-        var keep = lines.filter { $0.contains("Fatal error") || $0.contains("Program crashed") || $0.contains(chapter.path) || $0.contains("error:") }
+        var keep: [String] = []
+        if let frame0 = lines.first(where: { $0.hasPrefix("  0 ") }), frame0.contains("[system]"),
+           let name = frame0.firstMatch(of: #/(\w+)\.subscript\.(getter|setter|modify|read)/#) {
+            keep.append("Fatal error: Index out of range (\(name.1) subscript; -O drops the runtime's own message)")
+        }
+        keep += lines.filter {
+            $0.contains("Fatal error") || $0.contains("Program crashed") || $0.hasPrefix("*** Swift runtime failure:")
+                || $0.contains(chapter.path) || $0.contains("error:")
+        }
         if keep.isEmpty { keep = Array(lines.suffix(5)) }
         var seen = Set<String>()
         return keep.filter { seen.insert($0).inserted }.prefix(12).joined(separator: "\n")
