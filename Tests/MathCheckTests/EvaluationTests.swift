@@ -164,3 +164,28 @@ struct ChapterEquationTests {
 }
 
 import Foundation
+
+/// The equation checker's verdict follows the book's one comparison: a NaN or an infinity on
+/// either side never passes, even when both sides hold the same non-finite value.
+@Suite("Equation checks with NaN and infinity")
+struct NonFiniteEquationTests {
+    static let nan = Double.nan, inf = Double.infinity
+    static let cases: [([Double], [Double])] = [
+        ([1, nan], [1, 2]), ([1, 2], [1, nan]), ([1, nan], [1, nan]),
+        ([1, inf], [1, 2]), ([1, inf], [1, inf]), ([-inf, 1], [-inf, 1]),
+    ]
+
+    @Test(arguments: cases)
+    func nonFiniteSidesFail(left: [Double], right: [Double]) throws {
+        let b = Bindings(values: ["A": Tensor(shape: [2], scalars: left), "B": Tensor(shape: [2], scalars: right)],
+                         functions: [:], integers: [:])
+        let verdict = try checkEquation("A = B", bindings: b, tolerance: 1e-6)
+        #expect(!verdict.passed, "A = \(left), B = \(right)")
+    }
+
+    @Test func finiteSidesStillPass() throws {
+        let b = Bindings(values: ["A": Tensor(shape: [2], scalars: [1, 2]), "B": Tensor(shape: [2], scalars: [1, 2 + 1e-9])],
+                         functions: [:], integers: [:])
+        #expect(try checkEquation("A = B", bindings: b, tolerance: 1e-6).passed)
+    }
+}
