@@ -192,3 +192,42 @@ struct ResultAssemblerTests {
         #expect(result.failures.count == 1)
     }
 }
+
+@Suite("Only failures the inputs determine are cached")
+struct ReproducibleResultTests {
+    static func result(_ findings: [Finding]) -> ChapterResult {
+        var r = ResultAssemblerTests.emptyResult(Chapter(path: "chapters/r.md", slug: "r", title: "R"))
+        r.findings = findings
+        return r
+    }
+
+    @Test func checksAndCompileErrorsAreCachedCrashesAndTimeoutsAreNot() {
+        let at = SourceLocation(file: "chapters/r.md", line: 3)
+        #expect(Self.result([Finding(kind: .claim, label: "x", passed: true, message: "ok")]).isReproducible)
+        #expect(Self.result([Finding(kind: .claim, label: "x", passed: false, message: "off")]).isReproducible)
+        #expect(Self.result([Finding(.compile, "block 1", at: at, message: "error")]).isReproducible)
+        for kind in [Finding.Kind.crash, .timeout, .program, .input] {
+            #expect(!Self.result([Finding(kind, "block 1", at: at, message: "x")]).isReproducible, "\(kind)")
+        }
+    }
+
+    @Test func aChapterThatFailedForWantOfAFileRunsAgainOnceItIsThere() throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-env-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: marker) }
+        let book = try Book()
+        try book.write("env.md", """
+        # Env
+
+        ```swift
+        guard let text = try? String(contentsOfFile: "\(marker.path)", encoding: .utf8) else { fatalError("data not found") }
+        print(text)
+        ```
+        """)
+        let first = try book.run("build")
+        #expect(first.status == 1 && first.stderr.contains("data not found"), "\(first.stderr)")
+        try "here".write(to: marker, atomically: true, encoding: .utf8)
+        let second = try book.run("build")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(!second.stderr.contains("cached"))
+    }
+}

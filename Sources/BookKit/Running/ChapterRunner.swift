@@ -138,12 +138,7 @@ public struct ChapterRunner: Sendable {
         terminal.clear()
         ResultAssembler(chapter: chapter, profile: settings.profile).assemble(&result, compile: compile, run: run)
         result.seconds = Date().timeIntervalSince(clock)
-        // Failures are cached too (a compile error or a wrong number is as reproducible as a pass),
-        // except timeouts and outside kills, which depend on how busy the machine was.
-        var reproducible = true
-        if case .timedOut? = run.termination { reproducible = false }
-        if case .signaled(let signal)? = run.termination, signal == SIGKILL || signal == SIGTERM { reproducible = false }
-        if reproducible { cache.store(result, for: chapter.slug, key: key) }
+        if result.isReproducible { cache.store(result, for: chapter.slug, key: key) }
         return result
     }
 

@@ -62,6 +62,18 @@ public enum ProseJudge {
     }
 }
 
+extension ChapterResult {
+    /// Whether the chapter's inputs alone determine this result, so that the cache may keep it.
+    /// A pass is; so are compile errors and failed checks (a wrong number is as reproducible as
+    /// a right one). Crashes, timeouts, programs that stopped on purpose and input problems are
+    /// not: they may come from the environment (data not found, a full disk, the network, a
+    /// signal, a busy machine), and a cached failure would outlive the fix (`FAILED (cached)`
+    /// after the data file is put in place). Such chapters simply run again.
+    public var isReproducible: Bool {
+        failures.allSatisfy { $0.kind.isCheck || $0.kind == .compile }
+    }
+}
+
 /// What running a chapter's program left behind, as the assembler needs it.
 struct RunOutcome {
     var termination: Termination? = nil
