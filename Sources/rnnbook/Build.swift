@@ -34,7 +34,10 @@ struct RunOptions: ParsableArguments {
             throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
         }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive, got \(timeout)") }
+        // `timeout <= 0` is false for NaN, which then turned every timeout off.
+        if let timeout, !(timeout.isFinite && timeout > 0) {
+            throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)")
+        }
     }
 
     var overrides: [String: String] {

@@ -66,7 +66,7 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
                 fm.profiles[profile] = try paramMapping(overrides, what: "profile '\(profile)'", here: here)
             }
         case "timeout":
-            guard let t = value.float, t > 0 else {
+            guard let t = value.float, t.isFinite, t > 0 else {
                 throw BookError("'timeout' must be a positive number of seconds, found '\(value.string ?? kindName(value))'", at: here(value.mark))
             }
             fm.timeout = t
@@ -107,7 +107,7 @@ private func paramMapping(_ node: Node, what: String, here: (Mark?) -> SourceLoc
     for (k, v) in m {
         guard let name = k.scalar?.string else { throw BookError("\(what): a param name must be a plain word, found a \(kindName(k))", at: here(k.mark)) }
         guard let value = paramValue(from: v) else {
-            throw BookError("\(what): '\(name)' must be a number, true/false or text", at: here(v.mark))
+            throw BookError("\(what): '\(name)' must be a finite number, true/false or text", at: here(v.mark))
         }
         out[name] = value
     }
@@ -119,7 +119,8 @@ func paramValue(from node: Node) -> ParamValue? {
     guard let scalar = node.scalar else { return nil }
     switch node.tag.rawValue {
     case Tag.Name.int.rawValue: return node.int.map(ParamValue.int)
-    case Tag.Name.float.rawValue: return node.float.map(ParamValue.double)
+    // `.nan` and `.inf` are YAML floats but never a parameter: they would pass silently into code.
+    case Tag.Name.float.rawValue: return node.float.flatMap { $0.isFinite ? ParamValue.double($0) : nil }
     case Tag.Name.bool.rawValue: return node.bool.map(ParamValue.bool)
     default: return .string(scalar.string)
     }
@@ -129,7 +130,7 @@ func paramValue(from node: Node) -> ParamValue? {
 public func parseParamValue(_ text: String, like existing: ParamValue) -> ParamValue? {
     switch existing {
     case .int: return Int(text).map(ParamValue.int)
-    case .double: return Double(text).map(ParamValue.double)
+    case .double: return Double(text).flatMap { $0.isFinite ? ParamValue.double($0) : nil }
     case .bool:
         switch text.lowercased() { case "true", "yes", "1": return .bool(true); case "false", "no", "0": return .bool(false); default: return nil }
     case .string: return .string(text)

@@ -54,7 +54,8 @@ public struct ChapterRunner: Sendable {
         for (key, text) in settings.overrides {
             guard let existing = params[key] else { continue }
             guard let value = parseParamValue(text, like: existing) else {
-                throw BookError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing))")
+                let expected = typeName(existing) == "double" ? "a finite double" : "\(typeName(existing))"
+                throw BookError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing)); expected \(expected), found '\(text)'")
             }
             params[key] = value
         }
