@@ -29,6 +29,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Chapters to run at the same time.")
     var jobs: Int = 1
 
+    @Flag(help: "Fail at once when another build is using the output folder, instead of waiting for it.")
+    var noWait = false
+
     func validate() throws {
         for a in assignments where !a.contains("=") || a.hasPrefix("=") {
             throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
@@ -68,6 +71,17 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
     let settings = options.settings()
     let builder = BookBuilder(settings: settings)
     let outcome: BookBuilder.Outcome
+    // One build per output folder at a time; released when this process ends, however it ends.
+    let folder = OutputFolder(settings.outputDirectory)
+    let lock: OutputFolder.Lock
+    do {
+        try folder.prepare()
+        lock = try folder.lock(wait: !options.noWait) { terminal.line($0) }
+    } catch let error as BookError {
+        terminal.line(error.description)
+        throw ExitCode(1)
+    }
+    defer { lock.release() }
     do {
         let files = try builder.chapterFiles(options.paths)
         if files.isEmpty { throw UsageError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BookKit
 import Foundation
 
 struct Clean: ParsableCommand {
@@ -7,13 +8,15 @@ struct Clean: ParsableCommand {
     var output: String = "output"
 
     func run() throws {
-        let fm = FileManager.default
-        let dir = URL(fileURLWithPath: output)
-        guard let names = try? fm.contentsOfDirectory(atPath: dir.path) else { return }
-        // Keep the committed README and .gitignore of output/.
-        for name in names where name != "README.md" && name != ".gitignore" {
-            try fm.removeItem(at: dir.appendingPathComponent(name))
+        // Only a folder `build` marked as its own is emptied: `clean -o .` in a book once deleted
+        // chapters/, Sources/ and .git.
+        let folder = OutputFolder(URL(fileURLWithPath: output))
+        do {
+            let removed = try folder.clean()
+            print("cleaned \(output)/ (\(removed) entr\(removed == 1 ? "y" : "ies") removed; README.md kept)")
+        } catch let error as BookError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
         }
-        print("cleaned \(output)/")
     }
 }
