@@ -133,7 +133,7 @@ struct ChapterPage {
             }
             let number = target.number.map { "(\($0))" } ?? label
             if plain { return number }
-            let href = target.page == chapter.slug ? "#\(label)" : "\(target.page).html#\(label)"
+            let href = target.page == chapter.slug ? "#\(label)" : HTMLText.pageHref(target.page, fragment: label)
             return "<a class=\"eqref\" href=\"\(HTMLText.escape(href))\">\(number)</a>"
         case .claim(let claim):
             return claimHTML(claim, n: n, plain: plain)
@@ -432,7 +432,7 @@ struct ChapterPage {
             items += "<li><a href=\"#block-\(b.index + 1)\">block \(b.index + 1)</a> failed</li>"
         }
         for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f.description))</pre></li>" }
-        let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.escape($0))\">The last version that passed</a> is kept." } ?? ""
+        let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.escape(HTMLText.pageHref(String($0.dropLast(".html".count)))))\">The last version that passed</a> is kept." } ?? ""
         return "<aside class=\"failures\" id=\"failures\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
     }
 
@@ -442,13 +442,13 @@ struct ChapterPage {
         var out = "<nav class=\"prevnext\" aria-label=\"chapters\">"
         if position > 0 {
             let p = outline.chapters[position - 1]
-            out += "<a class=\"prev\" rel=\"prev\" href=\"\(HTMLText.escape(p.slug)).html\"><span>← Previous</span>\(HTMLText.escape(p.title))</a>"
+            out += "<a class=\"prev\" rel=\"prev\" href=\"\(HTMLText.escape(HTMLText.pageHref(p.slug)))\"><span>← Previous</span>\(HTMLText.escape(p.title))</a>"
         } else {
             out += "<a class=\"prev\" href=\"index.html\"><span>← Contents</span>\(HTMLText.escape(outline.title))</a>"
         }
         if position + 1 < outline.chapters.count {
             let n = outline.chapters[position + 1]
-            out += "<a class=\"next\" rel=\"next\" href=\"\(HTMLText.escape(n.slug)).html\"><span>Next →</span>\(HTMLText.escape(n.title))</a>"
+            out += "<a class=\"next\" rel=\"next\" href=\"\(HTMLText.escape(HTMLText.pageHref(n.slug)))\"><span>Next →</span>\(HTMLText.escape(n.title))</a>"
         }
         return out + "</nav>"
     }
@@ -486,7 +486,7 @@ struct ChapterPage {
         var out = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p><ol>"
         for (i, c) in outline.chapters.enumerated() {
             let current = i == position
-            out += "<li class=\"\(current ? "current " : "")\(HTMLText.escape(c.status))\"><a href=\"\(HTMLText.escape(c.slug)).html\"\(current ? " aria-current=\"page\"" : "")>\(HTMLText.escape(c.title))</a>"
+            out += "<li class=\"\(current ? "current " : "")\(HTMLText.escape(c.status))\"><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\"\(current ? " aria-current=\"page\"" : "")>\(HTMLText.escape(c.title))</a>"
             if current && !headings.isEmpty {
                 out += "<ul class=\"sections\">"
                 for h in headings {

@@ -90,3 +90,14 @@ private func groupThousands(_ text: String) -> String {
     }
     return sign + grouped + body[integerEnd...]
 }
+
+extension HTMLText {
+    /// The link to a chapter's page: its slug percent-encoded (`ch #1?` → `ch%20%231%3F.html`),
+    /// so that a `#` or `?` in a file name does not open another page; HTML-escape it as well.
+    static func pageHref(_ slug: String, fragment: String? = nil) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#;/")
+        let encoded = slug.addingPercentEncoding(withAllowedCharacters: allowed) ?? slug
+        return encoded + ".html" + (fragment.map { "#" + $0 } ?? "")
+    }
+}

@@ -31,7 +31,7 @@ enum IndexPage {
         out += "<nav aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th><th class=\"num\">Run time</th><th class=\"num\">Checks</th></tr></thead><tbody>"
         for (i, item) in chapters.enumerated() {
             let c = item.chapter
-            out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.escape(c.slug)).html\">\(HTMLText.escape(c.title))</a></td>"
+            out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\">\(HTMLText.escape(c.title))</a></td>"
             if let r = item.result {
                 let totals = r.checkTotals
                 let ok = totals.passed, bad = totals.ran - totals.passed

@@ -29,9 +29,35 @@ public struct BookBuilder: Sendable {
             }
         }
         let root = settings.bookRoot.standardizedFileURL.path
-        return files.map { url in
+        var seen = Set<String>()
+        let chapters = files.filter { seen.insert($0.path).inserted }.map { url in
             let path = url.path.hasPrefix(root + "/") ? String(url.path.dropFirst(root.count + 1)) : url.path
             return ChapterFile(url: url, displayPath: path)
+        }
+        try Self.checkSlugs(chapters)
+        return chapters
+    }
+
+    /// A chapter's slug names its page and its JSON: two chapters with one slug would overwrite
+    /// each other (and, with --jobs 2, be judged on each other's program), and `index` is the
+    /// book's contents page.
+    static func checkSlugs(_ files: [ChapterFile]) throws {
+        var bySlug: [String: String] = [:]
+        for file in files {
+            let slug = file.url.deletingPathExtension().lastPathComponent
+            if slug.lowercased() == "index" {
+                throw BookError("\(file.displayPath): a chapter named 'index' would be overwritten by the book's contents page (index.html); rename the file",
+                                at: SourceLocation(file: file.displayPath, line: 1))
+            }
+            if slug.hasSuffix(".last-good") {
+                throw BookError("\(file.displayPath): names ending in '.last-good' are kept for the last passing version of a page; rename the file",
+                                at: SourceLocation(file: file.displayPath, line: 1))
+            }
+            if let other = bySlug[slug.lowercased()] {
+                throw BookError("\(other) and \(file.displayPath) would both be written as \(slug).html and \(slug).json; rename one of them",
+                                at: SourceLocation(file: file.displayPath, line: 1))
+            }
+            bySlug[slug.lowercased()] = file.displayPath
         }
     }
 
