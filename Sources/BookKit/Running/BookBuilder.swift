@@ -93,6 +93,7 @@ public struct BookBuilder: Sendable {
         let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
         let group = DispatchGroup()
         let semaphore = DispatchSemaphore(value: max(1, jobs))
+        terminal.number(chapters: parsed.compactMap { file, p in if case .success = p { file.displayPath } else { nil } })
         for (i, (file, parsedChapter)) in parsed.enumerated() {
             guard case .success(let (chapter, source)) = parsedChapter else { continue }
             semaphore.wait()
@@ -104,7 +105,7 @@ public struct BookBuilder: Sendable {
                 let verdict = result.status == .passed ? "passed" : "FAILED"
                 let totals = result.checkTotals
                 let unchecked = totals.notChecked > 0 ? ", \(totals.notChecked) shown but not checked in profile \(result.profile)" : ""
-                terminal.line("\(verdict)  \(file.displayPath)  \(result.cached ? "(cached)" : String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
+                terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(result.cached ? "(cached)" : String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
             }
         }
         group.wait()

@@ -3,27 +3,73 @@ import Foundation
 import Glibc
 #endif
 
-/// The live status line on stderr; silent when stderr is not a terminal.
+/// Progress on stderr. On a terminal: one status line, redrawn in place and cut to the
+/// terminal's width (a line longer than the width wraps, and the redraw then leaves the wrapped
+/// part behind). Elsewhere (CI logs): a plain line at most every `plainInterval` seconds, so a
+/// long chapter still shows signs of life without flooding the log.
 public final class Terminal: @unchecked Sendable {
     private let lock = NSLock()
     private let live: Bool
     private var shown = false
     private var lastDraw = 0.0
+    private var lastPlain: Double
+    /// Seconds between plain progress lines when stderr is not a terminal.
+    public static let plainInterval = 10.0
+    /// "k of n" for each chapter path, so every status line says where the build is.
+    private var positions: [String: String] = [:]
 
-    public init(live: Bool = true) { self.live = live && isatty(2) != 0 }
+    public init(live: Bool = true) {
+        self.live = live && isatty(2) != 0
+        lastPlain = Date().timeIntervalSince1970
+    }
 
-    /// Replaces the status line (at most 10 times a second).
+    /// Numbers the chapters of this build: status lines that start with a chapter's path get
+    /// "[k/n]" in front of it.
+    public func number(chapters paths: [String]) {
+        lock.withLock {
+            positions = [:]
+            for (i, p) in paths.enumerated() { positions[p] = "[\(i + 1)/\(paths.count)]" }
+        }
+    }
+
+    /// "[k/n] " for a line about `path`, or "".
+    public func position(of path: String) -> String {
+        lock.withLock { positions[path].map { $0 + " " } ?? "" }
+    }
+
+    /// Replaces the status line (at most 10 times a second); off a terminal, prints it as a plain
+    /// line at most every `plainInterval` seconds.
     public func status(_ text: String) {
-        guard live else { return }
+        let path = text.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        let full = position(of: path) + text
         lock.withLock {
             let now = Date().timeIntervalSince1970
+            guard live else {
+                guard now - lastPlain >= Self.plainInterval else { return }
+                lastPlain = now
+                FileHandle.standardError.write(Data((full + "\n").utf8))
+                return
+            }
             guard now - lastDraw > 0.1 else { return }
             lastDraw = now
-            let width = 119
-            let line = text.count > width ? String(text.prefix(width - 1)) + "…" : text
+            let width = Self.width()
+            let line = Self.fitted(full, width: width)
             FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
             shown = true
         }
+    }
+
+    /// `text` cut to `width` columns less one (the last column would make some terminals wrap).
+    static func fitted(_ text: String, width: Int) -> String {
+        let limit = max(width - 1, 10)
+        return text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
+    }
+
+    /// The terminal's width in columns (80 when it cannot be read).
+    static func width() -> Int {
+        var size = winsize()
+        if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
     }
 
     /// Removes the status line.
@@ -37,6 +83,9 @@ public final class Terminal: @unchecked Sendable {
     /// Prints a permanent line (clearing the status line first).
     public func line(_ text: String) {
         clear()
-        lock.withLock { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+        lock.withLock {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            lastPlain = Date().timeIntervalSince1970
+        }
     }
 }
