@@ -92,8 +92,11 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
         terminal.line(error.description)
         throw ExitCode(1)
     }
+    var failures = outcome.failures
     if pages {
-        try SiteRenderer().render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory)
+        // A page that cannot be written is one more failure in the summary, not a lost summary.
+        do { try SiteRenderer().render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory) }
+        catch { failures.append(describe(error)) }
     }
     let ran = outcome.chapters.filter { $0.result != nil }.count
     var mutationFailed = false
@@ -102,15 +105,15 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
         terminal.line("\nMutation test (profile \(options.profile)):\n" + report.text)
         mutationFailed = !report.vacuousEquations.isEmpty
     }
-    if outcome.failures.isEmpty {
+    if failures.isEmpty {
         terminal.line("\(ran) chapter\(ran == 1 ? "" : "s") passed" + (pages ? "; pages in \(options.output)/" : ""))
         if mutationFailed {
             terminal.line("mutation test failed: a checked equation had no mutant killed (see the errors above)")
             throw ExitCode(1)
         }
     } else {
-        terminal.line("\nFailures (\(outcome.failures.count)):")
-        for f in outcome.failures { terminal.line(f) }
+        terminal.line("\nFailures (\(failures.count)):")
+        for f in failures { terminal.line(f) }
         throw ExitCode(1)
     }
 }

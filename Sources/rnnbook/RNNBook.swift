@@ -9,6 +9,7 @@ struct RNNBook: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnbook",
         abstract: "Build and verify the executable book on recurrent neural networks.",
+        discussion: "Exit status: 0 when every chapter and check passed; 1 when a chapter, a check or the build failed (each failure printed as file:line:column: message); 2 for a usage error (an unknown option, a bad value, a missing chapter path).",
         version: EngineInfo.version,
         subcommands: [Build.self, Check.self, List.self, Clean.self, Bench.self],
         defaultSubcommand: Build.self)
@@ -19,13 +20,18 @@ struct RNNBook: ParsableCommand {
         do {
             try ProductKernelPath.validateEnvironment()
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             Foundation.exit(2)
         }
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // Our own errors print as they are (`file:line:col: error: …`), not as "Error: error: …".
+            if let error = error as? BookError {
+                FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+                Foundation.exit(1)
+            }
             let code = exitCode(for: error)
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))

@@ -59,3 +59,36 @@ struct TerminalTests {
         #expect(run.stderr.contains("[1/1] passed  chapters/slow.md"))
     }
 }
+
+@Suite("One error style and exit status", .serialized)
+struct MessageTests {
+    @Test func aMissingPathAndAnEmptyFolderAreBothUsageErrors() throws {
+        let book = try Book()
+        let missing = try book.run("check", "chapters/none.md")
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stderr.contains("no such chapter or folder: chapters/none.md"))
+        let empty = try book.run("check")
+        #expect(empty.status == 2, "\(empty.stderr)")
+        #expect(empty.stderr.contains("no chapters found"))
+        for run in [missing, empty] { #expect(!run.stderr.lowercased().contains("error: error:")) }
+    }
+
+    @Test func exitZeroInsideABlockIsNotCalledACrash() throws {
+        let book = try Book()
+        try book.write("e.md", "# E\n\n```swift\nimport Foundation\nprint(1)\nexit(0)\n```\n\n```swift\nprint(2)\n```\n")
+        let run = try book.run("check")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("block 1 ended the program (exit status 0) before it finished"), "\(run.stderr)")
+        #expect(!run.stderr.contains("crashed (exited with status 0)"))
+    }
+
+    @Test func aMultiLineReasonReachesTheTerminalWhole() throws {
+        let book = try Book()
+        try book.write("r.md", "# R\n\n```swift\nfatalError(\"data not found\\nlooked in: /nowhere/timemachine.txt\\nFix: set RNNBOOK_DATA\")\n```\n")
+        let run = try book.run("check")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("data not found"), "\(run.stderr)")
+        #expect(run.stderr.contains("looked in: /nowhere/timemachine.txt"))
+        #expect(run.stderr.contains("Fix: set RNNBOOK_DATA"))
+    }
+}

@@ -60,14 +60,14 @@ public struct SiteRenderer: Sendable {
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
             } catch {
-                problems.append("\(item.chapter.path): page not written: \(error)")
+                problems.append("\(item.chapter.path): page not written: \(describe(error))")
             }
         }
         do {
             try AssetCopier.write(IndexPage.render(title: bookTitle, chapters: chapters),
                                   to: outputDirectory.appendingPathComponent("index.html"))
         } catch {
-            problems.append("index.html not written: \(error)")
+            problems.append("index.html not written: \(describe(error))")
         }
         if !problems.isEmpty { throw SiteError(problems: problems) }
     }

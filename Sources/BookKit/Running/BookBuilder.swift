@@ -20,7 +20,7 @@ public struct BookBuilder: Sendable {
         for p in inputs {
             let url = URL(fileURLWithPath: p, relativeTo: URL(fileURLWithPath: fm.currentDirectoryPath)).standardizedFileURL
             var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { throw BookError("no such chapter or folder: \(p)") }
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { throw UsageError("no such chapter or folder: \(p)") }
             if isDir.boolValue {
                 let names = try fm.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".md") && $0 != "README.md" }.sorted()
                 files += names.map { url.appendingPathComponent($0) }
@@ -186,6 +186,16 @@ public struct BookBuilder: Sendable {
 }
 
 /// A mistake in how rnnbook was called (exit status 2).
+/// What an error says to a reader: a BookError's located message, a Foundation error's
+/// sentence (not its `Error Domain=NSCocoaErrorDomain Code=…` dump), else its description.
+public func describe(_ error: Error) -> String {
+    if let e = error as? BookError { return e.description }
+    if let e = error as? UsageError { return e.description }
+    let ns = error as NSError
+    if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain { return ns.localizedDescription }
+    return "\(error)"
+}
+
 public struct UsageError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }

@@ -22,7 +22,7 @@ extension ChapterRunner {
             let skipped = verdict.stopAfter.map { s in Set(runnable.compactMap(\.index).filter { $0 >= s }) } ?? []
             let program = generator.program(for: chapter, omitting: omitted.union(skipped))
             do { try writeAtomically(Data(program.utf8), to: URL(fileURLWithPath: sourcePath)) } catch {
-                verdict.problems.append(Finding(.program, "program", at: chapterStart, message: "cannot write the chapter's program: \(error)"))
+                verdict.problems.append(Finding(.program, "program", at: chapterStart, message: "cannot write the chapter's program: \(describe(error))"))
                 break
             }
             terminal.status("\(chapter.path): compiling")

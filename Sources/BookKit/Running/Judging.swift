@@ -189,6 +189,9 @@ struct ResultAssembler {
                     fail(.program, "block \(i + 1) failed: \(message)")
                 } else if let t = run.termination, case .timedOut(let s) = t {
                     fail(.timeout, "block \(i + 1) was stopped: " + (run.timedOutBlock == i ? "its timeout=\(formatSeconds(s)) passed" : "the chapter's timeout of \(formatSeconds(s)) passed") + " (raise it with `timeout:` in the front matter, `timeout=` on the block, or --timeout)")
+                } else if run.termination == .exited(0) {
+                    // exit(0) inside a block: not a crash, but the rest of the block never ran.
+                    fail(.program, "block \(i + 1) ended the program (exit status 0) before it finished; later blocks did not run")
                 } else {
                     fail(.crash, "block \(i + 1) crashed (\(run.termination?.description ?? "unknown")): \(lines)")
                 }
@@ -237,12 +240,19 @@ struct ResultAssembler {
            let name = frame0.firstMatch(of: #/(\w+)\.subscript\.(getter|setter|modify|read)/#) {
             keep.append("Fatal error: Index out of range (\(name.1) subscript; -O drops the runtime's own message)")
         }
-        keep += lines.filter {
-            $0.contains("Fatal error") || $0.contains("Program crashed") || $0.hasPrefix("*** Swift runtime failure:")
-                || $0.contains(chapter.path) || $0.contains("error:")
+        var inMessage = false
+        for line in lines {
+            if line.contains("Fatal error") { keep.append(line); inMessage = true; continue }
+            // A multi-line reason (an error's description, with where it looked and how to fix
+            // it) continues until the crash report starts.
+            if inMessage && !line.hasPrefix("***") && !line.trimmingCharacters(in: .whitespaces).isEmpty { keep.append(line); continue }
+            inMessage = false
+            if line.contains("Program crashed") || line.hasPrefix("*** Swift runtime failure:") || line.contains(chapter.path) || line.contains("error:") {
+                keep.append(line)
+            }
         }
         if keep.isEmpty { keep = Array(lines.suffix(5)) }
         var seen = Set<String>()
-        return keep.filter { seen.insert($0).inserted }.prefix(12).joined(separator: "\n")
+        return keep.filter { seen.insert($0).inserted }.prefix(20).joined(separator: "\n")
     }
 }
