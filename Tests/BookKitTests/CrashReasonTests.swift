@@ -66,12 +66,12 @@ struct CrashReasonTests {
     }
 
     @Test func indexOutOfRangeKeepsItsReason() throws {
-        let error = try Self.blockError("index", """
+        let error = try Self.blockError("bounds", """
         let a = [1, 2, 3]
         print("before")
         print(a[5])
         """)
-        #expect(error.contains("chapters/index.md:10"), "\(error)")
+        #expect(error.contains("chapters/bounds.md:10"), "\(error)")
         // Under -O the compiler emits a bare trap; the runner names it from frame 0.
         #expect(error.contains("Index out of range (Array subscript"), "\(error)")
     }
