@@ -8,6 +8,9 @@ public enum Termination: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
     case timedOut(seconds: Double)
+    /// Stopped for printing more than `bytes` on one stream (a property of the program, not of
+    /// how busy the machine was).
+    case outputLimit(stream: String, bytes: Int)
 
     public var succeeded: Bool { self == .exited(0) }
     public var description: String {
@@ -15,6 +18,7 @@ public enum Termination: Sendable, Equatable, CustomStringConvertible {
         case .exited(let code): "exited with status \(code)"
         case .signaled(let signal): "killed by signal \(signal) (\(signalName(signal)))"
         case .timedOut(let s): "timed out after \(formatSeconds(s))"
+        case .outputLimit(let stream, let bytes): "was stopped for printing more than \(bytes / (1024 * 1024)) MB on \(stream)"
         }
     }
 }
@@ -35,9 +39,23 @@ func signalName(_ signal: Int32) -> String {
 
 func formatSeconds(_ s: Double) -> String { s < 10 ? String(format: "%.2f s", s) : String(format: "%.0f s", s) }
 
-/// Runs a program in its own process group with stdout and stderr going to files, so that a
-/// timeout can kill everything the program started. Uses posix_spawn (no fork of this
-/// multithreaded process) with POSIX_SPAWN_SETPGROUP.
+/// Runs a program with stdout and stderr going to files, so that nothing it starts outlives it.
+///
+/// Containment: the program is not our child but our grandchild. We fork a tiny *keeper*
+/// process (a fork of rnnbook that never execs and makes only system calls) which
+/// - asks for SIGKILL when rnnbook's forking thread dies (`PR_SET_PDEATHSIG`), and
+/// - becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`), then forks the program in a new
+///   process group, itself with `PR_SET_PDEATHSIG` = SIGKILL, and execs it.
+/// Every orphan below the program (a `Process` child, something that called `setsid` or
+/// `setpgid`, a daemonising double fork) is reparented to the keeper, never to init, so each
+/// live descendant of the program always has the keeper on its parent chain. The keeper reaps
+/// whatever it is given and exits only when it has no child left (`waitpid` says ECHILD): its
+/// exit means the whole tree is gone. To stop a run we kill the program's group, then kill
+/// the keeper's children (read from /proc) round after round until the keeper exits. Each
+/// run has its own keeper, so with `--jobs 2` stopping one chapter never touches the other.
+/// `fork` rather than posix_spawn, since posix_spawn cannot set the parent-death signal; after
+/// `fork` in this multithreaded process both children only make system calls on memory
+/// prepared before the fork (no allocation, no locks) until `execve`.
 struct Subprocess {
     var executable: String
     var arguments: [String]
@@ -48,75 +66,221 @@ struct Subprocess {
 
     /// Starts the process and polls until it ends. `poll` runs every 50 ms with the elapsed
     /// seconds and returns a reason to stop it (a timeout), or nil to keep going.
+    ///
+    /// The forking thread stays in this call until the keeper has exited, so the keeper's
+    /// parent-death signal fires only when rnnbook itself dies.
     func run(poll: (Double) -> Termination? = { _ in nil }) throws -> Termination {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
-        // The child should not inherit signals we ignore or block.
-        var defaults = sigset_t(); sigemptyset(&defaults)
-        for s in [SIGPIPE, SIGINT, SIGTERM, SIGCHLD] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t(); sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        // Glibc's Swift overlay lacks posix_spawn_file_actions_addchdir_np; `env -C` changes
-        // directory and then execs the program in the same process (and so the same group).
-        var program = executable, args = [executable] + arguments
-        if let workingDirectory {
-            program = "/usr/bin/env"
-            args = ["env", "-C", workingDirectory, executable] + arguments
+        guard let prctl = prctlFunction else { throw BookError("cannot start \(executable): prctl not found") }
+        // Everything the children touch is prepared here, before the fork.
+        let path = strdup(executable)!
+        let args = [executable] + arguments
+        let argv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: args.count + 1)
+        for (i, a) in args.enumerated() { argv[i] = strdup(a) }
+        argv[args.count] = nil
+        let envList = environment.map { "\($0.key)=\($0.value)" }
+        let envp = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: envList.count + 1)
+        for (i, e) in envList.enumerated() { envp[i] = strdup(e) }
+        envp[envList.count] = nil
+        let out = strdup(stdoutPath)!, err = strdup(stderrPath)!, devNull = strdup("/dev/null")!
+        let cwd = workingDirectory.map { strdup($0)! }
+        defer {
+            for i in 0..<args.count { free(argv[i]) }
+            for i in 0..<envList.count { free(envp[i]) }
+            argv.deallocate(); envp.deallocate()
+            free(path); free(out); free(err); free(devNull)
+            if let cwd { free(cwd) }
         }
-        let argv = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
+        var fds: [Int32] = [0, 0]
+        // Close-on-exec from the start: another build thread may fork at any moment.
+        guard let pipe2 = pipe2Function, pipe2(&fds, O_CLOEXEC) == 0 else { throw BookError("cannot start \(executable): pipe: \(String(cString: strerror(errno)))") }
+        let plan = KeeperPlan(prctl: prctl, parent: getpid(), report: fds[1], path: path, argv: argv, envp: envp,
+                              stdin: devNull, stdout: out, stderr: err, cwd: cwd)
+        let keeper = fork()
+        if keeper == 0 { keeperMain(plan) }
+        close(fds[1])
+        let reader = fds[0]
+        defer { close(reader) }
+        guard keeper > 0 else { throw BookError("cannot start \(executable): fork: \(String(cString: strerror(errno)))") }
 
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
-        guard rc == 0 else {
-            throw BookError("cannot start \(executable): \(String(cString: strerror(rc)))")
+        // The keeper reports the program's pid (its process group), then its wait status.
+        var program: Int32 = 0
+        guard readInt32(reader, &program), program > 0 else {
+            var s: Int32 = 0
+            while waitpid(keeper, &s, 0) < 0 && errno == EINTR {}
+            throw BookError("cannot start \(executable): the keeper process failed")
         }
-        ChildRegistry.shared.add(pid)
-        defer { ChildRegistry.shared.remove(pid) }
+        let run = ChildRegistry.Run(keeper: keeper, group: program)
+        ChildRegistry.shared.add(run)
+        defer { ChildRegistry.shared.remove(run) }
 
         let start = Date()
         var status: Int32 = 0
         while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR { throw BookError("waitpid failed: \(String(cString: strerror(errno)))") }
+            var pfd = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
+            if Glibc.poll(&pfd, 1, 0) > 0 {
+                // Either the status, or end of file: the keeper died without reporting (killed
+                // from outside); the program died with it (its parent-death signal).
+                if !readInt32(reader, &status) { status = SIGKILL }
+                break
+            }
             if let stop = poll(Date().timeIntervalSince(start)) {
-                // Kill the whole group: the program and anything it started.
-                kill(-pid, SIGKILL)
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                stopTree(run, ownKeeper: true)
                 return stop
             }
             usleep(50_000)
         }
-        // Leftover children of the program (same group) go too.
-        kill(-pid, SIGKILL)
+        // Leftovers of the program (its group, and anything that left the group) go too.
+        stopTree(run, ownKeeper: true)
         if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
         return .signaled(status & 0x7f)
     }
 }
 
-/// Process groups we started, so that Ctrl-C on rnnbook kills them rather than orphaning them.
+/// Reads exactly 4 bytes (blocking); false at end of file.
+private func readInt32(_ fd: Int32, _ value: inout Int32) -> Bool {
+    var v: Int32 = 0, got = 0
+    while got < 4 {
+        let n = withUnsafeMutableBytes(of: &v) { read(fd, $0.baseAddress! + got, 4 - got) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        got += n
+    }
+    value = v
+    return true
+}
+
+private typealias PrctlFunction = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+/// `prctl` is variadic in C, so Swift does not import it; all its arguments here are integers.
+private let prctlFunction: PrctlFunction? = dlsym(nil, "prctl").map { unsafeBitCast($0, to: PrctlFunction.self) }
+private typealias Pipe2Function = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+/// Glibc's Swift overlay lacks `pipe2`.
+private let pipe2Function: Pipe2Function? = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2Function.self) }
+private let PR_SET_PDEATHSIG: Int32 = 1
+private let PR_SET_CHILD_SUBREAPER: Int32 = 36
+
+/// What the keeper and the program need, all allocated before the fork.
+private struct KeeperPlan {
+    var prctl: PrctlFunction
+    var parent: pid_t
+    var report: Int32
+    var path: UnsafeMutablePointer<CChar>
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    var envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    var stdin: UnsafeMutablePointer<CChar>
+    var stdout: UnsafeMutablePointer<CChar>
+    var stderr: UnsafeMutablePointer<CChar>
+    var cwd: UnsafeMutablePointer<CChar>?
+}
+
+/// The keeper, in the child of `fork`: system calls only, on memory prepared by the parent.
+private func keeperMain(_ plan: KeeperPlan) -> Never {
+    _ = plan.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
+    if getppid() != plan.parent { _exit(125) }  // rnnbook died before the line above
+    _ = plan.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    // Out of rnnbook's group (a terminal's Ctrl-C is rnnbook's to handle), deaf to the signals
+    // rnnbook handles; SIGCHLD at its default so that waitpid sees children.
+    setpgid(0, 0)
+    signal(SIGINT, SIG_IGN); signal(SIGTERM, SIG_IGN); signal(SIGHUP, SIG_IGN); signal(SIGPIPE, SIG_IGN)
+    signal(SIGCHLD, SIG_DFL)
+    var empty = sigset_t(); sigemptyset(&empty)
+    sigprocmask(SIG_SETMASK, &empty, nil)
+    let keeper = getpid()
+    let program = fork()
+    if program == 0 {
+        setpgid(0, 0)
+        _ = plan.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
+        if getppid() != keeper { _exit(125) }
+        signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL); signal(SIGHUP, SIG_DFL); signal(SIGPIPE, SIG_DFL)
+        let i = open(plan.stdin, O_RDONLY, 0)
+        let o = open(plan.stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let e = open(plan.stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if i < 0 || o < 0 || e < 0 { _exit(127) }
+        dup2(i, 0); dup2(o, 1); dup2(e, 2)
+        if i > 2 { close(i) }
+        if o > 2 { close(o) }
+        if e > 2 { close(e) }
+        if let cwd = plan.cwd, chdir(cwd) != 0 { _exit(127) }
+        execve(plan.path, plan.argv, plan.envp)
+        _exit(127)
+    }
+    if program < 0 { _exit(126) }
+    var pid = program
+    _ = write(plan.report, &pid, 4)
+    while true {
+        var status: Int32 = 0
+        let r = waitpid(-1, &status, 0)
+        if r == program {
+            _ = write(plan.report, &status, 4)
+            close(plan.report)
+        } else if r < 0 {
+            if errno == EINTR { continue }
+            break  // ECHILD: nothing below us is alive any more
+        }
+    }
+    _exit(0)
+}
+
+/// The processes whose parent is `pid`, from /proc (zombies included: they are gone once reaped).
+func childProcesses(of pid: pid_t) -> [pid_t] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    var out: [pid_t] = []
+    for entry in entries {
+        guard let candidate = pid_t(entry), candidate != pid else { continue }
+        let fd = open("/proc/\(entry)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { continue }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buffer, buffer.count)
+        close(fd)
+        guard n > 0 else { continue }
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+        guard let paren = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")) else { continue }
+        let fields = buffer[(paren + 1)..<n].split(separator: UInt8(ascii: " "))
+        if fields.count > 1, let ppid = pid_t(String(decoding: fields[1], as: UTF8.self)), ppid == pid { out.append(candidate) }
+    }
+    return out
+}
+
+/// Kills a run's program group, then the keeper's children round after round (killing one
+/// hands its children to the keeper) until none is left. With `ownKeeper` (the thread that
+/// forked the keeper) it also waits for the keeper to exit, which it does once nothing below
+/// it is alive; the interrupt handler, which must not reap it, stops when the keeper has no
+/// children left.
+func stopTree(_ run: ChildRegistry.Run, ownKeeper: Bool) {
+    kill(-run.group, SIGKILL)
+    let deadline = Date().addingTimeInterval(10)
+    var status: Int32 = 0
+    while true {
+        if ownKeeper {
+            let r = waitpid(run.keeper, &status, WNOHANG)
+            if r == run.keeper || (r < 0 && errno == ECHILD) { return }
+        }
+        let children = childProcesses(of: run.keeper)
+        if !ownKeeper && children.isEmpty { return }
+        for child in children { kill(child, SIGKILL) }
+        if Date() > deadline {
+            // Something forks faster than we kill: give up on containment for this run.
+            kill(run.keeper, SIGKILL)
+            if ownKeeper { while waitpid(run.keeper, &status, 0) < 0 && errno == EINTR {} }
+            return
+        }
+        usleep(1_000)
+    }
+}
+
+/// Runs we started, so that Ctrl-C, SIGTERM or SIGHUP to rnnbook kills them rather than
+/// orphaning them.
 final class ChildRegistry: @unchecked Sendable {
+    struct Run: Hashable { var keeper: pid_t; var group: pid_t }
     static let shared = ChildRegistry()
     private let lock = NSLock()
-    private var pids: Set<pid_t> = []
-    func add(_ pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
-    func remove(_ pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
-    func killAll() { lock.withLock { for pid in pids { kill(-pid, SIGKILL) } } }
+    private var runs: Set<Run> = []
+    func add(_ run: Run) { lock.withLock { _ = runs.insert(run) } }
+    func remove(_ run: Run) { lock.withLock { _ = runs.remove(run) } }
+    func killAll() {
+        let all = lock.withLock { runs }
+        for run in all { kill(-run.group, SIGKILL) }
+        for run in all { stopTree(run, ownKeeper: false) }
+    }
 }
 
 /// Runs a short command and returns its stdout (for `swiftc --version`, `pkg-config`).
@@ -141,18 +305,21 @@ func which(_ name: String) -> String? {
     return nil
 }
 
-/// On Ctrl-C, kill the chapter programs (they run in their own process groups, so the
-/// terminal's SIGINT does not reach them) and exit 130.
+/// On Ctrl-C, SIGTERM or SIGHUP: kill everything the build started (the chapter programs
+/// run in their own process groups, so the terminal's SIGINT does not reach them), leave the
+/// pages of earlier builds as they are, and exit 128 + the signal.
 public func installInterruptHandler() {
-    signal(SIGINT, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-    source.setEventHandler {
-        ChildRegistry.shared.killAll()
-        FileHandle.standardError.write(Data("\ninterrupted\n".utf8))
-        exit(130)
+    for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler {
+            ChildRegistry.shared.killAll()
+            FileHandle.standardError.write(Data("\ninterrupted\n".utf8))
+            exit(128 + signalNumber)
+        }
+        source.resume()
+        interruptSources.append(source)
     }
-    source.resume()
-    interruptSource = source
 }
 
-nonisolated(unsafe) private var interruptSource: DispatchSourceSignal?
+nonisolated(unsafe) private var interruptSources: [DispatchSourceSignal] = []
