@@ -207,6 +207,7 @@ svg.plot-bars .series rect { stroke: none; }
 .toc { width: 100%; font-size: .95rem; margin-top: 1.5rem; }
 .toc td a { font-weight: 600; text-decoration: none; }
 .count.pass { color: var(--pass); } .count.fail { color: var(--fail); font-weight: 700; }
+.count.unchecked { color: var(--muted); } .toc td.num { white-space: nowrap; }
 
 /* Print: light, full width, no navigation, no hover details. */
 @media print {
