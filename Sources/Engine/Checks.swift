@@ -15,3 +15,11 @@ package func checkPrecondition(_ condition: @autoclosure () -> Bool, _ message: 
                        file: StaticString = #fileID, line: UInt = #line) {
     if !condition() { fatalError(message(), file: file, line: line) }
 }
+
+/// The larger of two values, or NaN when either is NaN. `Swift.max` returns its first argument
+/// when the comparison fails, so a running `max` over errors can drop a NaN and read as 0: every
+/// error measure that a verdict rests on goes through this instead.
+@inlinable
+public func maxKeepingNaN<T: FloatingPoint>(_ a: T, _ b: T) -> T {
+    a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+}

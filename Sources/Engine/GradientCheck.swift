@@ -8,14 +8,9 @@ public struct GradientCheckResult: Sendable, CustomStringConvertible {
     /// Largest |a - n| per parameter.
     public let absoluteErrors: [Double]
     /// The largest relative error over every element of every parameter; NaN when any is NaN.
-    public var maxRelativeError: Double { Self.largest(relativeErrors) }
+    public var maxRelativeError: Double { relativeErrors.reduce(0, maxKeepingNaN) }
     /// The largest absolute error over every element of every parameter; NaN when any is NaN.
-    public var maxAbsoluteError: Double { Self.largest(absoluteErrors) }
-
-    /// `max` that keeps a NaN instead of skipping it: a NaN gradient must not read as error 0.
-    static func largest(_ values: [Double]) -> Double {
-        values.reduce(0) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
-    }
+    public var maxAbsoluteError: Double { absoluteErrors.reduce(0, maxKeepingNaN) }
 
     public var description: String {
         "GradientCheckResult(maxRelativeError: \(maxRelativeError), maxAbsoluteError: \(maxAbsoluteError))"
@@ -55,8 +50,8 @@ public func gradientCheck(of loss: () -> Variable<Double>, wrt parameters: [Vari
                 worstAbsolute = .nan; worstRelative = .nan
                 continue
             }
-            worstAbsolute = GradientCheckResult.largest([worstAbsolute, difference])
-            if size > 1e-12 { worstRelative = GradientCheckResult.largest([worstRelative, difference / size]) }
+            worstAbsolute = maxKeepingNaN(worstAbsolute, difference)
+            if size > 1e-12 { worstRelative = maxKeepingNaN(worstRelative, difference / size) }
         }
         relative.append(worstRelative)
         absolute.append(worstAbsolute)

@@ -245,5 +245,5 @@ extension Tensor {
     public func norm() -> Scalar { scalars.reduce(0) { $0 + $1 * $1 }.squareRoot() }
     /// Largest absolute value.
     /// The largest |element|; NaN when any element is NaN (`max` alone would skip it).
-    public func maxAbs() -> Scalar { scalars.reduce(0) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, Swift.abs($1)) } }
+    public func maxAbs() -> Scalar { scalars.reduce(0) { maxKeepingNaN($0, Swift.abs($1)) } }
 }

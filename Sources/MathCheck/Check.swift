@@ -72,8 +72,8 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                     count += 1
                     let c = compare(expected: f.value.tensor, got: v.tensor)
                     // A NaN difference must stay NaN in the report, not vanish under max().
-                    maxAbs = c.abs.isNaN || maxAbs.isNaN ? .nan : max(maxAbs, c.abs)
-                    maxRel = c.rel.isNaN || maxRel.isNaN ? .nan : max(maxRel, c.rel)
+                    maxAbs = maxKeepingNaN(maxAbs, c.abs)
+                    maxRel = maxKeepingNaN(maxRel, c.rel)
                     if let problem = c.shapeProblem {
                         failures.append("`\(node.text)` has shape \(format(v.shape)), but `\(f.text)` has shape \(format(f.value.shape))\(problem)")
                     } else if !NumberComparison.isWithin(c.rel, tolerance) {
