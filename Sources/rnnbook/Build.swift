@@ -70,28 +70,30 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
     let terminal = Terminal()
     let settings = options.settings()
     let builder = BookBuilder(settings: settings)
-    let outcome: BookBuilder.Outcome
+    func reported(_ error: BookError) -> ExitCode {
+        terminal.line(error.description)
+        return ExitCode(1)
+    }
+    // Usage errors first, before anything is written.
+    let files: [ChapterFile]
+    do { files = try builder.chapterFiles(options.paths) }
+    catch let error as UsageError { throw ValidationError(error.description) }
+    catch let error as BookError { throw reported(error) }
+    if files.isEmpty {
+        throw ValidationError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))")
+    }
     // One build per output folder at a time; released when this process ends, however it ends.
     let folder = OutputFolder(settings.outputDirectory)
     let lock: OutputFolder.Lock
     do {
         try folder.prepare()
         lock = try folder.lock(wait: !options.noWait) { terminal.line($0) }
-    } catch let error as BookError {
-        terminal.line(error.description)
-        throw ExitCode(1)
-    }
+    } catch let error as BookError { throw reported(error) }
     defer { lock.release() }
-    do {
-        let files = try builder.chapterFiles(options.paths)
-        if files.isEmpty { throw UsageError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))") }
-        outcome = try builder.build(files, jobs: options.jobs, writeResults: pages, terminal: terminal)
-    } catch let error as UsageError {
-        throw ValidationError(error.description)
-    } catch let error as BookError {
-        terminal.line(error.description)
-        throw ExitCode(1)
-    }
+    let outcome: BookBuilder.Outcome
+    do { outcome = try builder.build(files, jobs: options.jobs, writeResults: pages, terminal: terminal) }
+    catch let error as UsageError { throw ValidationError(error.description) }
+    catch let error as BookError { throw reported(error) }
     var failures = outcome.failures
     if pages {
         // A page that cannot be written is one more failure in the summary, not a lost summary.

@@ -5,26 +5,26 @@ enum IndexPage {
     static func render(title: String, chapters: [(chapter: Chapter, result: ChapterResult?)]) -> String {
         let results = chapters.compactMap(\.result)
         let passed = results.filter { $0.status == .passed }.count
-        let checks = results.flatMap(\.checks)
-        let ran = checks.filter { $0.verdict != .notChecked }, passedChecks = ran.filter(\.passed).count
-        let notChecked = checks.filter { $0.verdict == .notChecked }.count
+        let totals = results.map(\.checkTotals)
+        let ran = totals.reduce(0) { $0 + $1.ran }, passedChecks = totals.reduce(0) { $0 + $1.passed }
+        let notChecked = totals.reduce(0) { $0 + $1.notChecked }
         let allRan = results.count == chapters.count
         var out = Layout.head(title: title)
         out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">"
         out += "<h1>\(HTMLText.escape(title))</h1>"
         // Say "every claim was checked" only when it is true of the pages the reader sees.
         var lede = "An executable book: every chapter's code was run to make these pages"
-        if allRan && notChecked == 0 && passedChecks == ran.count && !ran.isEmpty {
+        if allRan && notChecked == 0 && passedChecks == ran && ran > 0 {
             lede += ", and every claim its maths and prose make was checked against the numbers the code produced."
         } else {
-            lede += ", and its maths and prose were checked against the numbers the code produced: \(passedChecks) of \(ran.count) checks passed"
-            if notChecked > 0 { lede += "; \(notChecked) claim\(notChecked == 1 ? " is" : "s are") shown but not checked in this build (\(notChecked == 1 ? "it applies" : "they apply") to another profile)" }
+            lede += ", and its maths and prose were checked against the numbers the code produced: \(passedChecks) of \(ran) checks passed"
+            if notChecked > 0 { lede += "; \(notChecked) claim\(notChecked == 1 ? " is" : "s are") shown but not checked in this build (each says why on its page)" }
             if !allRan { lede += "; \(chapters.count - results.count) chapter\(chapters.count - results.count == 1 ? " was" : "s were") not run" }
             lede += "."
         }
         out += "<p class=\"lede\">\(HTMLText.escape(lede))</p>"
-        out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(passedChecks) of \(ran.count) checks passed"
-        if notChecked > 0 { out += " · \(notChecked) not checked in this profile" }
+        out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(passedChecks) of \(ran) checks passed"
+        if notChecked > 0 { out += " · \(notChecked) not checked in this build" }
         let profiles = Set(results.map(\.profile))
         if !profiles.isEmpty { out += " · profile \(HTMLText.escape(profiles.sorted().joined(separator: ", ")))" }
         out += "</p></header>"

@@ -20,6 +20,7 @@ extension ChapterRunner {
         // Crash reports name the Markdown line; keep them plain and bounded.
         env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed,registers=none,images=none"
         let chapterTimeout = effectiveTimeout(chapter)
+        let runnableCount = chapter.codeBlocks.filter { $0.index != nil }.count
         let blockTimeouts = Dictionary(uniqueKeysWithValues: chapter.codeBlocks.compactMap { b in
             b.index.flatMap { i in b.options.timeout.map { (i, $0) } } })
 
@@ -43,14 +44,14 @@ extension ChapterRunner {
                     }
                 }
                 if let b = currentBlock {
-                    var line = "\(chapter.path): block \(b.index + 1)/\(chapter.codeBlocks.filter { $0.index != nil }.count) \(formatSeconds(elapsed - b.since))"
+                    var line = "\(chapter.path): block \(b.index + 1)/\(runnableCount) \(formatSeconds(elapsed - b.since))"
                     if let p = lastProgress, p.block == b.index {
                         line += " · epoch \(p.step)/\(p.of)"
                         for (k, v) in p.metrics.sorted(by: { $0.key < $1.key }) { line += String(format: " %@ %.4g", k, v) }
                         if let tps = p.tps { line += String(format: " · %.0f tok/s", tps) }
                         if p.step > 0 { line += " · ETA \(formatSeconds((elapsed - b.since) / Double(p.step) * Double(p.of - p.step)))" }
                     }
-                    terminal.status(line)
+                    terminal.status(line, chapter: chapter.path)
                     if let limit = blockTimeouts[b.index], elapsed - b.since > limit {
                         outcome.timedOutBlock = b.index
                         return .timedOut(seconds: limit)

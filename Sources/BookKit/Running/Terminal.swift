@@ -23,8 +23,7 @@ public final class Terminal: @unchecked Sendable {
         lastPlain = Date().timeIntervalSince1970
     }
 
-    /// Numbers the chapters of this build: status lines that start with a chapter's path get
-    /// "[k/n]" in front of it.
+    /// Numbers the chapters of this build: status lines about a chapter get "[k/n]" in front.
     public func number(chapters paths: [String]) {
         lock.withLock {
             positions = [:]
@@ -37,11 +36,10 @@ public final class Terminal: @unchecked Sendable {
         lock.withLock { positions[path].map { $0 + " " } ?? "" }
     }
 
-    /// Replaces the status line (at most 10 times a second); off a terminal, prints it as a plain
-    /// line at most every `plainInterval` seconds.
-    public func status(_ text: String) {
-        let path = text.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-        let full = position(of: path) + text
+    /// Replaces the status line (at most 10 times a second), with "[k/n]" in front when `chapter`
+    /// is numbered; off a terminal, prints it as a plain line at most every `plainInterval` seconds.
+    public func status(_ text: String, chapter: String? = nil) {
+        let full = (chapter.map(position(of:)) ?? "") + text
         lock.withLock {
             let now = Date().timeIntervalSince1970
             guard live else {
