@@ -22,6 +22,7 @@ chrome() {
 }
 
 failures=0
+links=0
 fail() { echo "FAIL $1: $2" >&2; failures=$((failures + 1)); }
 pages=0
 
@@ -51,17 +52,52 @@ while IFS= read -r -d '' page; do
     if grep -E 'Uncaught|ERR_FILE_NOT_FOUND|Failed to load resource|net::ERR_' "$log" >"$work/errs"; then
         fail "$rel" "browser console:"; head -5 "$work/errs" | sed 's/^/    /' >&2
     fi
-    # Every local href/src exists (the browser only reports what it fetched).
+    # Every local href/src exists (the browser only reports what it fetched), and every #fragment
+    # (cross-references, citations, section links) names an id on its target page.
     dir="$(dirname "$page")"
-    while IFS= read -r ref; do
-        ref="${ref%%#*}"; ref="${ref%%\?*}"
-        [[ -z "$ref" || "$ref" == *://* || "$ref" == data:* || "$ref" == mailto:* ]] && continue
-        [[ -e "$dir/$ref" ]] || fail "$rel" "missing local file: $ref"
-    done < <(grep -oE '(href|src)="[^"]*"' "$page" | sed -E 's/^(href|src)="(.*)"$/\2/')
+    while IFS= read -r raw; do
+        ref="${raw%%#*}"; ref="${ref%%\?*}"
+        [[ "$raw" == *://* || "$raw" == data:* || "$raw" == mailto:* ]] && continue
+        target="$page"
+        if [[ -n "$ref" ]]; then
+            target="$dir/$(printf '%b' "${ref//%/\\x}")"
+            [[ -e "$target" ]] || { fail "$rel" "missing local file: $ref"; continue; }
+        fi
+        if [[ "$raw" == *#* && "$target" == *.html ]]; then
+            fragment="${raw#*#}"
+            [[ -z "$fragment" ]] && continue
+            grep -qF " id=\"$fragment\"" "$target" || fail "$rel" "link $raw: no id \"$fragment\" in $(basename "$target")"
+            links=$((links + 1))
+        fi
+    done < <(grep -oE '(href|src)="[^"]*"' "$page" | sed -E 's/^(href|src)="(.*)"$/\2/' | sed 's/&amp;/\&/g')
     (( failures == before )) && echo "ok   $rel"
 done < <(find "$out" -maxdepth 1 -name '*.html' -print0 | sort -z)
 
 (( pages > 1 )) || fail "$out" "expected an index and at least one chapter page, found $pages pages"
+echo "ok   $links links to #fragments resolve"
+
+# Search, offline from file://: a query in the address shows results that link into the book.
+# SEARCH_PHRASE must occur in the prose of some chapter (default: a phrase of chapter 2).
+phrase="${SEARCH_PHRASE:-hidden state}"
+[[ -f "$out/search-index.js" ]] || fail search "search-index.js was not written"
+for start in index.html "$(cd "$out" && ls [0-9]*.html 2>/dev/null | grep -v last-good | head -1)"; do
+    [[ -n "$start" ]] || continue
+    dom="$work/search.html"
+    chrome --dump-dom "file://$out/$start#search=${phrase// /%20}" >"$dom" 2>"$work/log.txt" || { fail search "chromium failed on $start"; continue; }
+    results="$(tr '\n' ' ' <"$dom" | grep -oE '<div id="search-results"[^>]*>.*</ol></div>' | head -1)"
+    hits="$(grep -oE '<li><a href="[^"]+"' <<<"$results" | wc -l)"
+    if (( hits == 0 )); then
+        fail search "$start#search=$phrase shows no results"; continue
+    fi
+    grep -qi "<mark>${phrase%% *}</mark>" <<<"$results" || fail search "$start: results do not mark '${phrase%% *}'"
+    # Each result's link resolves to a page and an id on it.
+    while IFS= read -r href; do
+        file="${href%%#*}"; fragment="${href#*#}"
+        [[ -e "$out/$file" ]] || { fail search "result links to missing $file"; continue; }
+        [[ "$href" != *#* ]] || grep -qF " id=\"$fragment\"" "$out/$file" || fail search "result link $href: no such id"
+    done < <(grep -oE '<li><a href="[^"]+"' <<<"$results" | sed -E 's/^<li><a href="([^"]+)"$/\1/')
+    echo "ok   search from $start: $hits results for '$phrase'"
+done
 
 # Screenshots of one chapter page (the largest, or $SCREENSHOT_PAGE) and the index, for a human to look at.
 # Desktop, phone and dark mode; --force-dark-mode makes prefers-color-scheme: dark match.
@@ -73,6 +109,7 @@ if [[ -n "$sample" ]]; then
     chrome --hide-scrollbars --window-size=390,1400 --screenshot="$shots/$name-phone.png" "file://$sample" >/dev/null 2>&1 || true
     chrome --hide-scrollbars --window-size=1200,1600 --force-dark-mode --screenshot="$shots/$name-dark.png" "file://$sample" >/dev/null 2>&1 || true
     chrome --hide-scrollbars --window-size=1200,900 --screenshot="$shots/index.png" "file://$out/index.html" >/dev/null 2>&1 || true
+    chrome --hide-scrollbars --window-size=1200,900 --screenshot="$shots/search.png" "file://$out/index.html#search=${phrase// /%20}" >/dev/null 2>&1 || true
     echo "screenshots in $shots"
 fi
 

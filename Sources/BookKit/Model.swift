@@ -105,8 +105,10 @@ public enum InlineItem: Codable, Sendable, Equatable {
     case value(name: String, format: String?, location: SourceLocation)
     /// `{{name ≈ 1.0 ± 0.1 @default}}`.
     case claim(Claim)
-    /// `@eq-label`.
+    /// `@eq-label`, `@sec-label`, `@fig-label`: a cross-reference (see CrossReferences.swift).
     case reference(label: String, location: SourceLocation)
+    /// `@key` or `[@key, p. 33; -@other]`: a citation (see Citations.swift).
+    case citation(Citation)
 }
 
 /// A number quoted in prose that must match what the run recorded.
@@ -149,6 +151,13 @@ public struct Chapter: Codable, Sendable, Equatable {
     public var inlines: [InlineItem]
     /// Data files (relative to `$RNNBOOK_DATA`) the front matter says the chapter reads; part of the cache key.
     public var dataFiles: [String]?
+    /// Front matter `summary:` (the contents page shows it, else the first paragraph).
+    public var summary: String?
+    /// The works the chapter cites, in reference-list order (nil or empty: it cites none).
+    public var references: [BibEntry]?
+    /// Headings and figures, numbered for `@sec-…` and `@fig-…` (see CrossReferences.swift).
+    public var sections: [SectionInfo]?
+    public var figures: [FigureInfo]?
     public init(path: String, slug: String, title: String, params: [String: ParamValue] = [:],
                 profiles: [String: [String: ParamValue]] = [:], timeout: Double? = nil,
                 segments: [Segment] = [], inlines: [InlineItem] = []) {

@@ -20,8 +20,8 @@ struct HTMLPageTests {
         let site = try renderFixtureBook()
         #expect(site.rnn.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; done"))
         #expect(!site.rnn.contains("<script>alert"))
-        // Only the three asset scripts are real script elements.
-        #expect(count("<script", in: site.rnn) == 3)
+        // Only the four asset scripts are real script elements.
+        #expect(count("<script", in: site.rnn) == 4)
         // Comments in code are escaped too.
         #expect(site.rnn.contains("// &lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(site.rnn.contains("<pre class=\"stderr\" title=\"standard error\">warning: slow path</pre>"))
@@ -55,12 +55,13 @@ struct HTMLPageTests {
     @Test func equationsAreLabelledNumberedAndReferenced() throws {
         let site = try renderFixtureBook()
         #expect(site.rnn.contains("<div class=\"math display\" id=\"eq-rnn-state\">"))
-        #expect(site.rnn.contains("<span class=\"eqno\">(1)</span>"))
-        #expect(site.rnn.contains("<span class=\"eqno\">(2)</span>"))
-        #expect(site.rnn.contains("<a class=\"eqref\" href=\"#eq-rnn-state\">(1)</a>"))
-        #expect(site.rnn.contains("<a class=\"eqref\" href=\"#eq-output\">(2)</a>"))
-        #expect(site.intro.contains("<a class=\"eqref\" href=\"02-rnn.html#eq-rnn-state\">(1)</a>"))
-        #expect(site.rnn.contains("class=\"eqref unresolved\" title=\"no equation labelled eq-missing\">@eq-missing</span>"))
+        // Numbered by chapter (the second chapter's first equation is 2.1), the same from every page.
+        #expect(site.rnn.contains("<span class=\"eqno\">(2.1)</span>"))
+        #expect(site.rnn.contains("<span class=\"eqno\">(2.2)</span>"))
+        #expect(site.rnn.contains("<a class=\"eqref\" href=\"#eq-rnn-state\">(2.1)</a>"))
+        #expect(site.rnn.contains("<a class=\"eqref\" href=\"#eq-output\">(2.2)</a>"))
+        #expect(site.intro.contains("<a class=\"eqref\" href=\"02-rnn.html#eq-rnn-state\">(2.1)</a>"))
+        #expect(site.rnn.contains("class=\"eqref unresolved\" title=\"no equation, section or figure labelled eq-missing\">@eq-missing</span>"))
         // The unlabelled equation has no number.
         #expect(count("class=\"eqno\"", in: site.rnn) == 2)
     }
@@ -118,7 +119,7 @@ struct HTMLPageTests {
                     message: "error: cannot find 'W_hq' in scope"),
             Finding(.program, "program", at: nil, message: "linker: something else"),
         ]
-        let outline = BookOutline(title: "B", chapters: [("02-rnn", "R", "failed")], equations: [:])
+        let outline = BookOutline(title: "B", chapters: [("02-rnn", "R", "failed")], targets: CrossReferenceTargets([]))
         var page = ChapterPage(chapter: HTMLFixtures.rnnChapter, result: result, outline: outline, position: 0)
         let html = page.render()
         let block3 = try #require(html.range(of: "id=\"block-3\""))

@@ -40,6 +40,8 @@ enum AssetCopier {
         try copy(hljs, to: hljsOut.appendingPathComponent("highlight.min.js"))
         try write(Stylesheet.css, to: assets.appendingPathComponent("book.css"))
         try write(Stylesheet.script, to: assets.appendingPathComponent("book.js"))
+        try write(CourseAssets.css, to: assets.appendingPathComponent("course.css"))
+        try write(CourseAssets.script, to: assets.appendingPathComponent("search.js"))
     }
 
     static func first(of names: [String], in dir: URL, package: String, what: String) throws -> URL {

@@ -1,17 +1,12 @@
 import BookProtocol
 import Foundation
 
-/// Where a labelled equation lives in the book, for `@eq-…` links across chapters.
-struct EquationTarget: Sendable {
-    var page: String
-    var number: Int?
-}
-
 /// Everything a page needs to know about the rest of the book.
 struct BookOutline: Sendable {
     var title: String
     var chapters: [(slug: String, title: String, status: String)]
-    var equations: [String: EquationTarget]
+    /// Labelled equations, sections and figures of the whole book (see CrossReferences.swift).
+    var targets: CrossReferenceTargets
 }
 
 /// Renders one chapter with its result into a full HTML page.
@@ -25,7 +20,7 @@ struct ChapterPage {
 
     /// Relative image sources the page uses (figures to copy), filled while rendering.
     private(set) var imageSources: [String] = []
-    private var headings: [(level: Int, id: String, html: String)] = []
+    var headings: [(level: Int, id: String, html: String)] = []
     private var usedIDs: Set<String> = []
     private var placedChecks: Set<Int> = []
     private var checkIDs: [Int: String] = [:]
@@ -54,6 +49,7 @@ struct ChapterPage {
             }
         }
         main += remainingChecks()
+        main += referencesSection()
         let banner = failureBanner()
         let title = HTMLText.escape(chapter.title)
         var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
@@ -127,14 +123,15 @@ struct ChapterPage {
             let text = HTMLText.escape(formatValue(v, spec: format))
             return plain ? text : "<span class=\"value\" title=\"\(HTMLText.escape(name))\">\(text)</span>"
         case .reference(let label, _):
-            guard let target = outline.equations[label] else {
+            guard let target = outline.targets.target(label, from: chapter.slug) else {
                 return plain ? "@\(HTMLText.escape(label))"
-                    : "<span class=\"eqref unresolved\" title=\"no equation labelled \(HTMLText.escape(label))\">@\(HTMLText.escape(label))</span>"
+                    : "<span class=\"eqref unresolved\" title=\"no equation, section or figure labelled \(HTMLText.escape(label))\">@\(HTMLText.escape(label))</span>"
             }
-            let number = target.number.map { "(\($0))" } ?? label
-            if plain { return number }
+            if plain { return HTMLText.escape(target.text) }
             let href = target.page == chapter.slug ? "#\(label)" : HTMLText.pageHref(target.page, fragment: label)
-            return "<a class=\"eqref\" href=\"\(HTMLText.escape(href))\">\(number)</a>"
+            return "<a class=\"\(target.kind == .equation ? "eqref" : "xref")\" href=\"\(HTMLText.escape(href))\">\(HTMLText.escape(target.text))</a>"
+        case .citation(let citation):
+            return References.html(citation, works: chapter.references ?? [], plain: plain)
         case .claim(let claim):
             return claimHTML(claim, n: n, plain: plain)
         }
@@ -168,21 +165,31 @@ struct ChapterPage {
         return "<span class=\"\(cls)\"><span class=\"value\">\(HTMLText.escape(shown))</span>\(badge)</span>"
     }
 
-    /// Gives `<h2>`…`<h6>` ids (kept unique) and collects h2/h3 for the sidebar.
+    /// The chapter's number in the book: its position, from 1.
+    var chapterNumber: Int { position + 1 }
+
+    /// Gives `<h2>`…`<h6>` ids (kept unique) and collects h2/h3 for the sidebar. A heading the
+    /// parser numbered (`data-section`) shows its number and takes its `{#sec-…}` label as id.
     mutating func anchorHeadings(_ html: String) -> String {
-        let regex = try! NSRegularExpression(pattern: "<h([1-6])>(.*?)</h\\1>", options: [.dotMatchesLineSeparators])
+        let regex = try! NSRegularExpression(pattern: "<h([1-6])(?: data-section=\"([0-9]+)\")?>(.*?)</h\\1>", options: [.dotMatchesLineSeparators])
         let ns = html as NSString
         var out = ""
         var last = 0
         for m in regex.matches(in: html, range: NSRange(location: 0, length: ns.length)) {
             out += ns.substring(with: NSRange(location: last, length: m.range.location - last))
             let level = Int(ns.substring(with: m.range(at: 1)))!
-            let inner = ns.substring(with: m.range(at: 2))
+            var inner = ns.substring(with: m.range(at: 3))
             last = m.range.location + m.range.length
             if level == 1 && HTMLText.plainText(fromHTML: inner).trimmingCharacters(in: .whitespaces) == chapter.title {
                 continue  // the page header already shows the title
             }
-            let id = uniqueID(HTMLText.slug(HTMLText.plainText(fromHTML: inner)))
+            let section = m.range(at: 2).location == NSNotFound ? nil
+                : Int(ns.substring(with: m.range(at: 2))).flatMap { k in chapter.sections.flatMap { k < $0.count ? $0[k] : nil } }
+            var id: String
+            if let label = section?.label { id = label; usedIDs.insert(label) } else { id = uniqueID(HTMLText.slug(HTMLText.plainText(fromHTML: inner))) }
+            if let section {
+                inner = "<span class=\"secno\">\(CrossReferenceTargets.sectionNumber(chapter: chapterNumber, section.path))</span> " + inner
+            }
             if level <= 3 { headings.append((max(level, 2), id, inner)) }
             out += "<h\(level) id=\"\(id)\">\(inner)<a class=\"anchor\" href=\"#\(id)\" aria-label=\"link to this section\">#</a></h\(level)>"
         }
@@ -192,7 +199,7 @@ struct ChapterPage {
 
     mutating func uniqueID(_ base: String) -> String {
         var id = base, k = 2
-        while usedIDs.contains(id) || id.hasPrefix("eq-") || id.hasPrefix("check-") || id.hasPrefix("block-") {
+        while usedIDs.contains(id) || ["eq-", "sec-", "fig-", "ref-", "check-", "block-"].contains(where: id.hasPrefix) {
             id = "\(base)-\(k)"; k += 1
         }
         usedIDs.insert(id)
@@ -208,9 +215,8 @@ struct ChapterPage {
         out += "<div class=\"math display\""
         if let label = eq.label { out += " id=\"\(HTMLText.escape(label))\"" }
         out += ">\\[\(HTMLText.escape(eq.tex))\\]</div>"
-        let number = eq.label.flatMap { outline.equations[$0]?.number } ?? eq.number
         out += "<div class=\"eq-side\">"
-        if let number { out += "<span class=\"eqno\">(\(number))</span>" }
+        if let number = eq.number { out += "<span class=\"eqno\">(\(chapterNumber).\(number))</span>" }
         if let label = eq.label {
             while let (i, check) = takeCheck(where: { $0.label == label }) {
                 out += Badge.html(for: check, label: check.kind == .equation ? (check.passed ? "checked" : "differs") : check.kind.rawValue, id: checkIDs[i])
@@ -223,8 +229,9 @@ struct ChapterPage {
         figureCount += 1
         if Self.isLocal(path) { imageSources.append(path) }
         let alt = HTMLText.escape(caption)
-        return "<figure class=\"figure\"><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
-            + "<figcaption><span class=\"fig-no\">Figure \(figureCount).</span> \(alt)</figcaption></figure>"
+        let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
+        return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape($0))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
+            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(alt)</figcaption></figure>"
     }
 
     // MARK: Code blocks
@@ -483,7 +490,7 @@ struct ChapterPage {
     }
 
     func sidebar() -> String {
-        var out = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p><ol>"
+        var out = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p>\(SearchIndex.box)<ol>"
         for (i, c) in outline.chapters.enumerated() {
             let current = i == position
             out += "<li class=\"\(current ? "current " : "")\(HTMLText.escape(c.status))\"><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\"\(current ? " aria-current=\"page\"" : "")>\(HTMLText.escape(c.title))</a>"

@@ -1,7 +1,12 @@
 import Foundation
 
-/// The book's front page: title and a table of contents with each chapter's verdict.
+/// The book's front page: what each chapter is about and how its build went, the book's totals,
+/// what the build ran on, a search box and the works the book cites.
 enum IndexPage {
+    /// HOOK(exercises): how many exercises a chapter has, once the model knows exercises; nil
+    /// hides the column. Return the chapter's count here when `Chapter` carries its exercises.
+    static func exerciseCount(of chapter: Chapter) -> Int? { nil }
+
     static func render(title: String, chapters: [(chapter: Chapter, result: ChapterResult?)]) -> String {
         let results = chapters.compactMap(\.result)
         let passed = results.filter { $0.status == .passed }.count
@@ -27,31 +32,126 @@ enum IndexPage {
         if notChecked > 0 { out += " · \(notChecked) not checked in this build" }
         let profiles = Set(results.map(\.profile))
         if !profiles.isEmpty { out += " · profile \(HTMLText.escape(profiles.sorted().joined(separator: ", ")))" }
-        out += "</p></header>"
-        out += "<nav aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th><th class=\"num\">Run time</th><th class=\"num\">Checks</th></tr></thead><tbody>"
-        for (i, item) in chapters.enumerated() {
-            let c = item.chapter
-            out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\">\(HTMLText.escape(c.title))</a></td>"
-            if let r = item.result {
-                let totals = r.checkTotals
-                let ok = totals.passed, bad = totals.ran - totals.passed
-                out += "<td><span class=\"status \(r.status.rawValue)\">\(r.status.rawValue)</span>"
-                if r.cached { out += " <span class=\"status cached\">cached</span>" }
-                out += "</td><td class=\"num\">\(formatValue(r.seconds, spec: ".1f")) s</td>"
-                out += "<td class=\"num\"><span class=\"count pass\" title=\"checks passed\">✓ \(ok)</span>"
-                out += bad > 0 ? " <span class=\"count fail\" title=\"checks failed\">✗ \(bad)</span>" : ""
-                out += totals.notChecked > 0 ? " <span class=\"count unchecked\" title=\"claims shown but not checked in this profile\">– \(totals.notChecked)</span>" : ""
-                out += "</td>"
-            } else {
-                out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td><td class=\"num\">–</td>"
-            }
-            out += "</tr>"
-        }
-        out += "</tbody></table></nav>"
-        if let r = results.first {
-            out += "<footer class=\"run-info\"><p>Built with rnnbook \(HTMLText.escape(r.versions.rnnbook)) · \(HTMLText.escape(r.versions.swiftc)) · on \(HTMLText.escape(r.machine))</p></footer>"
-        }
+        out += "</p>" + SearchIndex.box + "</header>"
+        out += contents(chapters)
+        out += buildInfo(results)
+        out += References.bookSection(chapters.map(\.chapter))
         out += "</main></div>" + Layout.foot
         return out
+    }
+
+    /// One row per chapter (title, summary, verdict, checks, exercises, run time) and the book's totals.
+    static func contents(_ chapters: [(chapter: Chapter, result: ChapterResult?)]) -> String {
+        let exercises = chapters.map { exerciseCount(of: $0.chapter) }
+        let showExercises = exercises.contains { $0 != nil }
+        let outline = BookOutline(title: "", chapters: chapters.map { ($0.chapter.slug, $0.chapter.title, $0.result?.status.rawValue ?? "notrun") },
+                                  targets: CrossReferenceTargets(chapters.map(\.chapter)))
+        var out = "<nav aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th>"
+        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num\">Exercises</th>" : "") + "<th class=\"num runtime\">Run time</th></tr></thead><tbody>"
+        for (i, item) in chapters.enumerated() {
+            let c = item.chapter
+            out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\">\(HTMLText.escape(c.title))</a>"
+            let summary = summaryHTML(c, result: item.result, outline: outline, position: i)
+            if !summary.isEmpty { out += "<p class=\"chapter-summary\">\(summary)</p>" }
+            out += "</td>"
+            if let r = item.result {
+                out += "<td><span class=\"status \(r.status.rawValue)\">\(r.status.rawValue)</span>"
+                if r.cached { out += " <span class=\"status cached\">cached</span>" }
+                out += "</td><td class=\"num\">\(counts(r.checkTotals))</td>"
+            } else {
+                out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td>"
+            }
+            if showExercises { out += "<td class=\"num\">\(exercises[i].map(String.init) ?? "–")</td>" }
+            out += "<td class=\"num runtime\">\(item.result.map { "\(formatValue($0.seconds, spec: ".1f")) s" } ?? "–")</td></tr>"
+        }
+        out += "</tbody>"
+        // The book's totals.
+        let results = chapters.compactMap(\.result)
+        var sum = (ran: 0, passed: 0, notChecked: 0)
+        for t in results.map(\.checkTotals) { sum.ran += t.ran; sum.passed += t.passed; sum.notChecked += t.notChecked }
+        let seconds = results.reduce(0) { $0 + $1.seconds }
+        let cached = results.filter(\.cached).count
+        out += "<tfoot><tr><td></td><td>The book: \(chapters.count) chapter\(chapters.count == 1 ? "" : "s")</td><td>\(results.filter { $0.status == .passed }.count) passed</td>"
+        out += "<td class=\"num\">\(results.isEmpty ? "–" : counts(sum))</td>"
+        if showExercises { out += "<td class=\"num\">\(exercises.compactMap { $0 }.reduce(0, +))</td>" }
+        let cachedNote = cached == 0 ? "" : "\(cached) result\(cached == 1 ? "" : "s") from the cache: their times are those of the run that made them"
+        out += "<td class=\"num runtime\" title=\"\(cachedNote)\">\(formatValue(seconds, spec: ".1f")) s</td></tr></tfoot>"
+        return out + "</table></nav>"
+    }
+
+    static func counts(_ totals: (ran: Int, passed: Int, notChecked: Int)) -> String {
+        let bad = totals.ran - totals.passed
+        var out = "<span class=\"count pass\" title=\"checks passed\">✓ \(totals.passed)</span>"
+        out += bad > 0 ? " <span class=\"count fail\" title=\"checks failed\">✗ \(bad)</span>" : ""
+        out += totals.notChecked > 0 ? " <span class=\"count unchecked\" title=\"claims shown but not checked in this profile\">– \(totals.notChecked)</span>" : ""
+        return out
+    }
+
+    /// The chapter's front matter `summary:`, else its first paragraph as text with its inline
+    /// maths kept (KaTeX sets it), cut at about 60 words.
+    static func summaryHTML(_ chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) -> String {
+        if let summary = chapter.summary { return HTMLText.escape(summary) }
+        guard let paragraph = firstParagraph(chapter) else { return "" }
+        var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: position)
+        var maths: [String] = []
+        // Placeholders become text; maths becomes a marker that survives the tag stripping.
+        var html = ""
+        var scalars = paragraph.unicodeScalars[...]
+        while let c = scalars.popFirst() {
+            guard c == "\u{E000}" else { html.unicodeScalars.append(c); continue }
+            var digits = ""
+            while let d = scalars.first, d != "\u{E001}" { digits.unicodeScalars.append(d); scalars.removeFirst() }
+            _ = scalars.popFirst()
+            guard let n = Int(digits), n >= 0, n < chapter.inlines.count else { continue }
+            if case .math(let tex) = chapter.inlines[n] {
+                html += "\u{E010}\(maths.count)\u{E011}"
+                maths.append(tex)
+            } else {
+                html += page.inline(chapter.inlines[n], n: n, plain: true)
+            }
+        }
+        var words = HTMLText.plainText(fromHTML: html).split(whereSeparator: \.isWhitespace)
+        let cut = words.count > 60
+        if cut { words = Array(words.prefix(60)) }
+        var text = HTMLText.escape(words.joined(separator: " ")) + (cut ? " …" : "")
+        for (k, tex) in maths.enumerated() {
+            text = text.replacingOccurrences(of: "\u{E010}\(k)\u{E011}", with: "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>")
+        }
+        return text
+    }
+
+    /// The first `<p>` of the chapter's prose, inner HTML.
+    static func firstParagraph(_ chapter: Chapter) -> String? {
+        for segment in chapter.segments {
+            guard case .prose(let html) = segment, let open = html.range(of: "<p>"),
+                  let close = html.range(of: "</p>", range: open.upperBound..<html.endIndex) else { continue }
+            let inner = String(html[open.upperBound..<close.lowerBound])
+            if !HTMLText.plainText(fromHTML: inner).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return inner }
+        }
+        return nil
+    }
+
+    /// What the pages were built with: profile, seed, engine, CPU and kernel path, versions.
+    static func buildInfo(_ results: [ChapterResult]) -> String {
+        guard let first = results.first else { return "" }
+        func distinct(_ values: [String?]) -> String {
+            let set = Array(Set(values.compactMap { $0 })).sorted()
+            return set.isEmpty ? "–" : set.joined(separator: "; ")
+        }
+        var rows: [(String, String)] = [
+            ("profile", distinct(results.map(\.profile))),
+            ("seed", distinct(results.map { $0.seed.map(String.init) ?? "from each chapter's params" })),
+            ("engine", distinct(results.map { $0.versions.engine.map { "build \($0)" } })),
+            ("CPU", distinct(results.map(\.machine))),
+            ("kernel path", distinct(results.map(\.versions.kernels))),
+            ("versions", "rnnbook \(first.versions.rnnbook) · \(first.versions.swiftc) · cmark \(first.versions.cmark) · OpenBLAS \(first.versions.openblas)"),
+        ]
+        let started = results.map(\.startedAt).sorted()
+        if let from = started.first, let to = started.last { rows.append(("run", from == to ? from : "\(from) to \(to)")) }
+        let cached = results.filter(\.cached).count
+        if cached > 0 { rows.append(("cache", "\(cached) of \(results.count) results come from an earlier run with the same inputs")) }
+        var out = "<footer class=\"run-info build-info\"><h2>About this build</h2><dl>"
+        for (k, v) in rows { out += "<dt>\(HTMLText.escape(k))</dt><dd>\(HTMLText.escape(v))</dd>" }
+        return out + "</dl></footer>"
     }
 }

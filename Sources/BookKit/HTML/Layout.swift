@@ -11,9 +11,11 @@ enum Layout {
         <title>\(HTMLText.escape(title))</title>
         <link rel="stylesheet" href="assets/katex/katex.min.css">
         <link rel="stylesheet" href="assets/book.css">
+        <link rel="stylesheet" href="assets/course.css">
         <script defer src="assets/katex/katex.min.js"></script>
         <script defer src="assets/highlight/highlight.min.js"></script>
         <script defer src="assets/book.js"></script>
+        <script defer src="assets/search.js"></script>
         </head>
         <body>
 

@@ -47,22 +47,26 @@ public struct SiteRenderer: Sendable {
                 let status = item.result.map { $0.status.rawValue } ?? "notrun"
                 return (item.chapter.slug, item.chapter.title, status)
             },
-            equations: Self.equationTargets(chapters.map(\.chapter)))
+            targets: CrossReferenceTargets(chapters.map(\.chapter)))
 
         // One chapter's problem (a missing figure, a file that cannot be written) must not stop the
         // other pages or the index: collect every problem, write everything else, then fail.
         var problems: [String] = []
+        var search = SearchIndex()
         for (position, item) in chapters.enumerated() {
             do {
                 var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
                 page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
                 let html = page.render()
+                search.add(pageHTML: html, slug: item.chapter.slug, title: item.chapter.title)
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
             } catch {
                 problems.append("\(item.chapter.path): page not written: \(describe(error))")
             }
         }
+        do { try AssetCopier.write(search.javascript, to: outputDirectory.appendingPathComponent("search-index.js")) }
+        catch { problems.append("search-index.js not written: \(describe(error))") }
         do {
             try AssetCopier.write(IndexPage.render(title: bookTitle, chapters: chapters),
                                   to: outputDirectory.appendingPathComponent("index.html"))
@@ -70,20 +74,6 @@ public struct SiteRenderer: Sendable {
             problems.append("index.html not written: \(describe(error))")
         }
         if !problems.isEmpty { throw SiteError(problems: problems) }
-    }
-
-    /// Labels to pages and numbers; numbers count labelled equations per chapter when the parser left them out.
-    static func equationTargets(_ chapters: [Chapter]) -> [String: EquationTarget] {
-        var targets: [String: EquationTarget] = [:]
-        for chapter in chapters {
-            var count = 0
-            for eq in chapter.equations {
-                guard let label = eq.label else { continue }
-                count += 1
-                if targets[label] == nil { targets[label] = EquationTarget(page: chapter.slug, number: eq.number ?? count) }
-            }
-        }
-        return targets
     }
 
     /// Copies images a chapter references (relative to its Markdown file) to the same relative path

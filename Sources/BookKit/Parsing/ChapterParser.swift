@@ -85,8 +85,10 @@ public struct ChapterParser: Sendable {
             return SourceLocation(file: path, line: line, column: column)
         }
 
-        for block in blocks {
+        var outline = ChapterOutline(attributes: lifted.attributes)
+        for (blockIndex, block) in blocks.enumerated() {
             let location = SourceLocation(file: path, line: originalLine(block.line), column: originalColumn(cmarkLine: block.line, byteColumn: block.column))
+            let nextLine = blockIndex + 1 < blocks.count ? originalLine(blocks[blockIndex + 1].line) : Int.max
             // Code that cmark put inside a list item or a block quote is never run.
             for nested in block.nestedCode {
                 let at = SourceLocation(file: path, line: originalLine(nested.line), column: originalColumn(cmarkLine: nested.line, byteColumn: nested.column))
@@ -154,13 +156,15 @@ public struct ChapterParser: Sendable {
                     }
                     segments.append(.equation(Equation(tex: d.tex, label: d.label, number: number, location: d.location)))
                 } else if let image = block.image {
+                    try outline.addFigure(at: location, before: nextLine)
                     segments.append(.figure(path: image.url, caption: image.alt))
                 } else {
                     appendProse(restoreStrayDisplays(block.html, lifted: lifted))
                 }
             case .heading:
                 if firstHeading == nil { firstHeading = block.plainText }
-                appendProse(restoreStrayDisplays(block.html, lifted: lifted))
+                let html = try outline.addHeading(block.html, title: block.plainText ?? "", at: location, before: nextLine)
+                appendProse(restoreStrayDisplays(html, lifted: lifted))
             case .other:
                 appendProse(restoreStrayDisplays(block.html, lifted: lifted))
             }
@@ -172,17 +176,38 @@ public struct ChapterParser: Sendable {
                 throw BookError("claim on '\(claim.metric)' is limited to profile '\(profile)', which this chapter does not define; known profiles: \(knownProfiles.joined(separator: ", ")) (add it under 'profiles:' in the front matter)", at: claim.location)
             }
         }
-        // References must name an equation of this chapter, so a renamed label cannot dangle.
-        for item in inlines {
-            if case .reference(let label, let location) = item, labels[label] == nil {
-                let known = labels.keys.sorted()
-                throw BookError("@\(label) refers to no labelled equation; labels in this chapter: \(known.isEmpty ? "none" : known.joined(separator: ", "))", at: location)
-            }
-        }
+        // References are resolved across the book (CrossReferences.check, run by the builder);
+        // labels must sit where they label something, and be unique in the chapter.
+        try outline.finish()
         var chapter = Chapter(path: path, slug: slug, title: front.title ?? firstHeading ?? slug, params: front.params,
                               profiles: front.profiles, timeout: front.timeout, segments: segments, inlines: inlines)
         chapter.dataFiles = front.data.isEmpty ? nil : front.data
+        chapter.summary = front.summary
+        chapter.sections = outline.sections.isEmpty ? nil : outline.sections
+        chapter.figures = outline.figures.isEmpty ? nil : outline.figures
+        chapter.references = try citedWorks(inlines, front: front, baseDirectory: baseDirectory, path: path)
         return chapter
+    }
+
+    /// Set before parsing when the chapter's bibliography is not read from disk (tests, sources
+    /// made up without a folder); a bibliography beside the chapter or named in front matter wins.
+    public var bibliography: Bibliography?
+
+    /// The works the chapter cites, checked against its bibliography; nil when it cites none.
+    private func citedWorks(_ inlines: [InlineItem], front: FrontMatter, baseDirectory: URL?, path: String) throws -> [BibEntry]? {
+        let citations = inlines.compactMap { if case .citation(let c) = $0 { c } else { nil } }
+        var bibliography = self.bibliography
+        if let baseDirectory {
+            bibliography = try Bibliography.find(named: front.bibliography?.path, at: front.bibliography?.location,
+                                                 in: baseDirectory, chapterPath: path) ?? bibliography
+        } else if let named = front.bibliography, self.bibliography == nil {
+            throw BookError("bibliography '\(named.path)' cannot be read: the chapter was given without its folder", at: named.location)
+        }
+        guard let first = citations.first?.items.first else { return nil }
+        guard let bibliography else {
+            throw BookError("@\(first.key) cites a work, but the chapter has no bibliography: put a CSL-YAML file references.yaml (or references.json) beside the chapter, or name one in the front matter (bibliography: refs.yaml). To write a literal @, escape it: \\@", at: first.location)
+        }
+        return try bibliography.resolve(citations)
     }
 
     private func displayIndex(_ text: String) -> Int? {

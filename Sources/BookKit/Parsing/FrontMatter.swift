@@ -9,8 +9,17 @@ struct FrontMatter: Sendable, Equatable {
     var timeout: Double?
     /// Data files (relative to `$RNNBOOK_DATA`) the chapter reads; they enter the cache key.
     var data: [String] = []
+    /// One paragraph for the contents page.
+    var summary: String?
+    /// The bibliography file (relative to the chapter's folder) and where the front matter names it.
+    var bibliography: (path: String, location: SourceLocation)?
 
-    static let knownKeys = ["title", "params", "profiles", "timeout", "data"]
+    static let knownKeys = ["title", "params", "profiles", "timeout", "data", "summary", "bibliography"]
+
+    static func == (a: FrontMatter, b: FrontMatter) -> Bool {
+        a.title == b.title && a.params == b.params && a.profiles == b.profiles && a.timeout == b.timeout && a.data == b.data
+            && a.summary == b.summary && a.bibliography?.path == b.bibliography?.path
+    }
 }
 
 /// Splits `---` front matter from the body. The body keeps the front matter's lines as blank
@@ -79,6 +88,11 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
                 }
             }
             else { throw BookError("'data' must be a file name or a list of them", at: here(value.mark)) }
+        case "summary", "bibliography":
+            guard let s = value.scalar?.string.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
+                throw BookError("'\(key)' must be \(key == "summary" ? "one paragraph of text" : "a file name relative to the chapter's folder, such as references.yaml"), found \(value.scalar == nil ? "a \(kindName(value))" : "nothing")", at: here(value.mark))
+            }
+            if key == "summary" { fm.summary = s } else { fm.bibliography = (s, here(value.mark)) }
         default:
             throw BookError("unknown front matter key '\(key)'; expected one of: \(FrontMatter.knownKeys.joined(separator: ", "))", at: here(keyNode.mark))
         }

@@ -16,6 +16,8 @@ struct LiftedText: Sendable {
     var originalLine: [Int]
     var inlines: [InlineItem]
     var displays: [LiftedDisplay]
+    /// `{#sec-…}` and `{#fig-…}` labels, taken out of the text.
+    var attributes: [AttributeLabel] = []
 }
 
 enum Placeholder {
@@ -59,7 +61,8 @@ func liftMath(from body: String, file: String, firstLine: Int = 1) throws -> Lif
         i += 1
     }
     try flushChunk()
-    return LiftedText(text: lifter.out, originalLine: lifter.lineMap, inlines: lifter.inlines, displays: lifter.displays)
+    return LiftedText(text: lifter.out, originalLine: lifter.lineMap, inlines: lifter.inlines, displays: lifter.displays,
+                      attributes: lifter.attributes)
 }
 
 private func fenceOpening(_ line: String) -> (char: Character, count: Int)? {
@@ -87,6 +90,7 @@ private struct Lifter {
     var lineMap: [Int] = []
     var inlines: [InlineItem] = []
     var displays: [LiftedDisplay] = []
+    var attributes: [AttributeLabel] = []
 
     init(file: String) { self.file = file }
 
@@ -254,17 +258,40 @@ private struct Lifter {
                 i = close + 2
                 continue
             }
+            // `{#sec-…}` after a heading, `{#fig-…}` after a figure: kept aside for the parser.
+            if ch == "{" && i + 1 < c.count && c[i + 1] == "#", let (label, end) = try attributeLabel(c, at: i, location: loc(line, column)) {
+                attributes.append(label)
+                skip(i, end, line: &line, column: &column)
+                i = end
+                continue
+            }
             if ch == "@" && (i == 0 || !(c[i - 1].isLetter || c[i - 1].isNumber || c[i - 1] == "_")),
-               c[(i + 1)...].starts(with: "eq-") {
-                var k = i + 4
+               let prefix = AtReference.crossReferencePrefixes.first(where: { c[(i + 1)...].starts(with: $0) }) {
+                let first = i + 1 + prefix.count
+                var k = first
                 while k < c.count && (c[k].isLetter || c[k].isNumber || c[k] == "-" || c[k] == "_") && c[k].isASCII { k += 1 }
-                while k > i + 4 && c[k - 1] == "-" { k -= 1 }
-                if k > i + 4 {
+                while k > first && c[k - 1] == "-" { k -= 1 }
+                if k > first {
                     let label = String(c[(i + 1)..<k])
                     out += Placeholder.inline(inlines.count)
                     inlines.append(.reference(label: label, location: loc(line, column)))
                     skip(i, k, line: &line, column: &column)
                     i = k
+                    continue
+                }
+            }
+            if ch == "@" || ch == "[" {
+                let (startLine, startColumn) = (line, column)
+                let at = { (k: Int) -> SourceLocation in
+                    var l = startLine, col = startColumn
+                    skip(i, k, line: &l, column: &col)
+                    return loc(l, col)
+                }
+                if let (citation, end) = try scanCitation(c, at: i, location: at) {
+                    out += Placeholder.inline(inlines.count)
+                    inlines.append(.citation(citation))
+                    skip(i, end, line: &line, column: &column)
+                    i = end
                     continue
                 }
             }

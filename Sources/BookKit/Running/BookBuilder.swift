@@ -85,6 +85,7 @@ public struct BookBuilder: Sendable {
                 parsed.append((file, .failure(BookError("cannot read: \(error.localizedDescription)", at: SourceLocation(file: file.displayPath, line: 1)))))
             }
         }
+        parsed = resolveCrossReferences(parsed)
         try validateOverrides(parsed.compactMap { try? $0.1.get().0 })
 
         let runner = try ChapterRunner(settings: settings)
@@ -156,12 +157,34 @@ public struct BookBuilder: Sendable {
             // A chapter of this build that did not parse keeps no page: its error is in the failures.
             guard bySlug[slug] == nil, !outcome.builtPaths.contains(file.displayPath),
                   let source = try? String(contentsOf: file.url, encoding: .utf8),
-                  let chapter = try? ChapterParser().parse(source: source, path: file.displayPath) else { continue }
+                  let chapter = try? ChapterParser().parse(source: source, path: file.displayPath,
+                                                           baseDirectory: file.url.deletingLastPathComponent()) else { continue }
             let json = settings.outputDirectory.appendingPathComponent("\(chapter.slug).json")
             let previous = (try? Data(contentsOf: json)).flatMap { try? resultDecoder().decode(ChapterResult.self, from: $0) }
             bySlug[chapter.slug] = (chapter, previous)
         }
         return bySlug.keys.sorted().map { bySlug[$0]! }
+    }
+
+    /// Fails each parsed chapter whose `@eq-`/`@sec-`/`@fig-` references do not resolve in the
+    /// whole book: the chapters of this build and, for a partial build, the book's other chapters.
+    func resolveCrossReferences(_ parsed: [(ChapterFile, Result<(Chapter, String), BookError>)]) -> [(ChapterFile, Result<(Chapter, String), BookError>)] {
+        var book = parsed.compactMap { try? $0.1.get().0 }
+        var unparsed = parsed.compactMap { file, r in if case .failure = r { file.displayPath } else { nil } }
+        let built = Set(parsed.map(\.0.displayPath))
+        for file in (try? chapterFiles([])) ?? [] where !built.contains(file.displayPath) {
+            do {
+                let source = try String(contentsOf: file.url, encoding: .utf8)
+                book.append(try ChapterParser().parse(source: source, path: file.displayPath, baseDirectory: file.url.deletingLastPathComponent()))
+            } catch { unparsed.append(file.displayPath) }
+        }
+        return parsed.map { file, result in
+            guard case .success(let (chapter, _)) = result else { return (file, result) }
+            do { try CrossReferences.check(chapter, in: book, unparsed: unparsed) } catch let error as BookError {
+                return (file, .failure(error))
+            } catch { return (file, .failure(BookError(describe(error)))) }
+            return (file, result)
+        }
     }
 
     /// `--set` keys must be params of at least one selected chapter.

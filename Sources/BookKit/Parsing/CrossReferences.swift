@@ -1,0 +1,218 @@
+import Foundation
+
+/// `{#sec-name}` at the end of a heading or `{#fig-name}` right after a figure, as the lifter found it.
+struct AttributeLabel: Sendable, Equatable {
+    var label: String
+    var location: SourceLocation
+}
+
+/// A heading of a chapter, numbered as the book numbers it: `path` [3, 1] is section 3.1 of the
+/// chapter (the page shows "2.3.1" in chapter 2).
+public struct SectionInfo: Codable, Sendable, Equatable {
+    public var level: Int
+    public var path: [Int]
+    /// `sec-…` when the heading has `{#sec-…}`.
+    public var label: String?
+    public var title: String
+    public var location: SourceLocation
+    public init(level: Int, path: [Int], label: String?, title: String, location: SourceLocation) {
+        self.level = level; self.path = path; self.label = label; self.title = title; self.location = location
+    }
+}
+
+/// A numbered figure (a paragraph holding only an image): its 1-based number in the chapter.
+public struct FigureInfo: Codable, Sendable, Equatable {
+    public var number: Int
+    public var label: String?
+    public var location: SourceLocation
+    public init(number: Int, label: String?, location: SourceLocation) {
+        self.number = number; self.label = label; self.location = location
+    }
+}
+
+/// A label written `{#sec-…}`/`{#fig-…}` (the lifter's branch); nil for other `{#…}` text.
+func attributeLabel(_ c: [Character], at i: Int, location: SourceLocation) throws -> (AttributeLabel, Int)? {
+    let kinds = ["sec-", "fig-"]
+    guard let kind = kinds.first(where: { c[(i + 2)...].starts(with: $0) }) else { return nil }
+    let line = c[(i + 2)...].prefix(while: { $0 != "\n" })
+    guard let close = line.firstIndex(of: "}") else {
+        throw BookError("label '{#\(String(line))' is not closed by '}'; expected {#\(kind)NAME}", at: location)
+    }
+    let label = String(c[(i + 2)..<close])
+    guard isValidLabel(label, prefix: kind) else {
+        throw BookError("malformed label '{#\(label)}'; expected {#\(kind)NAME} with NAME made of ASCII letters, digits, '-' and '_' (so that @\(kind)NAME can refer to it)", at: location)
+    }
+    return (AttributeLabel(label: label, location: location), close + 1)
+}
+
+/// A label `@prefix…` can name: the prefix, then ASCII letters, digits, `-`, `_`, not ending in `-`.
+func isValidLabel(_ label: String, prefix: String) -> Bool {
+    guard label.hasPrefix(prefix), label.count > prefix.count, label.last != "-" else { return false }
+    return label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+}
+
+extension Chapter {
+    /// Every label this chapter defines (equations, sections, figures) with where it is defined.
+    var definedLabels: [String: SourceLocation] {
+        var out: [String: SourceLocation] = [:]
+        for e in equations { if let l = e.label { out[l] = e.location } }
+        for s in sections ?? [] { if let l = s.label { out[l] = s.location } }
+        for f in figures ?? [] { if let l = f.label { out[l] = f.location } }
+        return out
+    }
+
+    /// The `@eq-…`, `@sec-…`, `@fig-…` references of the chapter's prose.
+    var crossReferences: [(label: String, location: SourceLocation)] {
+        inlines.compactMap { if case .reference(let label, let location) = $0 { (label, location) } else { nil } }
+    }
+}
+
+/// Resolves cross-references across the book: a label of the chapter itself first, else the one
+/// chapter that defines it.
+public enum CrossReferences {
+    /// Throws at the first reference of `chapter` that names no label of `book` (which may hold
+    /// `chapter` itself) or a label that two other chapters define. `unparsed` names chapter
+    /// files that did not parse, whose labels are unknown.
+    public static func check(_ chapter: Chapter, in book: [Chapter], unparsed: [String] = []) throws {
+        let own = chapter.definedLabels
+        for (label, location) in chapter.crossReferences where own[label] == nil {
+            var definers: [(String, SourceLocation)] = []
+            for other in book where other.slug != chapter.slug {
+                if let at = other.definedLabels[label] { definers.append((other.path, at)) }
+            }
+            if definers.count > 1 {
+                let places = definers.map { "\($0.1)" }.joined(separator: " and ")
+                throw BookError("@\(label) is ambiguous: \(places) both define it; rename one of the labels", at: location)
+            }
+            if definers.isEmpty {
+                let kind = label.prefix(while: { $0 != "-" }) + "-"
+                let known = Set(book.flatMap { $0.definedLabels.keys } + own.keys).filter { $0.hasPrefix(kind) }
+                let what = kind == "eq-" ? "labelled equation" : kind == "sec-" ? "labelled section ({#sec-…} after a heading)" : "labelled figure ({#fig-…} after an image)"
+                var hint = Bibliography.suggestion(for: label, among: Array(known))
+                if hint.isEmpty { hint = known.isEmpty ? "; the book has no \(kind) labels" : "" }
+                let note = unparsed.isEmpty ? "" : " (\(unparsed.joined(separator: ", ")) did not parse, so \(unparsed.count == 1 ? "its labels are" : "their labels are") unknown)"
+                throw BookError("@\(label) refers to no \(what) in the book\(hint)\(note)", at: location)
+            }
+        }
+    }
+}
+
+/// Where a label lives in the built book, and how a reference to it reads.
+struct CrossReferenceTarget: Sendable, Equatable {
+    var page: String
+    /// "2.1" for equation 1 of chapter 2, "2.3" for section 3, "2.1" for figure 1.
+    var number: String
+    var kind: Kind
+    enum Kind: Sendable { case equation, section, figure }
+
+    /// How the reference reads in prose: "(2.1)", "Section 2.3", "Figure 2.1".
+    var text: String {
+        switch kind {
+        case .equation: "(\(number))"
+        case .section: "Section \(number)"
+        case .figure: "Figure \(number)"
+        }
+    }
+}
+
+/// Every label of the book, numbered by chapter position (chapter 1 is the first page).
+struct CrossReferenceTargets: Sendable {
+    private var byChapter: [String: [String: CrossReferenceTarget]] = [:]
+    private var everywhere: [String: [CrossReferenceTarget]] = [:]
+
+    init(_ chapters: [Chapter]) {
+        for (position, chapter) in chapters.enumerated() {
+            let n = position + 1
+            var mine: [String: CrossReferenceTarget] = [:]
+            var count = 0
+            for eq in chapter.equations {
+                guard let label = eq.label else { continue }
+                count += 1
+                mine[label] = CrossReferenceTarget(page: chapter.slug, number: "\(n).\(eq.number ?? count)", kind: .equation)
+            }
+            for s in chapter.sections ?? [] {
+                if let label = s.label { mine[label] = CrossReferenceTarget(page: chapter.slug, number: Self.sectionNumber(chapter: n, s.path), kind: .section) }
+            }
+            for f in chapter.figures ?? [] {
+                if let label = f.label { mine[label] = CrossReferenceTarget(page: chapter.slug, number: "\(n).\(f.number)", kind: .figure) }
+            }
+            byChapter[chapter.slug] = mine
+            for (label, target) in mine { everywhere[label, default: []].append(target) }
+        }
+    }
+
+    static func sectionNumber(chapter: Int, _ path: [Int]) -> String { ([chapter] + path).map(String.init).joined(separator: ".") }
+
+    /// The target of `label` referenced from the chapter `slug`: its own label first, else the
+    /// one other chapter's; nil when none or several.
+    func target(_ label: String, from slug: String) -> CrossReferenceTarget? {
+        if let own = byChapter[slug]?[label] { return own }
+        let others = (everywhere[label] ?? []).filter { $0.page != slug }
+        return others.count == 1 ? others[0] : nil
+    }
+}
+
+/// Numbers a chapter's headings and figures while the parser walks its blocks, and gives each
+/// `{#sec-…}`/`{#fig-…}` label to the block it ends.
+struct ChapterOutline {
+    private var attributes: [AttributeLabel]
+    private var used: Set<Int> = []
+    private var counters: [Int] = []
+    private var seen: [String: SourceLocation] = [:]
+    private(set) var sections: [SectionInfo] = []
+    private(set) var figures: [FigureInfo] = []
+
+    init(attributes: [AttributeLabel]) { self.attributes = attributes }
+
+    /// The label of `kind` written in the block that starts at `location` (lines before `next`).
+    private mutating func label(_ kind: String, at location: SourceLocation, before next: Int) throws -> String? {
+        let mine = attributes.indices.filter { !used.contains($0) && attributes[$0].location.line >= location.line && attributes[$0].location.line < next }
+        guard let first = mine.first else { return nil }
+        let found = attributes[first]
+        guard found.label.hasPrefix(kind) else { return nil }
+        if mine.count > 1 {
+            throw BookError("a second label '{#\(attributes[mine[1]].label)}' on the same \(kind == "sec-" ? "heading" : "figure"); it already has '{#\(found.label)}'", at: attributes[mine[1]].location)
+        }
+        if let earlier = seen[found.label] {
+            throw BookError("label '\(found.label)' is already used at line \(earlier.line)", at: found.location)
+        }
+        used.insert(first)
+        seen[found.label] = found.location
+        return found.label
+    }
+
+    /// Numbers a heading (`<h2>` is a section, `<h3>` a subsection, …) and marks its HTML with its
+    /// index (`<h2 data-section="0">`) for the page.
+    mutating func addHeading(_ html: String, title: String, at location: SourceLocation, before next: Int) throws -> String {
+        guard html.hasPrefix("<h"), let level = html.dropFirst(2).first?.wholeNumberValue else { return html }
+        let label = try self.label("sec-", at: location, before: next)
+        if level == 1 {
+            if let label {
+                throw BookError("label '{#\(label)}' is on a level-1 heading, which is the chapter's title; label sections (## and below), or refer to the chapter by a link", at: location)
+            }
+            return html
+        }
+        let depth = level - 1
+        if counters.count < depth { counters += Array(repeating: 0, count: depth - counters.count) }
+        counters = Array(counters.prefix(depth))
+        counters[depth - 1] += 1
+        sections.append(SectionInfo(level: level, path: counters, label: label, title: title.trimmingCharacters(in: .whitespaces), location: location))
+        return "<h\(level) data-section=\"\(sections.count - 1)\">" + html.dropFirst(4)
+    }
+
+    /// Numbers a figure (an image in a paragraph of its own).
+    mutating func addFigure(at location: SourceLocation, before next: Int) throws {
+        let label = try self.label("fig-", at: location, before: next)
+        figures.append(FigureInfo(number: figures.count + 1, label: label, location: location))
+    }
+
+    /// A label that no heading or figure took was written somewhere it labels nothing.
+    func finish() throws {
+        for (i, a) in attributes.enumerated() where !used.contains(i) {
+            if a.label.hasPrefix("sec-") {
+                throw BookError("label '{#\(a.label)}' is not at the end of a heading; write it as '## Title {#\(a.label)}'", at: a.location)
+            }
+            throw BookError("label '{#\(a.label)}' does not follow a figure; a figure is an image in a paragraph of its own, labelled as ![caption](path){#\(a.label)}", at: a.location)
+        }
+    }
+}
