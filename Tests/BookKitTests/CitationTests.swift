@@ -82,6 +82,7 @@ struct CitationParsingTests {
     @Test func whatIsNotACitationStaysText() throws {
         let source = """
         Write to me@example.org or `@werbos1990` or \\@werbos1990; maths $a@b$ and [a link](https://x.org) and [plain text].
+        A profile https://social.example/@someone is no citation either.
 
         ```swift
         print("@werbos1990 [@bengio2003neural]")

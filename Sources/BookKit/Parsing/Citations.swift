@@ -45,9 +45,9 @@ enum AtReference {
         return (String(c[start..<k]), k)
     }
 
-    /// True when an `@` at `i` can start a reference: not inside a word or an e-mail address.
+    /// True when an `@` at `i` can start a reference: not inside a word, an e-mail address or a URL.
     static func canStart(_ c: [Character], at i: Int) -> Bool {
-        i == 0 || !(c[i - 1].isLetter || c[i - 1].isNumber || c[i - 1] == "_" || c[i - 1] == "@" || c[i - 1] == ".")
+        i == 0 || !(c[i - 1].isLetter || c[i - 1].isNumber || "_@./:".contains(c[i - 1]))
     }
 }
 
