@@ -59,12 +59,19 @@ struct ContentsAndSearchTests {
         #expect(try brokenLinks(in: site.dir).isEmpty)
     }
 
+    @Test func mathsInTheIndexReadsAsSymbols() {
+        #expect(SearchIndex.plainTeX("P(x_t \\mid x_{t-1}, \\ldots) \\approx \\mathbf{W}_{xh}\\,\\alpha") == "P(x_t | x_t-1, …) ≈ W_xhα")
+    }
+
     @Test func aLongFirstParagraphIsCut() throws {
         let words = (1...80).map { "w\($0)" }.joined(separator: " ")
         let chapter = try ChapterParser().parse(source: words + "\n", path: "chapters/a.md")
         let outline = BookOutline(title: "", chapters: [], targets: CrossReferenceTargets([chapter]))
         let summary = IndexPage.summaryHTML(chapter, result: nil, outline: outline, position: 0)
         #expect(summary.hasPrefix("w1 w2 ") && summary.hasSuffix("w60 …"))
+        // One that stops before display maths says it goes on.
+        let stops = try ChapterParser().parse(source: "The loss is\n\n$$L = 1$$\n", path: "chapters/b.md")
+        #expect(IndexPage.summaryHTML(stops, result: nil, outline: outline, position: 0) == "The loss is …")
     }
 
     @Test func searchIndexHoldsTheProseBySectionWithoutCode() throws {
@@ -81,7 +88,7 @@ struct ContentsAndSearchTests {
         #expect(hidden.text == "The hidden state remembers the past, unlike the window of an n-gram.")
         #expect(!script.contains("secretCodeWord"))
         let top = try #require(entries.first { $0.page == "01-seq.html" && $0.anchor.isEmpty })
-        #expect(top.text.hasPrefix("A sequence model reads x_1, dots, x_T one token"))
+        #expect(top.text.hasPrefix("A sequence model reads x_1, …, x_T one token"))
         #expect(entries.contains { $0.anchor == "perplexity" && $0.text == "Perplexity is the exponential of the cross-entropy." })
         // The references section is searchable too; every anchor exists on its page.
         #expect(entries.contains { $0.anchor == "references" && $0.text.contains("Werbos, Paul J. 1990.") })

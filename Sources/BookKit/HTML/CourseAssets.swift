@@ -102,13 +102,17 @@ figure[id]:target { background: color-mix(in srgb, var(--accent) 7%, transparent
     if (terms.length === 0) { box.hidden = true; box.textContent = ""; return; }
     var phrase = terms.join(" "), hits = [];
     window.RNNBOOK_SEARCH.forEach(function (e) {
-      var text = e.text.toLowerCase(), head = (e.section + " " + e.chapter).toLowerCase(), score = 0;
+      // Every word must occur; the section's own title weighs most, then the phrase, then counts.
+      var text = e.text.toLowerCase(), section = e.section.toLowerCase(), chapter = e.chapter.toLowerCase(), score = 0;
       for (var i = 0; i < terms.length; i++) {
-        var inText = text.indexOf(terms[i]) >= 0, inHead = head.indexOf(terms[i]) >= 0;
-        if (!inText && !inHead) { return; }
-        score += (inHead ? 3 : 0) + (inText ? 1 : 0);
+        var count = text.split(terms[i]).length - 1, inSection = section.indexOf(terms[i]) >= 0;
+        if (count === 0 && !inSection && chapter.indexOf(terms[i]) < 0) { return; }
+        score += (inSection ? 4 : 0) + Math.min(count, 5);
       }
-      if (terms.length > 1 && text.indexOf(phrase) >= 0) { score += 5; }
+      if (terms.length > 1) {
+        if (section.indexOf(phrase) >= 0) { score += 6; }
+        score += 3 * Math.min(text.split(phrase).length - 1, 3);
+      }
       hits.push({ e: e, score: score });
     });
     hits.sort(function (a, b) { return b.score - a.score; });

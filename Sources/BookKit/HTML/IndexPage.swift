@@ -111,8 +111,9 @@ enum IndexPage {
             }
         }
         var words = HTMLText.plainText(fromHTML: html).split(whereSeparator: \.isWhitespace)
-        let cut = words.count > 60
-        if cut { words = Array(words.prefix(60)) }
+        // Cut at 60 words; a paragraph that stops mid-sentence (before display maths) says so.
+        let cut = words.count > 60 || words.last?.last.map { !".!?。！？)”".contains($0) } == true
+        if words.count > 60 { words = Array(words.prefix(60)) }
         var text = HTMLText.escape(words.joined(separator: " ")) + (cut ? " …" : "")
         for (k, tex) in maths.enumerated() {
             text = text.replacingOccurrences(of: "\u{E010}\(k)\u{E011}", with: "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>")

@@ -62,12 +62,21 @@ struct SearchIndex {
         s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
-    /// TeX without commands and braces, for matching and snippets: `\mathbf{W}_{xh}` → `W_xh`.
+    /// TeX without commands and braces, for matching and snippets: `\mathbf{W}_{xh}` → `W_xh`,
+    /// `\mid` → `|`, `\alpha` → `α`.
     static func plainTeX(_ tex: String) -> String {
-        var s = tex.replacingOccurrences(of: #"\\(left|right|mathbf|mathrm|operatorname|boldsymbol|mathbb|mathcal|text|big|Big)\b"#, with: "", options: .regularExpression)
-        s = s.replacingOccurrences(of: #"\\([A-Za-z]+)"#, with: "$1", options: .regularExpression)
+        var s = tex.replacingOccurrences(of: #"\\(left|right|mathbf|mathrm|operatorname|boldsymbol|mathbb|mathcal|text|big|Big|bigg|Bigg|quad|qquad|,|;|!)(?![A-Za-z])"#, with: "", options: .regularExpression)
+        s = Self.replace(#"\\([A-Za-z]+)"#, in: s) { Self.symbols[$0] ?? $0 }
         return s.filter { $0 != "{" && $0 != "}" }
     }
+
+    static let symbols: [String: String] = [
+        "mid": "|", "ldots": "…", "dots": "…", "cdots": "⋯", "approx": "≈", "in": "∈", "times": "×", "cdot": "·",
+        "sum": "∑", "prod": "∏", "partial": "∂", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "to": "→",
+        "infty": "∞", "nabla": "∇", "top": "⊤", "odot": "⊙", "log": "log", "exp": "exp", "min": "min", "max": "max",
+        "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ",
+        "mu": "μ", "pi": "π", "sigma": "σ", "tau": "τ", "phi": "φ", "xi": "ξ", "omega": "ω", "Delta": "Δ", "Sigma": "Σ",
+    ]
 
     private static func replace(_ pattern: String, in text: String, with transform: (String) -> String) -> String {
         let regex = try! NSRegularExpression(pattern: pattern, options: [.dotMatchesLineSeparators])
