@@ -20,6 +20,10 @@ struct ContentsAndSearchTests {
     let secretCodeWord = 1
     ```
 
+    ![A figure](https://example.org/f.svg)
+
+    After the figure.
+
     ## Perplexity
 
     Perplexity is the exponential of the cross-entropy.
@@ -85,8 +89,9 @@ struct ContentsAndSearchTests {
         let hidden = try #require(entries.first { $0.anchor == "sec-hidden" })
         #expect(hidden.page == "01-seq.html" && hidden.chapter == "Sequences" && hidden.section == "1.1 Hidden states")
         // Markup is gone (raw HTML in the Markdown never reaches a page).
-        #expect(hidden.text == "The hidden state remembers the past, unlike the window of an n-gram.")
+        #expect(hidden.text.hasPrefix("The hidden state remembers the past, unlike the window of an n-gram. Figure"))
         #expect(!script.contains("secretCodeWord"))
+        #expect(entries.contains { $0.text.contains("Figure 1.1. A figure After the figure.") })
         let top = try #require(entries.first { $0.page == "01-seq.html" && $0.anchor.isEmpty })
         #expect(top.text.hasPrefix("A sequence model reads x_1, …, x_T one token"))
         #expect(entries.contains { $0.anchor == "perplexity" && $0.text == "Perplexity is the exponential of the cross-entropy." })

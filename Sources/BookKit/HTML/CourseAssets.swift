@@ -25,6 +25,8 @@ figure[id]:target { background: color-mix(in srgb, var(--accent) 7%, transparent
 .search-results { font: .84rem/1.45 var(--sans); margin: 0 0 1rem; }
 .search-results ol { list-style: none; margin: 0; padding: 0; }
 .search-results li { margin: 0 0 .55rem; }
+.sidebar .search-results ol > li > a::before { content: none; }
+.sidebar .search-results ol > li { counter-increment: none; }
 .search-results li a { display: block; text-decoration: none; padding: .2rem .4rem; border-radius: 5px; }
 .search-results li a:hover, .search-results li a:focus { background: color-mix(in srgb, var(--accent) 9%, transparent); }
 .search-results .where { display: block; font-weight: 600; color: var(--fg); }

@@ -28,6 +28,8 @@ struct SearchIndex {
         ] {
             body = body.replacingOccurrences(of: pattern, with: " ", options: [.regularExpression])
         }
+        // Blocks end in a space, so a caption and the next paragraph do not run together.
+        body = body.replacingOccurrences(of: #"</(p|li|figcaption|h[1-6]|div|td|th|blockquote|pre|figure|tr)>"#, with: "$0 ", options: .regularExpression)
         // Inline maths reads as its symbols: \(\mathbf{H}_{t-1}\) becomes H_t-1.
         body = Self.replace(#"<span class="math inline">\\\((.*?)\\\)</span>"#, in: body) { tex in
             " " + Self.plainTeX(HTMLText.plainText(fromHTML: tex)) + " "
