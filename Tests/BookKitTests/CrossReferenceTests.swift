@@ -134,6 +134,16 @@ struct CrossReferenceTests {
         #expect(two.contains("<li class=\"h2\"><a href=\"#sec-grads\"><span class=\"secno\">2.1</span> Gradients vanish</a></li>"))
     }
 
+    @Test func headingIDsNeverTakeALabelPrefix() throws {
+        let chapter = try parser.parse(source: "## Fig. 2 again\n\n## Eq. 1\n\n## Fig 2 again\n", path: "chapters/t.md")
+        let outline = BookOutline(title: "B", chapters: [("t", "T", "notrun")], targets: CrossReferenceTargets([chapter]))
+        var page = ChapterPage(chapter: chapter, result: nil, outline: outline, position: 0)
+        let html = page.render()
+        #expect(html.contains("<h2 id=\"section-fig-2-again\">"))
+        #expect(html.contains("<h2 id=\"section-eq-1\">"))
+        #expect(html.contains("<h2 id=\"section-fig-2-again-2\">"))
+    }
+
     @Test func aPartialBuildResolvesLinksToTheOtherChapters() throws {
         let book = try Book()
         try book.write("01-seq.md", Self.first)

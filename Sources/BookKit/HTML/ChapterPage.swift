@@ -198,8 +198,10 @@ struct ChapterPage {
     }
 
     mutating func uniqueID(_ base: String) -> String {
+        // Prefixes that name labels, checks and blocks stay theirs (a heading "Fig. 2" is not #fig-2).
+        let base = ["eq-", "sec-", "fig-", "ref-", "check-", "block-"].contains(where: base.hasPrefix) ? "section-" + base : base
         var id = base, k = 2
-        while usedIDs.contains(id) || ["eq-", "sec-", "fig-", "ref-", "check-", "block-"].contains(where: id.hasPrefix) {
+        while usedIDs.contains(id) {
             id = "\(base)-\(k)"; k += 1
         }
         usedIDs.insert(id)
