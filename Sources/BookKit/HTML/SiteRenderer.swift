@@ -6,6 +6,10 @@ public struct SiteRenderer: Sendable {
     /// The directory chapter paths are relative to (figures are read from there).
     public var bookRoot: URL
     public var assetSources: AssetSources
+    /// Which edition to write (the student edition leaves exercise solutions out).
+    public var edition: Edition = .instructor
+    /// Also write the whole book as one page for print (`book-print.html`, see `PrintBook`).
+    public var printBook = false
 
     public init(bookTitle: String = "Recurrent Neural Networks, executed",
                 bookRoot: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
@@ -52,11 +56,15 @@ public struct SiteRenderer: Sendable {
         // One chapter's problem (a missing figure, a file that cannot be written) must not stop the
         // other pages or the index: collect every problem, write everything else, then fail.
         var problems: [String] = []
+        var printed: [(chapter: Chapter, html: String)] = []
         for (position, item) in chapters.enumerated() {
             do {
-                var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
+                var page = ChapterPage(chapter: item.chapter, result: edition.view(of: item.result, chapter: item.chapter),
+                                       outline: outline, position: position)
+                page.edition = edition
                 page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
                 let html = page.render()
+                printed.append((item.chapter, html))
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
             } catch {
@@ -68,6 +76,14 @@ public struct SiteRenderer: Sendable {
                                   to: outputDirectory.appendingPathComponent("index.html"))
         } catch {
             problems.append("index.html not written: \(describe(error))")
+        }
+        if printBook {
+            do {
+                try AssetCopier.write(PrintBook(title: bookTitle, edition: edition).html(pages: printed),
+                                      to: outputDirectory.appendingPathComponent(PrintBook.fileName))
+            } catch {
+                problems.append("\(PrintBook.fileName) not written: \(describe(error))")
+            }
         }
         if !problems.isEmpty { throw SiteError(problems: problems) }
     }
