@@ -36,6 +36,14 @@ struct ExerciseTests {
         #expect(chapter.gradableExercises.count == 2)
     }
 
+    @Test func hiddenChecksAndTimeoutsAreOptionsOfTheirRoles() throws {
+        let chapter = try parser.parse(source: Self.exerciseHead + "```swift solution timeout=5\nlet s = 3\n```\n\n```swift check hide\nexpect(\"s\", s, equals: 3)\n```\n", path: path)
+        let blocks = chapter.blocks(ofExercise: "ex-sum").map(\.block)
+        #expect(blocks.map(\.options.role) == [.solution, .check])
+        #expect(blocks[0].options.timeout == 5 && blocks[0].options.showCode)
+        #expect(!blocks[1].options.showCode && blocks[1].options.run)
+    }
+
     @Test func headingTextAndInlineMathsStayInTheTitle() throws {
         let chapter = try parser.parse(source: "## Exercise: The *sum* of $x_t$ {#ex-sum}\n\nWhy?\n", path: path)
         let exercise = try #require(chapter.exercises.first)
