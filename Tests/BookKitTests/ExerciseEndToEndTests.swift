@@ -160,12 +160,13 @@ struct ExerciseEndToEndTests {
         #expect(unknown.stderr.contains("exercises: ex-step, ex-uniform"))
     }
 
-    static var chromiumAvailable: Bool { (try? PDFPrinter.locate()) != nil }
     static func which(_ tool: String) -> String? {
         ["/usr/bin/\(tool)", "/usr/local/bin/\(tool)"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
+    /// The PDF is printed by Chromium and read back with pdftotext (package poppler-utils).
+    static var canPrintAndRead: Bool { (try? PDFPrinter.locate()) != nil && which("pdftotext") != nil }
 
-    @Test(.enabled(if: chromiumAvailable, "needs headless Chromium"))
+    @Test(.enabled(if: canPrintAndRead, "needs headless Chromium and pdftotext (poppler-utils)"))
     func theBookPrintsToOnePDFWithContentsMathsAndPageNumbers() throws {
         let book = try book()
         try book.write("01-intro.md", "# Introduction\n\nSequences $x_1, \\dots, x_T$ and \\(\\mathbf{W}_{xh}\\).\n\n## Why recurrence\n\nText.\n")
@@ -179,8 +180,7 @@ struct ExerciseEndToEndTests {
         #expect(html.contains("href=\"#ch-05-ex\""))
         #expect(html.contains("id=\"05-ex--ex-uniform\""))
         #expect(html.contains("<details class=\"solution\" open>"))
-        guard let pdftotext = Self.which("pdftotext") else { return }
-        let text = try Self.capture(pdftotext, ["-layout", pdf.path, "-"])
+        let text = try Self.capture(try #require(Self.which("pdftotext")), ["-layout", pdf.path, "-"])
         #expect(text.contains("Contents"))
         #expect(text.contains("Hidden States, Practised"))
         #expect(text.range(of: #"Exercise 2\s+Perplexity of a uniform model"#, options: .regularExpression) != nil)
@@ -192,15 +192,14 @@ struct ExerciseEndToEndTests {
         #expect(text.range(of: #"\b2\s*/\s*\d+\b"#, options: .regularExpression) != nil)
     }
 
-    @Test(.enabled(if: chromiumAvailable, "needs headless Chromium"))
+    @Test(.enabled(if: canPrintAndRead, "needs headless Chromium and pdftotext (poppler-utils)"))
     func theStudentPDFHasNoSolutions() throws {
         let book = try book()
         let run = try book.run("build", "--edition", "student", "--pdf", "-o", "student", environment: env(book))
         #expect(run.status == 0, "\(run.stderr)")
         let out = book.root.appendingPathComponent("student")
         for secret in Self.secrets { #expect(Self.files(under: out, containing: secret).isEmpty, "\(secret)") }
-        guard let pdftotext = Self.which("pdftotext") else { return }
-        let text = try Self.capture(pdftotext, [out.appendingPathComponent("book.pdf").path, "-"])
+        let text = try Self.capture(try #require(Self.which("pdftotext")), [out.appendingPathComponent("book.pdf").path, "-"])
         #expect(text.contains("Student edition"))
         #expect(text.contains("uniform over 28"))
         for secret in Self.secrets { #expect(!text.contains(secret), "\(secret) printed") }
