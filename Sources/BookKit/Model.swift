@@ -54,6 +54,8 @@ public struct BlockOptions: Codable, Sendable, Equatable {
     public var showCode = true
     public var expectError = false
     public var timeout: Double?
+    /// Its part in an exercise (```` ```swift starter ````, `solution`, `check`); see `Exercise`.
+    public var role: ExerciseRole? = nil
     public init() {}
 }
 
@@ -77,6 +79,8 @@ public struct CodeBlock: Codable, Sendable, Equatable {
     /// Where the first line of code (not the fence) is.
     public var location: SourceLocation
     public var expected: ExpectedOutput?
+    /// Id of the exercise the block belongs to (`ex-…`), if any.
+    public var exercise: String? = nil
     public init(language: String, code: String, options: BlockOptions, index: Int?, location: SourceLocation,
                 expected: ExpectedOutput? = nil) {
         self.language = language; self.code = code; self.options = options; self.index = index
@@ -158,6 +162,8 @@ public struct Chapter: Codable, Sendable, Equatable {
     /// Headings and figures, numbered for `@sec-…` and `@fig-…` (see CrossReferences.swift).
     public var sections: [SectionInfo]?
     public var figures: [FigureInfo]?
+    /// The chapter's exercises in order (see `Exercise`).
+    public var exercises: [Exercise] = []
     public init(path: String, slug: String, title: String, params: [String: ParamValue] = [:],
                 profiles: [String: [String: ParamValue]] = [:], timeout: Double? = nil,
                 segments: [Segment] = [], inlines: [InlineItem] = []) {
@@ -227,6 +233,9 @@ public struct ChapterResult: Codable, Sendable, Equatable {
     public var compileSeconds: Double
     /// True when this result came from the cache rather than a fresh run.
     public var cached: Bool
+    /// The block each metric was last recorded in (the student edition withholds what
+    /// exercise solutions record); nil in results of older builds.
+    public var metricBlocks: [String: Int]? = nil
     public init(chapter: String, title: String, status: Status, profile: String, params: [String: ParamValue],
                 seed: Int?, blocks: [BlockResult], findings: [Finding], metrics: [String: Double],
                 versions: VersionInfo, machine: String, startedAt: String,

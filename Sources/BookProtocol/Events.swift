@@ -64,12 +64,14 @@ public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
         case equation, gradient, shape, claim, output, expectError
         /// A `{{name}}` in prose whose metric the run must record.
         case value
+        /// A named check from chapter code (`expect("name", …)`), e.g. an exercise's check.
+        case expect
         // Problems that stop a block or the chapter.
         case compile, crash, timeout, program, input
         /// Whether findings of this kind are checks (counted in the page's totals).
         public var isCheck: Bool {
             switch self {
-            case .equation, .gradient, .shape, .claim, .output, .expectError, .value: true
+            case .equation, .gradient, .shape, .claim, .output, .expectError, .value, .expect: true
             case .compile, .crash, .timeout, .program, .input: false
             }
         }

@@ -32,7 +32,10 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Fail at once when another build is using the output folder, instead of waiting for it.")
     var noWait = false
 
-    func validate() throws {
+    func validate() throws { try Self.validate(assignments: assignments, jobs: jobs, timeout: timeout) }
+
+    /// The checks of `--set`, `--jobs` and `--timeout` (shared with `grade`).
+    static func validate(assignments: [String], jobs: Int, timeout: Double?) throws {
         for a in assignments where !a.contains("=") || a.hasPrefix("=") {
             throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
         }
@@ -43,7 +46,10 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    var overrides: [String: String] {
+    var overrides: [String: String] { Self.overrides(assignments) }
+
+    /// `KEY=VALUE` assignments (already validated) as a dictionary; a later key wins.
+    static func overrides(_ assignments: [String]) -> [String: String] {
         Dictionary(assignments.map { a in
             let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (String(parts[0]), String(parts[1]))
@@ -66,9 +72,10 @@ struct RunOptions: ParsableArguments {
 /// Runs the chapters and reports; shared by `build` (pages) and `check` (no pages).
 /// With `mutate`, also prints the mutation report and fails when a checked equation has no
 /// mutant killed.
-func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
+func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false, edition: Edition = .instructor, pdf: Bool = false) throws {
     let terminal = Terminal()
-    let settings = options.settings()
+    var settings = options.settings()
+    settings.edition = edition
     let builder = BookBuilder(settings: settings)
     func reported(_ error: BookError) -> ExitCode {
         terminal.line(error.description)
@@ -85,11 +92,17 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
     // One build per output folder at a time; released when this process ends, however it ends.
     let folder = OutputFolder(settings.outputDirectory)
     let lock: OutputFolder.Lock
+    // Before anything runs: a PDF needs Chromium.
+    let printer: PDFPrinter?
+    do { printer = pdf ? try PDFPrinter.locate() : nil } catch let error as BookError { throw reported(error) }
     do {
         try folder.prepare()
         lock = try folder.lock(wait: !options.noWait) { terminal.line($0) }
     } catch let error as BookError { throw reported(error) }
     defer { lock.release() }
+    if pages {
+        do { try folder.claim(edition) } catch let error as BookError { throw reported(error) }
+    }
     let outcome: BookBuilder.Outcome
     do { outcome = try builder.build(files, jobs: options.jobs, writeResults: pages, terminal: terminal) }
     catch let error as UsageError { throw ValidationError(error.description) }
@@ -97,8 +110,20 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
     var failures = outcome.failures
     if pages {
         // A page that cannot be written is one more failure in the summary, not a lost summary.
-        do { try SiteRenderer().render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory) }
+        var renderer = SiteRenderer()
+        renderer.edition = edition
+        renderer.printBook = printer != nil
+        do { try renderer.render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory) }
         catch { failures.append(describe(error)) }
+        if let printer {
+            terminal.status("printing the book to \(options.output)/book.pdf")
+            do {
+                try printer.print(html: settings.outputDirectory.appendingPathComponent("book-print.html"),
+                                  to: settings.outputDirectory.appendingPathComponent("book.pdf"))
+                terminal.clear()
+                terminal.line("wrote \(options.output)/book.pdf")
+            } catch { terminal.clear(); failures.append(describe(error)) }
+        }
     }
     let ran = outcome.chapters.filter { $0.result != nil }.count
     var mutationFailed = false
@@ -123,5 +148,11 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run every chapter and write the pages and JSON results.")
     @OptionGroup var options: RunOptions
-    func run() throws { try runBook(options, pages: true) }
+    @Option(help: "Which edition to write: 'instructor' (exercise solutions shown, collapsed) or 'student' (no solution text in the output folder; its cache is kept outside it).")
+    var edition: Edition = .instructor
+    @Flag(help: "Also print the whole book to book.pdf (book-print.html through headless Chromium).")
+    var pdf = false
+    func run() throws { try runBook(options, pages: true, edition: edition, pdf: pdf) }
 }
+
+extension Edition: ExpressibleByArgument {}

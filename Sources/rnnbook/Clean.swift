@@ -13,6 +13,8 @@ struct Clean: ParsableCommand {
         let folder = OutputFolder(URL(fileURLWithPath: output))
         do {
             let removed = try folder.clean()
+            // The student edition's cache lives outside the folder (see Edition.swift).
+            try? FileManager.default.removeItem(at: folder.privateCacheDirectory)
             print("cleaned \(output)/ (\(removed) entr\(removed == 1 ? "y" : "ies") removed; README.md kept)")
         } catch let error as BookError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))

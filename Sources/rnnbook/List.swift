@@ -21,6 +21,9 @@ struct List: ParsableCommand {
                 if !chapter.params.isEmpty {
                     print("  params: " + chapter.params.keys.sorted().map { "\($0)=\(chapter.params[$0]!)" }.joined(separator: ", "))
                 }
+                if !chapter.exercises.isEmpty {
+                    print("  exercises: " + chapter.exercises.map(\.id).joined(separator: ", "))
+                }
                 for name in chapter.profiles.keys.sorted() {
                     let o = chapter.profiles[name]!
                     print("  profile \(name): " + o.keys.sorted().map { "\($0)=\(o[$0]!)" }.joined(separator: ", "))

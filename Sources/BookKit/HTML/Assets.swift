@@ -38,7 +38,7 @@ enum AssetCopier {
         try copy(katexCSS, to: katexOut.appendingPathComponent("katex.min.css"))
         for f in fontFiles { try copy(fonts.appendingPathComponent(f), to: fontsOut.appendingPathComponent(f)) }
         try copy(hljs, to: hljsOut.appendingPathComponent("highlight.min.js"))
-        try write(Stylesheet.css, to: assets.appendingPathComponent("book.css"))
+        try write(Stylesheet.css + ChapterPage.exerciseCSS, to: assets.appendingPathComponent("book.css"))
         try write(Stylesheet.script, to: assets.appendingPathComponent("book.js"))
         try write(CourseAssets.css, to: assets.appendingPathComponent("course.css"))
         try write(CourseAssets.script, to: assets.appendingPathComponent("search.js"))

@@ -17,13 +17,15 @@ struct ChapterPage {
     let position: Int
     /// File name of the last passing version of this page, kept beside a failed one.
     var lastGoodPage: String? = nil
+    /// The student edition leaves exercise solutions out (see ExerciseHTML.swift).
+    var edition: Edition = .instructor
 
     /// Relative image sources the page uses (figures to copy), filled while rendering.
     private(set) var imageSources: [String] = []
     var headings: [(level: Int, id: String, html: String)] = []
     private var usedIDs: Set<String> = []
     private var placedChecks: Set<Int> = []
-    private var checkIDs: [Int: String] = [:]
+    private(set) var checkIDs: [Int: String] = [:]
     private var figureCount = 0
     private var outputCount = 0
 
@@ -40,7 +42,9 @@ struct ChapterPage {
 
     mutating func render() -> String {
         var main = ""
-        for segment in chapter.segments {
+        for (k, segment) in chapter.segments.enumerated() {
+            main += exerciseBoundary(at: k)
+            if withholds(segment: k) { continue }
             switch segment {
             case .prose(let html): main += prose(html)
             case .equation(let eq): main += equation(eq)
@@ -48,6 +52,7 @@ struct ChapterPage {
             case .figure(let path, let caption): main += figure(path: path, caption: caption)
             }
         }
+        main += exerciseBoundary(at: chapter.segments.count)
         main += remainingChecks()
         main += referencesSection()
         let banner = failureBanner()

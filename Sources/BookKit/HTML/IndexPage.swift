@@ -3,9 +3,8 @@ import Foundation
 /// The book's front page: what each chapter is about and how its build went, the book's totals,
 /// what the build ran on, a search box and the works the book cites.
 enum IndexPage {
-    /// HOOK(exercises): how many exercises a chapter has, once the model knows exercises; nil
-    /// hides the column. Return the chapter's count here when `Chapter` carries its exercises.
-    static func exerciseCount(of chapter: Chapter) -> Int? { nil }
+    /// How many exercises a chapter has (the column shows when any chapter has one).
+    static func exerciseCount(of chapter: Chapter) -> Int? { chapter.exercises.isEmpty ? nil : chapter.exercises.count }
 
     static func render(title: String, chapters: [(chapter: Chapter, result: ChapterResult?)]) -> String {
         let results = chapters.compactMap(\.result)

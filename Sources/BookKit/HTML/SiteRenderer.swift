@@ -6,6 +6,10 @@ public struct SiteRenderer: Sendable {
     /// The directory chapter paths are relative to (figures are read from there).
     public var bookRoot: URL
     public var assetSources: AssetSources
+    /// Which edition to write (the student edition leaves exercise solutions out).
+    public var edition: Edition = .instructor
+    /// Also write the whole book as one page for print (`book-print.html`, see `PrintBook`).
+    public var printBook = false
 
     public init(bookTitle: String = "Recurrent Neural Networks, executed",
                 bookRoot: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
@@ -53,12 +57,16 @@ public struct SiteRenderer: Sendable {
         // other pages or the index: collect every problem, write everything else, then fail.
         var problems: [String] = []
         var search = SearchIndex()
+        var printed: [(chapter: Chapter, html: String)] = []
         for (position, item) in chapters.enumerated() {
             do {
-                var page = ChapterPage(chapter: item.chapter, result: item.result, outline: outline, position: position)
+                var page = ChapterPage(chapter: item.chapter, result: edition.view(of: item.result, chapter: item.chapter),
+                                       outline: outline, position: position)
+                page.edition = edition
                 page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
                 let html = page.render()
                 search.add(pageHTML: html, slug: item.chapter.slug, title: item.chapter.title)
+                printed.append((item.chapter, html))
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
             } catch {
@@ -72,6 +80,14 @@ public struct SiteRenderer: Sendable {
                                   to: outputDirectory.appendingPathComponent("index.html"))
         } catch {
             problems.append("index.html not written: \(describe(error))")
+        }
+        if printBook {
+            do {
+                try AssetCopier.write(PrintBook(title: bookTitle, edition: edition).html(pages: printed),
+                                      to: outputDirectory.appendingPathComponent(PrintBook.fileName))
+            } catch {
+                problems.append("\(PrintBook.fileName) not written: \(describe(error))")
+            }
         }
         if !problems.isEmpty { throw SiteError(problems: problems) }
     }

@@ -49,8 +49,9 @@ public struct ChapterParser: Sendable {
         var labelled = 0
         var labels: [String: SourceLocation] = [:]
         var firstHeading: String?
+        var exercises = ExerciseScanner(path: path)
         func appendProse(_ html: String) {
-            if case .prose(let previous)? = segments.last { segments[segments.count - 1] = .prose(html: previous + html) }
+            if case .prose(let previous)? = segments.last, !exercises.boundaries.contains(segments.count) { segments[segments.count - 1] = .prose(html: previous + html) }
             else { segments.append(.prose(html: html)) }
         }
 
@@ -95,8 +96,9 @@ public struct ChapterParser: Sendable {
                 let info = nested.info.split(whereSeparator: \.isWhitespace).map(String.init)
                 let language = info.first ?? ""
                 try checkLanguageSpelling(info, at: at)
-                if language == "swift", try blockOptions(Array(info.dropFirst()), at: at).run {
-                    throw BookError("a swift block inside a \(nested.container) is not run; move it to the top level (or write ```swift norun``` to only show it)", at: at)
+                if language == "swift", case let options = try blockOptions(Array(info.dropFirst()), at: at), options.run || options.role != nil {
+                    let what = options.role.map { "swift \($0.rawValue) block inside a \(nested.container) would not be part of its exercise" } ?? "swift block inside a \(nested.container) is not run"
+                    throw BookError("a \(what); move it to the top level (or write ```swift norun``` to only show it)", at: at)
                 }
                 if language == "output" {
                     throw BookError("an output block inside a \(nested.container) is never compared with a block's output; move it to the top level right after its swift block (or write ```text``` to only show it)", at: at)
@@ -117,7 +119,9 @@ public struct ChapterParser: Sendable {
                     let options = try blockOptions(Array(info.dropFirst()), at: location)
                     let index: Int? = options.run ? runnable : nil
                     if options.run { runnable += 1 }
-                    segments.append(.code(CodeBlock(language: "swift", code: code, options: options, index: index, location: codeLocation)))
+                    var swiftBlock = CodeBlock(language: "swift", code: code, options: options, index: index, location: codeLocation)
+                    swiftBlock.exercise = try exercises.codeBlock(role: options.role, at: location, segmentCount: segments.count)
+                    segments.append(.code(swiftBlock))
                 } else if language == "output", case .code(var previous)? = segments.last, previous.language == "swift",
                           previous.options.run, previous.expected == nil {
                     let tolerance = try outputTolerance(Array(info.dropFirst()), at: location)
@@ -127,7 +131,7 @@ public struct ChapterParser: Sendable {
                     let found: String
                     switch segments.last {
                     case .code(let previous)? where previous.language == "swift" && !previous.options.run:
-                        found = "a swift norun block, which is never run"
+                        found = "a swift \(previous.options.role == .starter ? "starter" : "norun") block, which is never run"
                     case .code(let previous)? where previous.language == "swift":
                         found = "a swift block that already has its expected output (line \(previous.expected?.location.line ?? 0))"
                     case .code(let previous)?: found = "a \(previous.language.isEmpty ? "plain" : previous.language) code block"
@@ -163,12 +167,16 @@ public struct ChapterParser: Sendable {
                 }
             case .heading:
                 if firstHeading == nil { firstHeading = block.plainText }
+                let headingLine = location.line - 1 < sourceLines.count ? sourceLines[location.line - 1] : ""
+                if try exercises.heading(html: block.html, plainText: block.plainText ?? "", sourceLine: headingLine,
+                                         at: location, segmentCount: segments.count) { continue }
                 let html = try outline.addHeading(block.html, title: block.plainText ?? "", at: location, before: nextLine)
                 appendProse(restoreStrayDisplays(html, lifted: lifted))
             case .other:
                 appendProse(restoreStrayDisplays(block.html, lifted: lifted))
             }
         }
+        try exercises.close(at: segments.count)
         // A claim limited to a profile no one defines would never be checked.
         let knownProfiles = ["default"] + front.profiles.keys.sorted()
         for item in inlines {
@@ -186,6 +194,7 @@ public struct ChapterParser: Sendable {
         chapter.sections = outline.sections.isEmpty ? nil : outline.sections
         chapter.figures = outline.figures.isEmpty ? nil : outline.figures
         chapter.references = try citedWorks(inlines, front: front, baseDirectory: baseDirectory, path: path)
+        chapter.exercises = exercises.exercises
         return chapter
     }
 
@@ -273,6 +282,7 @@ public struct ChapterParser: Sendable {
 
     private func blockOptions(_ words: [String], at location: SourceLocation) throws -> BlockOptions {
         var options = BlockOptions()
+        var role: ExerciseRole?
         for word in words {
             switch word {
             case "hide": options.showCode = false
@@ -280,13 +290,15 @@ public struct ChapterParser: Sendable {
             case "expect-error": options.expectError = true
             default:
                 if word.hasPrefix("timeout="), let t = Double(word.dropFirst(8)), t > 0 { options.timeout = t; continue }
-                throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error or timeout=SECONDS", at: location)
+                if let r = ExerciseRole(rawValue: word) { role = role ?? r; continue }
+                throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error, timeout=SECONDS, or in an exercise starter, solution or check", at: location)
             }
         }
         // A norun block is never run: hiding its code would show nothing, and the other options would never apply.
         if !options.run, let extra = words.first(where: { $0 != "norun" }) {
             throw BookError("swift block option '\(extra)' has no effect with norun (the block is only shown, never run); remove one of them", at: location)
         }
+        try ExerciseRole.apply(role, to: &options, words: words, at: location)
         return options
     }
 

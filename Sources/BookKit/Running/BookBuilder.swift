@@ -122,7 +122,7 @@ public struct BookBuilder: Sendable {
                 outcome.chapters.append((chapter, result))
                 if let result {
                     outcome.failures += result.failures.map(\.description)
-                    if writeResults { try write(result, slug: chapter.slug) }
+                    if writeResults, let published = settings.edition.view(of: result, chapter: chapter) { try write(published, slug: chapter.slug) }
                 }
             }
         }

@@ -34,8 +34,10 @@ extension ChapterRunner {
             var byBlock: [Int: [Diagnostic]] = [:]
             var unplaced: [Diagnostic] = []
             for d in diagnostics {
-                if d.file == chapter.path, let block = block(containing: d.line, in: chapter) {
-                    byBlock[block.index!, default: []].append(d.pointingInto(source))
+                // Blocks may come from other files than the chapter (a submission `grade` runs).
+                if let block = block(containing: d.line, of: d.file, in: chapter) {
+                    let text = d.file == chapter.path ? source : try? String(contentsOfFile: d.file, encoding: .utf8)
+                    byBlock[block.index!, default: []].append(text.map(d.pointingInto) ?? d)
                 }
                 else { unplaced.append(d) }
             }
@@ -54,25 +56,33 @@ extension ChapterRunner {
             if let first = byBlock.keys.filter({ !omitted.contains($0) }).min() {
                 let ds = byBlock[first]!
                 verdict.blockErrors[first] = (ds.map(\.text).joined(separator: "\n"),
-                                              SourceLocation(file: chapter.path, line: ds[0].line, column: ds[0].column))
+                                              SourceLocation(file: ds[0].file, line: ds[0].line, column: ds[0].column))
                 verdict.stopAfter = first
                 progressed = true
             }
             if !progressed || verdict.stopAfter == 0 { break }
         }
+        if verdict.problems.isEmpty && verdict.blockErrors.isEmpty {
+            verdict.starterProblems = typecheckStarters(of: chapter, source: source, work: work)
+        }
         return verdict
     }
 
-    private func block(containing line: Int, in chapter: Chapter) -> CodeBlock? {
-        chapter.codeBlocks.filter { $0.index != nil }.last { $0.location.line <= line && line <= $0.location.line + $0.code.split(separator: "\n", omittingEmptySubsequences: false).count }
+    private func block(containing line: Int, of file: String, in chapter: Chapter) -> CodeBlock? {
+        chapter.codeBlocks.filter { $0.index != nil && $0.location.file == file }.last { $0.location.line <= line && line <= $0.location.line + $0.code.split(separator: "\n", omittingEmptySubsequences: false).count }
     }
 
     struct CompileOutcome { var termination: Termination; var output: String }
 
     func compileProgram(source: String, executable: String, work: URL) -> CompileOutcome {
-        let out = work.appendingPathComponent("compile.out").path, err = work.appendingPathComponent("compile.err").path
+        runCompiler(toolchain.compileArguments(source: source, executable: executable), work: work, name: "compile")
+    }
+
+    /// Runs swiftc with `arguments`; its output goes through `work/<name>.out` and `.err`.
+    func runCompiler(_ arguments: [String], work: URL, name: String) -> CompileOutcome {
+        let out = work.appendingPathComponent("\(name).out").path, err = work.appendingPathComponent("\(name).err").path
         let process = Subprocess(executable: toolchain.swiftc,
-                                 arguments: toolchain.compileArguments(source: source, executable: executable),
+                                 arguments: arguments,
                                  environment: ProcessInfo.processInfo.environment,
                                  workingDirectory: settings.bookRoot.path, stdoutPath: out, stderrPath: err)
         do {

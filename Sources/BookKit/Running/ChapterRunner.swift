@@ -25,7 +25,10 @@ public struct BuildSettings: Sendable {
     public static let defaultTimeout: Double = 900
     public init(bookRoot: URL, outputDirectory: URL) { self.bookRoot = bookRoot; self.outputDirectory = outputDirectory }
 
-    var cacheDirectory: URL { outputDirectory.appendingPathComponent(".cache") }
+    /// Which edition the pages and JSON are (see `Edition`).
+    public var edition: Edition = .instructor
+    /// The student edition keeps its cache (programs with solutions, full results) outside the published folder.
+    var cacheDirectory: URL { edition == .student ? OutputFolder(outputDirectory).privateCacheDirectory : outputDirectory.appendingPathComponent(".cache") }
 }
 
 /// Compiles and runs chapters, one program each.

@@ -94,6 +94,8 @@ struct CompileVerdict {
     var expectedFailures: [Int: String] = [:]
     /// First block that cannot run: it and the blocks after it are not run.
     var stopAfter: Int?
+    /// Exercise starters that do not compile with their exercise's checks (`typecheckStarters`).
+    var starterProblems: [Finding] = []
     var seconds = 0.0
 }
 
@@ -110,13 +112,13 @@ struct ResultAssembler {
         var ended: [Int: Double] = [:]
         var outputs: [Int: [RichOutput]] = [:]
         var failures: [Int: String] = [:]
-        var findings = compile.problems
+        var findings = compile.problems + compile.starterProblems
         for event in run.events {
             switch event {
             case .blockStart(let i, let o, let e): starts[i] = (o, e); order.append(i)
             case .blockEnd(let i, let s): ended[i] = s
             case .output(let b, let o): outputs[b, default: []].append(o)
-            case .metric(_, let name, let value): result.metrics[name] = value
+            case .metric(let b, let name, let value): result.metrics[name] = value; result.metricBlocks = (result.metricBlocks ?? [:]).merging([name: b]) { $1 }
             case .check(var finding):
                 // The program knows equation lines; block checks get their block's line here.
                 if finding.line == nil, let b = finding.block, let block = blocks.first(where: { $0.index == b }) {

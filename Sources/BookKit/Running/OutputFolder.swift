@@ -48,7 +48,7 @@ public struct OutputFolder: Sendable {
 
     static func looksWritten(_ name: String) -> Bool {
         kept.contains(name) || name.hasSuffix(".html") || name.hasSuffix(".json")
-            || [".cache", "assets", "figures", markerName, lockName].contains(name)
+            || [".cache", "assets", "figures", markerName, lockName, editionName, "book.pdf"].contains(name)
     }
 
     /// Removes everything rnnbook wrote, keeping README.md and .gitignore and the marker; refuses

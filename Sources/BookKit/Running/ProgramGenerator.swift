@@ -26,8 +26,10 @@ public struct ProgramGenerator: Sendable {
             lines += equations
             lines.append("])")
         }
+        var scope = ExerciseScope()
         for block in chapter.codeBlocks {
             guard let index = block.index, block.options.run else { continue }
+            lines += scope.enter(block.exercise)
             lines.append("_bookBlockStart(\(index))")
             if omitted.contains(index) { continue }
             if block.options.expectError { lines.append("if _bookExpectErrorBegin(\(index)) {") }
@@ -36,6 +38,7 @@ public struct ProgramGenerator: Sendable {
             lines.append("#sourceLocation()")
             if block.options.expectError { lines += ["_bookExpectErrorEnd(\(index))", "}"] }
         }
+        lines += scope.enter(nil)
         lines.append("_bookChapterEnd()")
         return lines.joined(separator: "\n") + "\n"
     }
