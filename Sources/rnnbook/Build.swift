@@ -75,31 +75,15 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
         return ExitCode(1)
     }
     // Usage errors first, before anything is written.
-    let files: [ChapterFile]
-    do { files = try builder.chapterFiles(options.paths) }
-    catch let error as UsageError { throw ValidationError(error.description) }
-    catch let error as BookError { throw reported(error) }
-    if files.isEmpty {
-        throw ValidationError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))")
-    }
-    // One build per output folder at a time; released when this process ends, however it ends.
-    let folder = OutputFolder(settings.outputDirectory)
-    let lock: OutputFolder.Lock
-    do {
-        try folder.prepare()
-        lock = try folder.lock(wait: !options.noWait) { terminal.line($0) }
-    } catch let error as BookError { throw reported(error) }
-    defer { lock.release() }
+    let files = try chapterFiles(options, builder: builder, terminal: terminal)
     let outcome: BookBuilder.Outcome
-    do { outcome = try builder.build(files, jobs: options.jobs, writeResults: pages, terminal: terminal) }
+    do {
+        outcome = try buildChapters(files, with: builder, jobs: options.jobs, wait: !options.noWait, pages: pages,
+                                    terminal: terminal, site: builder.siteChapters)
+    }
     catch let error as UsageError { throw ValidationError(error.description) }
     catch let error as BookError { throw reported(error) }
-    var failures = outcome.failures
-    if pages {
-        // A page that cannot be written is one more failure in the summary, not a lost summary.
-        do { try SiteRenderer().render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory) }
-        catch { failures.append(describe(error)) }
-    }
+    let failures = outcome.failures
     let ran = outcome.chapters.filter { $0.result != nil }.count
     var mutationFailed = false
     if mutate {
@@ -118,6 +102,38 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false) throws {
         for f in failures { terminal.line(f) }
         throw ExitCode(1)
     }
+}
+
+/// The chapter files `options` name; a missing path or an empty selection is a usage error
+/// (exit 2), a book mistake (two chapters with one slug) is reported (exit 1).
+func chapterFiles(_ options: RunOptions, builder: BookBuilder, terminal: Terminal) throws -> [ChapterFile] {
+    let files: [ChapterFile]
+    do { files = try builder.chapterFiles(options.paths) }
+    catch let error as UsageError { throw ValidationError(error.description) }
+    catch let error as BookError { terminal.line(error.description); throw ExitCode(1) }
+    if files.isEmpty {
+        throw ValidationError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))")
+    }
+    return files
+}
+
+/// One build of `files` into the builder's output folder: marks and locks the folder (one build
+/// per folder at a time, waiting for another unless `wait` is false; released when this returns
+/// or the process ends), runs the chapters, and with `pages` writes the JSON and the site that
+/// `site` makes of the outcome. A page that cannot be written is one more failure in the returned
+/// outcome, not a lost summary. `build`, `check` and `serve` all build through this.
+func buildChapters(_ files: [ChapterFile], with builder: BookBuilder, jobs: Int, wait: Bool, pages: Bool, terminal: Terminal,
+                   site: (BookBuilder.Outcome) -> [(chapter: Chapter, result: ChapterResult?)]) throws -> BookBuilder.Outcome {
+    let folder = OutputFolder(builder.settings.outputDirectory)
+    try folder.prepare()
+    let lock = try folder.lock(wait: wait) { terminal.line($0) }
+    defer { lock.release() }
+    var outcome = try builder.build(files, jobs: jobs, writeResults: pages, terminal: terminal)
+    if pages {
+        do { try SiteRenderer().render(chapters: site(outcome), to: builder.settings.outputDirectory) }
+        catch { outcome.failures.append(describe(error)) }
+    }
+    return outcome
 }
 
 struct Build: ParsableCommand {
