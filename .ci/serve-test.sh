@@ -110,6 +110,8 @@ for path in "/../secret.txt" "/../../secret.txt" "/%2e%2e/secret.txt" "/assets/.
     if [[ "$code" == 200 ]] || grep -qE 'outside|root:' <<<"$body"; then fail "GET $path answered $code: ${body:0:80}"; fi
 done
 ok "no file outside output/ or hidden is served"
+code="$(curl -sS -o /dev/null -w '%{http_code}' -H 'Host: rebound.example' "$url/live.html" || true)"
+[[ "$code" == 403 ]] && ok "a request for another host name is refused (403)" || fail "a request with Host: rebound.example answered $code"
 
 # A taken port is a clear error, at once (before any build).
 second="$(cd "$book" && timeout 60 "$bin" serve --port "$port" 2>&1)" && status=0 || status=$?
@@ -133,6 +135,9 @@ if node --experimental-websocket --no-warnings "$repo/.ci/serve-browser.mjs" "$d
 else
     fail "the live page test failed"; echo "serve log:" >&2; sed 's/^/    /' "$log" | tail -40 >&2
 fi
+
+# How long each build of live.md took (the prose edit's time above includes its build).
+grep -E '(passed|FAILED)  chapters/live.md' "$log" | sed 's/^/     build: /' || true
 
 # Only the edited chapter was rebuilt: other.md appears in no line after the first build.
 if [[ "$(grep -c 'other.md' "$log" || true)" == "$builds_before" ]] && grep -q 'changed: chapters/live.md' "$log"; then

@@ -22,6 +22,31 @@ public struct BookHandler: HTTPHandler {
         guard request.method == .GET || request.method == .HEAD else {
             return text(.methodNotAllowed, "only GET and HEAD\n")
         }
+        // A page elsewhere that rebinds its own host name to 127.0.0.1 must not read the book.
+        if let host = request.headers[.host], !Self.isLocal(host: host) {
+            return text(.forbidden, "rnnbook serve answers only requests for 127.0.0.1 or localhost\n")
+        }
+        guard request.method == .HEAD else { return try await answer(request) }
+        // HEAD: the headers GET would send, no body (and no event stream).
+        if request.path == LivePage.eventsPath {
+            return HTTPResponse(statusCode: .ok, headers: headers("text/event-stream"))
+        }
+        var response = try await answer(request)
+        let length = try await response.bodyData.count
+        response.headers[.contentLength] = String(length)
+        response.payload = .httpBody(HTTPBodySequence(data: Data()))
+        return response
+    }
+
+    /// `127.0.0.1`, `localhost` or `[::1]`, with or without a port.
+    static func isLocal(host: String) -> Bool {
+        var name = host.lowercased()
+        if name.hasPrefix("[") { name = String(name.prefix { $0 != "]" }.dropFirst()) }
+        else if let colon = name.lastIndex(of: ":") { name = String(name[..<colon]) }
+        return ["127.0.0.1", "localhost", "::1"].contains(name)
+    }
+
+    func answer(_ request: HTTPRequest) async throws -> HTTPResponse {
         switch request.path {
         case LivePage.scriptPath:
             return HTTPResponse(statusCode: .ok, headers: headers("text/javascript; charset=utf-8"), body: Data(LivePage.script.utf8))

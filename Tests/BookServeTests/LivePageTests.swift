@@ -94,10 +94,32 @@ struct HandlerTests {
         return (dir, BookHandler(output: dir.url.appendingPathComponent("output"), state: state, hub: EventHub()))
     }
 
-    func get(_ handler: BookHandler, _ path: String, query: [HTTPRequest.QueryItem] = [], method: HTTPMethod = .GET) async throws -> (Int, String, String?) {
-        let request = HTTPRequest(method: method, version: .http11, path: path, query: query, headers: [:], body: Data())
+    func get(_ handler: BookHandler, _ path: String, query: [HTTPRequest.QueryItem] = [], method: HTTPMethod = .GET,
+             host: String = "127.0.0.1:8000") async throws -> (Int, String, String?) {
+        let request = HTTPRequest(method: method, version: .http11, path: path, query: query, headers: HTTPHeaders([.host: host]),
+                                  body: HTTPBodySequence(data: Data()))
         let response = try await handler.handleRequest(request)
         return (response.statusCode.code, String(decoding: try await response.bodyData, as: UTF8.self), response.headers[.contentType])
+    }
+
+    @Test func headGivesTheLengthWithoutTheBody() async throws {
+        let (dir, handler) = try served()
+        _ = dir
+        let request = HTTPRequest(method: .HEAD, version: .http11, path: "/assets/book.css", query: [],
+                                  headers: HTTPHeaders([.host: "localhost:8000"]), body: HTTPBodySequence(data: Data()))
+        let response = try await handler.handleRequest(request)
+        #expect(response.statusCode.code == 200 && response.headers[.contentLength] == "19")
+        #expect(try await response.bodyData.isEmpty)
+    }
+
+    /// DNS rebinding: a page at evil.example whose name now points to 127.0.0.1.
+    @Test func onlyRequestsForTheLocalHost() async throws {
+        let (dir, handler) = try served()
+        _ = dir
+        #expect(try await get(handler, "/b.html", host: "evil.example:8000").0 == 403)
+        #expect(try await get(handler, "/b.html", host: "localhost").0 == 200)
+        #expect(try await get(handler, "/b.html", host: "[::1]:8000").0 == 200)
+        #expect(try await get(handler, "/b.html", host: "127.0.0.1.evil.example").0 == 403)
     }
 
     @Test func aFailedChapterShowsItsFindingsAboveTheLastGoodContent() async throws {
