@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // `rnnbook serve`'s HTTP server: pure Swift on epoll, no further dependencies.
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
@@ -52,13 +54,19 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // `rnnbook serve`: file watching, the live-reload server, the failure panel.
+        .target(name: "BookServe", dependencies: [
+            "BookKit", "BookProtocol",
+            .product(name: "FlyingFox", package: "FlyingFox"),
+        ]),
         .executableTarget(name: "rnnbook", dependencies: [
-            "BookKit", "Engine",
+            "BookKit", "Engine", "BookServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
+        .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
     ],
     swiftLanguageModes: [.v6]
 )

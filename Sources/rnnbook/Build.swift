@@ -82,49 +82,18 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false, edition: 
         return ExitCode(1)
     }
     // Usage errors first, before anything is written.
-    let files: [ChapterFile]
-    do { files = try builder.chapterFiles(options.paths) }
-    catch let error as UsageError { throw ValidationError(error.description) }
-    catch let error as BookError { throw reported(error) }
-    if files.isEmpty {
-        throw ValidationError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))")
-    }
-    // One build per output folder at a time; released when this process ends, however it ends.
-    let folder = OutputFolder(settings.outputDirectory)
-    let lock: OutputFolder.Lock
+    let files = try chapterFiles(options, builder: builder, terminal: terminal)
     // Before anything runs: a PDF needs Chromium.
     let printer: PDFPrinter?
     do { printer = pdf ? try PDFPrinter.locate() : nil } catch let error as BookError { throw reported(error) }
-    do {
-        try folder.prepare()
-        lock = try folder.lock(wait: !options.noWait) { terminal.line($0) }
-    } catch let error as BookError { throw reported(error) }
-    defer { lock.release() }
-    if pages {
-        do { try folder.claim(edition) } catch let error as BookError { throw reported(error) }
-    }
     let outcome: BookBuilder.Outcome
-    do { outcome = try builder.build(files, jobs: options.jobs, writeResults: pages, terminal: terminal) }
+    do {
+        outcome = try buildChapters(files, with: builder, jobs: options.jobs, wait: !options.noWait, pages: pages,
+                                    printer: printer, terminal: terminal, site: builder.siteChapters)
+    }
     catch let error as UsageError { throw ValidationError(error.description) }
     catch let error as BookError { throw reported(error) }
-    var failures = outcome.failures
-    if pages {
-        // A page that cannot be written is one more failure in the summary, not a lost summary.
-        var renderer = SiteRenderer()
-        renderer.edition = edition
-        renderer.printBook = printer != nil
-        do { try renderer.render(chapters: builder.siteChapters(outcome), to: settings.outputDirectory) }
-        catch { failures.append(describe(error)) }
-        if let printer {
-            terminal.status("printing the book to \(options.output)/book.pdf")
-            do {
-                try printer.print(html: settings.outputDirectory.appendingPathComponent("book-print.html"),
-                                  to: settings.outputDirectory.appendingPathComponent("book.pdf"))
-                terminal.clear()
-                terminal.line("wrote \(options.output)/book.pdf")
-            } catch { terminal.clear(); failures.append(describe(error)) }
-        }
-    }
+    let failures = outcome.failures
     let ran = outcome.chapters.filter { $0.result != nil }.count
     var mutationFailed = false
     if mutate {
@@ -143,6 +112,52 @@ func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false, edition: 
         for f in failures { terminal.line(f) }
         throw ExitCode(1)
     }
+}
+
+/// The chapter files `options` name; a missing path or an empty selection is a usage error
+/// (exit 2), a book mistake (two chapters with one slug) is reported (exit 1).
+func chapterFiles(_ options: RunOptions, builder: BookBuilder, terminal: Terminal) throws -> [ChapterFile] {
+    let files: [ChapterFile]
+    do { files = try builder.chapterFiles(options.paths) }
+    catch let error as UsageError { throw ValidationError(error.description) }
+    catch let error as BookError { terminal.line(error.description); throw ExitCode(1) }
+    if files.isEmpty {
+        throw ValidationError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))")
+    }
+    return files
+}
+
+/// One build of `files` into the builder's output folder: marks and locks the folder (one build
+/// per folder at a time, waiting for another unless `wait` is false; released when this returns
+/// or the process ends), runs the chapters, and with `pages` writes the JSON and the site that
+/// `site` makes of the outcome, in the builder's edition (a folder holds one edition), and the
+/// PDF when a `printer` is given. A page or PDF that cannot be written is one more failure in the
+/// returned outcome, not a lost summary. `build`, `check` and `serve` all build through this.
+func buildChapters(_ files: [ChapterFile], with builder: BookBuilder, jobs: Int, wait: Bool, pages: Bool,
+                   printer: PDFPrinter? = nil, terminal: Terminal,
+                   site: (BookBuilder.Outcome) -> [(chapter: Chapter, result: ChapterResult?)]) throws -> BookBuilder.Outcome {
+    let output = builder.settings.outputDirectory
+    let folder = OutputFolder(output)
+    try folder.prepare()
+    let lock = try folder.lock(wait: wait) { terminal.line($0) }
+    defer { lock.release() }
+    if pages { try folder.claim(builder.settings.edition) }
+    var outcome = try builder.build(files, jobs: jobs, writeResults: pages, terminal: terminal)
+    guard pages else { return outcome }
+    var renderer = SiteRenderer()
+    renderer.edition = builder.settings.edition
+    renderer.printBook = printer != nil
+    do { try renderer.render(chapters: site(outcome), to: output) }
+    catch { outcome.failures.append(describe(error)) }
+    if let printer {
+        terminal.status("printing the book to \(output.lastPathComponent)/book.pdf")
+        do {
+            try printer.print(html: output.appendingPathComponent("book-print.html"), to: output.appendingPathComponent("book.pdf"))
+            terminal.clear()
+            terminal.line("wrote \(output.lastPathComponent)/book.pdf")
+        } catch { terminal.clear(); outcome.failures.append(describe(error)) }
+    }
+    return outcome
 }
 
 struct Build: ParsableCommand {

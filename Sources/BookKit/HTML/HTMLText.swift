@@ -1,10 +1,10 @@
 import Foundation
 
 /// HTML escaping and number formatting shared by every page writer.
-enum HTMLText {
+public enum HTMLText {
     /// Escapes text for an element body or a quoted attribute value.
     /// Everything a program prints goes through here, so `<script>` is shown, never run.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for ch in text.unicodeScalars {

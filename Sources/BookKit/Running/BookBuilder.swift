@@ -10,6 +10,9 @@ public struct ChapterFile: Sendable {
 /// Finds, parses, runs and writes chapters: what `rnnbook build` and `check` do.
 public struct BookBuilder: Sendable {
     public var settings: BuildSettings
+    /// The book's chapters outside this build whose params and profiles `--set` and `--profile`
+    /// may also name (`serve` rebuilds one chapter of a book built with `--profile quick`).
+    public var otherChapters: [Chapter] = []
     public init(settings: BuildSettings) { self.settings = settings }
 
     /// Chapter files from paths (files or folders); default `chapters/`. `README.md` is skipped.
@@ -67,6 +70,8 @@ public struct BookBuilder: Sendable {
         public var failures: [String]
         /// Chapter files this build read (parsed or not), relative to the book root.
         public var builtPaths: Set<String> = []
+        /// Why a chapter file of this build did not parse, by its path relative to the book root.
+        public var parseErrors: [String: BookError] = [:]
         public var allPassed: Bool { failures.isEmpty }
     }
 
@@ -116,7 +121,7 @@ public struct BookBuilder: Sendable {
             switch parsedChapter {
             case .failure(let error):
                 outcome.failures.append(error.description)
-                _ = file
+                outcome.parseErrors[file.displayPath] = error
             case .success(let (chapter, _)):
                 let result = results.get(i)
                 outcome.chapters.append((chapter, result))
@@ -189,7 +194,7 @@ public struct BookBuilder: Sendable {
 
     /// `--set` keys must be params of at least one selected chapter.
     func validateOverrides(_ chapters: [Chapter]) throws {
-        let known = Set(chapters.flatMap { $0.params.keys })
+        let known = Set((chapters + otherChapters).flatMap { $0.params.keys })
         for key in settings.overrides.keys.sorted() where !known.contains(key) {
             throw UsageError("--set \(key)=…: no chapter has a param '\(key)'; valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
@@ -201,7 +206,7 @@ public struct BookBuilder: Sendable {
                 }
             }
         }
-        let profiles = Set(chapters.flatMap { $0.profiles.keys }).union(["default"])
+        let profiles = Set((chapters + otherChapters).flatMap { $0.profiles.keys }).union(["default"])
         if !profiles.contains(settings.profile) {
             throw UsageError("--profile \(settings.profile): no chapter defines it; profiles: \(profiles.sorted().joined(separator: ", "))")
         }
