@@ -9,8 +9,9 @@ import Glibc
 ///
 ///     let model = checkpoint("seq-model") { train(...) }
 ///
-/// The key is the source of every block up to and including this one, plus params, profile,
-/// seed, engine, compiler, kernels and data files (the runner computes it per block). What the
+/// The key is the source of every block before this one and of this block up to the end of the
+/// call, plus params, profile, seed, engine, compiler, kernels and data files (the runner
+/// computes it; `line` finds the call). What the
 /// closure shows, records and prints is kept too and replayed on restore, so the page is the
 /// same either way; the page says which values were restored and when they were computed.
 /// The closure must not make checks (`verify`, `verifyGradient`): a restored check would claim
@@ -18,13 +19,13 @@ import Glibc
 /// changes outside its return value (a generator it advanced, a global) is not restored: let
 /// the closure create what it uses. `rnnbook build --force` recomputes every checkpoint;
 /// `rnnbook clean --checkpoints` deletes them.
-public func checkpoint<Value: Codable>(_ name: String, _ body: () throws -> Value) rethrows -> Value {
-    try CheckpointStore.shared.value(name, body)
+public func checkpoint<Value: Codable>(_ name: String, line: UInt = #line, _ body: () throws -> Value) rethrows -> Value {
+    try CheckpointStore.shared.value(name, line: line, body)
 }
 
 /// The same for a closure that returns a pair, such as `(model, reports)`.
-public func checkpoint<A: Codable, B: Codable>(_ name: String, _ body: () throws -> (A, B)) rethrows -> (A, B) {
-    let pair = try CheckpointStore.shared.value(name) { () throws -> CodablePair<A, B> in
+public func checkpoint<A: Codable, B: Codable>(_ name: String, line: UInt = #line, _ body: () throws -> (A, B)) rethrows -> (A, B) {
+    let pair = try CheckpointStore.shared.value(name, line: line) { () throws -> CodablePair<A, B> in
         let (a, b) = try body()
         return CodablePair(first: a, second: b)
     }
@@ -47,6 +48,8 @@ struct CheckpointConfiguration: Codable {
     var directory: String
     /// Block index (as text) -> key of everything up to and including that block.
     var blockKeys: [String: String]
+    /// `"block:line"` of a `checkpoint(` call -> key of everything up to the end of that call.
+    var callKeys: [String: String]?
     /// False under `--force`: compute every checkpoint again (and store the new values).
     var restore: Bool
     /// Most stored values kept per checkpoint name; the least recently used go first.
@@ -79,7 +82,7 @@ final class CheckpointStore: @unchecked Sendable {
         }
     }
 
-    func value<Value: Codable>(_ name: String, _ body: () throws -> Value) rethrows -> Value {
+    func value<Value: Codable>(_ name: String, line: UInt, _ body: () throws -> Value) rethrows -> Value {
         let context = BookContext.shared
         let block = context.currentBlock
         guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_".unicodeScalars.contains($0)) }) else {
@@ -89,7 +92,8 @@ final class CheckpointStore: @unchecked Sendable {
         let call = calls[name, default: 0]
         calls[name] = call + 1
         // A program run by hand (no runner) simply runs the closure.
-        guard let configuration, let blockKey = configuration.blockKeys[String(block)] else {
+        guard let configuration,
+              let blockKey = configuration.callKeys?["\(block):\(line)"] ?? configuration.blockKeys[String(block)] else {
             return try body()
         }
         let file = URL(fileURLWithPath: configuration.directory)

@@ -65,6 +65,7 @@ struct CacheEndToEndTests {
         show(table: [["n", String(n)]], header: ["param", "value"])
         return (Tensor<Float>(shape: [2], scalars: [Float(n), 0.1]), [1.5, 0.25])
     }
+    let after = "after the checkpoint"
     ```
 
     Trained with n = {{trained_n ≈ 3 ± 0 @default}}.
@@ -175,24 +176,42 @@ struct CacheEndToEndTests {
         let html = try page(book, "train")
         #expect(html.contains("<code>weights</code> restored from checkpoint, computed "))
 
+        // An edit after the call in the checkpoint's own block does not touch its key either.
+        try book.write("train.md", Self.training.replacingOccurrences(of: "after the checkpoint", with: "after it"))
+        let sameBlock = try book.run("build")
+        // (The summary compares with the last run, which had the edit in block 2.)
+        #expect(sameBlock.stderr.contains("rerun (blocks 1, 2 changed), restored from checkpoint: weights"), "\(sameBlock.stderr)")
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (3, 1))
+        // An edit inside the closure does.
+        try book.write("train.md", Self.training.replacingOccurrences(of: "[1.5, 0.25])", with: "[1.5, 0.5])"))
+        let inside = try book.run("build")
+        #expect(inside.stderr.contains("rerun (block 1 changed), checkpoint computed: weights"), "\(inside.stderr)")
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (4, 2))
+        try book.write("train.md", Self.training)
+        // Reverting finds the first run, as it was.
+        #expect(try book.run("build").stderr.contains("restored from cache"))
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (4, 2))
+
         // A param is part of every key: the chapter and the closure run again.
         let param = try book.run("build", "--set", "n=4")
         #expect(param.stderr.contains("rerun (param n 3 → 4), checkpoint computed: weights"), "\(param.stderr)")
-        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (3, 2))
-        #expect(try book.result("train").metrics["trained_n"] == 4)
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (5, 3))
+        // The claim `trained_n ≈ 3` fails, so the result is kept beside the last good one.
+        let failed = try resultDecoder().decode(ChapterResult.self, from: Data(contentsOf: book.root.appendingPathComponent("output/.cache/train.failed.json")))
+        #expect(failed.metrics["trained_n"] == 4)
 
         // --force ignores checkpoints; clean --checkpoints drops them.
         #expect(try book.run("build", "--force").status == 0)
-        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (4, 3))
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (6, 4))
         let clean = try book.run("clean", "--checkpoints")
-        #expect(clean.status == 0 && clean.stdout.contains("removed 2 checkpoints"), "\(clean.stdout)\(clean.stderr)")
+        #expect(clean.status == 0 && clean.stdout.contains("removed 3 checkpoints"), "\(clean.stdout)\(clean.stderr)")
         #expect(FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/train.html").path))
         try book.write("train.md", Self.training)
         #expect(try book.run("build").status == 0)
-        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (4, 3), "the run itself is still cached")
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (6, 4), "the run itself is still cached")
         try book.write("train.md", Self.training.replacingOccurrences(of: "print(\"weights\"", with: "print(\"the weights\""))
         #expect(try book.run("build").status == 0)
-        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (5, 4))
+        #expect((count(book, "runs.txt"), count(book, "trained.txt")) == (7, 5))
     }
 
     @Test func aCheckInsideACheckpointFailsItsBlock() throws {
@@ -256,6 +275,25 @@ struct RunCacheTests {
                                             "engine rebuilt", "data timemachine.txt changed"])
         #expect(old.changes(since: old).isEmpty)
         #expect(old.key != new.key)
+    }
+
+    @Test func aCheckpointSiteEndsWithItsClosure() {
+        let code = """
+        let a = 1 // checkpoint("not") { in a comment }
+        let s = "checkpoint(\\"neither\\") {"
+        let (m, r) = checkpoint("train") { () -> (Int, [Int]) in
+            let brace = "}"
+            return (a, [a])
+        }
+        print(m)
+        let x = mycheckpoint("no") { 1 }
+        let y = checkpoint("y", { 2 })
+        let z = checkpoint("z") { (
+        """
+        let sites = checkpointSites(in: code)
+        #expect(sites.map(\.line) == [2, 8])
+        #expect(sites.first?.prefix.hasSuffix("return (a, [a])\n}") == true)
+        #expect(sites.last?.prefix.hasSuffix("checkpoint(\"y\", { 2 })") == true)
     }
 
     @Test func linesMoveWithTheirBlocksAndEquations() throws {

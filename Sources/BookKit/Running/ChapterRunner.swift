@@ -104,17 +104,23 @@ public struct ChapterRunner: Sendable {
         return RunInputs(parts: parts)
     }
 
-    /// Checkpoint keys: block index -> hash of the blocks up to and including it plus the
-    /// shared inputs (params, profile, seed, engine, compiler, kernels, data).
-    func checkpointKeys(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> [String: String] {
-        let shared = sharedInputs(for: chapter, params: params, engineIdentity: engineIdentity).map { "\($0.name)=\($0.value)" }
-        var keys: [String: String] = [:]
+    /// Checkpoint keys. Per block: the blocks up to and including it plus the shared inputs
+    /// (params, profile, seed, engine, compiler, kernels, data). Per call (`"block:line"`, the
+    /// Markdown line of `checkpoint(`): the same, but of its own block only the code up to the
+    /// end of the call, so that editing the lines after a training does not train again.
+    func checkpointKeys(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> (blocks: [String: String], calls: [String: String]) {
+        let shared = ["checkpoint-1"] + sharedInputs(for: chapter, params: params, engineIdentity: engineIdentity).map { "\($0.name)=\($0.value)" }
+        var keys: [String: String] = [:], calls: [String: String] = [:]
         var blocks: [String] = []
         for (b, part) in zip(chapter.codeBlocks.filter { $0.index != nil }, blockParts(of: chapter)) {
+            for site in checkpointSites(in: b.code) {
+                let own = digest([String(site.prefix), b.options.expectError ? "expect-error" : "-"])
+                calls["\(b.index!):\(b.location.line + site.line)"] = digest(shared + blocks + [own])
+            }
             blocks.append(part.value)
-            keys[String(b.index!)] = digest(["checkpoint-1"] + shared + blocks)
+            keys[String(b.index!)] = digest(shared + blocks)
         }
-        return keys
+        return (keys, calls)
     }
 
     static func hash(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
@@ -208,9 +214,11 @@ public struct ChapterRunner: Sendable {
 
     /// Where checkpoints of this chapter live, and each block's key; returns the file's path.
     func writeCheckpointConfiguration(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String, work: URL) -> String? {
+        let keys = checkpointKeys(for: chapter, params: params, engineIdentity: engineIdentity)
         let configuration: [String: AnyCodable] = [
             "directory": .string(settings.cacheDirectory.appendingPathComponent("checkpoints/\(chapter.slug)").path),
-            "blockKeys": .strings(checkpointKeys(for: chapter, params: params, engineIdentity: engineIdentity)),
+            "blockKeys": .strings(keys.blocks),
+            "callKeys": .strings(keys.calls),
             "restore": .bool(!settings.force),
             "keepPerName": .int(4),
         ]
