@@ -139,7 +139,7 @@ public struct BookBuilder: Sendable {
         case nil: return result.cached ? "restored from cache" : time()
         case .ran?: break
         }
-        var text = "rerun (\((result.rerunReasons ?? ["no cached run"]).joined(separator: "; ")))"
+        var text = "rerun (\((result.rerunReasons ?? ["no earlier run kept"]).joined(separator: "; ")))"
         let notes = result.checkpoints ?? []
         let restored = notes.filter(\.restored), computed = notes.filter { !$0.restored }
         if !restored.isEmpty {

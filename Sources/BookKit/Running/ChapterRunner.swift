@@ -168,9 +168,9 @@ public struct ChapterRunner: Sendable {
             return result
         } else if let previous = cache.latestInputs(chapter.slug) {
             reasons = inputs.changes(since: previous)
-            if reasons.isEmpty { reasons = ["its earlier run was not kept"] }
+            if reasons.isEmpty { reasons = ["its cached run could not be read"] }
         } else {
-            reasons = ["no cached run"]
+            reasons = ["no earlier run kept"]
         }
 
         let work = settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")
