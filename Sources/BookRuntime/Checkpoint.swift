@@ -157,7 +157,8 @@ final class CheckpointStore: @unchecked Sendable {
         return value
     }
 
-    /// Emits again what the closure emitted when it ran, in this block.
+    /// Emits again what the closure emitted when it ran, in this block: its output and metrics
+    /// (a checkpoint nested in it was restored with it, so its own note is not repeated).
     private func replay(_ stored: StoredCheckpoint, block: Int) {
         let context = BookContext.shared
         fflush(nil)
@@ -167,7 +168,6 @@ final class CheckpointStore: @unchecked Sendable {
             switch event {
             case .output(_, let o): context.emit(.output(block: block, o))
             case .metric(_, let name, let value): context.emit(.metric(block: block, name: name, value: value))
-            case .checkpoint(var inner): inner.block = block; context.emit(.checkpoint(inner))
             default: break
             }
         }

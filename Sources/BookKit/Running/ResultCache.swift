@@ -33,7 +33,7 @@ struct RunInputs: Codable, Equatable, Sendable {
                 changedBlocks.append(now == nil ? "\(number) (removed)" : before == nil ? "\(number) (added)" : number)
                 continue
             }
-            let shown = ["profile", "seed", "chapter"].contains(name) || name.hasPrefix("param ")
+            let shown = ["profile", "seed", "chapter", "kernels"].contains(name) || name.hasPrefix("param ")
             switch (before, now) {
             case (nil, _): out.append("\(name) added")
             case (_, nil): out.append("\(name) removed")
