@@ -212,6 +212,16 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// Where a chapter's result came from in this build.
+public enum RunOrigin: String, Codable, Sendable {
+    /// The program was compiled and run.
+    case ran
+    /// The cached run, with the page exactly as it was last judged from it.
+    case restored
+    /// The cached run, with the page's prose, maths and claims judged again (only they changed).
+    case rerendered
+}
+
 /// Everything one run of a chapter produced: written as `output/<slug>.json`.
 public struct ChapterResult: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable { case passed, failed }
@@ -236,6 +246,12 @@ public struct ChapterResult: Codable, Sendable, Equatable {
     /// The block each metric was last recorded in (the student edition withholds what
     /// exercise solutions record); nil in results of older builds.
     public var metricBlocks: [String: Int]? = nil
+    /// How this build got the result (see `RunOrigin`); nil in results of older builds.
+    public var origin: RunOrigin? = nil
+    /// Why the chapter ran instead of coming from the cache: the inputs that changed.
+    public var rerunReasons: [String]? = nil
+    /// The `checkpoint` calls of the run: computed here or restored, and when they were computed.
+    public var checkpoints: [CheckpointNote]? = nil
     public init(chapter: String, title: String, status: Status, profile: String, params: [String: ParamValue],
                 seed: Int?, blocks: [BlockResult], findings: [Finding], metrics: [String: Double],
                 versions: VersionInfo, machine: String, startedAt: String,

@@ -177,4 +177,25 @@ public enum ChannelEvent: Codable, Sendable, Equatable {
     case progress(block: Int, step: Int, of: Int, metrics: [String: Double], tokensPerSecond: Double?)
     /// The program is about to fail on purpose (for example a non-finite loss).
     case failure(block: Int, message: String)
+    /// A `checkpoint` in chapter code: its value was computed in this run (and stored), or
+    /// restored from an earlier run.
+    case checkpoint(CheckpointNote)
+}
+
+/// What became of one `checkpoint("name") { … }` call, for the page and the build summary.
+public struct CheckpointNote: Codable, Sendable, Equatable {
+    public var block: Int
+    public var name: String
+    /// True when the closure was skipped and its stored value loaded.
+    public var restored: Bool
+    /// When the closure ran (ISO 8601): in this run, or in the run that stored the value.
+    public var computedAt: String
+    /// How long the closure took when it ran.
+    public var seconds: Double
+    /// Why the value was not stored or not restored, if that happened (e.g. `--force`).
+    public var note: String?
+    public init(block: Int, name: String, restored: Bool, computedAt: String, seconds: Double, note: String? = nil) {
+        self.block = block; self.name = name; self.restored = restored; self.computedAt = computedAt
+        self.seconds = seconds; self.note = note
+    }
 }

@@ -22,6 +22,8 @@ public final class BookContext: @unchecked Sendable {
     private var channel: FileHandle?
     private var _currentBlock = -1
     private var _equations: [String: EquationSource] = [:]
+    /// Events recorded for the `checkpoint` closures now running (innermost last).
+    private var recordings: [[ChannelEvent]] = []
 
     private init() {
         // The runner passes a private file (not stdout) for structured events; without it
@@ -61,6 +63,15 @@ public final class BookContext: @unchecked Sendable {
         lock.withLock {
             channel?.write(data)
             channel?.write(Data([0x0A]))
+            // Live progress is not worth replaying; everything else a checkpoint keeps.
+            if case .progress = event { return }
+            for i in recordings.indices { recordings[i].append(event) }
         }
     }
+
+    /// Starts keeping the events emitted from now on (for a `checkpoint` closure).
+    func beginRecording() { lock.withLock { recordings.append([]) } }
+
+    /// Stops the innermost recording and returns what it kept.
+    func endRecording() -> [ChannelEvent] { lock.withLock { recordings.popLast() ?? [] } }
 }

@@ -7,11 +7,19 @@ struct Clean: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output folder.")
     var output: String = "output"
 
+    @Flag(help: "Remove only the stored checkpoints (values chapter code kept with `checkpoint`).")
+    var checkpoints = false
+
     func run() throws {
         // Only a folder `build` marked as its own is emptied: `clean -o .` in a book once deleted
         // chapters/, Sources/ and .git.
         let folder = OutputFolder(URL(fileURLWithPath: output))
         do {
+            if checkpoints {
+                let removed = try folder.cleanCheckpoints()
+                print("removed \(removed) checkpoint\(removed == 1 ? "" : "s") from \(output)/.cache/checkpoints/")
+                return
+            }
             let removed = try folder.clean()
             // The student edition's cache lives outside the folder (see Edition.swift).
             try? FileManager.default.removeItem(at: folder.privateCacheDirectory)

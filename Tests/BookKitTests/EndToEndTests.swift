@@ -289,14 +289,20 @@ struct EndToEndTests {
         #expect(try book.result("count").cached == false)
         let again = try book.run("build")
         #expect(again.status == 0)
-        #expect(again.stderr.contains("(cached)"))
+        #expect(again.stderr.contains("restored from cache"))
         #expect(try book.result("count").cached == true)
+        // Prose only: the page is judged again from the cached run.
         try book.write("count.md", Self.counting.replacingOccurrences(of: "The total", with: "Now the total"))
+        let prose = try book.run("build")
+        #expect(prose.stderr.contains("re-rendered from the cached run"), "\(prose.stderr)")
+        #expect(try book.result("count").origin == .rerendered)
+        // Code: the program runs again, and the summary says why.
+        try book.write("count.md", Self.counting.replacingOccurrences(of: "var total = 0", with: "var total = 0 // from zero"))
         let edited = try book.run("build")
-        #expect(!edited.stderr.contains("(cached)"))
+        #expect(edited.stderr.contains("rerun (block 1 changed)"), "\(edited.stderr)")
         #expect(try book.result("count").cached == false)
         let forced = try book.run("build", "--force")
-        #expect(!forced.stderr.contains("(cached)"))
+        #expect(forced.stderr.contains("rerun (--force)"), "\(forced.stderr)")
     }
 
     /// The kernels that computed the products are part of the cache key and of the result: results

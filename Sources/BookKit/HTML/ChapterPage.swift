@@ -286,12 +286,29 @@ struct ChapterPage {
             if !r.stderr.isEmpty { output += "<pre class=\"stderr\" title=\"standard error\">\(HTMLText.escape(Self.trimmedOutput(r.stderr)))</pre>" }
             for o in r.outputs { output += rich(o) }
             if !output.isEmpty { out += "<div class=\"cell-output\">\(output)</div>" }
+            out += checkpointNotes(block: r.index)
             if let error = r.error, r.status == .failed || !error.isEmpty {
                 out += errorBox(error, line: block.location)
             }
         }
         for failure in failuresInside(block) { out += errorBox(failure.description, line: failure.location ?? block.location) }
         return out + "</section>"
+    }
+
+    /// Which values of this block were restored from a checkpoint (and when they were
+    /// computed) or computed in this build and stored.
+    func checkpointNotes(block index: Int) -> String {
+        let notes = (result?.checkpoints ?? []).filter { $0.block == index }
+        guard !notes.isEmpty else { return "" }
+        var out = "<div class=\"checkpoints\">"
+        for n in notes {
+            let name = "<code>\(HTMLText.escape(n.name))</code>"
+            let took = formatSeconds(n.seconds)
+            out += n.restored
+                ? "<p class=\"checkpoint restored\">⟲ \(name) restored from checkpoint, computed \(HTMLText.escape(shortDate(n.computedAt))) (took \(took)); not recomputed in this build</p>"
+                : "<p class=\"checkpoint\">\(name) computed in this build, \(HTMLText.escape(shortDate(n.computedAt))) (took \(took))\(n.note.map { "; " + HTMLText.escape($0) } ?? "; stored as a checkpoint")</p>"
+        }
+        return out + "</div>"
     }
 
     func errorBox(_ message: String, line: SourceLocation) -> String {
@@ -475,7 +492,7 @@ struct ChapterPage {
         func row(_ k: String, _ v: String) { out += "<dt>\(HTMLText.escape(k))</dt><dd>\(HTMLText.escape(v))</dd>" }
         row("profile", r.profile)
         if let seed = r.seed { row("seed", "\(seed)") }
-        row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.cached ? ", from cache" : "")")
+        row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.origin == .rerendered ? ", run from cache, page judged again" : r.cached ? ", from cache" : "")")
         row("started", r.startedAt)
         row("machine", r.machine)
         row("versions", "rnnbook \(r.versions.rnnbook) · \(r.versions.swiftc) · cmark \(r.versions.cmark) · OpenBLAS \(r.versions.openblas)\(r.versions.kernels.map { " · products: \($0)" } ?? "")")

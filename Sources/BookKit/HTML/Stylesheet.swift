@@ -132,6 +132,7 @@ pre { margin: 0; font: .84rem/1.55 var(--mono); overflow-x: auto; tab-size: 4; }
 pre.code { background: var(--code-bg); padding: .85rem 1rem; border-radius: 7px; border: 1px solid var(--rule); }
 .cell-output { margin-top: .35rem; }
 .cell-output > * + * { margin-top: .6rem; }
+.checkpoints p { margin: .35rem 0 0; font: .8rem var(--sans); color: var(--muted); }
 pre.stdout, pre.stderr { padding: .55rem 1rem; background: var(--out-bg); border-left: 3px solid var(--rule); border-radius: 0 6px 6px 0; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 32rem; overflow-y: auto; }
 pre.stderr { border-left-color: var(--warn); color: color-mix(in srgb, var(--warn) 70%, var(--fg)); }
 .cell.failed pre.code { border-color: color-mix(in srgb, var(--fail) 50%, var(--rule)); }

@@ -111,7 +111,7 @@ public struct BookBuilder: Sendable {
                 let verdict = result.status == .passed ? "passed" : "FAILED"
                 let totals = result.checkTotals
                 let unchecked = totals.notChecked > 0 ? ", \(totals.notChecked) shown but not checked in profile \(result.profile)" : ""
-                terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(result.cached ? "(cached)" : String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
+                terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(Self.howBuilt(result))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
             }
         }
         group.wait()
@@ -132,6 +132,29 @@ public struct BookBuilder: Sendable {
             }
         }
         return outcome
+    }
+
+    /// What happened to a chapter in this build, for its summary line: restored from the cache,
+    /// re-rendered from the cached run (only prose, maths or claims changed), or run again and
+    /// why (which inputs changed), with the checkpoints it restored or computed.
+    public static func howBuilt(_ result: ChapterResult) -> String {
+        let time = { String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds) }
+        switch result.origin {
+        case .restored?: return "restored from cache"
+        case .rerendered?: return "re-rendered from the cached run (only the page changed)"
+        case nil: return result.cached ? "restored from cache" : time()
+        case .ran?: break
+        }
+        var text = "rerun (\((result.rerunReasons ?? ["no earlier run kept"]).joined(separator: "; ")))"
+        let notes = result.checkpoints ?? []
+        let restored = notes.filter(\.restored), computed = notes.filter { !$0.restored }
+        if !restored.isEmpty {
+            text += ", restored from checkpoint: " + restored.map { "\($0.name) (computed \(shortDate($0.computedAt)))" }.joined(separator: ", ")
+        }
+        if !computed.isEmpty {
+            text += ", checkpoint computed: " + computed.map { n in n.name + (n.note.map { " (\($0))" } ?? "") }.joined(separator: ", ")
+        }
+        return text + "  " + time()
     }
 
     /// Writes `output/<slug>.json` atomically; a failed result does not replace a passed one
@@ -211,6 +234,12 @@ public struct BookBuilder: Sendable {
             throw UsageError("--profile \(settings.profile): no chapter defines it; profiles: \(profiles.sorted().joined(separator: ", "))")
         }
     }
+}
+
+/// `2026-05-01T10:22:31Z` as `2026-05-01 10:22 UTC`.
+func shortDate(_ iso: String) -> String {
+    guard iso.count >= 16, iso.dropFirst(10).first == "T" else { return iso }
+    return iso.prefix(10) + " " + iso.dropFirst(11).prefix(5) + (iso.hasSuffix("Z") ? " UTC" : "")
 }
 
 /// A mistake in how rnnbook was called (exit status 2).

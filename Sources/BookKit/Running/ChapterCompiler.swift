@@ -55,8 +55,8 @@ extension ChapterRunner {
             }
             if let first = byBlock.keys.filter({ !omitted.contains($0) }).min() {
                 let ds = byBlock[first]!
-                verdict.blockErrors[first] = (ds.map(\.text).joined(separator: "\n"),
-                                              SourceLocation(file: ds[0].file, line: ds[0].line, column: ds[0].column))
+                verdict.blockErrors[first] = .init(text: ds.map(\.text).joined(separator: "\n"),
+                                                   location: SourceLocation(file: ds[0].file, line: ds[0].line, column: ds[0].column))
                 verdict.stopAfter = first
                 progressed = true
             }

@@ -37,7 +37,7 @@ public struct ChapterRunner: Sendable {
     public var settings: BuildSettings
     public var versions: VersionInfo
     /// Bumped when generated programs or result assembly change, so old cache entries miss.
-    static let generatorVersion = "rnnbook-runner-3"
+    static let generatorVersion = "rnnbook-runner-4"
 
     public init(settings: BuildSettings) throws {
         self.settings = settings
@@ -66,25 +66,80 @@ public struct ChapterRunner: Sendable {
         return params
     }
 
-    /// The cache key: everything the result depends on.
+    /// The run's cache key: everything the run depends on (see `RunInputs`); not the prose,
+    /// not where blocks sit in the file, not the timeout.
     public func cacheKey(for chapter: Chapter, source: String, params: [String: ParamValue], engineIdentity: String) -> String {
-        var hasher = SHA256()
-        func add(_ s: String) { hasher.update(data: Data(s.utf8)); hasher.update(data: Data([0])) }
-        add(Self.generatorVersion)
-        add(source)
-        for key in params.keys.sorted() { add("\(key)=\(typeName(params[key]!)):\(params[key]!)") }
-        add(settings.profile)
-        add(settings.seed.map(String.init) ?? "-")
-        add(String(effectiveTimeout(chapter)))
-        add(engineIdentity)
-        add(versions.swiftc)
-        add(versions.kernels ?? "-")
-        for file in dataFiles(for: chapter, source: source) {
-            add(file.path)
-            if let data = try? Data(contentsOf: file, options: .mappedIfSafe) { hasher.update(data: data) } else { add("missing") }
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        runInputs(for: chapter, params: params, engineIdentity: engineIdentity).key
     }
+
+    /// Everything but the blocks and equations: what every checkpoint key shares.
+    func sharedInputs(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> [RunInputs.Part] {
+        var parts: [RunInputs.Part] = []
+        for key in params.keys.sorted() {
+            // As the author wrote it: 3, 1.0, true, "text" (a string in quotes, so 3 and "3" differ).
+            let value: String = if case .string(let text) = params[key]! { "\"\(text)\"" } else { params[key]!.description }
+            parts.append(.init(name: "param \(key)", value: value))
+        }
+        parts.append(.init(name: "profile", value: settings.profile))
+        parts.append(.init(name: "seed", value: settings.seed.map(String.init) ?? "the chapter's"))
+        parts.append(.init(name: "engine", value: engineIdentity))
+        parts.append(.init(name: "compiler", value: versions.swiftc))
+        parts.append(.init(name: "kernels", value: versions.kernels ?? "-"))
+        for file in dataFiles(for: chapter, source: "") {
+            let contents = (try? Data(contentsOf: file, options: .mappedIfSafe)).map { digest([file.path]) + Self.hash($0) } ?? "missing"
+            parts.append(.init(name: "data \(file.lastPathComponent)", value: contents))
+        }
+        return parts
+    }
+
+    /// One part per runnable block: its code and what changes how it runs (its options, and the
+    /// exercise and role it has there: each exercise is its own scope in the program).
+    func blockParts(of chapter: Chapter) -> [RunInputs.Part] {
+        chapter.codeBlocks.compactMap { b in
+            b.index.map { i in
+                .init(name: "block \(i + 1)", value: digest([b.code, b.options.run ? "run" : "norun", b.options.expectError ? "expect-error" : "-",
+                                                             b.exercise ?? "-", b.options.role.map { "\($0)" } ?? "-"]))
+            }
+        }
+    }
+
+    /// Exercise starters are never run, but the build type-checks each in place of its solution,
+    /// so whether the chapter passes depends on them.
+    func starterParts(of chapter: Chapter) -> [RunInputs.Part] {
+        chapter.codeBlocks.filter { $0.options.role == .starter }.enumerated().map { n, b in
+            .init(name: "starter \(n + 1) of \(b.exercise ?? "?")", value: digest([b.code]))
+        }
+    }
+
+    func runInputs(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> RunInputs {
+        var parts: [RunInputs.Part] = [.init(name: "rnnbook", value: Self.generatorVersion), .init(name: "chapter", value: chapter.path)]
+        parts += blockParts(of: chapter)
+        parts += starterParts(of: chapter)
+        for e in chapter.equations { if let label = e.label { parts.append(.init(name: "equation \(label)", value: digest([e.tex]))) } }
+        parts += sharedInputs(for: chapter, params: params, engineIdentity: engineIdentity)
+        return RunInputs(parts: parts)
+    }
+
+    /// Checkpoint keys. Per block: the blocks up to and including it plus the shared inputs
+    /// (params, profile, seed, engine, compiler, kernels, data). Per call (`"block:line"`, the
+    /// Markdown line of `checkpoint(`): the same, but of its own block only the code up to the
+    /// end of the call, so that editing the lines after a training does not train again.
+    func checkpointKeys(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> (blocks: [String: String], calls: [String: String]) {
+        let shared = ["checkpoint-1"] + sharedInputs(for: chapter, params: params, engineIdentity: engineIdentity).map { "\($0.name)=\($0.value)" }
+        var keys: [String: String] = [:], calls: [String: String] = [:]
+        var blocks: [String] = []
+        for (b, part) in zip(chapter.codeBlocks.filter { $0.index != nil }, blockParts(of: chapter)) {
+            for site in checkpointSites(in: b.code) {
+                let own = digest([String(site.prefix), b.options.expectError ? "expect-error" : "-"])
+                calls["\(b.index!):\(b.location.line + site.line)"] = digest(shared + blocks + [own])
+            }
+            blocks.append(part.value)
+            keys[String(b.index!)] = digest(shared + blocks)
+        }
+        return (keys, calls)
+    }
+
+    static func hash(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
     /// Data files a chapter reads: those its front matter declares, plus the Time Machine when
     /// the code names it (the engine's loader reads it from `$RNNBOOK_DATA`). Their contents are
@@ -115,11 +170,23 @@ public struct ChapterRunner: Sendable {
             let problem = (error as? BookError)?.finding ?? Finding(.input, "params", at: SourceLocation(file: chapter.path, line: 1), message: "\(error)")
             return failedResult(chapter, params: chapter.params, findings: [problem], startedAt: startedAt)
         }
-        let key = cacheKey(for: chapter, source: source, params: params, engineIdentity: engineIdentity)
-        let cache = ResultCache(directory: settings.cacheDirectory)
-        if !settings.force, var hit = cache.result(for: chapter.slug, key: key) {
-            hit.cached = true
-            return hit
+        let inputs = runInputs(for: chapter, params: params, engineIdentity: engineIdentity)
+        let pageSource = digest([source, settings.profile])
+        let cache = RunCache(directory: settings.cacheDirectory)
+        var reasons: [String]
+        if settings.force {
+            reasons = ["--force"]
+        } else if let hit = cache.run(for: chapter.slug, key: inputs.key, pageSource: pageSource) {
+            // The run is the cached one; the prose, claims and lines are judged from the chapter as it is now.
+            var result = assembled(hit.record.relocated(to: chapter), chapter: chapter)
+            result.cached = true
+            result.origin = hit.samePage ? .restored : .rerendered
+            return result
+        } else if let previous = cache.latestInputs(chapter.slug) {
+            reasons = inputs.changes(since: previous)
+            if reasons.isEmpty { reasons = ["its cached run could not be read"] }
+        } else {
+            reasons = ["no earlier run kept"]
         }
 
         let work = settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")
@@ -128,30 +195,73 @@ public struct ChapterRunner: Sendable {
         let compile = compileBlocks(of: chapter, source: source, work: work, executable: executable, terminal: terminal)
         let runnable = chapter.codeBlocks.filter { $0.index != nil }
 
-        var result = ChapterResult(chapter: chapter.path, title: chapter.title, status: .passed, profile: settings.profile,
-                                   params: params, seed: params["seed"].flatMap { if case .int(let s) = $0 { s } else { nil } },
-                                   blocks: [], findings: [], metrics: [:], versions: versions,
-                                   machine: machineDescription(), startedAt: startedAt, seconds: 0,
-                                   compileSeconds: compile.seconds, cached: false)
-
-        result.versions.engine = String(engineIdentity.prefix(16))
-        var run = RunOutcome()
+        var versions = self.versions
+        versions.engine = String(engineIdentity.prefix(16))
+        var record = RunRecord(inputs: inputs, layout: RunLayout(chapter), compile: compile, run: RunOutcome(), params: params,
+                               versions: versions, machine: machineDescription(), startedAt: startedAt, seconds: 0,
+                               compileSeconds: compile.seconds)
         if compile.problems.isEmpty && compile.stopAfter != 0 && !runnable.isEmpty {
-            run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal)
+            let checkpoints = writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work)
+            record.run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal,
+                                    environment: checkpoints.map { ["RNNBOOK_CHECKPOINTS": $0] } ?? [:])
         }
         terminal.clear()
-        ResultAssembler(chapter: chapter, profile: settings.profile).assemble(&result, compile: compile, run: run)
-        result.seconds = Date().timeIntervalSince(clock)
-        if result.isReproducible { cache.store(result, for: chapter.slug, key: key) }
+        record.seconds = Date().timeIntervalSince(clock)
+        // Progress lines are only for the live terminal; the cache need not keep them.
+        record.run.events.removeAll { if case .progress = $0 { true } else { false } }
+        var result = assembled(record, chapter: chapter)
+        result.origin = .ran
+        result.rerunReasons = reasons
+        if result.isReproducible { cache.store(record, for: chapter.slug, passed: result.status == .passed, pageSource: pageSource) }
         return result
     }
 
+    /// The chapter's result from a run: blocks, checks and the prose judged against it.
+    func assembled(_ record: RunRecord, chapter: Chapter) -> ChapterResult {
+        var result = ChapterResult(chapter: chapter.path, title: chapter.title, status: .passed, profile: settings.profile,
+                                   params: record.params,
+                                   seed: record.params["seed"].flatMap { if case .int(let s) = $0 { s } else { nil } },
+                                   blocks: [], findings: [], metrics: [:], versions: record.versions,
+                                   machine: record.machine, startedAt: record.startedAt, seconds: record.seconds,
+                                   compileSeconds: record.compileSeconds, cached: false)
+        ResultAssembler(chapter: chapter, profile: settings.profile).assemble(&result, compile: record.compile, run: record.run)
+        return result
+    }
+
+    /// Where checkpoints of this chapter live, and each block's key; returns the file's path.
+    func writeCheckpointConfiguration(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String, work: URL) -> String? {
+        let keys = checkpointKeys(for: chapter, params: params, engineIdentity: engineIdentity)
+        let configuration: [String: AnyCodable] = [
+            "directory": .string(settings.cacheDirectory.appendingPathComponent("checkpoints/\(chapter.slug)").path),
+            "blockKeys": .strings(keys.blocks),
+            "callKeys": .strings(keys.calls),
+            "restore": .bool(!settings.force),
+            "keepPerName": .int(4),
+        ]
+        let file = work.appendingPathComponent("checkpoints.json")
+        guard let data = try? JSONEncoder().encode(configuration), (try? writeAtomically(data, to: file)) != nil else { return nil }
+        return file.path
+    }
 
     func failedResult(_ chapter: Chapter, params: [String: ParamValue], findings: [Finding], startedAt: String) -> ChapterResult {
         ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: settings.profile, params: params,
                       seed: nil, blocks: chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
                       findings: findings, metrics: [:], versions: versions, machine: machineDescription(),
                       startedAt: startedAt, seconds: 0, compileSeconds: 0, cached: false)
+    }
+}
+
+/// The few JSON shapes the checkpoint configuration needs.
+enum AnyCodable: Encodable {
+    case string(String), strings([String: String]), bool(Bool), int(Int)
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let v): try c.encode(v)
+        case .strings(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        case .int(let v): try c.encode(v)
+        }
     }
 }
 

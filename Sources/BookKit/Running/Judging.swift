@@ -75,7 +75,7 @@ extension ChapterResult {
 }
 
 /// What running a chapter's program left behind, as the assembler needs it.
-struct RunOutcome {
+struct RunOutcome: Codable {
     var termination: Termination? = nil
     var events: [ChannelEvent] = []
     var stdout = Data()
@@ -85,11 +85,12 @@ struct RunOutcome {
 }
 
 /// What compiling a chapter's program decided about its blocks.
-struct CompileVerdict {
+struct CompileVerdict: Codable {
+    struct BlockError: Codable { var text: String; var location: SourceLocation? }
     /// Chapter-level problems (the program as a whole did not compile).
     var problems: [Finding] = []
     /// Blocks with compile errors: their diagnostics, already located in the Markdown.
-    var blockErrors: [Int: (text: String, location: SourceLocation?)] = [:]
+    var blockErrors: [Int: BlockError] = [:]
     /// `expect-error` blocks that failed to compile, as they should: their diagnostics.
     var expectedFailures: [Int: String] = [:]
     /// First block that cannot run: it and the blocks after it are not run.
@@ -129,6 +130,7 @@ struct ResultAssembler {
                 findings.append(finding)
             case .progress: break
             case .failure(let b, let message): failures[b] = message
+            case .checkpoint(let note): result.checkpoints = (result.checkpoints ?? []) + [note]
             }
         }
         let lastStarted = order.last

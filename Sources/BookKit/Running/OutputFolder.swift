@@ -73,6 +73,24 @@ public struct OutputFolder: Sendable {
         return removed
     }
 
+    /// Removes the stored checkpoints (`.cache/checkpoints/`), under the same rules as `clean`.
+    /// Returns how many stored values it removed.
+    public func cleanCheckpoints() throws -> Int {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: marker.path) else {
+            throw BookError("\(url.path) is not an rnnbook output folder (it has no \(Self.markerName), which `rnnbook build` writes); nothing removed")
+        }
+        let lock = try self.lock(wait: false)
+        defer { lock.release() }
+        let folder = url.appendingPathComponent(".cache/checkpoints")
+        var removed = 0
+        if let files = fm.enumerator(atPath: folder.path) {
+            for case let name as String in files where name.hasSuffix(".checkpoint") { removed += 1 }
+        }
+        if fm.fileExists(atPath: folder.path) { try fm.removeItem(at: folder) }
+        return removed
+    }
+
     /// An exclusive lock on the folder, held until `release` or the process ends (flock: the
     /// kernel drops it when the process dies, even by SIGKILL).
     public final class Lock: @unchecked Sendable {

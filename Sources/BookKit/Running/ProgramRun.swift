@@ -6,7 +6,8 @@ import Glibc
 
 /// Running a chapter's program: its environment, live progress, timeouts, the side channel.
 extension ChapterRunner {
-    func runProgram(_ executable: String, chapter: Chapter, params: [String: ParamValue], work: URL, terminal: Terminal) -> RunOutcome {
+    func runProgram(_ executable: String, chapter: Chapter, params: [String: ParamValue], work: URL, terminal: Terminal,
+                    environment extra: [String: String] = [:]) -> RunOutcome {
         let channelPath = work.appendingPathComponent("channel.jsonl").path
         let paramsPath = work.appendingPathComponent("params.json").path
         let outPath = work.appendingPathComponent("stdout").path, errPath = work.appendingPathComponent("stderr").path
@@ -17,6 +18,7 @@ extension ChapterRunner {
         env["RNNBOOK_CHANNEL"] = channelPath
         env["RNNBOOK_PARAMS"] = paramsPath
         env["RNNBOOK_CHAPTER"] = chapter.path
+        env.merge(extra) { _, new in new }
         // Crash reports name the Markdown line; keep them plain and bounded.
         env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed,registers=none,images=none"
         let chapterTimeout = effectiveTimeout(chapter)

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// How a child process ended.
-public enum Termination: Sendable, Equatable, CustomStringConvertible {
+public enum Termination: Sendable, Equatable, Codable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
     case timedOut(seconds: Double)

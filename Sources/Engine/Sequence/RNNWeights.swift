@@ -1,6 +1,6 @@
 /// The parameters of the character RNN language model of the reference chapters:
 /// h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h), o_t = h_t W_hq + b_q, with one-hot x_t.
-public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable {
+public struct RNNWeights<Scalar: TensorScalar>: Sendable, Equatable, Codable {
     /// W_xh, [vocabulary, hidden]; with one-hot inputs row v is the embedding of token v.
     public var wxh: Tensor<Scalar>
     /// W_hh, [hidden, hidden].
