@@ -107,7 +107,7 @@ public enum InlineItem: Codable, Sendable, Equatable {
     case math(tex: String)
     /// `{{name}}` or `{{name:.3f}}`.
     case value(name: String, format: String?, location: SourceLocation)
-    /// `{{name ≈ 1.0 ± 0.1 @default}}`.
+    /// `{{name ≈ 1.0 ± 0.1 @default}}` or a comparison `{{name < other}}`, `{{name > 0.5}}`.
     case claim(Claim)
     /// `@eq-label`, `@sec-label`, `@fig-label`: a cross-reference (see CrossReferences.swift).
     case reference(label: String, location: SourceLocation)
@@ -124,11 +124,43 @@ public struct Claim: Codable, Sendable, Equatable {
     public var profile: String?
     public var format: String?
     public var location: SourceLocation
+    /// A comparison (`{{a < b}}`, `{{a > 0.5}}`) instead of `≈ expected ± tolerance`; then
+    /// `expected` and `tolerance` are unused (0).
+    public var bound: ClaimBound?
     public init(metric: String, expected: Double, tolerance: Double, profile: String?, format: String? = nil,
                 location: SourceLocation) {
         self.metric = metric; self.expected = expected; self.tolerance = tolerance; self.profile = profile
         self.format = format; self.location = location
     }
+    /// A comparison claim: `metric` (the left side) `relation` the right side.
+    public init(metric: String, bound: ClaimBound, profile: String?, format: String? = nil, location: SourceLocation) {
+        self.init(metric: metric, expected: 0, tolerance: 0, profile: profile, format: format, location: location)
+        self.bound = bound
+    }
+    /// The claim as the author wrote it, without format or profile (`ppl ≈ 1.0 ± 0.1`, `a < b`).
+    public var statement: String {
+        guard let bound else { return "\(metric) ≈ \(expected) ± \(tolerance)" }
+        return "\(metric) \(bound.relation.rawValue) \(bound.operandText)"
+    }
+}
+
+/// The right side of a comparison claim: another recorded metric or a number.
+public struct ClaimBound: Codable, Sendable, Equatable {
+    public enum Relation: String, Codable, Sendable, Equatable {
+        case less = "<", greater = ">"
+        /// Whether `lhs relation rhs` holds; false when either side is NaN.
+        public func holds(_ lhs: Double, _ rhs: Double) -> Bool { self == .less ? lhs < rhs : lhs > rhs }
+        public var reversed: Relation { self == .less ? .greater : .less }
+    }
+    public var relation: Relation
+    /// The metric on the right, when the right side names one.
+    public var metric: String?
+    /// The number on the right, when the right side is a number.
+    public var number: Double?
+    public init(_ relation: Relation, metric: String) { self.relation = relation; self.metric = metric }
+    public init(_ relation: Relation, number: Double) { self.relation = relation; self.number = number }
+    /// The right side as written: the metric's name or the number.
+    public var operandText: String { metric ?? number.map { "\($0)" } ?? "?" }
 }
 
 /// The chapter in reading order.

@@ -36,11 +36,16 @@ public struct PlotOutput: Codable, Sendable, Equatable {
     public var matrix: [[Double]]?
     /// Heatmap column labels.
     public var columns: [String]?
+    /// Heatmap cells drawn with an outline, as `[row, column]` pairs (the targets of a prediction).
+    public var marks: [[Int]]?
+    /// What an outlined cell means, for the legend.
+    public var markLabel: String?
     public init(kind: Kind, title: String? = nil, xLabel: String = "", yLabel: String = "", logY: Bool = false,
                 series: [PlotSeries] = [], categories: [String]? = nil, matrix: [[Double]]? = nil,
-                columns: [String]? = nil) {
+                columns: [String]? = nil, marks: [[Int]]? = nil, markLabel: String? = nil) {
         self.kind = kind; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.logY = logY
         self.series = series; self.categories = categories; self.matrix = matrix; self.columns = columns
+        self.marks = marks; self.markLabel = markLabel
     }
 }
 

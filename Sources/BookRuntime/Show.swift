@@ -61,12 +61,19 @@ extension PlotOutput {
                           series: [PlotSeries(name: y, x: values.indices.map(Double.init), y: values)], categories: labels)
     }
 
-    /// Heatmap of `matrix[row][column]` (for example gradient norms over time lags).
+    /// Heatmap of `matrix[row][column]` (for example gradient norms over time lags). Cells in
+    /// `marked` are outlined, and `markLabel` says what the outline means.
     public static func heatmap(_ matrix: [[Double]], rows: [String]? = nil, columns: [String]? = nil,
-                               x: String = "", y: String = "", title: String? = nil) -> PlotOutput {
-        PlotOutput(kind: .heatmap, title: title, xLabel: x, yLabel: y,
-                   categories: rows ?? matrix.indices.map { "\($0)" }, matrix: matrix,
-                   columns: columns ?? (matrix.first ?? []).indices.map { "\($0)" })
+                               x: String = "", y: String = "", title: String? = nil,
+                               marked: [(row: Int, column: Int)] = [], markLabel: String? = nil) -> PlotOutput {
+        for m in marked {
+            checkPrecondition(m.row >= 0 && m.row < matrix.count && m.column >= 0 && m.column < matrix[m.row].count,
+                              "heatmap: marked cell (\(m.row), \(m.column)) lies outside the \(matrix.count)-row matrix")
+        }
+        return PlotOutput(kind: .heatmap, title: title, xLabel: x, yLabel: y,
+                          categories: rows ?? matrix.indices.map { "\($0)" }, matrix: matrix,
+                          columns: columns ?? (matrix.first ?? []).indices.map { "\($0)" },
+                          marks: marked.isEmpty ? nil : marked.map { [$0.row, $0.column] }, markLabel: markLabel)
     }
 }
 

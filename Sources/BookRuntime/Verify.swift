@@ -31,22 +31,67 @@ public func bindSymbols(_ values: [String: any MathValue],
 /// Keys name symbols as the TeX does, in any spelling `canonicalSymbolName` accepts
 /// (`"H_{t-1}"`, `"H_t-1"`, `"\\mathbf{H}_{t-1}"`, `"dL/dh"`); `Int` values bind integers
 /// (indices, dimensions), other numbers and tensors bind values. `indexed` binds families used
-/// with an integer subscript (`\mathbf{o}_{T+t-i}` looks up `indexed["o"](T+t-i)`). The default
+/// with an integer subscript (`\mathbf{o}_{T+t-i}` looks up `indexed["o"](T+t-i)`);
+/// `multiFunctions` binds functions of several arguments with their count
+/// (`"f": (2, { a in … })` for `f(x_t, h_{t-1})`). The default
 /// tolerance is relative 1e-6, or 1e-4 when any bound value is single precision.
 /// Returns whether the check passed.
 @discardableResult
 public func verify(_ label: String, _ bindings: [String: any MathValue],
                    functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
+                   multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)] = [:],
                    indexed: [String: (Int) -> any MathValue] = [:],
                    tolerance: Double? = nil) -> Bool {
+    let record = equationCheck(label, bindings, functions: functions, multiFunctions: multiFunctions,
+                               indexed: indexed, tolerance: tolerance, judgeMutants: true).finding
+    BookContext.shared.emit(.check(record))
+    return record.passed
+}
+
+/// Checks that the labelled equation `label` does NOT hold for these values: an erratum, a
+/// slip shown as it was written next to its correction. The check passes when the equation
+/// fails (the page shows why, with the numbers) and fails the build when it holds. A failure
+/// that proves nothing (a symbol or function the code did not bind) fails too.
+/// Arguments as for `verify`. Returns whether the equation failed as expected.
+@discardableResult
+public func verifyFails(_ label: String, _ bindings: [String: any MathValue],
+                        functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
+                        multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)] = [:],
+                        indexed: [String: (Int) -> any MathValue] = [:],
+                        tolerance: Double? = nil) -> Bool {
+    let (check, error) = equationCheck(label, bindings, functions: functions, multiFunctions: multiFunctions,
+                                       indexed: indexed, tolerance: tolerance, judgeMutants: false)
+    var record = check
+    record.kind = .expectError
+    if BookContext.shared.equation(label) == nil {
+        record.verdict = .failed
+    } else if check.passed {
+        record.verdict = .failed
+        record.message = "expected `\(label)` not to hold (it is shown as a mistake), but it holds for these values: \(check.message)"
+    } else if let error, error.kind == .unboundSymbol {
+        record.verdict = .failed
+        record.message = "could not evaluate `\(label)`, so its failure proves nothing: \(check.message)"
+    } else {
+        record.verdict = .passed
+        record.message = "fails, as expected: \(check.message)"
+    }
+    BookContext.shared.emit(.check(record))
+    return record.passed
+}
+
+/// The finding of one equation check (not emitted), and the evaluation error if there was one.
+private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
+                           functions: [String: (Tensor<Double>) -> Tensor<Double>],
+                           multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)],
+                           indexed: [String: (Int) -> any MathValue],
+                           tolerance: Double?, judgeMutants: Bool) -> (finding: Finding, error: MathError?) {
     let context = BookContext.shared
     guard let equation = context.equation(label) else {
         let known = context.equationLabels
-        context.emit(.check(Finding(
+        return (Finding(
             kind: .equation, label: label, passed: false,
             message: "no equation labelled `\(label)` in this chapter; labelled equations: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
-            block: context.currentBlock)))
-        return false
+            block: context.currentBlock), nil)
     }
     let store = ChapterBindings.shared
     let (chapterValues, chapterFunctions, chapterIndexed) = store.lock.withLock { (store.values, store.functions, store.indexed) }
@@ -69,6 +114,7 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
         mathBindings.bind(name, value.mathTensor)
     }
     for (name, f) in functionTable { mathBindings.bind(name, function: f) }
+    for (name, f) in multiFunctions { mathBindings.bind(canonicalSymbolName(name), arguments: f.arguments, function: f.1) }
     for (name, family) in families { mathBindings.bind(name, indexed: { family($0).mathTensor }) }
     let tol = tolerance ?? (single ? singlePrecisionEquationTolerance : defaultEquationTolerance)
 
@@ -82,25 +128,28 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
                              tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
                              message: verdict.message, line: equation.line, block: context.currentBlock)
         record.file = equation.file
-        if verdict.passed { record.mutants = MutantJudge.shared.judge(label: label, tex: equation.tex, bindings: mathBindings, tolerance: tol) }
+        if verdict.passed && judgeMutants {
+            record.mutants = MutantJudge.shared.judge(label: label, tex: equation.tex, bindings: mathBindings, tolerance: tol)
+        }
+        return (record, nil)
     } catch {
         let shapes = values.mapValues { $0.mathTensor.shape }
         record = Finding(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
                              message: "TeX column \(error.column): \(error.message)",
                              line: equation.line, block: context.currentBlock)
         record.file = equation.file
+        return (record, error)
     }
-    context.emit(.check(record))
-    return record.passed
 }
 
 /// The same check, spelled with a `bindings:` label.
 @discardableResult
 public func verify(_ label: String, bindings: [String: any MathValue],
                    functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
+                   multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)] = [:],
                    indexed: [String: (Int) -> any MathValue] = [:],
                    tolerance: Double? = nil) -> Bool {
-    verify(label, bindings, functions: functions, indexed: indexed, tolerance: tolerance)
+    verify(label, bindings, functions: functions, multiFunctions: multiFunctions, indexed: indexed, tolerance: tolerance)
 }
 
 /// Compares the autodiff gradients of `loss` with central finite differences for every element

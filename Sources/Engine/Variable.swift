@@ -215,6 +215,14 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
         }
     }
 
+    /// Every tracked value this one was computed from, itself included, each once, parents
+    /// first: the graph `backward()` walks. Chapters count what an unrolled model holds with it
+    /// (the parameters are its leaves; every other node is an intermediate value kept for the
+    /// backward pass).
+    public var trackedGraph: [Variable] { requiresGrad ? topologicalOrder() : [] }
+    /// Whether this node has no parents on the tape: a parameter, an input, or an untracked result.
+    public var isLeaf: Bool { parents.isEmpty }
+
     /// Parents before children, without recursion (long unrolled sequences are deep graphs).
     private func topologicalOrder() -> [Variable] {
         var order: [Variable] = []

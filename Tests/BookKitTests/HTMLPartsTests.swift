@@ -39,6 +39,9 @@ struct HTMLPartsTests {
         #expect(s.lower <= -3 && s.upper >= 47 && s.ticks.count >= 4 && s.ticks.count <= 8)
         #expect(s.label(10) == "10")
         #expect(PlotScale.linear(values: [0, 25_500], from: 0, to: 1).label(30_000) == "30,000")
+        // A step of 0.0025 keeps its last digit: 1.0025 is not shown as 1.002.
+        let fine = PlotScale.linear(values: [0.9935, 1.0045], from: 0, to: 1)
+        #expect(fine.ticks.contains(1.0025) && fine.label(1.0025) == "1.0025" && fine.label(1) == "1.0000")
     }
 
     @Test func logTicksFallOnRoundNumbers() {
@@ -79,6 +82,112 @@ struct HTMLPartsTests {
                 #expect(count("<rect x=", in: svg) == 3)
             }
         }
+    }
+
+    @Test func aLogAxisOverLessThanADecadeStillHasSeveralLabelledTicks() {
+        // Perplexity 10.5 to 22: 1…9 per decade would leave the single tick 20.
+        let short = PlotScale.logarithmic(values: [10.5, 22], from: 100, to: 0)
+        #expect(short.ticks.count >= 3)
+        #expect(short.lower <= 10.5 && short.upper >= 22)
+        #expect(short.ticks.allSatisfy { $0 >= short.lower && $0 <= short.upper })
+        #expect(short.ticks.map { short.label($0) } == short.ticks.map { formatValue($0, spec: ".0f") })
+        // Not even one 1…9 mantissa inside: 7.1 to 7.9.
+        let tiny = PlotScale.logarithmic(values: [7.1, 7.9], from: 100, to: 0)
+        #expect(tiny.ticks.count >= 3 && tiny.ticks.first! <= 7.1 + 1e-9 && tiny.ticks.last! >= 7.9 - 1e-9)
+        #expect(Set(tiny.ticks.map { tiny.label($0) }).count == tiny.ticks.count)
+    }
+
+    @Test func zerosOnALogAxisAreMarkedNotDropped() throws {
+        let plot = PlotOutput(kind: .lines, xLabel: "τ", yLabel: "bias", logY: true,
+                              series: [PlotSeries(name: "regular", x: [2, 5, 35], y: [0.1, 0.04, 0]),
+                                       PlotSeries(name: "randomized", x: [2, 5, 35], y: [0.2, 0.1, 0.05])])
+        let svg = PlotRenderer().svg(for: plot)
+        try expectWellFormed(svg)
+        #expect(count("class=\"off-axis\"", in: svg) == 1)
+        #expect(svg.contains("<title>regular: 35 → 0 (no place on a log axis)</title>"))
+        #expect(svg.contains("a value of 0 or less, which a log axis cannot show"))
+        // Without such a value there is no note and the plot keeps its height.
+        let plain = PlotRenderer().svg(for: PlotOutput(kind: .lines, logY: true, series: [plot.series[1]]))
+        #expect(!plain.contains("off-axis") && plain.contains("viewBox=\"0 0 640.0 380.0\""))
+    }
+
+    @Test func heatmapLabelsEveryNarrowColumnAndOutlinesMarkedCells() throws {
+        let columns = (0..<28).map { String(UnicodeScalar(UInt8(97 + $0 % 26))) }
+        let plot = PlotOutput(kind: .heatmap, xLabel: "next", yLabel: "step",
+                              categories: (0..<6).map { "after \($0)" },
+                              matrix: (0..<6).map { r in (0..<28).map { Double(r * 28 + $0) / 168 } },
+                              columns: columns, marks: [[0, 3], [5, 27]], markLabel: "the label")
+        let svg = PlotRenderer(idPrefix: "m").svg(for: plot)
+        try expectWellFormed(svg)
+        for c in columns.prefix(26) { #expect(svg.contains("text-anchor=\"middle\">\(c)</text>")) }
+        #expect(count("text-anchor=\"middle\">a</text>", in: svg) == 2)   // columns 0 and 26
+        #expect(count("class=\"mark\"", in: svg) == 4)                     // two rings per cell
+        #expect(svg.contains(">the label</text>"))
+    }
+
+    @Test func aOneHotRowShowsEveryColumn() {
+        let values = (0..<6).flatMap { r in (0..<28).map { $0 == 3 * r ? 1.0 : 0.0 } }
+        let html = ChapterPage.tensor(TensorOutput(label: "X", shape: [6, 28], values: values))
+        #expect(!html.contains("⋯"))
+        #expect(count("<td>1</td>", in: html) == 6)
+        // Long numbers are still elided.
+        let wide = ChapterPage.tensor(TensorOutput(label: nil, shape: [2, 28], values: (0..<56).map { Double($0) + 0.123456 }))
+        #expect(wide.contains("⋯"))
+    }
+
+    @Test func comparisonClaimsShowBothSidesAndAnErratumPassesByFailing() throws {
+        let source = """
+        ---
+        title: C
+        profiles:
+          quick: {}
+        ---
+        Sequential {{seq:.2f < rand}} beats random, {{err < 1e-12}}; unchecked {{seq > 2 @default}}.
+
+        $$y = 2 x$$ {#eq-slip}
+        """
+        let chapter = try ChapterParser().parse(source: source, path: "chapters/c.md")
+        var result = ResultAssemblerTests.emptyResult(chapter)
+        result.profile = "quick"
+        result.metrics = ["seq": 1.034, "rand": 1.52, "err": 3e-16]
+        result.findings = ProseJudge.findings(for: chapter, metrics: result.metrics, profile: "quick", runCompleted: true)
+        result.findings.append(Finding(kind: .expectError, label: "eq-slip", verdict: .passed, file: "chapters/c.md",
+                                       line: 8, message: "fails, as expected: y differs"))
+        let outline = BookOutline(title: "B", chapters: [(slug: "c", title: "C", status: "passed")],
+                                  equations: ["eq-slip": EquationTarget(page: "c", number: 1)])
+        var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: 0)
+        let html = page.render()
+        #expect(html.contains("<span class=\"claim\"><span class=\"value\">1.03 &lt; 1.52</span><span class=\"badge pass\""))
+        #expect(html.contains("<b>claim</b> seq &lt; rand"))
+        // Against a number only the value shows (the prose states the bound); the badge has the claim.
+        #expect(html.contains("<span class=\"value\">3e-16</span>"))
+        #expect(html.contains("<b>claim</b> err &lt; 1e-12"))
+        #expect(html.contains("<span class=\"claim other-profile\"><span class=\"value\">seq &gt; 2.0 under default</span>"))
+        #expect(html.contains("<span class=\"badge-label\">fails, as expected</span>"))
+        // The erratum's failure is said under the equation, not only in the badge.
+        #expect(html.contains("</div></div><p class=\"erratum-result\">fails, as expected: y differs</p>"))
+    }
+
+    @Test func passesOfOneEquationShareABadgeAndFailuresKeepTheirOwn() throws {
+        let chapter = try ChapterParser().parse(source: "$$y = 2 x$$ {#eq-loop}\n", path: "chapters/l.md")
+        var result = ResultAssemblerTests.emptyResult(chapter)
+        func check(_ passed: Bool, _ error: Double) -> Finding {
+            Finding(kind: .equation, label: "eq-loop", passed: passed, maxRelError: error, tolerance: 1e-6,
+                    message: passed ? "holds" : "differs", line: 1)
+        }
+        result.findings = [check(true, 1e-16), check(true, 3e-15), check(false, 0.5), check(true, 0)]
+        let outline = BookOutline(title: "B", chapters: [(slug: "l", title: "L", status: "failed")],
+                                  equations: ["eq-loop": EquationTarget(page: "l", number: 1)])
+        var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: 0)
+        let html = page.render()
+        let equation = try #require(MathEndToEndTests.equationHTML("eq-loop", in: html))
+        #expect(count("<span class=\"badge pass\"", in: equation) == 1)
+        #expect(count("<span class=\"badge fail\"", in: equation) == 1)
+        #expect(equation.contains(">checked ×3</span>"))
+        #expect(equation.contains("<b>checks</b> 3 passed; the numbers are the worst of them"))
+        #expect(equation.contains("<b>max rel. error</b> 3e-15"))
+        // The failure keeps its own id, which the banner links to.
+        #expect(equation.contains("id=\"check-3\"") && html.contains("<a href=\"#check-3\">"))
     }
 
     @Test func tensorsShowAsMatricesWithElision() {

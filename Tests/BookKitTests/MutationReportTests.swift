@@ -65,6 +65,22 @@ struct MutationReportTests {
         #expect(survivors("exact").isEmpty)
         #expect(MutationReport(results: [r]).vacuousEquations.isEmpty)  // claims do not fail the command
     }
+
+    @Test func aComparisonClaimsMutantIsTheReversedComparison() {
+        func comparison(_ metric: String, _ expected: String) -> Finding {
+            var f = Finding(kind: .claim, label: metric, verdict: .passed, file: "chapters/m.md", line: 4, message: "ok")
+            f.expected = expected
+            return f
+        }
+        let r = Self.result([comparison("seq", "< rand"), comparison("err", "< 1e-12"), comparison("tie", "> 0.5")],
+                            metrics: ["seq": 1.03, "rand": 1.52, "err": 3e-16, "tie": 0.5000001])
+        let targets = MutationReport(results: [r]).chapters[0].targets
+        #expect(targets.map(\.label) == ["seq", "err", "tie"])
+        #expect(targets.map { $0.mutants.map(\.description) } == [["claimed seq > rand instead"],
+                                                                  ["claimed err > 1e-12 instead"],
+                                                                  ["claimed tie < 0.5 instead"]])
+        #expect(targets.allSatisfy { $0.mutants.allSatisfy { !$0.survived } })
+    }
 }
 
 /// The chapter program judges mutants against the run's own values; the CLI reports them.

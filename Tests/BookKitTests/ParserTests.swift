@@ -54,6 +54,38 @@ struct ParserTests {
         #expect(claim.location.line == 5 && claim.location.column == 7)
     }
 
+    @Test(arguments: [
+        ("{{seq < rand}}", "seq", ClaimBound(.less, metric: "rand"), nil as String?, nil as String?),
+        ("{{ppl:.2f > 1.5e-3 @quick}}", "ppl", ClaimBound(.greater, number: 0.0015), "quick", ".2f"),
+        ("{{err<1e-12}}", "err", ClaimBound(.less, number: 1e-12), nil, nil),
+        ("{{a.b > c_d @default}}", "a.b", ClaimBound(.greater, metric: "c_d"), "default", nil),
+    ])
+    func comparisonClaims(text: String, metric: String, bound: ClaimBound, profile: String?, format: String?) throws {
+        let chapter = try parser.parse(source: "---\nprofiles:\n  quick: {}\n---\nValue \(text).\n", path: "chapters/t.md")
+        guard case .claim(let claim) = try #require(chapter.inlines.first) else { Issue.record("not a claim"); return }
+        #expect(claim.metric == metric)
+        #expect(claim.bound == bound)
+        #expect(claim.profile == profile)
+        #expect(claim.format == format)
+        #expect(claim.location.line == 5 && claim.location.column == 7)
+    }
+
+    @Test(arguments: [
+        ("{{a < a}}", "compares 'a' with itself"),
+        ("{{a <= b}}", "expected a comparison"),
+        ("{{a ≤ b}}", "expected a comparison"),
+        ("{{1 < a}}", "a metric on the left"),
+        ("{{a < }}", "expected a comparison"),
+        ("{{a < b @nowhere}}", "profile 'nowhere', which this chapter does not define"),
+    ])
+    func malformedComparisonsSayWhatIsExpected(text: String, message: String) throws {
+        let error = #expect(throws: BookError.self) {
+            try parser.parse(source: "First line.\n\nValue \(text).\n", path: "chapters/t.md")
+        }
+        #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
+        #expect(error?.location?.line == 3 && error?.location?.column == 7)
+    }
+
     @Test func valuesWithFormats() throws {
         let chapter = try parser.parse(source: "A {{ppl}} and {{ppl:.3f}}.\n", path: "chapters/t.md")
         #expect(chapter.inlines.count == 2)

@@ -103,6 +103,43 @@ struct ProseJudgeTests {
         let findings = ProseJudge.findings(for: try chapter(), metrics: [:], profile: "default", runCompleted: false)
         #expect(findings.allSatisfy { $0.verdict == .notChecked })
     }
+
+    static let comparisons = """
+    ---
+    title: C
+    ---
+    Sequential {{seq:.2f < rand}} beats random; the error is {{err < 1e-12}}; the rate is {{rate > 0.5}}.
+    """
+
+    func comparisonFindings(_ metrics: [String: Double], completed: Bool = true) throws -> [Finding] {
+        let chapter = try ChapterParser().parse(source: Self.comparisons, path: "chapters/c.md")
+        return ProseJudge.findings(for: chapter, metrics: metrics, profile: "quick", runCompleted: completed)
+    }
+
+    @Test func comparisonsHoldOnlyWhenTheRelationDoes() throws {
+        let good = try comparisonFindings(["seq": 1.03, "rand": 1.52, "err": 3e-16, "rate": 0.51])
+        #expect(good.map(\.verdict) == [.passed, .passed, .passed])
+        #expect(good[0].message == "seq = 1.03, rand = 1.52: seq < rand holds")
+        #expect(good[0].expected == "< rand" && good[0].tolerance == nil)
+        #expect(good[1].message == "err = 3e-16: err < 1e-12 holds")
+        // Equal sides do not satisfy a strict comparison; the wrong way round fails.
+        let bad = try comparisonFindings(["seq": 1.52, "rand": 1.52, "err": 1e-12, "rate": 0.4])
+        #expect(bad.map(\.verdict) == [.failed, .failed, .failed])
+        #expect(bad[2].message == "rate = 0.4: the claim rate > 0.5 does not hold")
+        #expect(bad[0].description.hasPrefix("chapters/c.md:4:12: seq: "))
+    }
+
+    @Test func aComparisonWithANaNOrAMissingSideFails() throws {
+        let f = try comparisonFindings(["seq": .nan, "err": .infinity, "rate": 1])
+        #expect(f.map(\.verdict) == [.failed, .failed, .passed])
+        #expect(f[0].message.contains("the code recorded no such metric") && f[0].message.contains("'rand'"))
+        #expect(f[1].message.contains("a NaN or infinite value cannot satisfy the claim err < 1e-12"))
+        let nan = try comparisonFindings(["seq": .nan, "rand": 1, "err": 0, "rate": 1])
+        #expect(nan[0].failed && nan[0].message.contains("NaN"))
+        // A run that stopped before recording the right side leaves the claim unchecked, not failed.
+        let stopped = try comparisonFindings(["seq": 1, "err": 0, "rate": 1], completed: false)
+        #expect(stopped[0].verdict == .notChecked)
+    }
 }
 
 @Suite("Verdicts: the result assembled from events")

@@ -22,6 +22,28 @@ struct VariableTests {
         #expect(x.gradient.scalars == [5])
     }
 
+    @Test func theTrackedGraphHoldsEachParameterOnceAndGrowsWithTheUnrolledSteps() {
+        let w = Variable(Tensor<Double>([[0.5]]), requiresGrad: true)
+        let b = Variable(Tensor<Double>([0.1]), requiresGrad: true)
+        func unrolled(_ steps: Int) -> Variable<Double> {
+            var h = Variable(Tensor<Double>([[1.0]]))          // a constant: not on the tape
+            for _ in 0..<steps { h = tanh(matmul(h, w) + b) }
+            return h.sum()
+        }
+        for steps in [1, 4] {
+            let graph = unrolled(steps).trackedGraph
+            let leaves = graph.filter(\.isLeaf)
+            #expect(leaves.count == 2)
+            #expect(leaves.contains { $0 === w } && leaves.contains { $0 === b })
+            // matmul, + and tanh per step, then the sum.
+            #expect(graph.count - leaves.count == 3 * steps + 1)
+        }
+        // Parents come before children; an untracked value has no graph.
+        let graph = unrolled(2).trackedGraph
+        #expect(graph.last?.operation == "sum")
+        #expect(Variable(Tensor<Double>([1.0])).trackedGraph.isEmpty)
+    }
+
     @Test func sharedSubexpressionGetsBothPaths() {
         let x = Variable(Tensor<Double>([3.0]), requiresGrad: true)
         let h = x * x

@@ -145,24 +145,35 @@ struct ChapterPage {
     /// A claim in prose, rendered from the runner's finding for it (the page judges nothing).
     mutating func claimHTML(_ claim: Claim, n: Int, plain: Bool) -> String {
         let measured = result?.metrics[claim.metric]
-        let shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
-        let expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
+        var shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
+        var expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
+        if let bound = claim.bound {
+            // Against another metric both sides are measurements: "1.03 < 1.52". Against a
+            // number the prose states the bound, so the value stands alone, as for ≈ claims.
+            if let other = bound.metric {
+                let rhs = result?.metrics[other].map { formatValue($0, spec: claim.format) } ?? "\(other)?"
+                shown = "\(measured.map { formatValue($0, spec: claim.format) } ?? "\(claim.metric)?") \(bound.relation.rawValue) \(rhs)"
+            }
+            expectedText = "\(bound.relation.rawValue) \(bound.operandText)"
+        }
+        let claimText = claim.bound == nil ? "\(claim.metric) ≈ \(expectedText)" : claim.statement
         let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line
                                        && ($0.column == nil || $0.column == claim.location.column) })
+        let unchecked = claim.bound == nil ? "≈ \(expectedText)" : claim.statement
         if plain {
-            return HTMLText.escape(found?.1.verdict == .notChecked ? "≈ \(expectedText)" : shown)
+            return HTMLText.escape(found?.1.verdict == .notChecked ? unchecked : shown)
         }
-        var rows: [(String, String)] = [("claim", "\(claim.metric) ≈ \(expectedText)")]
+        var rows: [(String, String)] = [("claim", claimText)]
         guard let (i, check) = found else {
             rows.append(("not checked", result == nil ? "chapter not run" : "no verdict was recorded for this claim"))
-            return "<span class=\"claim unmeasured\"><span class=\"value\">≈ \(HTMLText.escape(expectedText))</span>\(Badge.html(.unchecked, label: nil, rows: rows))</span>"
+            return "<span class=\"claim unmeasured\"><span class=\"value\">\(HTMLText.escape(unchecked))</span>\(Badge.html(.unchecked, label: nil, rows: rows))</span>"
         }
         if check.verdict == .notChecked {
             // Shown as what it claims, greyed: this run's value would read as if the claim held.
             rows.append(("not checked", check.message))
             let badge = Badge.html(.unchecked, label: nil, rows: rows, id: checkIDs[i])
             let scope = claim.profile.map { " under \(HTMLText.escape($0))" } ?? ""
-            return "<span class=\"claim other-profile\"><span class=\"value\">≈ \(HTMLText.escape(expectedText))\(scope)</span>\(badge)</span>"
+            return "<span class=\"claim other-profile\"><span class=\"value\">\(HTMLText.escape(unchecked))\(scope)</span>\(badge)</span>"
         }
         rows += Badge.rows(for: check).dropFirst()
         let badge = Badge.html(for: check, label: nil, rows: rows, id: checkIDs[i])
@@ -222,14 +233,50 @@ struct ChapterPage {
         out += "<div class=\"math display\""
         if let label = eq.label { out += " id=\"\(HTMLText.escape(label))\"" }
         out += ">\\[\(HTMLText.escape(eq.tex))\\]</div>"
+        var erratum: Finding?
         out += "<div class=\"eq-side\">"
         if let number = eq.number { out += "<span class=\"eqno\">(\(chapterNumber).\(number))</span>" }
         if let label = eq.label {
+            // A check inside a loop over time steps passes many times: the passes of one kind
+            // share one badge ("checked ×7"), showing the worst of their numbers; every failure
+            // keeps a badge of its own.
+            var passes: [[(Int, Finding)]] = []
             while let (i, check) = takeCheck(where: { $0.label == label }) {
-                out += Badge.html(for: check, label: check.kind == .equation ? (check.passed ? "checked" : "differs") : check.kind.rawValue, id: checkIDs[i])
+                guard check.passed else {
+                    out += Badge.html(for: check, label: Self.equationBadgeLabel(check), id: checkIDs[i])
+                    continue
+                }
+                if let k = passes.firstIndex(where: { $0[0].1.kind == check.kind }) { passes[k].append((i, check)) }
+                else { passes.append([(i, check)]) }
+            }
+            for group in passes {
+                let (i, first) = group[0]
+                if first.kind == .expectError { erratum = first }
+                let worst = group.max { ($0.1.maxRelError ?? 0) < ($1.1.maxRelError ?? 0) }!.1
+                var rows = Badge.rows(for: worst)
+                var word = Self.equationBadgeLabel(first)
+                if group.count > 1 {
+                    rows.insert(("checks", "\(group.count) passed; the numbers are the worst of them"), at: 1)
+                    word += " ×\(group.count)"
+                }
+                out += Badge.html(for: first, label: word, rows: rows, id: checkIDs[i])
             }
         }
-        return out + "</div></div>"
+        out += "</div></div>"
+        // An erratum's point is its failure: say it under the equation, not only on hover.
+        if let erratum {
+            out += "<p class=\"erratum-result\">\(HTMLText.escape(erratum.message))</p>"
+        }
+        return out
+    }
+
+    /// The word on an equation's badge: an erratum (`verifyFails`) passes by failing.
+    static func equationBadgeLabel(_ check: Finding) -> String {
+        switch check.kind {
+        case .equation: check.passed ? "checked" : "differs"
+        case .expectError: check.passed ? "fails, as expected" : "expected to fail"
+        default: check.kind.rawValue
+        }
     }
 
     mutating func figure(path: String, caption: String) -> String {
@@ -406,6 +453,10 @@ struct ChapterPage {
         func pick(_ n: Int, _ limit: Int) -> [Int?] {
             n <= limit ? Array(0..<n) : Array(0..<(limit / 2)) + [nil] + Array((n - limit / 2)..<n)
         }
+        // Every column when the row stays short (a one-hot row of 28 zeros and ones fits;
+        // eliding its middle would hide where the 1 is), else the first and last five.
+        let widest = t.values.prefix(4096).map { formatValue($0, spec: ".4g").count }.max() ?? 1
+        let columnLimit = cols <= 40 && cols * (widest + 1) <= 60 ? cols : 10
         for s in pick(slices, 4) {
             guard let s else { out += "<p class=\"tensor-gap\">⋮</p>"; continue }
             if shape.count > 2 {
@@ -417,7 +468,7 @@ struct ChapterPage {
             out += "<table class=\"matrix\"><tbody>"
             for r in pick(rows, 10) {
                 out += "<tr>"
-                for c in pick(cols, 10) {
+                for c in pick(cols, columnLimit) {
                     if let r, let c {
                         let i = s * sliceSize + r * cols + c
                         let v = i < t.values.count ? formatValue(t.values[i], spec: ".4g") : ""

@@ -82,13 +82,18 @@ public struct PlotRenderer: Sendable {
         if let lo = xs.min(), let hi = xs.max(), lo < hi { x.lower = lo; x.upper = hi; x.ticks = x.ticks.filter { $0 >= lo - 1e-9 && $0 <= hi + 1e-9 } }
         let y = plot.logY ? PlotScale.logarithmic(values: ys, from: bottom, to: top)
                           : PlotScale.linear(values: ys, from: bottom, to: top)
-        var out = open(plot) + legendBlock.svg
+        let offAxis = plot.logY && series.contains { s in zip(s.x, s.y).contains { $0.isFinite && $1.isFinite && $1 <= 0 } }
+        var out = open(plot, height: height + (offAxis ? 18 : 0)) + legendBlock.svg
         out += axes(x: x, y: y, xLabel: plot.xLabel, yLabel: plot.yLabel, x0: left, x1: right, y0: bottom, y1: top)
         for (i, s) in series.enumerated() {
             var path = ""
             var penDown = false
             var points: [(Double, Double)] = []
+            var below: [(Double, Double)] = []
             for (xv, yv) in zip(s.x, s.y) {
+                // A log axis has no place for 0 or less: such a point is marked on the bottom
+                // edge (▼, with its value in the tooltip), never silently dropped.
+                if plot.logY && xv.isFinite && yv.isFinite && yv <= 0 { below.append((xv, yv)); penDown = false; continue }
                 guard xv.isFinite, yv.isFinite, !plot.logY || yv > 0 else { penDown = false; continue }
                 let p = (x.pixel(xv), y.pixel(yv))
                 path += (penDown ? "L" : "M") + "\(svgNumber(p.0)),\(svgNumber(p.1))"
@@ -101,7 +106,15 @@ public struct PlotRenderer: Sendable {
             if points.count <= 40 {
                 for p in points { out += "<circle cx=\"\(svgNumber(p.0))\" cy=\"\(svgNumber(p.1))\" r=\"2.6\" stroke=\"none\"/>" }
             }
+            for (xv, yv) in below {
+                let px = x.pixel(xv)
+                out += "<path class=\"off-axis\" d=\"M\(svgNumber(px - 5)),\(svgNumber(bottom - 9))H\(svgNumber(px + 5))L\(svgNumber(px)),\(svgNumber(bottom - 1))Z\" stroke=\"none\">"
+                    + "<title>\(HTMLText.escape(s.name)): \(HTMLText.escape(x.label(xv))) → \(formatValue(yv, spec: nil)) (no place on a log axis)</title></path>"
+            }
             out += "</g>"
+        }
+        if offAxis {
+            out += "<text class=\"off-axis-note\" x=\"\(svgNumber(right))\" y=\"\(svgNumber(height + 10))\" text-anchor=\"end\" fill=\"#444\">▼ on the bottom edge: a value of 0 or less, which a log axis cannot show</text>"
         }
         return out + "</svg>"
     }
@@ -116,7 +129,7 @@ public struct PlotRenderer: Sendable {
                 "<rect class=\"s\(i % 8)\" x=\"0\" y=\"-6\" width=\"18\" height=\"12\" fill=\"\(Self.palette[i % 8])\"/>"
             }
             : (svg: "", height: 0)
-        let rotate = count > 0 && (labels.map { estimatedTextWidth($0) }.max() ?? 0) > (right - left) / Double(count) - 6
+        let rotate = count > 0 && (labels.map { estimatedTextWidth($0) }.max() ?? 0) > (right - left) / Double(count) - 2
         let labelRoom = rotate ? min(90, (labels.map { estimatedTextWidth($0) }.max() ?? 0) * 0.75 + 10) : 0
         let top = 14 + legendBlock.height, bottom = height - 46 - labelRoom
         let y = plot.logY ? PlotScale.logarithmic(values: series.flatMap(\.y), from: bottom, to: top)

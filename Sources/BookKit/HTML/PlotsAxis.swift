@@ -55,6 +55,16 @@ struct PlotScale {
         var ticks = candidates([1])
         if ticks.count < 3 { ticks = candidates([1, 2, 5]) }
         if ticks.count < 3 { ticks = candidates([1, 2, 3, 4, 5, 6, 7, 8, 9]) }
+        if ticks.count < 3 {
+            // Less than a factor of about 3 end to end (perplexity 11 to 22): even 1…9 per decade
+            // leaves one tick or none, and a reader cannot read the axis. Use evenly spaced
+            // 1-2-5 steps instead, and let the axis end on the outer ones.
+            let linear = niceTicks(lo, hi, count: 5).filter { $0 > 0 }
+            if linear.count >= 2 {
+                ticks = linear
+                lo = min(lo, linear.first!); hi = max(hi, linear.last!)
+            }
+        }
         if ticks.count > 9 { ticks = stride(from: 0, to: ticks.count, by: (ticks.count + 7) / 8).map { ticks[$0] } }
         return PlotScale(lower: lo, upper: hi, log: true, ticks: ticks, pixelFrom: from, pixelTo: to)
     }
@@ -62,10 +72,23 @@ struct PlotScale {
     /// Tick labels short enough for an axis: as few decimals as the step needs.
     func label(_ v: Double) -> String {
         if abs(v) >= 1e6 || (abs(v) < 1e-3 && v != 0) { return String(format: "%g", v) }
-        if log { return formatValue(v, spec: abs(v) >= 1e4 ? ",.0f" : nil) }
+        if log && !Self.evenlySpaced(ticks) { return formatValue(v, spec: abs(v) >= 1e4 ? ",.0f" : nil) }
         let step = ticks.count > 1 ? abs(ticks[1] - ticks[0]) : 1
-        let decimals = max(0, Int(-floor(log10(step) + 1e-9)))
+        var decimals = max(0, Int(-floor(log10(step) + 1e-9)))
+        // A step of 2.5 × 10^k needs one digit more than its magnitude (0.0025 → 4 decimals).
+        while decimals < 12, abs((step * pow(10, Double(decimals))).rounded() - step * pow(10, Double(decimals))) > 1e-6 {
+            decimals += 1
+        }
         return formatValue(v == 0 ? 0 : v, spec: abs(v) >= 1e4 ? ",.\(decimals)f" : ".\(decimals)f")
+    }
+}
+
+extension PlotScale {
+    /// Whether the ticks are equally far apart (linear steps, also used on a short log axis).
+    static func evenlySpaced(_ ticks: [Double]) -> Bool {
+        guard ticks.count >= 3 else { return false }
+        let step = ticks[1] - ticks[0]
+        return zip(ticks.dropFirst(), ticks).allSatisfy { abs(($0 - $1) - step) <= abs(step) * 1e-9 }
     }
 }
 

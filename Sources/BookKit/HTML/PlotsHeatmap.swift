@@ -46,9 +46,17 @@ extension PlotRenderer {
                 out += "<rect x=\"\(svgNumber(left + Double(c) * cw))\" y=\"\(svgNumber(top + Double(r) * ch))\" width=\"\(svgNumber(cw + 0.4))\" height=\"\(svgNumber(ch + 0.4))\" fill=\"\(fill)\"><title>\(HTMLText.escape(rl)), \(HTMLText.escape(cl)): \(formatValue(v, spec: ".4g"))</title></rect>"
             }
         }
+        // Outlined cells (the targets of a prediction): a dark and a light ring, visible on any colour.
+        for mark in plot.marks ?? [] where mark.count == 2 && mark[0] < rows && mark[1] < cols {
+            let mx = left + Double(mark[1]) * cw, my = top + Double(mark[0]) * ch
+            for (colour, inset) in [("#000000", 1.0), ("#ffffff", 2.5)] {
+                out += "<rect class=\"mark\" x=\"\(svgNumber(mx + inset))\" y=\"\(svgNumber(my + inset))\" width=\"\(svgNumber(max(cw - 2 * inset, 1)))\" height=\"\(svgNumber(max(ch - 2 * inset, 1)))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\"/>"
+            }
+        }
         out += "</g><g class=\"axis\" fill=\"#444\">"
-        // Label every row and column when they fit, else every k-th.
-        let rowStep = max(1, Int((14 / ch).rounded(.up))), colStep = max(1, Int((28 / cw).rounded(.up)))
+        // Label every row and column when the labels fit (single characters do, even narrow), else every k-th.
+        let widest = (colLabels.map { estimatedTextWidth($0) }.max() ?? 12) + 2
+        let rowStep = max(1, Int((14 / ch).rounded(.up))), colStep = max(1, Int((widest / cw).rounded(.up)))
         for r in stride(from: 0, to: rows, by: rowStep) {
             let label = r < rowLabels.count ? rowLabels[r] : "\(r)"
             out += "<text x=\"\(svgNumber(left - 5))\" y=\"\(svgNumber(top + (Double(r) + 0.5) * ch + 4))\" text-anchor=\"end\">\(HTMLText.escape(label))</text>"
@@ -59,6 +67,12 @@ extension PlotRenderer {
         }
         if !plot.xLabel.isEmpty {
             out += "<text class=\"axis-label\" x=\"\(svgNumber((left + right) / 2))\" y=\"\(svgNumber(bottom + 36))\" text-anchor=\"middle\">\(HTMLText.escape(plot.xLabel))</text>"
+        }
+        if let label = plot.markLabel, !(plot.marks ?? []).isEmpty {
+            // Bottom right, clear of the centred axis label.
+            let lx = right - estimatedTextWidth(label) - 16
+            out += "<rect x=\"\(svgNumber(lx))\" y=\"\(svgNumber(bottom + 27))\" width=\"11\" height=\"11\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>"
+            out += "<text x=\"\(svgNumber(lx + 16))\" y=\"\(svgNumber(bottom + 37))\">\(HTMLText.escape(label))</text>"
         }
         if !plot.yLabel.isEmpty {
             out += "<text class=\"axis-label\" transform=\"translate(14 \(svgNumber((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(HTMLText.escape(plot.yLabel))</text>"

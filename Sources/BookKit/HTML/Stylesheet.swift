@@ -160,6 +160,9 @@ figcaption { font: .84rem/1.45 var(--sans); color: var(--muted); margin-top: .4r
 .figure { text-align: center; }
 .figure img, .diagram img, .chapter p > img { display: block; margin: 0 auto; width: auto; max-width: min(100%, 34rem); max-height: 24rem;
                                              background: #fff; border-radius: 6px; padding: .4rem; }
+.erratum-result { margin: -.6rem 0 1rem; font: .8rem/1.45 var(--mono); color: var(--muted); overflow-wrap: anywhere; }
+/* Drawings (SVG) use the column's width: their text is drawn at reading size for about 700 px. */
+.figure img[src$=".svg"], .diagram img, .chapter p > img[src$=".svg"] { max-width: 100%; max-height: 32rem; }
 .tensor { margin: .5rem 0; } .tensor figcaption { margin: 0 0 .3rem; }
 .tensor-label { font-family: var(--mono); color: var(--fg); } .tensor-shape { font-family: var(--sans); }
 .tensor-index { margin: .4rem 0 .1rem; font: .78rem var(--mono); color: var(--muted); }

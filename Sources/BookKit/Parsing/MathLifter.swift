@@ -303,6 +303,8 @@ private struct Lifter {
 }
 
 nonisolated(unsafe) private let claimPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~]+))?\s*(?:≈|~)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(?:±|\+-|\+/-)\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)(%?)\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
+/// `{{name < other}}`, `{{name:.2f > 0.5 @quick}}`: a metric compared with another metric or a number.
+nonisolated(unsafe) private let comparisonPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~<>]+))?\s*([<>])\s*(?:([A-Za-z_][A-Za-z0-9_.]*)|([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?))\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
 nonisolated(unsafe) private let valuePattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*(\S+))?\s*$/#
 
 nonisolated(unsafe) private let formatPattern = #/,?(?:\.[0-9]+)?[fFeEgGd%]?/#
@@ -319,7 +321,7 @@ private func checkFormat(_ format: Substring?, in inner: String, at location: So
     throw BookError("'{{\(inner)}}': unknown format '\(format)'; expected something like .2f, .3e, .4g, d, .1% or ,.0f", at: location)
 }
 
-/// `{{name}}`, `{{name:.2f}}` or `{{name ≈ 1.0 ± 0.1 @default}}`.
+/// `{{name}}`, `{{name:.2f}}`, `{{name ≈ 1.0 ± 0.1 @default}}` or `{{name < other}}`.
 func parseTemplate(_ inner: String, at location: SourceLocation) throws -> InlineItem {
     if let m = inner.wholeMatch(of: claimPattern) {
         try checkFormat(m.2, in: inner, at: location)
@@ -330,6 +332,24 @@ func parseTemplate(_ inner: String, at location: SourceLocation) throws -> Inlin
         return .claim(Claim(metric: String(m.1), expected: expected, tolerance: tolerance,
                             profile: m.6.map(String.init), format: m.2.map(String.init), location: location))
     }
+    if let m = inner.wholeMatch(of: comparisonPattern) {
+        try checkFormat(m.2, in: inner, at: location)
+        let relation: ClaimBound.Relation = m.3 == "<" ? .less : .greater
+        let bound: ClaimBound
+        if let other = m.4 {
+            guard other != m.1 else {
+                throw BookError("claim '{{\(inner)}}' compares '\(other)' with itself; compare it with another metric or a number", at: location)
+            }
+            bound = ClaimBound(relation, metric: String(other))
+        } else {
+            guard let number = m.5.flatMap({ Double($0) }), number.isFinite else {
+                throw BookError("claim '{{\(inner)}}': the number on the right does not parse", at: location)
+            }
+            bound = ClaimBound(relation, number: number)
+        }
+        return .claim(Claim(metric: String(m.1), bound: bound, profile: m.6.map(String.init),
+                            format: m.2.map(String.init), location: location))
+    }
     if let m = inner.wholeMatch(of: valuePattern) {
         try checkFormat(m.2, in: inner, at: location)
         return .value(name: String(m.1), format: m.2.map(String.init), location: location)
@@ -337,5 +357,8 @@ func parseTemplate(_ inner: String, at location: SourceLocation) throws -> Inlin
     if inner.contains("≈") || inner.contains("~") {
         throw BookError("claim '{{\(inner)}}' does not parse; expected '{{name ≈ value ± tolerance}}' with an optional '@profile'", at: location)
     }
-    throw BookError("'{{\(inner)}}' does not parse; expected '{{name}}', '{{name:.2f}}' or a claim '{{name ≈ value ± tolerance}}'", at: location)
+    if inner.contains("<") || inner.contains(">") || inner.contains("≤") || inner.contains("≥") {
+        throw BookError("claim '{{\(inner)}}' does not parse; expected a comparison '{{name < other}}' or '{{name > number}}' (a metric on the left; '<' or '>' only) with an optional '@profile'", at: location)
+    }
+    throw BookError("'{{\(inner)}}' does not parse; expected '{{name}}', '{{name:.2f}}', a claim '{{name ≈ value ± tolerance}}' or a comparison '{{name < other}}'", at: location)
 }

@@ -33,10 +33,11 @@ public enum ProseJudge {
     static func judge(_ claim: Claim, metrics: [String: Double], profile: String, runCompleted: Bool,
                       recordedText: String) -> Finding {
         // Exact numbers in the verdict (the page formats them as the prose asks).
-        let expectedText = "\(claim.expected) ± \(claim.tolerance)"
+        let expectedText = claim.bound.map { "\($0.relation.rawValue) \($0.operandText)" }
+            ?? "\(claim.expected) ± \(claim.tolerance)"
         var finding = Finding(.claim, claim.metric, at: claim.location, message: "")
         finding.expected = expectedText
-        finding.tolerance = claim.tolerance
+        finding.tolerance = claim.bound == nil ? claim.tolerance : nil
         if let p = claim.profile, p != profile {
             finding.verdict = .notChecked
             finding.message = "not checked in this build: the claim applies to profile \(p); this build used \(profile)"
@@ -51,6 +52,8 @@ public enum ProseJudge {
             }
             return finding
         }
+        if let bound = claim.bound { return judge(claim, bound: bound, value: value, into: finding, metrics: metrics,
+                                                  runCompleted: runCompleted, recordedText: recordedText) }
         let comparison = NumberComparison(found: value, expected: claim.expected, tolerance: .absolute(claim.tolerance))
         finding.found = "\(value)"
         finding.maxAbsError = comparison.absoluteError
@@ -58,6 +61,40 @@ public enum ProseJudge {
         finding.verdict = comparison.passed ? .passed : .failed
         finding.message = comparison.problem.map { "\($0): the claim \(expectedText) cannot hold" }
             ?? "expected \(expectedText), got \(value)"
+        return finding
+    }
+}
+
+extension ProseJudge {
+    /// A comparison claim: it holds when both sides are finite and the relation is strict.
+    static func judge(_ claim: Claim, bound: ClaimBound, value: Double, into finding: Finding, metrics: [String: Double],
+                      runCompleted: Bool, recordedText: String) -> Finding {
+        var finding = finding
+        let rhs: Double
+        if let other = bound.metric {
+            guard let v = metrics[other] else {
+                if runCompleted {
+                    finding.message = "the claim \(claim.statement) compares with '\(other)', but the code recorded no such metric; recorded: \(recordedText)"
+                } else {
+                    finding.verdict = .notChecked
+                    finding.message = "not checked: the run stopped before recording '\(other)'"
+                }
+                return finding
+            }
+            rhs = v
+        } else {
+            rhs = bound.number ?? .nan
+        }
+        let sides = bound.metric.map { "\(claim.metric) = \(value), \($0) = \(rhs)" } ?? "\(claim.metric) = \(value)"
+        finding.found = "\(value)"
+        guard value.isFinite && rhs.isFinite else {
+            finding.message = "\(sides): a NaN or infinite value cannot satisfy the claim \(claim.statement)"
+            return finding
+        }
+        let holds = bound.relation.holds(value, rhs)
+        finding.verdict = holds ? .passed : .failed
+        finding.message = holds ? "\(sides): \(claim.statement) holds"
+            : "\(sides): the claim \(claim.statement) does not hold"
         return finding
     }
 }

@@ -70,8 +70,10 @@ public struct MutationReport: Sendable {
     /// Passed claims, each with the claimed number moved just outside its tolerance (both ways),
     /// to zero, and doubled; judged by the same rule against the recorded value. A survivor is a
     /// claim whose number could be that different and still pass.
+    /// A passed comparison claim (`a < b`, `a > 0.5`) has one mutant, the reversed comparison.
     static func claimTargets(_ r: ChapterResult) -> [Target] {
         r.findings.filter { $0.kind == .claim && $0.passed }.compactMap { f in
+            if let target = comparisonTarget(f, r) { return target }
             guard let value = r.metrics[f.label], let t = f.tolerance, let expected = Self.claimedNumber(f) else { return nil }
             // Just outside: 1% beyond the tolerance, and at least one step of Double beyond it
             // (a claim with tolerance 0 must reject the next representable number).
@@ -83,6 +85,18 @@ public struct MutationReport: Sendable {
             }
             return Target(kind: .claim, label: f.label, location: f.locationText ?? r.chapter, mutants: mutants)
         }
+    }
+
+    /// The reversed comparison of a passed comparison claim, whose finding's `expected` reads
+    /// `"< other"` or `"> 0.5"`; nil for any other claim.
+    static func comparisonTarget(_ f: Finding, _ r: ChapterResult) -> Target? {
+        guard f.tolerance == nil, let text = f.expected, let first = text.first,
+              let relation = ClaimBound.Relation(rawValue: String(first)), let lhs = r.metrics[f.label] else { return nil }
+        let operand = text.dropFirst().trimmingCharacters(in: .whitespaces)
+        guard let rhs = r.metrics[operand] ?? Double(operand) else { return nil }
+        let mutant = Mutant(description: "claimed \(f.label) \(relation.reversed.rawValue) \(operand) instead",
+                            survived: relation.reversed.holds(lhs, rhs))
+        return Target(kind: .claim, label: f.label, location: f.locationText ?? r.chapter, mutants: [mutant])
     }
 
     /// The claimed number, from the finding's `expected` (`"1.0 ± 0.1"`).

@@ -11,7 +11,9 @@ public enum BPTTStrategy: Sendable, Equatable, CustomStringConvertible {
     /// truncation used in practice. Biased towards short-term dependencies.
     case truncated(steps: Int)
     /// Tallec & Ollivier (2017): ξ_t = 1/π with probability π, else 0, so E[ξ_t] = 1. Unbiased;
-    /// the variance grows as π falls or sequences get longer.
+    /// the variance grows as π falls or sequences get longer. A cut falls with probability
+    /// 1 − π at each step, so segments average 1/(1 − π) steps: π = 1 − 1/τ matches
+    /// `.truncated(steps: τ)` (chapter 4, "Where each strategy cuts").
     case randomized(keepProbability: Double)
 
     public var description: String {
