@@ -154,7 +154,7 @@ struct HTMLPartsTests {
         result.findings.append(Finding(kind: .expectError, label: "eq-slip", verdict: .passed, file: "chapters/c.md",
                                        line: 8, message: "fails, as expected: y differs"))
         let outline = BookOutline(title: "B", chapters: [(slug: "c", title: "C", status: "passed")],
-                                  equations: ["eq-slip": EquationTarget(page: "c", number: 1)])
+                                  targets: CrossReferenceTargets([chapter]))
         var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: 0)
         let html = page.render()
         #expect(html.contains("<span class=\"claim\"><span class=\"value\">1.03 &lt; 1.52</span><span class=\"badge pass\""))
@@ -177,7 +177,7 @@ struct HTMLPartsTests {
         }
         result.findings = [check(true, 1e-16), check(true, 3e-15), check(false, 0.5), check(true, 0)]
         let outline = BookOutline(title: "B", chapters: [(slug: "l", title: "L", status: "failed")],
-                                  equations: ["eq-loop": EquationTarget(page: "l", number: 1)])
+                                  targets: CrossReferenceTargets([chapter]))
         var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: 0)
         let html = page.render()
         let equation = try #require(MathEndToEndTests.equationHTML("eq-loop", in: html))
