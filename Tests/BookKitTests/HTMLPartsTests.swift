@@ -168,6 +168,17 @@ struct HTMLPartsTests {
         #expect(html.contains("</div></div><p class=\"erratum-result\">fails, as expected: y differs</p>"))
     }
 
+    @Test func aFigureCaptionsMathsIsTeXInTheAltTextAndTypesetInTheCaption() throws {
+        let chapter = try ChapterParser().parse(source: "![At step $t$ the state $\\mathbf{H}_t$](figures/f.svg)\n", path: "chapters/f.md")
+        var page = ChapterPage(chapter: chapter, result: nil,
+                               outline: BookOutline(title: "B", chapters: [("f", "F", "notrun")], targets: CrossReferenceTargets([chapter])),
+                               position: 0)
+        let html = page.render()
+        #expect(html.contains("alt=\"At step t the state \\mathbf{H}_t\""))
+        #expect(html.contains("<span class=\"math inline\">\\(\\mathbf{H}_t\\)</span></figcaption>"))
+        #expect(!html.unicodeScalars.contains { $0 == "\u{E000}" || $0 == "\u{E001}" })
+    }
+
     @Test func passesOfOneEquationShareABadgeAndFailuresKeepTheirOwn() throws {
         let chapter = try ChapterParser().parse(source: "$$y = 2 x$$ {#eq-loop}\n", path: "chapters/l.md")
         var result = ResultAssemblerTests.emptyResult(chapter)

@@ -94,9 +94,10 @@ struct ChapterPage {
 
     /// Replaces `\u{E000}N\u{E001}` placeholders with maths, values, claims and references.
     /// Inside a tag (an `alt` or `title` attribute) only plain escaped text is allowed.
-    mutating func splice(_ html: String) -> String {
+    /// `insideTag`: `html` is an attribute's value (plain text only from the start).
+    mutating func splice(_ html: String, insideTag: Bool = false) -> String {
         var out = ""
-        var inTag = false
+        var inTag = insideTag
         var scalars = html.unicodeScalars[...]
         while let c = scalars.popFirst() {
             if c == "\u{E000}" {
@@ -282,10 +283,14 @@ struct ChapterPage {
     mutating func figure(path: String, caption: String) -> String {
         figureCount += 1
         if Self.isLocal(path) { imageSources.append(path) }
-        let alt = HTMLText.escape(caption)
+        // The caption's inline maths (lifted before cmark saw it) is TeX in the alt text and
+        // typeset in the caption.
+        // (Escaped a character at a time: `escape` turns the placeholder delimiters into U+FFFD.)
+        let escaped = caption.unicodeScalars.map { $0 == "\u{E000}" || $0 == "\u{E001}" ? String($0) : HTMLText.escape(String($0)) }.joined()
+        let alt = splice(escaped, insideTag: true), shown = splice(escaped)
         let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
         return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape($0))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
-            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(alt)</figcaption></figure>"
+            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(shown)</figcaption></figure>"
     }
 
     // MARK: Code blocks
