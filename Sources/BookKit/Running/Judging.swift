@@ -44,13 +44,8 @@ public enum ProseJudge {
             return finding
         }
         guard let value = metrics[claim.metric] else {
-            if runCompleted {
-                finding.message = "the prose claims '\(claim.metric)' but the code recorded no such metric; recorded: \(recordedText)"
-            } else {
-                finding.verdict = .notChecked
-                finding.message = "not checked: the run stopped before recording '\(claim.metric)'"
-            }
-            return finding
+            return unrecorded(claim.metric, in: finding, runCompleted: runCompleted,
+                              problem: "the prose claims '\(claim.metric)' but the code recorded no such metric; recorded: \(recordedText)")
         }
         if let bound = claim.bound { return judge(claim, bound: bound, value: value, into: finding, metrics: metrics,
                                                   runCompleted: runCompleted, recordedText: recordedText) }
@@ -66,6 +61,19 @@ public enum ProseJudge {
 }
 
 extension ProseJudge {
+    /// A claim on a metric the run did not record: a failure (`problem`) when the run completed,
+    /// else not checked (the run stopped before it).
+    static func unrecorded(_ metric: String, in finding: Finding, runCompleted: Bool, problem: String) -> Finding {
+        var finding = finding
+        if runCompleted {
+            finding.message = problem
+        } else {
+            finding.verdict = .notChecked
+            finding.message = "not checked: the run stopped before recording '\(metric)'"
+        }
+        return finding
+    }
+
     /// A comparison claim: it holds when both sides are finite and the relation is strict.
     static func judge(_ claim: Claim, bound: ClaimBound, value: Double, into finding: Finding, metrics: [String: Double],
                       runCompleted: Bool, recordedText: String) -> Finding {
@@ -73,13 +81,8 @@ extension ProseJudge {
         let rhs: Double
         if let other = bound.metric {
             guard let v = metrics[other] else {
-                if runCompleted {
-                    finding.message = "the claim \(claim.statement) compares with '\(other)', but the code recorded no such metric; recorded: \(recordedText)"
-                } else {
-                    finding.verdict = .notChecked
-                    finding.message = "not checked: the run stopped before recording '\(other)'"
-                }
-                return finding
+                return unrecorded(other, in: finding, runCompleted: runCompleted,
+                                  problem: "the claim \(claim.statement) compares with '\(other)', but the code recorded no such metric; recorded: \(recordedText)")
             }
             rhs = v
         } else {
