@@ -208,6 +208,8 @@ struct ExerciseTests {
                               versions: VersionInfo(rnnbook: "t", swiftc: "s", cmark: "c", openblas: "o"), machine: "m",
                               startedAt: "now", seconds: 1, compileSeconds: 1, cached: false)
         r.metricBlocks = ["uniform_ppl": 3, "other": 0]
+        r.checkpoints = [CheckpointNote(block: 3, name: "SECRET_CHECKPOINT", restored: false, computedAt: "now", seconds: 2),
+                         CheckpointNote(block: 5, name: "chapter-training", restored: true, computedAt: "then", seconds: 9)]
         return r
     }
 
@@ -219,6 +221,8 @@ struct ExerciseTests {
         let json = String(decoding: try JSONEncoder().encode(student), as: UTF8.self)
         for secret in ["solution says", "SECRET", "27.9999"] { #expect(!json.contains(secret), "\(secret) in \(json)") }
         #expect(student.metrics == ["other": 1])
+        // A checkpoint a solution made is named in the solution: only the chapter's own stays.
+        #expect(student.checkpoints?.map(\.name) == ["chapter-training"])
         #expect(student.blocks[5].stdout == "h = 4\n")
         #expect(student.findings.map(\.verdict) == full.findings.map(\.verdict))
         #expect(student.findings.map(\.label) == full.findings.map(\.label))

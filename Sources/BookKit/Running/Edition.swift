@@ -19,7 +19,8 @@ extension Edition {
     /// The student edition keeps every verdict (the page still says what was checked) but
     /// drops what the reference solutions and their checks printed, showed or recorded, the
     /// details of their findings (found values, differences, compiler or crash text that may
-    /// quote a solution), and the metrics they recorded.
+    /// quote a solution), the metrics they recorded, and the checkpoints they made (a
+    /// checkpoint's name is written in the solution).
     public func view(of result: ChapterResult?, chapter: Chapter) -> ChapterResult? {
         guard var result, self == .student, !chapter.exercises.isEmpty else { return result }
         let withheld = chapter.withheldBlockIndices
@@ -34,6 +35,7 @@ extension Edition {
             if result.blocks[k].error != nil { result.blocks[k].error = Self.withheldMessage(passed: false) }
         }
         for name in hiddenMetrics { result.metrics[name] = nil }
+        result.checkpoints = result.checkpoints?.filter { !withheld.contains($0.block) }
         result.findings = result.findings.map { f in
             let inWithheldBlock = f.block.map(withheld.contains) ?? false
             let inWithheldLines = f.block == nil && withheldLines.contains { file, lines in
