@@ -14,8 +14,8 @@ import KernelSupport
 ///
 /// - `pack` copies op(R), the right operand, into panels of 16 columns (`panelWidth`), each k
 ///   rows of 16 contiguous floats, zero beyond the last column, so the kernel streams it linearly;
-/// - `multiplyPacked` computes X = alpha · L · P + beta · X with a 4×16 register block (eight
-///   8-float accumulators; `rowBlock`): four values of L are broadcast against the two vectors of
+/// - `multiplyPacked` computes X = alpha · L · P + beta · X with a 6×16 register block (twelve
+///   8-float accumulators; `rowBlock`): six values of L are broadcast against the two vectors of
 ///   P's row p, for p = 0 ..< k in order. L is read in place through a row and a column stride, so
 ///   L may be A or Aᵀ without a copy, and X may be C or Cᵀ (a transposed write), which lets the
 ///   engine pack whichever operand is cheaper to pack.
@@ -40,10 +40,13 @@ public enum AVX2Kernels {
     /// Columns of one packed panel.
     public static let panelWidth = 16
     /// Rows of L (and of X) that one register block covers.
-    public static let rowBlock = 4
+    public static let rowBlock = 6
 
     /// Floats that `pack` writes for n columns of a k-row operand.
     public static func packedCount(k: Int, n: Int) -> Int { k * ((n + panelWidth - 1) / panelWidth * panelWidth) }
+
+    /// Floats that `packStrips` writes for m rows of an m×k operand.
+    public static func stripsCount(m: Int, k: Int) -> Int { k * ((m + rowBlock - 1) / rowBlock * rowBlock) }
 
     typealias Vector = SIMD8<Float>
 
@@ -92,25 +95,28 @@ public enum AVX2Kernels {
     }
 
     /// Packs rows 0 ..< m of L (m×k, element (i, p) at `l + i·rowStride + p·columnStride`) into
-    /// strips of 4 rows (`rowBlock`): strip s holds rows 4s ..< 4s + 4 as k groups of 4 floats at
-    /// `packed + 4·s·k`, zero beyond row m. Worth it when L's rows are strided (L = Aᵀ, a weight
-    /// gradient's states), which would otherwise cost a cache line per broadcast.
+    /// strips of 6 rows (`rowBlock`): strip s holds rows 6s ..< 6s + 6 as k groups of 6 floats at
+    /// `packed + 6·s·k`, zero beyond row m (`stripsCount` floats in all). Worth it when L's rows
+    /// are strided (L = Aᵀ, a weight gradient's states), which would otherwise cost a cache line
+    /// per broadcast.
     public static func packStrips(m: Int, k: Int, l: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
                                   into packed: UnsafeMutablePointer<Float>) {
         precondition(m >= 0 && k >= 0, "AVX2Kernels.packStrips: negative extent m \(m), k \(k)")
         var i = 0
         while i < m {
             let strip = packed + i * k
-            if rowStride == 1 && m - i >= 16 {
-                // Four strips at once: 16 consecutive floats of L's column p, one cache line.
+            if rowStride == 1 && m - i >= 8 * rowBlock {
+                // Eight strips at once: 48 consecutive floats of L's column p (L = Aᵀ: part of a
+                // row of A), three cache lines read whole.
                 for p in 0 ..< k {
-                    let source = UnsafeRawPointer(l + i + p * columnStride)
-                    for q in 0 ..< 4 {
-                        (UnsafeMutableRawPointer(strip + q * rowBlock * k + p * rowBlock))
-                            .storeBytes(of: source.loadUnaligned(fromByteOffset: 16 * q, as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                    let source = l + i + p * columnStride, target = strip + p * rowBlock
+                    for q in 0 ..< 8 {
+                        let from = source + q * rowBlock, to = target + q * rowBlock * k
+                        store4(load4(from), to)
+                        UnsafeMutableRawPointer(to + 4).storeBytes(of: UnsafeRawPointer(from + 4).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self)
                     }
                 }
-                i += 16
+                i += 8 * rowBlock
                 continue
             }
             let rows = Swift.min(rowBlock, m - i)
@@ -121,12 +127,17 @@ public enum AVX2Kernels {
         }
     }
 
+    @inline(__always)
+    static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
+    @inline(__always)
+    static func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self) }
+
     /// X = alpha · L · P + beta · X for an m×n block.
     ///
-    /// - L is m×k: element (i, p) of row block b (rows 4b ..< 4b + 4) at
-    ///   `l + b·lBlockStride + (i − 4b)·lRowStride + p·lColumnStride`. For L in place,
-    ///   lBlockStride = 4·lRowStride; for strips from `packStrips`, lRowStride = 1,
-    ///   lColumnStride = 4 and lBlockStride = 4·k.
+    /// - L is m×k: element (i, p) of row block b (rows 6b ..< 6b + 6) at
+    ///   `l + b·lBlockStride + (i − 6b)·lRowStride + p·lColumnStride`. For L in place,
+    ///   lBlockStride = 6·lRowStride; for strips from `packStrips`, lRowStride = 1,
+    ///   lColumnStride = 6 and lBlockStride = 6·k.
     /// - P is k×n, packed by `pack` (panel 0 is column 0 of this block).
     /// - X element (i, j) is at `x + i·xRowStride + j·xColumnStride`; with beta == 0 it is
     ///   never read (it may hold garbage or NaN).
@@ -141,15 +152,34 @@ public enum AVX2Kernels {
         precondition(m >= 0 && n >= 0 && k >= 0, "AVX2Kernels.multiplyPacked: negative extent \(m)×\(n)×\(k)")
         let output = Output(alpha: alpha, beta: beta, rowStride: xRowStride, columnStride: xColumnStride)
         let left = Left(base: l, rowStride: lRowStride, columnStride: lColumnStride, blockStride: lBlockStride)
-        func one(_ i: Int, _ j: Int) {
+        // Row blocks of 6; but the last 6 + r rows, r = 1 or 2, as blocks of 4 and 3 or 4: a
+        // block of 1 or 2 rows has 2 or 4 chains, too few to hide the FMA latency, and a batch
+        // of 32 rows would otherwise spend a tenth of its time on its last 2 (measured in a
+        // training step). Only where L is in place: a strip holds 6 rows.
+        let tail = m % rowBlock
+        let splitFrom = lBlockStride == rowBlock * lRowStride && m > rowBlock && (tail == 1 || tail == 2) ? m - rowBlock - tail : m
+        func one(_ i: Int, rows: Int, _ j: Int) {
             let panel = Right(values: packed + j * k, stride: panelWidth)
-            block(rows: Swift.min(rowBlock, m - i), k: k, left.block(i), panel,
-                  columns: Swift.min(panelWidth, n - j), x: x + i * xRowStride + j * xColumnStride, output)
+            let l = i % rowBlock == 0 ? left.block(i) : left.rows(from: i)
+            block(rows: rows, k: k, l, panel, columns: Swift.min(panelWidth, n - j), x: x + i * xRowStride + j * xColumnStride, output)
+        }
+        func rows(_ j: Int) {
+            for i in stride(from: 0, to: splitFrom, by: rowBlock) { one(i, rows: Swift.min(rowBlock, m - i), j) }
+            if splitFrom < m {
+                one(splitFrom, rows: 4, j)
+                one(splitFrom + 4, rows: m - splitFrom - 4, j)
+            }
         }
         if panelsOuter {
-            for j in stride(from: 0, to: n, by: panelWidth) { for i in stride(from: 0, to: m, by: rowBlock) { one(i, j) } }
+            for j in stride(from: 0, to: n, by: panelWidth) { rows(j) }
         } else {
-            for i in stride(from: 0, to: m, by: rowBlock) { for j in stride(from: 0, to: n, by: panelWidth) { one(i, j) } }
+            for i in stride(from: 0, to: splitFrom, by: rowBlock) {
+                for j in stride(from: 0, to: n, by: panelWidth) { one(i, rows: Swift.min(rowBlock, m - i), j) }
+            }
+            if splitFrom < m {
+                for j in stride(from: 0, to: n, by: panelWidth) { one(splitFrom, rows: 4, j) }
+                for j in stride(from: 0, to: n, by: panelWidth) { one(splitFrom + 4, rows: m - splitFrom - 4, j) }
+            }
         }
     }
 
@@ -200,9 +230,14 @@ public enum AVX2Kernels {
     /// Where a row block's values of L are: rows at `rowStride`, the inner index at `columnStride`.
     struct Left {
         let base: UnsafePointer<Float>, rowStride: Int, columnStride: Int, blockStride: Int
-        /// The row block that starts at row i (a multiple of 4).
+        /// The row block that starts at row i (a multiple of 6).
         @inline(__always) func block(_ i: Int) -> Left {
             Left(base: base + i / rowBlock * blockStride, rowStride: rowStride, columnStride: columnStride, blockStride: blockStride)
+        }
+        /// Rows from row i on, for L in place (blockStride = 6·rowStride), where i need not be a
+        /// multiple of 6.
+        @inline(__always) func rows(from i: Int) -> Left {
+            Left(base: base + i * rowStride, rowStride: rowStride, columnStride: columnStride, blockStride: blockStride)
         }
     }
 
@@ -211,13 +246,15 @@ public enum AVX2Kernels {
         let values: UnsafePointer<Float>, stride: Int
     }
 
-    /// One block of `rows` (1 … 4) rows by one panel of 16 columns: L's values broadcast against
+    /// One block of `rows` (1 … 6) rows by one panel of 16 columns: L's values broadcast against
     /// the panel's two vectors of row p, p = 0 ..< k. Dispatches to a copy of the loop for each
     /// row count, so the row count is a constant inside each.
     @inline(__always)
     static func block(rows: Int, k: Int, _ left: Left, _ right: Right, columns: Int,
                       x: UnsafeMutablePointer<Float>, _ output: Output) {
         switch rows {
+        case 6: rowBlockLoop(rows: 6, k: k, left, right, columns: columns, x: x, output)
+        case 5: rowBlockLoop(rows: 5, k: k, left, right, columns: columns, x: x, output)
         case 4: rowBlockLoop(rows: 4, k: k, left, right, columns: columns, x: x, output)
         case 3: rowBlockLoop(rows: 3, k: k, left, right, columns: columns, x: x, output)
         case 2: rowBlockLoop(rows: 2, k: k, left, right, columns: columns, x: x, output)
@@ -226,26 +263,37 @@ public enum AVX2Kernels {
     }
 
     /// The kernel: `rows` is a constant after inlining, so unused rows vanish from the loop.
+    /// Six rows make twelve independent chains of fused multiply-adds: on a CPU with two FMA
+    /// pipes of latency 4 (Zen 3, Haswell) eight chains are just enough in theory and, in a
+    /// training step whose operands come from L2, too few in practice (the 4×16 block ran at
+    /// about half the FMA peak there). Fifteen of the sixteen vector registers are in use.
     @inline(__always)
     static func rowBlockLoop(rows: Int, k: Int, _ left: Left, _ right: Right, columns: Int,
                              x: UnsafeMutablePointer<Float>, _ output: Output) {
         var c00 = Vector(), c01 = Vector(), c10 = Vector(), c11 = Vector()
         var c20 = Vector(), c21 = Vector(), c30 = Vector(), c31 = Vector()
-        let l0 = left.base, l1 = l0 + left.rowStride, l2 = l1 + left.rowStride, l3 = l2 + left.rowStride
-        let columnStride = left.columnStride, rowStride = right.stride
+        var c40 = Vector(), c41 = Vector(), c50 = Vector(), c51 = Vector()
+        let rowStride = left.rowStride
+        let l0 = left.base, l1 = l0 + rowStride, l2 = l1 + rowStride
+        let l3 = l2 + rowStride, l4 = l3 + rowStride, l5 = l4 + rowStride
+        let columnStride = left.columnStride, panelStride = right.stride
         var row = right.values, offset = 0
         for _ in 0 ..< k {
             let b0 = load(row), b1 = load(row + 8)
-            row += rowStride
+            row += panelStride
             var v = Vector(repeating: l0[offset]); c00 = c00.addingProduct(v, b0); c01 = c01.addingProduct(v, b1)
             if rows > 1 { v = Vector(repeating: l1[offset]); c10 = c10.addingProduct(v, b0); c11 = c11.addingProduct(v, b1) }
             if rows > 2 { v = Vector(repeating: l2[offset]); c20 = c20.addingProduct(v, b0); c21 = c21.addingProduct(v, b1) }
             if rows > 3 { v = Vector(repeating: l3[offset]); c30 = c30.addingProduct(v, b0); c31 = c31.addingProduct(v, b1) }
-            offset += columnStride
+            if rows > 4 { v = Vector(repeating: l4[offset]); c40 = c40.addingProduct(v, b0); c41 = c41.addingProduct(v, b1) }
+            if rows > 5 { v = Vector(repeating: l5[offset]); c50 = c50.addingProduct(v, b0); c51 = c51.addingProduct(v, b1) }
+            offset &+= columnStride
         }
         output.write(c00, c01, row: 0, columns: columns, to: x)
         if rows > 1 { output.write(c10, c11, row: 1, columns: columns, to: x) }
         if rows > 2 { output.write(c20, c21, row: 2, columns: columns, to: x) }
         if rows > 3 { output.write(c30, c31, row: 3, columns: columns, to: x) }
+        if rows > 4 { output.write(c40, c41, row: 4, columns: columns, to: x) }
+        if rows > 5 { output.write(c50, c51, row: 5, columns: columns, to: x) }
     }
 }

@@ -318,8 +318,7 @@ struct AVX2Layout: Sendable {
             }
             return
         }
-        // Strips of m rows take at most what m columns of panels take (both round up to 16).
-        let stripCount = stripsL ? AVX2Kernels.packedCount(k: k, n: m) : 0
+        let stripCount = stripsL ? AVX2Kernels.stripsCount(m: m, k: k) : 0
         let group = MatrixKernels.avx2ColumnGroup
         let panelCount = packedRight != nil ? 0 : AVX2Kernels.packedCount(k: k, n: Swift.min(n, group))
         MatrixKernels.withScratch(stripCount + panelCount) { scratch in

@@ -212,7 +212,7 @@ struct MatrixKernelTests {
             AVX2Kernels.pack(transposed: false, k: k, n: m, r: a, ldr: m, into: packed)
             // The padding of the last panel is zero.
             #expect((0 ..< k).allSatisfy { p in (m ..< 16).allSatisfy { packed[p * 16 + $0] == 0 } })
-            AVX2Kernels.multiplyPacked(m: n, n: m, k: k, alpha: -1.5, l: b, lRowStride: k, lColumnStride: 1, lBlockStride: 4 * k,
+            AVX2Kernels.multiplyPacked(m: n, n: m, k: k, alpha: -1.5, l: b, lRowStride: k, lColumnStride: 1, lBlockStride: AVX2Kernels.rowBlock * k,
                                        packed: packed, beta: 2, x: c, xRowStride: 1, xColumnStride: n)
         }
         #expect(differingBits(c, problem.fusedChain(alpha: -1.5, beta: 2)) == 0)
