@@ -227,6 +227,15 @@ public enum AVX2Kernels {
         }
     }
 
+    /// A row count known at compile time (see `rowBlockLoop`).
+    protocol RowCount { static var rows: Int { get } }
+    enum Rows1: RowCount { static var rows: Int { 1 } }
+    enum Rows2: RowCount { static var rows: Int { 2 } }
+    enum Rows3: RowCount { static var rows: Int { 3 } }
+    enum Rows4: RowCount { static var rows: Int { 4 } }
+    enum Rows5: RowCount { static var rows: Int { 5 } }
+    enum Rows6: RowCount { static var rows: Int { 6 } }
+
     /// Where a row block's values of L are: rows at `rowStride`, the inner index at `columnStride`.
     struct Left {
         let base: UnsafePointer<Float>, rowStride: Int, columnStride: Int, blockStride: Int
@@ -253,12 +262,12 @@ public enum AVX2Kernels {
     static func block(rows: Int, k: Int, _ left: Left, _ right: Right, columns: Int,
                       x: UnsafeMutablePointer<Float>, _ output: Output) {
         switch rows {
-        case 6: rowBlockLoop(rows: 6, k: k, left, right, columns: columns, x: x, output)
-        case 5: rowBlockLoop(rows: 5, k: k, left, right, columns: columns, x: x, output)
-        case 4: rowBlockLoop(rows: 4, k: k, left, right, columns: columns, x: x, output)
-        case 3: rowBlockLoop(rows: 3, k: k, left, right, columns: columns, x: x, output)
-        case 2: rowBlockLoop(rows: 2, k: k, left, right, columns: columns, x: x, output)
-        default: rowBlockLoop(rows: 1, k: k, left, right, columns: columns, x: x, output)
+        case 6: rowBlockLoop(Rows6.self, k: k, left, right, columns: columns, x: x, output)
+        case 5: rowBlockLoop(Rows5.self, k: k, left, right, columns: columns, x: x, output)
+        case 4: rowBlockLoop(Rows4.self, k: k, left, right, columns: columns, x: x, output)
+        case 3: rowBlockLoop(Rows3.self, k: k, left, right, columns: columns, x: x, output)
+        case 2: rowBlockLoop(Rows2.self, k: k, left, right, columns: columns, x: x, output)
+        default: rowBlockLoop(Rows1.self, k: k, left, right, columns: columns, x: x, output)
         }
     }
 
@@ -267,9 +276,13 @@ public enum AVX2Kernels {
     /// pipes of latency 4 (Zen 3, Haswell) eight chains are just enough in theory and, in a
     /// training step whose operands come from L2, too few in practice (the 4×16 block ran at
     /// about half the FMA peak there). Fifteen of the sixteen vector registers are in use.
-    @inline(__always)
-    static func rowBlockLoop(rows: Int, k: Int, _ left: Left, _ right: Right, columns: Int,
-                             x: UnsafeMutablePointer<Float>, _ output: Output) {
+    /// One function per row count (generic specialisation makes `rows` a constant; an inlined
+    /// `rows:` argument was not always folded, and the compiler kept a copy that tested the row
+    /// count inside the loop).
+    @inline(never)
+    static func rowBlockLoop<R: RowCount>(_: R.Type, k: Int, _ left: Left, _ right: Right, columns: Int,
+                                          x: UnsafeMutablePointer<Float>, _ output: Output) {
+        let rows = R.rows
         var c00 = Vector(), c01 = Vector(), c10 = Vector(), c11 = Vector()
         var c20 = Vector(), c21 = Vector(), c30 = Vector(), c31 = Vector()
         var c40 = Vector(), c41 = Vector(), c50 = Vector(), c51 = Vector()

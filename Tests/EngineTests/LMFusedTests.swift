@@ -75,6 +75,52 @@ struct LMFusedTests {
         #expect(maxRelativeError(fused.gradients, hand.gradients) < 1e-10)
     }
 
+    /// A batch of 37 runs its recurrence as three groups of rows (16, 16, 5) on the product
+    /// threads; with a cut gate, a 1/π gate and an initial state, every sequence must still get
+    /// exactly its hand-written BPTT, and ∂b_h, ∂W_xh sum over all groups.
+    @Test func rowGroupsMatchHandWrittenBPTTPerSequence() {
+        let batch = 37, steps = 4
+        #expect(FusedRNNLanguageModel<Double>.recurrenceGroups(batch: batch).count == 3)
+        let (w, x, y) = randomLMProblem(Double.self, seed: 17, batch: batch, steps: steps)
+        let gates: [Double] = [1, 0, 2, 1]
+        let h0 = Tensor<Double>(randomNormal: [batch, w.hiddenSize], standardDeviation: 0.5, seed: 4)
+        let fused = FusedRNNLanguageModel(weights: w)
+        let r = fused.lossAndGradients(inputs: x, targets: y, batchSize: batch, initialState: h0, gradientGates: gates,
+                                       computeInitialStateGradient: true)
+        var loss = 0.0
+        var sum = RNNWeights<Double>(zerosLike: w)
+        for b in 0 ..< batch {
+            let hand = handWrittenBPTT(weights: w, inputs: column(x, b, batch: batch), targets: column(y, b, batch: batch),
+                                       initialState: h0[row: b].scalars, gradientGates: gates)
+            loss += hand.loss / Double(batch)
+            sum.add(hand.gradients, scaledBy: 1 / Double(batch))
+            #expect(r.finalState[row: b].scalars.elementsEqual(hand.finalState) { abs($0 - $1) < 1e-12 }, "sequence \(b)")
+            let g0 = r.initialStateGradient![row: b].scalars
+            #expect(zip(g0, hand.initialStateGradient).allSatisfy { abs($0 - $1 / Double(batch)) < 1e-12 }, "sequence \(b)")
+        }
+        #expect(abs(r.loss - loss) < 1e-12)
+        #expect(maxRelativeError(fused.gradients, sum) < 1e-10)
+    }
+
+    /// Which thread runs which group of rows never changes a bit (Float, on this process's path).
+    @Test func rowGroupsGiveTheSameBitsOnAnyThreadCount() {
+        let batch = 40, steps = 6
+        let (w, x, y) = randomLMProblem(Float.self, seed: 23, batch: batch, steps: steps, hidden: 70)
+        let before = blasThreadCount()
+        defer { setBLASThreadCount(before) }
+        func run(threads: Int) -> (Float, RNNWeights<Float>, [Float]) {
+            setBLASThreadCount(threads)
+            let model = FusedRNNLanguageModel(weights: w)
+            let r = model.lossAndGradients(inputs: x, targets: y, batchSize: batch, gradientGates: [1, 1, 0, 1, 2, 1])
+            return (r.loss, model.gradients, r.finalState.scalars)
+        }
+        let one = run(threads: 1)
+        for threads in [2, 3] {
+            let other = run(threads: threads)
+            #expect(other.0 == one.0 && other.1 == one.1 && other.2 == one.2, "\(threads) threads differ from 1")
+        }
+    }
+
     @Test func reusedBuffersGiveTheSameResultsAcrossShapes() {
         let (w, x, y) = randomLMProblem(Float.self, batch: 4, steps: 6)
         let model = FusedRNNLanguageModel(weights: w)

@@ -1,12 +1,16 @@
 /// A whole-sequence RNN language model with hand-fused forward and backward passes, the fast
 /// counterpart of the from-scratch model (same maths, same parameters, same gradients).
 ///
-/// Layout: everything is time-major, rows t·B + b. The forward pass gathers W_xh rows for all
-/// steps at once (a one-hot product is a row lookup), adds h_{t-1} W_hh into that buffer with
-/// one gemm per step (β = 1) and applies tanh in place; the output layer is one gemm over all
-/// T·B states. Backward through time keeps one gemm per step for the recurrence and forms the
-/// weight gradients with single gemms over all steps. Buffers live in the object and are reused
-/// while the shapes stay the same, so a training step allocates nothing of size T·B·H.
+/// Layout: everything is time-major, rows t·B + b. The recurrence of a batch row depends on
+/// that row alone, so forward and back through time each group of 16 rows runs all T steps on
+/// one of the product threads: the input projection (a one-hot product is a row lookup of W_xh)
+/// and b_h, then h_{t-1} W_hh added onto them by one product (β = 1), then tanh in place; back,
+/// ∂O_t W_hqᵀ, then gate·∂a_{t+1} W_hhᵀ added, then the tanh derivative. The threads meet only
+/// between the phases, not at every step (on the 2-core AVX2 machine, waiting for the other
+/// thread's half of every step took about 4 % of a training step's CPU time). The output layer,
+/// ∂b_h, ∂W_xh and the weight gradients are single products (or sums) over all T·B rows.
+/// Buffers live in the object and are reused while the shapes stay the same, so a training
+/// step allocates nothing of size T·B·H.
 ///
 /// A class because the buffers are the point; not `Sendable` (use one per thread).
 public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
@@ -75,6 +79,11 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         }
     }
 
+    /// Groups of 16 batch rows: the reference batch of 32 makes two, one per core of the
+    /// 2-core machines this book runs on, and each group's step product (16 rows by W_hh) still
+    /// fills the kernels' row blocks. A batch of 16 or fewer is one group.
+    static func recurrenceGroups(batch b: Int) -> RecurrenceGroups { RecurrenceGroups(batch: b, size: 16) }
+
     private func lastState() -> Tensor<Scalar> {
         let h = hiddenSize
         return Tensor(shape: [batch, h], scalars: Array(states[steps * batch * h ..< (steps + 1) * batch * h]))
@@ -110,24 +119,25 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         outputs.withUnsafeMutableBufferPointer { O in
             let s = S.baseAddress!
             let shared = ForwardBuffers(wxh: wxh.baseAddress!, bh: bh.baseAddress!, tokens: x.baseAddress!, states: s)
-            for step in 0 ..< t {
-                // Each part of the step's product (columns of h_t) first writes its input
-                // projection — for a one-hot token the row of W_xh — plus b_h, and then applies
-                // tanh: elementwise work done by the thread that owns those columns.
-                let pre = (step + 1) * b * h
-                let work = ProductPartWork(before: { rows, columns in
+            // The recurrence of each batch row depends on that row alone, so each group of rows
+            // runs all T steps on one thread (see `recurrenceGroups`): no hand-over between
+            // threads at every step, and a group's states stay in its core's cache.
+            let groups = Self.recurrenceGroups(batch: b), zeroStart = zeroStart
+            ProductThreads.shared.run(parts: groups.count) { g in
+                let rows = groups.rows(g)
+                for step in 0 ..< t {
+                    // h_t = tanh(x_t W_xh + b_h + h_{t-1} W_hh): the input projection of a one-hot
+                    // token is the row of W_xh, written first; the product adds onto it.
+                    let pre = (step + 1) * b * h
                     for i in rows {
                         let row = shared.wxh + shared.tokens[step * b + i] * h, out = shared.states + pre + i * h
-                        for j in columns { out[j] = row[j] + shared.bh[j] }
+                        for j in 0 ..< h { out[j] = row[j] + shared.bh[j] }
                     }
-                }, after: { rows, columns in
-                    for i in rows { tanhInPlace(shared.states + pre + i * h + columns.lowerBound, count: columns.count) }
-                })
-                if step > 0 || !zeroStart {
-                    Scalar.gemm(transposeA: false, m: b, alpha: 1, a: s + step * b * h, lda: h,
-                                packed: whhPacked, beta: 1, c: s + pre, ldc: h, partWork: work)
-                } else {
-                    work.around(0 ..< b, 0 ..< h) { _, _ in }
+                    if step > 0 || !zeroStart {
+                        whhPacked.multiplyOnCallingThread(m: rows.count, alpha: 1, a: shared.states + step * b * h + rows.lowerBound * h, lda: h,
+                                                          beta: 1, c: shared.states + pre + rows.lowerBound * h, ldc: h)
+                    }
+                    tanhInPlace(shared.states + pre + rows.lowerBound * h, count: rows.count * h)
                 }
             }
             // Output layer for all steps at once, each part of rows starting from b_q and, for a
@@ -176,7 +186,10 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         if let g = gradientGates { checkPrecondition(g.count == t, "FusedRNNLanguageModel: need \(t) gradient gates, got \(g.count)") }
         // The mean, summed in row order whichever thread computed which row.
         let loss = rowLosses.reduce(0, +) * (1 / Scalar(rows))
-        var initialGradient: [Scalar]? = computeInitialStateGradient ? [Scalar](repeating: 0, count: b * h) : nil
+        // Written by the groups' threads (each its own rows), so a raw buffer.
+        let initialGradient: UnsafeMutablePointer<Scalar>? = computeInitialStateGradient ? .allocate(capacity: b * h) : nil
+        initialGradient?.initialize(repeating: 0, count: b * h)
+        defer { initialGradient?.deallocate() }
         var gradients = gradientStorage!
         gradientStorage = nil
         if gradients.wxh.shape != weights.wxh.shape || gradients.whq.shape != weights.whq.shape {
@@ -204,46 +217,59 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             for r in 0 ..< rows { for j in 0 ..< q { gbq[j] += dO[r * q + j] } }
             for j in 0 ..< h { gbh[j] = 0 }
             for j in 0 ..< gwxh.count { gwxh[j] = 0 }
-            // Backward through time, one step at a time: ∂h_t = ∂O_t W_hqᵀ + gate_{t+1}·∂a_{t+1} W_hhᵀ,
-            // ∂a_t = ∂h_t ⊙ (1 − h_t²), and ∂b_h, ∂W_xh (a one-hot input scatters ∂a_t's rows into
-            // its tokens' rows) take ∂a_t's columns. Each part of the product into ∂h_t does the
-            // rest for its own columns: ∂O_t W_hqᵀ before, the derivative and the two sums after.
+            // Backward through time, one step at a time: ∂h_t = ∂O_t W_hqᵀ + gate_{t+1}·∂a_{t+1} W_hhᵀ
+            // and ∂a_t = ∂h_t ⊙ (1 − h_t²). Like the forward pass, each group of batch rows runs
+            // all its steps on one thread.
             let buffers = BackwardBuffers(stateGradients: da, states: s, outputGradients: dO.baseAddress!,
                                           whq: whq.baseAddress!, tokens: x.baseAddress!,
-                                          gbh: gbh.baseAddress!, gwxh: gwxh.baseAddress!)
-            func stepWork(_ step: Int) -> ProductPartWork {
-                ProductPartWork(before: { _, columns in
-                    Scalar.kernelGemm(transposeA: false, transposeB: true, m: b, n: columns.count, k: q,
-                                      alpha: 1, a: buffers.outputGradients + step * b * q, lda: q,
-                                      b: buffers.whq + columns.lowerBound * q, ldb: q,
-                                      beta: 0, c: buffers.stateGradients + step * b * h + columns.lowerBound, ldc: h)
-                }, after: { rows, columns in
-                    for i in rows {
-                        let d = buffers.stateGradients + (step * b + i) * h, hs = buffers.states + ((step + 1) * b + i) * h
+                                          gbh: gbh.baseAddress!, gwxh: gwxh.baseAddress!, initialGradient: initialGradient)
+            let groups = Self.recurrenceGroups(batch: b)
+            let gates = gradientGates
+            ProductThreads.shared.run(parts: groups.count) { g in
+                let rows = groups.rows(g), first = rows.lowerBound
+                /// ∂a_step of these rows, with ∂O_step W_hqᵀ as its first term (`partial`) or in full.
+                func outputTerm(_ step: Int) {
+                    Scalar.kernelGemm(transposeA: false, transposeB: true, m: rows.count, n: h, k: q,
+                                      alpha: 1, a: buffers.outputGradients + (step * b + first) * q, lda: q,
+                                      b: buffers.whq, ldb: q,
+                                      beta: 0, c: buffers.stateGradients + (step * b + first) * h, ldc: h)
+                }
+                func derivative(_ step: Int) {
+                    let d = buffers.stateGradients + (step * b + first) * h, hs = buffers.states + ((step + 1) * b + first) * h
+                    for j in 0 ..< rows.count * h { d[j] *= 1 - hs[j] * hs[j] }
+                }
+                outputTerm(t - 1)
+                derivative(t - 1)
+                for step in stride(from: t - 1, through: 0, by: -1) {
+                    let d = buffers.stateGradients + (step * b + first) * h
+                    let gate = gates?[step] ?? 1
+                    if step > 0 {
+                        outputTerm(step - 1)
+                        if gate != 0 {
+                            whhTransposed.multiplyOnCallingThread(m: rows.count, alpha: gate, a: d, lda: h,
+                                                                  beta: 1, c: d - b * h, ldc: h)
+                        }
+                        derivative(step - 1)
+                    } else if let g0 = buffers.initialGradient, gate != 0 {
+                        whhTransposed.multiplyOnCallingThread(m: rows.count, alpha: gate, a: d, lda: h,
+                                                              beta: 0, c: g0 + first * h, ldc: h)
+                    }
+                }
+            }
+            // ∂b_h and ∂W_xh sum ∂a's rows (a one-hot input scatters each row into its token's row
+            // of ∂W_xh), in the order of the steps back through time, each part of columns on
+            // its own thread.
+            let columnParts = (h + 63) / 64
+            ProductThreads.shared.run(parts: columnParts) { part in
+                let columns = part * 64 ..< Swift.min(h, (part + 1) * 64)
+                for step in stride(from: t - 1, through: 0, by: -1) {
+                    for i in 0 ..< b {
+                        let d = buffers.stateGradients + (step * b + i) * h
                         let embedding = buffers.gwxh + buffers.tokens[step * b + i] * h
                         for j in columns {
-                            d[j] *= 1 - hs[j] * hs[j]
                             buffers.gbh[j] += d[j]
                             embedding[j] += d[j]
                         }
-                    }
-                })
-            }
-            stepWork(t - 1).around(0 ..< b, 0 ..< h) { _, _ in }
-            for step in stride(from: t - 1, through: 0, by: -1) {
-                let d = da + step * b * h
-                let gate = gradientGates?[step] ?? 1
-                if step > 0 {
-                    if gate != 0 {
-                        Scalar.gemm(transposeA: false, m: b, alpha: gate, a: d, lda: h, packed: whhTransposed,
-                                    beta: 1, c: da + (step - 1) * b * h, ldc: h, partWork: stepWork(step - 1))
-                    } else {
-                        stepWork(step - 1).around(0 ..< b, 0 ..< h) { _, _ in }
-                    }
-                } else if initialGradient != nil, gate != 0 {
-                    initialGradient!.withUnsafeMutableBufferPointer { g0 in
-                        Scalar.gemm(transposeA: false, m: b, alpha: gate, a: d, lda: h, packed: whhTransposed,
-                                    beta: 0, c: g0.baseAddress!, ldc: h)
                     }
                 }
             }
@@ -252,7 +278,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
                         alpha: 1, a: s, lda: h, b: da, ldb: h,
                         beta: 0, c: gwhh.baseAddress!, ldc: h)
         } } } } } } } } } }
-        let g0 = initialGradient.map { Tensor(shape: [b, h], scalars: $0) }
+        let g0 = initialGradient.map { Tensor(shape: [b, h], scalars: Array(UnsafeBufferPointer(start: $0, count: b * h))) }
         return (loss, lastState(), g0)
     }
 
@@ -276,17 +302,28 @@ private struct OutputBuffers<Scalar>: @unchecked Sendable {
     let targets: UnsafePointer<Int>?, rowLosses: UnsafeMutablePointer<Scalar>?
 }
 
-/// The raw buffers a fused forward step's part work reads and writes (each part touches only its
-/// own rows and columns of the states; the weights and tokens are read-only).
+/// The raw buffers the forward recurrence reads and writes (each group of rows touches only its
+/// own rows of the states; the weights and tokens are read-only).
 private struct ForwardBuffers<Scalar>: @unchecked Sendable {
     let wxh: UnsafePointer<Scalar>, bh: UnsafePointer<Scalar>, tokens: UnsafePointer<Int>
     let states: UnsafeMutablePointer<Scalar>
 }
 
-/// The raw buffers a fused backward step's part work reads and writes (each part writes only
-/// its own columns of ∂a, ∂b_h and ∂W_xh).
+/// The raw buffers the backward recurrence and the sums read and write (each group of rows
+/// writes only its own rows of ∂a and of the initial state's gradient; each part of the sums
+/// only its own columns of ∂b_h and ∂W_xh).
 private struct BackwardBuffers<Scalar>: @unchecked Sendable {
     let stateGradients: UnsafeMutablePointer<Scalar>, states: UnsafePointer<Scalar>
     let outputGradients: UnsafePointer<Scalar>, whq: UnsafePointer<Scalar>, tokens: UnsafePointer<Int>
     let gbh: UnsafeMutablePointer<Scalar>, gwxh: UnsafeMutablePointer<Scalar>
+    let initialGradient: UnsafeMutablePointer<Scalar>?
+}
+
+/// How the recurrence's batch rows are split over threads: groups of `size` rows, the last
+/// takes the rest. Fixed by the batch size alone, so that the bits do not depend on the thread
+/// count on paths whose rounding depends on a product's shape (OpenBLAS).
+struct RecurrenceGroups: Sendable {
+    let batch: Int, size: Int
+    var count: Int { (batch + size - 1) / size }
+    func rows(_ g: Int) -> Range<Int> { g * size ..< Swift.min(batch, (g + 1) * size) }
 }
