@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "AVX512Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "skylake-avx512")),
         .target(name: "AVX2Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "haswell")),
         .target(name: "Engine", dependencies: [
-            "CBLAS", "AVX512Kernels", "AVX2Kernels",
+            "CBLAS", "KernelSupport", "AVX512Kernels", "AVX2Kernels",
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -183,6 +183,12 @@ public enum AVX2Kernels {
         }
     }
 
+    /// y[i] = tanh(x[i]) for i < count with `KernelSupport.fastTanh`, 8 lanes at a time (the
+    /// engine itself is compiled for the baseline x86-64 and gets 4). x may equal y.
+    public static func tanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0 ..< count { y[i] = KernelSupport.fastTanh(x[i]) }
+    }
+
     /// Peak single-precision FMA throughput of one core with 8-wide vectors: a loop of
     /// independent fused multiply-adds (`KernelSupport.fmaLoop`, compiled for this module's CPU).
     @inline(never)

@@ -1,35 +1,34 @@
-/// A branch-free tanh for `Float` arrays that the compiler vectorises (AVX2): the [13/6]
-/// rational approximation Eigen uses for `float` (`generic_fast_tanh_float`), accurate to a
-/// few ulp on the clamped range and exactly ±1 beyond it. glibc's `tanhf` is a scalar call per
-/// element, which costs about as much as a fifth of the recurrent matrix products here.
-@inline(__always)
-func fastTanh(_ input: Float) -> Float {
-    let x = min(max(input, -7.90531110763549805), 7.90531110763549805)
-    let x2 = x * x
-    var p: Float = -2.76076847742355e-16
-    p = p * x2 + 2.00018790482477e-13
-    p = p * x2 + -8.60467152213735e-11
-    p = p * x2 + 5.12229709037114e-08
-    p = p * x2 + 1.48572235717979e-05
-    p = p * x2 + 6.37261928875436e-04
-    p = p * x2 + 4.89352455891786e-03
-    p = p * x
-    var q: Float = 1.19825839466702e-06
-    q = q * x2 + 1.18534705686654e-04
-    q = q * x2 + 2.26843463243900e-03
-    q = q * x2 + 4.89352518554385e-03
-    // Tiny inputs: tanh x = x to float precision (and keeps −0 and denormals exact).
-    return abs(input) < 0.0004 ? input : p / q
-}
+import AVX2Kernels
+import KernelSupport
 
-/// tanh of `count` elements in place: the vectorised approximation for `Float`, the exact
+/// The engine's tanh for `Float`: `KernelSupport.fastTanh`, the [13/6] rational approximation
+/// Eigen uses for `float` (a few ulp; glibc's `tanhf` is a scalar call per element, which cost
+/// about a fifth of the recurrent products here). On CPUs with AVX2 (unless the process computes
+/// on the `blas` path, which keeps the baseline code exercised) the loop runs in `AVX2Kernels`,
+/// 8 lanes wide; both compile the same body, and give the same bits (tested).
+@inline(__always)
+func fastTanh(_ input: Float) -> Float { KernelSupport.fastTanh(input) }
+
+/// Whether elementwise loops run in `AVX2Kernels` (see `fastTanh`).
+var elementwiseOnAVX2: Bool { ProductKernelPath.current != .blas && avx2Elementwise }
+private let avx2Elementwise = AVX2Kernels.isSupported(cpuFlags: MatrixKernels.cpuFlags)
+
+/// y = tanh(x) for `count` elements (x may equal y): the approximation for `Float`, the exact
 /// library function otherwise (gradient checks run in `Double`).
 @inline(__always)
-func tanhInPlace<Scalar: TensorScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+func tanh<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
     if Scalar.self == Float.self {
-        let f = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-        for i in 0 ..< count { f[i] = fastTanh(f[i]) }
+        let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+        let yf = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+        if elementwiseOnAVX2 { AVX2Kernels.tanh(xf, into: yf, count: count); return }
+        for i in 0 ..< count { yf[i] = fastTanh(xf[i]) }
     } else {
-        for i in 0 ..< count { p[i] = Scalar.tanh(p[i]) }
+        for i in 0 ..< count { y[i] = Scalar.tanh(x[i]) }
     }
+}
+
+/// tanh of `count` elements in place.
+@inline(__always)
+func tanhInPlace<Scalar: TensorScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+    tanh(UnsafePointer(p), into: p, count: count)
 }

@@ -35,4 +35,29 @@ public enum KernelSupport {
     /// Floating-point operations of one `fmaLoop` iteration for vectors `V`: 10 FMAs of 2 each.
     @inlinable
     public static func fmaLoopFlopsPerIteration<V: SIMD>(_: V.Type) -> Int where V.Scalar == Float { 20 * V.scalarCount }
+
+    /// A branch-free tanh for `Float` that the compiler vectorises: the [13/6] rational
+    /// approximation Eigen uses for `float` (`generic_fast_tanh_float`), accurate to a few ulp on
+    /// the clamped range and exactly ±1 beyond it. Plain multiplies, adds and one divide (Swift
+    /// never fuses them), so every CPU and every vector width gives the same bits: the engine's
+    /// generic loop and `AVX2Kernels.tanh` compile this same body.
+    @inlinable @inline(__always)
+    public static func fastTanh(_ input: Float) -> Float {
+        let x = min(max(input, -7.90531110763549805), 7.90531110763549805)
+        let x2 = x * x
+        var p: Float = -2.76076847742355e-16
+        p = p * x2 + 2.00018790482477e-13
+        p = p * x2 + -8.60467152213735e-11
+        p = p * x2 + 5.12229709037114e-08
+        p = p * x2 + 1.48572235717979e-05
+        p = p * x2 + 6.37261928875436e-04
+        p = p * x2 + 4.89352455891786e-03
+        p = p * x
+        var q: Float = 1.19825839466702e-06
+        q = q * x2 + 1.18534705686654e-04
+        q = q * x2 + 2.26843463243900e-03
+        q = q * x2 + 4.89352518554385e-03
+        // Tiny inputs: tanh x = x to float precision (and keeps −0 and denormals exact).
+        return abs(input) < 0.0004 ? input : p / q
+    }
 }
