@@ -69,9 +69,27 @@ extension Tensor {
                 out.withUnsafeMutableBufferPointer { O in
                     guard n > 0 else { return }
                     let o = O.baseAddress!, pa = A.baseAddress!, pb = B.baseAddress!
-                    if a.shape == b.shape { runBinary(op, o, pa, 1, pb, 1, n); return }
-                    if b.count == 1 { runBinary(op, o, pa, 1, pb, 0, n); return }
-                    if a.count == 1 { runBinary(op, o, pa, 0, pb, 1, n); return }
+                    let operands = ProductOperands(a: pa, b: pb, c: o)
+                    // Elementwise, so split over the product threads (see `elementwiseMapChunk`).
+                    func chunked(_ ia: Int, _ ib: Int) {
+                        forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
+                            runBinary(op, operands.c + r.lowerBound, operands.a + r.lowerBound * ia, ia,
+                                      operands.b + r.lowerBound * ib, ib, r.count)
+                        }
+                    }
+                    if a.shape == b.shape { chunked(1, 1); return }
+                    if b.count == 1 { chunked(1, 0); return }
+                    if a.count == 1 { chunked(0, 1); return }
+                    if a.count == n, let last = a.shape.last, b.shape == [last], last > 0 {
+                        // A row vector added to every row (a bias): rows in parallel.
+                        let rowsPerChunk = Swift.max(1, elementwiseMapChunk / last)
+                        forEachElementChunk(count: n / last, size: rowsPerChunk) { rows in
+                            for r in rows {
+                                runBinary(op, operands.c + r * last, operands.a + r * last, 1, operands.b, 1, last)
+                            }
+                        }
+                        return
+                    }
                     // General case: the innermost axis as a tight loop, outer axes by an odometer.
                     let rank = outShape.count
                     let paShape = [Int](repeating: 1, count: rank - a.rank) + a.shape
@@ -109,8 +127,10 @@ extension Tensor {
                 case .tanh:
                     // Float uses the vectorised approximation (a few ulp; see FastTanh.swift),
                     // the same one the fused RNN uses; Double stays exact for gradient checks.
-                    o.update(from: x, count: n)
-                    tanhInPlace(o, count: n)
+                    let operands = ProductOperands(a: x, b: x, c: o)
+                    forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
+                        tanh(operands.a + r.lowerBound, into: operands.c + r.lowerBound, count: r.count)
+                    }
                 case .sigmoid:
                     // Written so that neither branch overflows: exp of a non-positive number only.
                     for i in 0..<n {
@@ -191,6 +211,14 @@ extension Tensor {
             output.scalars.withUnsafeBufferPointer { Y in
                 upstream.scalars.withUnsafeBufferPointer { G in
                     out.withUnsafeMutableBufferPointer { O in
+                        if kind == .tanh, n > 0 {
+                            // The RNN's most frequent derivative: in parallel (see `elementwiseMapChunk`).
+                            let yg = ProductOperands(a: Y.baseAddress!, b: G.baseAddress!, c: O.baseAddress!)
+                            forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
+                                for i in r { yg.c[i] = yg.b[i] * (1 - yg.a[i] * yg.a[i]) }
+                            }
+                            return
+                        }
                         switch kind {
                         case .tanh: for i in 0..<n { O[i] = G[i] * (1 - Y[i] * Y[i]) }
                         case .sigmoid: for i in 0..<n { O[i] = G[i] * Y[i] * (1 - Y[i]) }

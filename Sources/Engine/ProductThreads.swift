@@ -308,14 +308,18 @@ func forEachProductBlock<Scalar>(transposeA: Bool, transposeB: Bool, m: Int, n: 
     }
 }
 
-/// Runs `body` over 0 ..< count in chunks of 2¹⁵ elements, on the product threads when there are
-/// two chunks or more: elementwise passes over large tensors (a gradient's norm, an SGD step).
-/// The chunks are fixed by the count alone, so a sum made chunk by chunk has the same bits for
-/// any thread count.
-func forEachElementChunk(count: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
-    let size = 1 << 15, chunks = (count + size - 1) / size
+/// Runs `body` over 0 ..< count in chunks of `size` elements (2¹⁵ unless given), on the product
+/// threads when there are two chunks or more: elementwise passes over large tensors (a
+/// gradient's norm, an SGD step). The chunks are fixed by the count alone, so a sum made chunk
+/// by chunk has the same bits for any thread count.
+func forEachElementChunk(count: Int, size: Int = 1 << 15, _ body: @escaping @Sendable (Range<Int>) -> Void) {
+    let chunks = (count + size - 1) / size
     ProductThreads.shared.run(parts: chunks) { i in body(i * size ..< Swift.min((i + 1) * size, count)) }
 }
+
+/// Chunk size for elementwise maps (each element on its own, so any split gives the same bits):
+/// an RNN state of 32 × 512 is two chunks, one per core, a few microseconds each.
+let elementwiseMapChunk = 1 << 13
 
 /// Raw operand pointers made sendable for the product threads: a product's operands outlive
 /// the call that computes it, and its parts write disjoint blocks of C.

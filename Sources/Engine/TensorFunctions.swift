@@ -72,9 +72,27 @@ extension Tensor {
         let outer = first.shape[..<axis].reduce(1, *)
         let chunks = parts.map { $0.count / Swift.max(outer, 1) }
         let total = chunks.reduce(0, +)
-        var out = [Scalar](); out.reserveCapacity(outer * total)
-        for i in 0..<outer {
-            for (p, chunk) in Swift.zip(parts, chunks) { out.append(contentsOf: p.scalars[i * chunk ..< (i + 1) * chunk]) }
+        var out: [Scalar]
+        if outer == 1 && total >= 2 * elementwiseMapChunk {
+            // Whole tensors one after another (an RNN's states before the output layer): the
+            // copies in parallel on the product threads.
+            var starts = [0]
+            for c in chunks { starts.append(starts.last! + c) }
+            out = [Scalar](unsafeUninitializedCapacity: total) { buffer, initialized in
+                let target = ProductOperands(a: UnsafePointer(buffer.baseAddress!), b: UnsafePointer(buffer.baseAddress!), c: buffer.baseAddress!)
+                let offsets = starts
+                ProductThreads.shared.run(parts: parts.count) { i in
+                    parts[i].scalars.withUnsafeBufferPointer {
+                        if let base = $0.baseAddress { (target.c + offsets[i]).initialize(from: base, count: $0.count) }
+                    }
+                }
+                initialized = total
+            }
+        } else {
+            out = []; out.reserveCapacity(outer * total)
+            for i in 0..<outer {
+                for (p, chunk) in Swift.zip(parts, chunks) { out.append(contentsOf: p.scalars[i * chunk ..< (i + 1) * chunk]) }
+            }
         }
         var shape = first.shape
         shape[axis] = parts.map { $0.shape[axis] }.reduce(0, +)
