@@ -228,6 +228,10 @@ func avx2TanhMatchesTheBaselineLoop() {
     }
     let differing = zip(inputs, avx2).filter { x, y in fastTanh(x).bitPattern != y.bitPattern }
     #expect(differing.isEmpty, "\(differing.count) inputs differ, first \(differing.first.map { "\($0.0)" } ?? "")")
+    // In place (the fused model's forward pass), a loop of its own.
+    var inPlace = inputs
+    inPlace.withUnsafeMutableBufferPointer { AVX2Kernels.tanh($0.baseAddress!, into: $0.baseAddress!, count: $0.count) }
+    #expect(zip(inPlace, avx2).allSatisfy { $0.bitPattern == $1.bitPattern }, "in place")
     // Odd lengths reach the scalar tail of the vector loop.
     for n in [1, 7, 9, 17] {
         var y = [Float](repeating: 0, count: n)
