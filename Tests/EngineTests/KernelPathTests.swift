@@ -9,7 +9,8 @@ import Testing
 @Suite("Every kernel path this CPU runs")
 struct OtherKernelPathTests {
     /// The suites whose results depend on the kernel path.
-    static let pathSuites = ["MatrixKernelTests", "LMKernelPathTests", "LMFusedTests", "LMScratchTests", "LMLogitGapTests"]
+    static let pathSuites = ["MatrixKernelTests", "LMKernelPathTests", "LMFusedTests", "LMScratchTests", "LMLogitGapTests",
+                             "ParallelElementwiseTests"]
 
     static let otherPaths: [ProductKernelPath] = ProcessInfo.processInfo.environment["RNNBOOK_KERNEL_PATH_CHILD"] == nil
         ? ProductKernelPath.supported(cpuFlags: MatrixKernels.cpuFlags).filter { $0 != ProductKernelPath.current } : []
