@@ -1,3 +1,5 @@
+internal import CBLAS
+
 /// Matrix powers and the spectral radius, for the chapter on exploding and vanishing gradients.
 
 extension Tensor {
@@ -17,38 +19,32 @@ extension Tensor {
         return result
     }
 
-    /// The spectral radius ρ(A) = max |λᵢ| of a square matrix.
+    /// The spectral radius ρ(A) = max |λᵢ| of a square matrix: every eigenvalue from LAPACK's
+    /// `dgeev` (Hessenberg reduction, then the shifted QR algorithm, in `Double`), the largest
+    /// modulus taken. NaN when an entry is NaN or infinite, or when the QR iteration does not
+    /// converge.
     ///
-    /// Computed by Gelfand's formula ρ(A) = lim ‖Aᵏ‖^(1/k) with k = 2, 4, 8, … by repeated
-    /// squaring in `Double`, renormalising each square and summing the logarithms of the norms,
-    /// so nothing overflows. Unlike power iteration on a vector, this converges when the dominant
-    /// eigenvalues are a complex pair or of equal modulus and opposite sign; the error after j
-    /// squarings is about log(c)/2ʲ relative (c the constant in ‖Aᵏ‖ ≈ c ρᵏ), and a non-trivial
-    /// Jordan block adds log(k)/k. Iterates until the estimate moves less than `tolerance`
-    /// (relative), at most 64 squarings. Cost: one n×n product per squaring.
-    public func spectralRadius(tolerance: Double = 1e-12) -> Scalar {
+    /// Not Gelfand's formula ρ = lim ‖Aᵏ‖^(1/k), which the first version used: for a
+    /// non-normal matrix such as 0.5·I plus ones above the diagonal (16×16) the normalised
+    /// powers underflowed entry by entry until what was left was nilpotent, and it returned 0.
+    public func spectralRadius() -> Scalar {
         checkPrecondition(rank == 2 && shape[0] == shape[1], "spectralRadius: expected a square matrix, got shape \(shape)")
-        if count == 0 { return 0 }
-        var b = Tensor<Double>(self)
-        let norm = b.norm()
-        if norm == 0 { return 0 }
-        b *= 1 / norm
-        var logNorm = Double.log(norm)      // log ‖A^(2^j)‖
-        var scale = 1.0                     // 2^j
-        var estimate = norm
-        for _ in 0..<64 {
-            b = b.matmul(b)
-            let n = b.norm()
-            if n == 0 || !n.isFinite { return n == 0 ? 0 : Scalar(estimate) }  // nilpotent: ρ = 0
-            b *= 1 / n
-            logNorm = 2 * logNorm + Double.log(n)
-            scale *= 2
-            let next = Double.exp(logNorm / scale)
-            if Swift.abs(next - estimate) <= tolerance * Swift.max(next, Double.leastNormalMagnitude) {
-                return Scalar(next)
-            }
-            estimate = next
-        }
-        return Scalar(estimate)
+        let n = shape[0]
+        if n == 0 { return 0 }
+        // Row-major A read as column-major is Aᵀ, which has the same eigenvalues.
+        var a = scalars.map { Double($0) }
+        guard a.allSatisfy(\.isFinite) else { return Scalar(Double.nan) }
+        var real = [Double](repeating: 0, count: n), imaginary = [Double](repeating: 0, count: n)
+        var size = Int32(n), leading = Int32(n), one: Int32 = 1, info: Int32 = 0
+        var noLeft = 0.0, noRight = 0.0, optimal = 0.0, query: Int32 = -1
+        dgeev_("N", "N", &size, &a, &leading, &real, &imaginary, &noLeft, &one, &noRight, &one, &optimal, &query, &info, 1, 1)
+        guard info == 0 else { return Scalar(Double.nan) }
+        var workCount = Int32(Swift.max(optimal, Double(4 * n)))
+        var work = [Double](repeating: 0, count: Int(workCount))
+        dgeev_("N", "N", &size, &a, &leading, &real, &imaginary, &noLeft, &one, &noRight, &one, &work, &workCount, &info, 1, 1)
+        guard info == 0 else { return Scalar(Double.nan) }
+        var radius = 0.0
+        for i in 0 ..< n { radius = Swift.max(radius, (real[i] * real[i] + imaginary[i] * imaginary[i]).squareRoot()) }
+        return Scalar(radius)
     }
 }

@@ -58,6 +58,14 @@ struct TensorPrintingAndAlgebraTests {
             RadiusCase(name: "non-normal upper triangular", matrix: [[0.5, 100], [0, 0.3]], radius: 0.5, tolerance: 1e-9),
             RadiusCase(name: "companion of x²+x+1 (cube roots of unity)", matrix: [[0, -1], [1, -1]], radius: 1, tolerance: 1e-10),
             RadiusCase(name: "large entries", matrix: [[3e10, 0], [1, -4e10]], radius: 4e10, tolerance: 1e-10),
+            // Gelfand's formula with renormalised squarings returned 0 here: the powers'
+            // entries underflowed one by one until what was left was nilpotent.
+            RadiusCase(name: "16×16 Jordan-like: 0.5·I plus ones above the diagonal",
+                       matrix: (0 ..< 16).map { i in (0 ..< 16).map { j in j == i ? 0.5 : (j == i + 1 ? 1 : 0) } },
+                       radius: 0.5, tolerance: 1e-3),
+            RadiusCase(name: "strictly upper triangular 4×4", matrix: (0 ..< 4).map { i in (0 ..< 4).map { j in j > i ? Double(i + j) : 0 } },
+                       radius: 0, tolerance: 0),
+            RadiusCase(name: "tiny scale", matrix: [[1e-200, 1], [0, 1e-200]], radius: 1e-200, tolerance: 1e-10),
         ]
     }()
 
@@ -65,6 +73,22 @@ struct TensorPrintingAndAlgebraTests {
     func spectralRadiusOfKnownMatrices(_ c: RadiusCase) {
         let rho = Tensor<Double>(c.matrix).spectralRadius()
         #expect(abs(rho - c.radius) <= c.tolerance * max(c.radius, 1), "\(c.name): got \(rho)")
+    }
+
+    @Test func spectralRadiusOfANonFiniteMatrixIsNaN() {
+        #expect(Tensor<Double>([[1, .nan], [0, 1]]).spectralRadius().isNaN)
+        #expect(Tensor<Float>([[.infinity, 0], [0, 1]]).spectralRadius().isNaN)
+        #expect(Tensor<Double>(zeros: [0, 0]).spectralRadius() == 0)
+    }
+
+    /// A random matrix scaled to radius r has radius r (the chapter on vanishing gradients does
+    /// this), and the radius of its transpose is the same.
+    @Test func scalingARandomMatrixScalesItsRadius() {
+        let a = Tensor<Double>(randomNormal: [16, 16], seed: 21)
+        let rho = a.spectralRadius()
+        #expect(rho > 1 && rho < 8)
+        for r in [0.5, 1.0, 1.5] { #expect(abs((a * (r / rho)).spectralRadius() - r) < 1e-12 * max(r, 1)) }
+        #expect(abs(a.transposed.spectralRadius() - rho) < 1e-12 * rho)
     }
 
     @Test func spectralRadiusOfSymmetricMatrixIsLargestAbsoluteEigenvalue() {
