@@ -112,8 +112,8 @@ public enum AVX2Kernels {
                     let source = l + i + p * columnStride, target = strip + p * rowBlock
                     for q in 0 ..< 8 {
                         let from = source + q * rowBlock, to = target + q * rowBlock * k
-                        store4(load4(from), to)
-                        UnsafeMutableRawPointer(to + 4).storeBytes(of: UnsafeRawPointer(from + 4).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self)
+                        KernelSupport.store(KernelSupport.load(from, as: SIMD4<Float>.self), to)
+                        KernelSupport.store(KernelSupport.load(from + 4, as: SIMD2<Float>.self), to + 4)
                     }
                 }
                 i += 8 * rowBlock
@@ -126,11 +126,6 @@ public enum AVX2Kernels {
             i += rowBlock
         }
     }
-
-    @inline(__always)
-    static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
-    @inline(__always)
-    static func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self) }
 
     /// X = alpha · L · P + beta · X for an m×n block.
     ///
@@ -163,23 +158,18 @@ public enum AVX2Kernels {
             let l = i % rowBlock == 0 ? left.block(i) : left.rows(from: i)
             block(rows: rows, k: k, l, panel, columns: Swift.min(panelWidth, n - j), x: x + i * xRowStride + j * xColumnStride, output)
         }
-        func rows(_ j: Int) {
-            for i in stride(from: 0, to: splitFrom, by: rowBlock) { one(i, rows: Swift.min(rowBlock, m - i), j) }
+        /// The row blocks in order: (first row, row count).
+        func forEachRowBlock(_ body: (Int, Int) -> Void) {
+            for i in stride(from: 0, to: splitFrom, by: rowBlock) { body(i, Swift.min(rowBlock, m - i)) }
             if splitFrom < m {
-                one(splitFrom, rows: 4, j)
-                one(splitFrom + 4, rows: m - splitFrom - 4, j)
+                body(splitFrom, 4)
+                body(splitFrom + 4, m - splitFrom - 4)
             }
         }
         if panelsOuter {
-            for j in stride(from: 0, to: n, by: panelWidth) { rows(j) }
+            for j in stride(from: 0, to: n, by: panelWidth) { forEachRowBlock { i, rows in one(i, rows: rows, j) } }
         } else {
-            for i in stride(from: 0, to: splitFrom, by: rowBlock) {
-                for j in stride(from: 0, to: n, by: panelWidth) { one(i, rows: Swift.min(rowBlock, m - i), j) }
-            }
-            if splitFrom < m {
-                for j in stride(from: 0, to: n, by: panelWidth) { one(splitFrom, rows: 4, j) }
-                for j in stride(from: 0, to: n, by: panelWidth) { one(splitFrom + 4, rows: m - splitFrom - 4, j) }
-            }
+            forEachRowBlock { i, rows in for j in stride(from: 0, to: n, by: panelWidth) { one(i, rows: rows, j) } }
         }
     }
 
