@@ -88,29 +88,20 @@ extension Tensor {
         var rhs = [Scalar](unsafeUninitializedCapacity: rhsCount) { _, initialized in initialized = rhsCount }
         var index = 0
         while index < products.count {
-            // The pairs of this chunk and the row each starts at; copied in parallel (the copies
-            // were a tenth of the scratch model's serial time between products).
-            var pieces: [(index: Int, row: Int)] = []
+            // The pairs of this chunk, stacked in parallel (the copies were a tenth of the
+            // scratch model's serial time between products).
+            let start = index
             var rows = 0
             repeat {
-                pieces.append((index, rows))
                 rows += products[index].lhs.count / Swift.max(m, 1)
                 index += 1
             } while index < products.count && rows < chunkRows
             if rows == 0 { if pending == nil { pending = Tensor(zeros: shape) }; continue }
+            let chunk = products[start ..< index]
             lhs.withUnsafeMutableBufferPointer { pa in
                 rhs.withUnsafeMutableBufferPointer { pb in
-                    let targets = StackTargets(lhs: pa.baseAddress!, rhs: pb.baseAddress!)
-                    let chosen = pieces
-                    ProductThreads.shared.run(parts: chosen.count) { i in
-                        let (source, row) = chosen[i]
-                        products[source].lhs.scalars.withUnsafeBufferPointer {
-                            if let base = $0.baseAddress { (targets.lhs + row * m).update(from: base, count: $0.count) }
-                        }
-                        products[source].rhs.scalars.withUnsafeBufferPointer {
-                            if let base = $0.baseAddress { (targets.rhs + row * n).update(from: base, count: $0.count) }
-                        }
-                    }
+                    copyInParallel(chunk.map(\.lhs), into: pa.baseAddress!)
+                    copyInParallel(chunk.map(\.rhs), into: pb.baseAddress!)
                     accumulateProduct(transposeA: true, m: m, n: n, k: rows, a: pa.baseAddress!, lda: m,
                                       b: pb.baseAddress!, ldb: n, into: &pending, shape: shape)
                 }
@@ -217,9 +208,4 @@ extension Tensor {
             return partial.reduce(0, +)
         }
     }
-}
-
-/// Where `addSummedProducts` stacks a chunk's pairs (each part writes its own rows).
-private struct StackTargets<Scalar>: @unchecked Sendable {
-    let lhs: UnsafeMutablePointer<Scalar>, rhs: UnsafeMutablePointer<Scalar>
 }

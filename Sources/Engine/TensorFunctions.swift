@@ -74,18 +74,9 @@ extension Tensor {
         let total = chunks.reduce(0, +)
         var out: [Scalar]
         if outer == 1 && total >= 2 * elementwiseMapChunk {
-            // Whole tensors one after another (an RNN's states before the output layer): the
-            // copies in parallel on the product threads.
-            var starts = [0]
-            for c in chunks { starts.append(starts.last! + c) }
+            // Whole tensors one after another (an RNN's states before the output layer).
             out = [Scalar](unsafeUninitializedCapacity: total) { buffer, initialized in
-                let target = ProductOperands(a: UnsafePointer(buffer.baseAddress!), b: UnsafePointer(buffer.baseAddress!), c: buffer.baseAddress!)
-                let offsets = starts
-                ProductThreads.shared.run(parts: parts.count) { i in
-                    parts[i].scalars.withUnsafeBufferPointer {
-                        if let base = $0.baseAddress { (target.c + offsets[i]).initialize(from: base, count: $0.count) }
-                    }
-                }
+                Self.copyInParallel(parts, into: buffer.baseAddress!)
                 initialized = total
             }
         } else {
@@ -97,6 +88,20 @@ extension Tensor {
         var shape = first.shape
         shape[axis] = parts.map { $0.shape[axis] }.reduce(0, +)
         self.init(shape: shape, scalars: out)
+    }
+
+    /// Writes the scalars of `parts` one after another from `target`, each tensor's copy on one
+    /// of the product threads (the copies run from L3 at the pace of one core each).
+    static func copyInParallel(_ parts: [Tensor], into target: UnsafeMutablePointer<Scalar>) {
+        var starts = [0]
+        for p in parts { starts.append(starts.last! + p.count) }
+        let destination = ProductOperands(a: UnsafePointer(target), b: UnsafePointer(target), c: target)
+        let offsets = starts
+        ProductThreads.shared.run(parts: parts.count) { i in
+            parts[i].scalars.withUnsafeBufferPointer {
+                if let base = $0.baseAddress { (destination.c + offsets[i]).initialize(from: base, count: $0.count) }
+            }
+        }
     }
 
     /// The tensors (all of one shape) stacked along a new axis (default: a new first axis).
