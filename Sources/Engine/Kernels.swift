@@ -122,27 +122,29 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { X in
             out.withUnsafeMutableBufferPointer { O in
                 guard n > 0 else { return }
-                let x = X.baseAddress!, o = O.baseAddress!
-                switch op {
-                case .tanh:
-                    // Float uses the vectorised approximation (a few ulp; see FastTanh.swift),
-                    // the same one the fused RNN uses; Double stays exact for gradient checks.
-                    let operands = ProductOperands(a: x, b: x, c: o)
-                    forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
-                        tanh(operands.a + r.lowerBound, into: operands.c + r.lowerBound, count: r.count)
+                // Each element on its own, so in chunks on the product threads (see
+                // `elementwiseMapChunk`).
+                let operands = ProductOperands(a: X.baseAddress!, b: X.baseAddress!, c: O.baseAddress!)
+                forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
+                    let x = operands.a, o = operands.c
+                    switch op {
+                    case .tanh:
+                        // Float uses the vectorised approximation (a few ulp; see FastTanh.swift),
+                        // the same one the fused RNN uses; Double stays exact for gradient checks.
+                        tanh(x + r.lowerBound, into: o + r.lowerBound, count: r.count)
+                    case .sigmoid:
+                        // Written so that neither branch overflows: exp of a non-positive number only.
+                        for i in r {
+                            let v = x[i]
+                            if v >= 0 { o[i] = 1 / (1 + Scalar.exp(-v)) } else { let e = Scalar.exp(v); o[i] = e / (1 + e) }
+                        }
+                    case .relu: for i in r { o[i] = x[i] > 0 ? x[i] : 0 }
+                    case .exp: for i in r { o[i] = Scalar.exp(x[i]) }
+                    case .log: for i in r { o[i] = Scalar.log(x[i]) }
+                    case .negate: for i in r { o[i] = -x[i] }
+                    case .square: for i in r { o[i] = x[i] * x[i] }
+                    case .sqrt: for i in r { o[i] = x[i].squareRoot() }
                     }
-                case .sigmoid:
-                    // Written so that neither branch overflows: exp of a non-positive number only.
-                    for i in 0..<n {
-                        let v = x[i]
-                        if v >= 0 { o[i] = 1 / (1 + Scalar.exp(-v)) } else { let e = Scalar.exp(v); o[i] = e / (1 + e) }
-                    }
-                case .relu: for i in 0..<n { o[i] = x[i] > 0 ? x[i] : 0 }
-                case .exp: for i in 0..<n { o[i] = Scalar.exp(x[i]) }
-                case .log: for i in 0..<n { o[i] = Scalar.log(x[i]) }
-                case .negate: for i in 0..<n { o[i] = -x[i] }
-                case .square: for i in 0..<n { o[i] = x[i] * x[i] }
-                case .sqrt: for i in 0..<n { o[i] = x[i].squareRoot() }
                 }
             }
         }
@@ -211,20 +213,20 @@ extension Tensor {
             output.scalars.withUnsafeBufferPointer { Y in
                 upstream.scalars.withUnsafeBufferPointer { G in
                     out.withUnsafeMutableBufferPointer { O in
-                        if kind == .tanh, n > 0 {
-                            // The RNN's most frequent derivative: in parallel (see `elementwiseMapChunk`).
-                            let yg = ProductOperands(a: Y.baseAddress!, b: G.baseAddress!, c: O.baseAddress!)
-                            forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
-                                for i in r { yg.c[i] = yg.b[i] * (1 - yg.a[i] * yg.a[i]) }
+                        guard n > 0 else { return }
+                        // Each element on its own, so in chunks on the product threads (see
+                        // `elementwiseMapChunk`).
+                        let xy = ProductOperands(a: X.baseAddress!, b: Y.baseAddress!, c: O.baseAddress!)
+                        let gradient = ProductOperands(a: G.baseAddress!, b: G.baseAddress!, c: O.baseAddress!)
+                        forEachElementChunk(count: n, size: elementwiseMapChunk) { r in
+                            let X = xy.a, Y = xy.b, G = gradient.a, O = xy.c
+                            switch kind {
+                            case .tanh: for i in r { O[i] = G[i] * (1 - Y[i] * Y[i]) }
+                            case .sigmoid: for i in r { O[i] = G[i] * Y[i] * (1 - Y[i]) }
+                            case .relu: for i in r { O[i] = X[i] > 0 ? G[i] : 0 }
+                            case .exp: for i in r { O[i] = G[i] * Y[i] }
+                            case .log: for i in r { O[i] = G[i] / X[i] }
                             }
-                            return
-                        }
-                        switch kind {
-                        case .tanh: for i in 0..<n { O[i] = G[i] * (1 - Y[i] * Y[i]) }
-                        case .sigmoid: for i in 0..<n { O[i] = G[i] * Y[i] * (1 - Y[i]) }
-                        case .relu: for i in 0..<n { O[i] = X[i] > 0 ? G[i] : 0 }
-                        case .exp: for i in 0..<n { O[i] = G[i] * Y[i] }
-                        case .log: for i in 0..<n { O[i] = G[i] / X[i] }
                         }
                     }
                 }
