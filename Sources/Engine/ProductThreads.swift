@@ -308,10 +308,11 @@ func forEachProductBlock<Scalar>(transposeA: Bool, transposeB: Bool, m: Int, n: 
     }
 }
 
-/// Runs `body` over 0 ..< count in chunks of `size` elements (2¹⁵ unless given), on the product
-/// threads when there are two chunks or more: elementwise passes over large tensors (a
-/// gradient's norm, an SGD step). The chunks are fixed by the count alone, so a sum made chunk
-/// by chunk has the same bits for any thread count.
+/// Runs `body` over 0 ..< count in chunks of `size` (2¹⁵ unless given), on the product threads
+/// when there are two chunks or more: elementwise passes over large tensors (a gradient's norm,
+/// an SGD step), and the fused RNN's groups of batch rows and parts of columns. The chunks are
+/// fixed by the count alone, so a sum made chunk by chunk has the same bits for any thread
+/// count.
 func forEachElementChunk(count: Int, size: Int = 1 << 15, _ body: @escaping @Sendable (Range<Int>) -> Void) {
     let chunks = (count + size - 1) / size
     ProductThreads.shared.run(parts: chunks) { i in body(i * size ..< Swift.min((i + 1) * size, count)) }

@@ -79,10 +79,12 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
         }
     }
 
-    /// Groups of 16 batch rows: the reference batch of 32 makes two, one per core of the
-    /// 2-core machines this book runs on, and each group's step product (16 rows by W_hh) still
-    /// fills the kernels' row blocks. A batch of 16 or fewer is one group.
-    static func recurrenceGroups(batch b: Int) -> RecurrenceGroups { RecurrenceGroups(batch: b, size: 16) }
+    /// Batch rows per group of the recurrence, each group on one product thread: the reference
+    /// batch of 32 makes two, one per core of the 2-core machines this book runs on, and each
+    /// group's step product (16 rows by W_hh) still fills the kernels' row blocks. Fixed, not
+    /// taken from the thread count, so that paths whose rounding depends on a product's shape
+    /// (OpenBLAS) give the same bits on any number of threads.
+    static var recurrenceGroupRows: Int { 16 }
 
     private func lastState() -> Tensor<Scalar> {
         let h = hiddenSize
@@ -120,11 +122,10 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             let s = S.baseAddress!
             let shared = ForwardBuffers(wxh: wxh.baseAddress!, bh: bh.baseAddress!, tokens: x.baseAddress!, states: s)
             // The recurrence of each batch row depends on that row alone, so each group of rows
-            // runs all T steps on one thread (see `recurrenceGroups`): no hand-over between
+            // runs all T steps on one thread (see `recurrenceGroupRows`): no hand-over between
             // threads at every step, and a group's states stay in its core's cache.
-            let groups = Self.recurrenceGroups(batch: b), zeroStart = zeroStart
-            ProductThreads.shared.run(parts: groups.count) { g in
-                let rows = groups.rows(g)
+            let zeroStart = zeroStart
+            forEachElementChunk(count: b, size: Self.recurrenceGroupRows) { rows in
                 for step in 0 ..< t {
                     // h_t = tanh(x_t W_xh + b_h + h_{t-1} W_hh): the input projection of a one-hot
                     // token is the row of W_xh, written first; the product adds onto it.
@@ -223,11 +224,10 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             let buffers = BackwardBuffers(stateGradients: da, states: s, outputGradients: dO.baseAddress!,
                                           whq: whq.baseAddress!, tokens: x.baseAddress!,
                                           gbh: gbh.baseAddress!, gwxh: gwxh.baseAddress!, initialGradient: initialGradient)
-            let groups = Self.recurrenceGroups(batch: b)
             let gates = gradientGates
-            ProductThreads.shared.run(parts: groups.count) { g in
-                let rows = groups.rows(g), first = rows.lowerBound
-                /// ∂a_step of these rows, with ∂O_step W_hqᵀ as its first term (`partial`) or in full.
+            forEachElementChunk(count: b, size: Self.recurrenceGroupRows) { rows in
+                let first = rows.lowerBound
+                /// ∂h_step of these rows := ∂O_step W_hqᵀ, the term the recurrence then adds to.
                 func outputTerm(_ step: Int) {
                     Scalar.kernelGemm(transposeA: false, transposeB: true, m: rows.count, n: h, k: q,
                                       alpha: 1, a: buffers.outputGradients + (step * b + first) * q, lda: q,
@@ -259,9 +259,7 @@ public final class FusedRNNLanguageModel<Scalar: TensorScalar> {
             // ∂b_h and ∂W_xh sum ∂a's rows (a one-hot input scatters each row into its token's row
             // of ∂W_xh), in the order of the steps back through time, each part of columns on
             // its own thread.
-            let columnParts = (h + 63) / 64
-            ProductThreads.shared.run(parts: columnParts) { part in
-                let columns = part * 64 ..< Swift.min(h, (part + 1) * 64)
+            forEachElementChunk(count: h, size: 64) { columns in
                 for step in stride(from: t - 1, through: 0, by: -1) {
                     for i in 0 ..< b {
                         let d = buffers.stateGradients + (step * b + i) * h
@@ -317,13 +315,4 @@ private struct BackwardBuffers<Scalar>: @unchecked Sendable {
     let outputGradients: UnsafePointer<Scalar>, whq: UnsafePointer<Scalar>, tokens: UnsafePointer<Int>
     let gbh: UnsafeMutablePointer<Scalar>, gwxh: UnsafeMutablePointer<Scalar>
     let initialGradient: UnsafeMutablePointer<Scalar>?
-}
-
-/// How the recurrence's batch rows are split over threads: groups of `size` rows, the last
-/// takes the rest. Fixed by the batch size alone, so that the bits do not depend on the thread
-/// count on paths whose rounding depends on a product's shape (OpenBLAS).
-struct RecurrenceGroups: Sendable {
-    let batch: Int, size: Int
-    var count: Int { (batch + size - 1) / size }
-    func rows(_ g: Int) -> Range<Int> { g * size ..< Swift.min(batch, (g + 1) * size) }
 }
