@@ -80,32 +80,28 @@ extension Tensor {
                     if a.shape == b.shape { chunked(1, 1); return }
                     if b.count == 1 { chunked(1, 0); return }
                     if a.count == 1 { chunked(0, 1); return }
-                    if a.count == n, let last = a.shape.last, b.shape == [last], last > 0 {
-                        // A row vector added to every row (a bias): rows in parallel.
-                        let rowsPerChunk = Swift.max(1, elementwiseMapChunk / last)
-                        forEachElementChunk(count: n / last, size: rowsPerChunk) { rows in
-                            for r in rows {
-                                runBinary(op, operands.c + r * last, operands.a + r * last, 1, operands.b, 1, last)
-                            }
-                        }
-                        return
-                    }
-                    // General case: the innermost axis as a tight loop, outer axes by an odometer.
+                    // General case: the innermost axis as a tight loop, each output row's offsets
+                    // into a and b from its index (an odometer over the outer axes); rows in chunks
+                    // on the product threads, like the cases above (a bias row added to an RNN
+                    // state is one of these).
                     let rank = outShape.count
                     let paShape = [Int](repeating: 1, count: rank - a.rank) + a.shape
                     let pbShape = [Int](repeating: 1, count: rank - b.rank) + b.shape
                     var sa = strides(of: paShape), sb = strides(of: pbShape)
                     for i in 0..<rank { if paShape[i] == 1 { sa[i] = 0 }; if pbShape[i] == 1 { sb[i] = 0 } }
                     let inner = outShape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1]
-                    var counter = [Int](repeating: 0, count: rank - 1)
-                    var offset = 0
-                    while offset < n {
-                        var offA = 0, offB = 0
-                        for k in 0..<counter.count { offA += counter[k] * sa[k]; offB += counter[k] * sb[k] }
-                        runBinary(op, o + offset, pa + offA, ia, pb + offB, ib, inner)
-                        offset += inner
-                        var k = counter.count - 1
-                        while k >= 0 { counter[k] += 1; if counter[k] < outShape[k] { break }; counter[k] = 0; k -= 1 }
+                    guard inner > 0 else { return }
+                    let outer = Array(outShape.dropLast()), stridesA = sa, stridesB = sb
+                    forEachElementChunk(count: n / inner, size: Swift.max(1, elementwiseMapChunk / inner)) { rows in
+                        for row in rows {
+                            var rest = row, offA = 0, offB = 0
+                            for k in stride(from: outer.count - 1, through: 0, by: -1) {
+                                let digit = rest % outer[k]
+                                rest /= outer[k]
+                                offA += digit * stridesA[k]; offB += digit * stridesB[k]
+                            }
+                            runBinary(op, operands.c + row * inner, operands.a + offA, ia, operands.b + offB, ib, inner)
+                        }
                     }
                 }
             }

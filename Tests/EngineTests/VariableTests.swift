@@ -117,6 +117,14 @@ struct VariableTests {
         let viaClosure = Tensor.broadcastCombine(Tensor.broadcastCombine(a, row, +),
                                                  Tensor.broadcastCombine(column, Tensor(2.0), *), -)
         #expect(viaKernel == viaClosure)
+        // Rank 3, broadcasting along a middle and an outer axis, small and large enough to be
+        // split over the product threads (each output row finds its offsets from its index).
+        for outer in [2, 40] {
+            let x = Tensor<Double>(randomNormal: [outer, 3, 700], seed: 2)
+            let y = Tensor<Double>(randomNormal: [3, 1], seed: 3), z = Tensor<Double>(randomNormal: [outer, 1, 700], seed: 4)
+            #expect(x * y == Tensor.broadcastCombine(x, y, *), "[\(outer), 3, 700] * [3, 1]")
+            #expect(x - z == Tensor.broadcastCombine(x, z, -), "[\(outer), 3, 700] - [\(outer), 1, 700]")
+        }
     }
 }
 
