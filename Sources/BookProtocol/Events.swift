@@ -101,6 +101,9 @@ public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
     public var maxAbsError: Double?
     public var maxRelError: Double?
     public var tolerance: Double?
+    /// Why the tolerance is above its kind's ceiling (`ToleranceCeiling`), in the author's words;
+    /// the badge shows it beside the tolerance. A tolerance above the ceiling without one fails.
+    public var toleranceReason: String?
     /// Shapes of the bound symbols, for the page's detail view.
     public var shapes: [String: [Int]]?
     /// Human-readable detail.
@@ -155,9 +158,21 @@ public struct MutantVerdict: Codable, Sendable, Equatable {
     public var column: Int
     /// The check still passed on the mutated equation: it cannot tell the two apart.
     public var survived: Bool
-    public init(kind: String, description: String, column: Int, survived: Bool) {
+    /// Set when the mutant could not be judged by value (its evaluation threw: an unbound
+    /// symbol, a shape error; or crashed): why. Such a mutant is neither killed nor survived;
+    /// only a value disagreement kills a mutant.
+    public var notJudged: String?
+    /// For a survivor the author acknowledged in the chapter source (`verify(…, survivors:
+    /// ["description": "reason"])`): the reason it cannot be told apart with these values, shown
+    /// on the page beside the equation. An unacknowledged survivor fails `check --mutate`.
+    public var acknowledged: String?
+    public init(kind: String, description: String, column: Int, survived: Bool, notJudged: String? = nil,
+                acknowledged: String? = nil) {
         self.kind = kind; self.description = description; self.column = column; self.survived = survived
+        self.notJudged = notJudged; self.acknowledged = acknowledged
     }
+    /// Killed: judged, and the check failed on it by value.
+    public var killed: Bool { !survived && notJudged == nil }
 }
 
 /// A rich output attached to a block.
