@@ -156,3 +156,62 @@ struct GradientCheckNonFiniteTests {
         #expect(Tensor<Double>(shape: [2], scalars: [1, -.infinity]).maxAbs() == .infinity)
     }
 }
+
+/// x ⊙ x with a backward rule that returns `factor` · 2x · g: a hand-derived gradient that is
+/// wrong by a constant factor (factor 1 is the right rule).
+private func squareWithRule(_ x: Variable<Double>, factor: Double) -> Variable<Double> {
+    Variable(x.value * x.value, operation: "wrong square", parents: [x]) { g in [g * x.value * (2 * factor)] }
+}
+
+/// The measure must be able to exceed any tolerance an author could write: with
+/// |a − n| / (|a| + |n|) a gradient ten times too large scored 0.82, so `tolerance: 1` passed it.
+@Suite("Gradient check: the error measure has no ceiling")
+struct GradientCheckMeasureTests {
+    @Test(arguments: [(10.0, 9.0), (100.0, 99.0), (-1.0, 2.0), (0.0, 1.0), (1.0, 0.0)])
+    func aWrongFactorScoresItsError(factor: Double, expected: Double) {
+        let x = Variable(Tensor<Double>(shape: [4], scalars: [0.5, -1.5, 2, 0.75]), requiresGrad: true)
+        let result = gradientCheck(of: { (squareWithRule(x, factor: factor) * Variable(Tensor(shape: [4], scalars: [1, 2, -1, 3]))).sum() },
+                                   wrt: [x])
+        // Central differences of a quadratic are exact up to rounding (~1e-10 relative).
+        #expect(abs(result.maxRelativeError - expected) < 1e-6, "factor \(factor): \(result)")
+        #expect(result.independentParameters.isEmpty)
+    }
+
+    @Test func aParameterTheLossDoesNotDependOnIsListed() {
+        let x = Variable(Tensor<Double>(shape: [3], scalars: [0.5, 1, 2]), requiresGrad: true)
+        let y = Variable(Tensor<Double>(shape: [2], scalars: [3, 4]), requiresGrad: true)
+        // y was copied out of the graph by mistake before the loss was built: perturbing y changes
+        // nothing, so both of its gradients are exactly zero and "agree".
+        let copy = y.detached()
+        let result = gradientCheck(of: { (x * x).sum() + (copy * 2).sum() }, wrt: [x, y])
+        #expect(result.independentParameters == [1])
+        #expect(result.relativeErrors[1] == 0)
+        // Detached inside the loss, the finite difference still sees y: caught by value (error 1).
+        let inside = gradientCheck(of: { (x * x).sum() + (y.detached() * 2).sum() }, wrt: [x, y])
+        #expect(inside.independentParameters.isEmpty && abs(inside.relativeErrors[1] - 1) < 1e-9)
+    }
+
+    @Test func aGradientWhereTheLossIsFlatIsInfinitelyWrong() {
+        // The loss ignores x, but the rule gives it a gradient: no finite difference to be
+        // relative to, so the error is +∞ and no tolerance accepts it.
+        let x = Variable(Tensor<Double>(shape: [2], scalars: [0.5, 1]), requiresGrad: true)
+        let flat = { Variable(Tensor<Double>(zeros: [2]), operation: "flat", parents: [x]) { g in [g + 1] } }
+        let result = gradientCheck(of: { flat().sum() }, wrt: [x])
+        #expect(result.maxRelativeError == .infinity)
+        #expect(!NumberComparisonStandIn.isWithin(result.maxRelativeError, 1e300))
+    }
+
+    @Test func tinyElementsBesideLargeOnesAreJudgedAgainstTheFloor() {
+        // One element's gradient is 1e-9 of the others': its finite difference is mostly
+        // rounding, so it is judged against a millionth of the largest, not against itself.
+        let x = Variable(Tensor<Double>(shape: [3], scalars: [1, 2, 3]), requiresGrad: true)
+        let weights = Variable(Tensor<Double>(shape: [3], scalars: [1e3, 1e-6, 2e3]))
+        let result = gradientCheck(of: { (x * x * weights).sum() }, wrt: [x])
+        #expect(result.maxRelativeError < 1e-6, "\(result)")
+    }
+}
+
+/// `NumberComparison` lives in BookProtocol, which EngineTests does not import: the same rule.
+private enum NumberComparisonStandIn {
+    static func isWithin(_ error: Double, _ tolerance: Double) -> Bool { error.isFinite && error <= tolerance }
+}
