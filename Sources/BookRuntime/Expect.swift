@@ -17,21 +17,28 @@ public func expect(_ name: String, _ condition: Bool, _ explanation: @autoclosur
 }
 
 /// Checks that `found` is within `tolerance` of `expected` (absolute); NaN and infinities never pass.
+/// A tolerance above `ToleranceCeiling.ceiling(.claim, expected:)` (a tenth of `expected`) needs
+/// `because:`, shown with the check.
 @discardableResult
 public func expect<T: BinaryFloatingPoint>(_ name: String, _ found: T, near expected: Double, tolerance: Double,
+                                           because reason: String? = nil,
                                            file: String = #filePath, line: Int = #line, column: Int = #column) -> Bool {
     let value = Double(found)
     let comparison = NumberComparison(found: value, expected: expected, tolerance: .absolute(tolerance))
-    let message = comparison.problem
+    var message = comparison.problem
         ?? "found \(value), expected \(expected) ± \(tolerance) (|Δ| = \(String(format: "%.3g", comparison.absoluteError)))"
-    return report(name, passed: comparison.passed, expected: "\(expected) ± \(tolerance)", found: "\(value)",
-                  maxAbsError: comparison.absoluteError, tolerance: tolerance, message: message, file: file, line: line, column: column)
+    let ceiling = ToleranceCeiling.problem(.claim, tolerance: tolerance, expected: expected, reason: reason)
+    if let ceiling { message = "\(ceiling) (\(message))" }
+    return report(name, passed: comparison.passed && ceiling == nil, expected: "\(expected) ± \(tolerance)", found: "\(value)",
+                  maxAbsError: comparison.absoluteError, tolerance: tolerance, reason: reason, message: message,
+                  file: file, line: line, column: column)
 }
 
 /// Checks that `found` has the shape of `expected` and every element is within `tolerance` of
 /// it (absolute); NaN and infinities never pass.
 @discardableResult
 public func expect<S: TensorScalar>(_ name: String, _ found: Tensor<S>, near expected: Tensor<S>, tolerance: Double,
+                                    because reason: String? = nil,
                                     file: String = #filePath, line: Int = #line, column: Int = #column) -> Bool {
     let shapeText = { (s: [Int]) in "[" + s.map(String.init).joined(separator: ", ") + "]" }
     guard found.shape == expected.shape else {
@@ -46,15 +53,18 @@ public func expect<S: TensorScalar>(_ name: String, _ found: Tensor<S>, near exp
         if !c.passed { if failing == nil { failing = (i, c.absoluteError) } }
         else if c.absoluteError > worst { worst = c.absoluteError; worstIndex = i }
     }
-    let passed = failing == nil
+    let scale = expected.scalars.reduce(0.0) { Swift.max($0, Swift.abs(Double($1))) }
+    let ceiling = ToleranceCeiling.problem(.claim, tolerance: tolerance, expected: scale, reason: reason)
+    let passed = failing == nil && ceiling == nil
     if let failing { worstIndex = failing.index; worst = failing.error }
     let at = unravel(worstIndex, shape: found.shape)
-    let message = passed
+    var message = failing == nil
         ? "all \(found.scalars.count) elements within \(tolerance); largest |Δ| = \(String(format: "%.3g", worst))"
         : "element \(at) is \(Double(found.scalars[worstIndex])), expected \(Double(expected.scalars[worstIndex])) ± \(tolerance)"
+    if let ceiling { message = "\(ceiling) (\(message))" }
     return report(name, passed: passed, expected: "shape \(shapeText(expected.shape)), each element ± \(tolerance)",
-                  found: passed ? "largest |Δ| \(String(format: "%.3g", worst))" : "|Δ| \(String(format: "%.3g", worst)) at \(at)",
-                  maxAbsError: worst, tolerance: tolerance, message: message, file: file, line: line, column: column)
+                  found: failing == nil ? "largest |Δ| \(String(format: "%.3g", worst))" : "|Δ| \(String(format: "%.3g", worst)) at \(at)",
+                  maxAbsError: worst, tolerance: tolerance, reason: reason, message: message, file: file, line: line, column: column)
 }
 
 /// Checks that `found == expected` (integers, strings, shapes, arrays …).
@@ -75,13 +85,14 @@ public func todo<T>(_ hint: String = "", file: String = #filePath, line: Int = #
 }
 
 private func report(_ name: String, passed: Bool, expected: String?, found: String?, maxAbsError: Double? = nil,
-                    tolerance: Double? = nil, message: String, file: String, line: Int, column: Int) -> Bool {
+                    tolerance: Double? = nil, reason: String? = nil, message: String, file: String, line: Int, column: Int) -> Bool {
     checkPrecondition(!name.trimmingCharacters(in: .whitespaces).isEmpty, "expect needs a check name (the first argument), found an empty one")
     let context = BookContext.shared
     var finding = Finding(kind: .expect, label: name, passed: passed, maxAbsError: maxAbsError, tolerance: tolerance,
                           message: message, block: context.currentBlock)
     finding.expected = expected
     finding.found = found
+    finding.toleranceReason = reason
     // `#sourceLocation` makes these the Markdown file and line of the call.
     finding.file = file
     finding.line = line

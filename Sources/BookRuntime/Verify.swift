@@ -34,43 +34,95 @@ public func bindSymbols(_ values: [String: any MathValue],
 /// with an integer subscript (`\mathbf{o}_{T+t-i}` looks up `indexed["o"](T+t-i)`);
 /// `multiFunctions` binds functions of several arguments with their count
 /// (`"f": (2, { a in … })` for `f(x_t, h_{t-1})`). The default
-/// tolerance is relative 1e-6, or 1e-4 when any bound value is single precision.
+/// tolerance is relative 1e-6, or 1e-4 when any bound value is single precision; a tolerance above
+/// `ToleranceCeiling.equation` needs `because:` (shown on the badge). `survivors` acknowledges
+/// mutants that these values cannot tell apart from the equation (keys as `check --mutate`
+/// describes them, values the reason, shown beside the equation).
 /// Returns whether the check passed.
 @discardableResult
 public func verify(_ label: String, _ bindings: [String: any MathValue],
                    functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
                    multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)] = [:],
                    indexed: [String: (Int) -> any MathValue] = [:],
-                   tolerance: Double? = nil) -> Bool {
-    let record = equationCheck(label, bindings, functions: functions, multiFunctions: multiFunctions,
-                               indexed: indexed, tolerance: tolerance, judgeMutants: true).finding
+                   tolerance: Double? = nil, because reason: String? = nil,
+                   survivors: [String: String] = [:]) -> Bool {
+    var (record, _, verdict) = equationCheck(label, bindings, functions: functions, multiFunctions: multiFunctions,
+                                             indexed: indexed, tolerance: tolerance)
+    if let tolerance, let problem = ToleranceCeiling.problem(.equation, tolerance: tolerance, reason: reason) {
+        record.verdict = .failed
+        record.message = "\(problem) (the check itself: \(record.message))"
+    }
+    record.toleranceReason = reason
+    if record.passed, let verdict, let equation = BookContext.shared.equation(label) {
+        let tol = record.tolerance ?? defaultEquationTolerance
+        let mutants = MutantJudge.shared.judge(label: label, tex: equation.tex, bindings: verdict.bindings, tolerance: tol)
+        let described = Set(mutants.map(\.description))
+        let unknown = survivors.keys.filter { !described.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            record.verdict = .failed
+            record.message = "survivors: names \(unknown.map { "'\($0)'" }.joined(separator: ", ")), which \(unknown.count == 1 ? "is" : "are") not a mutant of \(label); its mutants are: \(mutants.map(\.description).joined(separator: "; "))"
+        }
+        record.mutants = mutants.map { m in
+            var m = m
+            if let why = survivors[m.description] { m.acknowledged = why }
+            return m
+        }
+    } else if !survivors.isEmpty && record.passed {
+        record.verdict = .failed
+        record.message = "survivors: given, but \(label) has no mutants to acknowledge"
+    }
     BookContext.shared.emit(.check(record))
     return record.passed
 }
 
+/// How far an erratum must be from holding, relative to the tolerance it is judged at: a slip
+/// shown by values disagrees by orders of magnitude, not by rounding.
+public let erratumMargin = 1000.0
+
 /// Checks that the labelled equation `label` does NOT hold for these values: an erratum, a
-/// slip shown as it was written next to its correction. The check passes when the equation
-/// fails (the page shows why, with the numbers) and fails the build when it holds. A failure
-/// that proves nothing (a symbol or function the code did not bind) fails too.
-/// Arguments as for `verify`. Returns whether the equation failed as expected.
+/// slip shown as it was written next to its correction. The check passes only when the equation
+/// evaluates and its sides disagree by value, by at least `erratumMargin` × the tolerance (which
+/// may not be tighter than the default); or when a shape claim in it does not match; or when it
+/// uses a set as an operand (`\mathbb{R}^{…}` where `\in` was meant), which is no statement at
+/// all. It fails the build when the equation holds, and when its failure proves nothing about
+/// the slip: an unbound symbol or function, a wrong number of arguments, sides of different
+/// shapes, TeX outside the subset. Arguments as for `verify`. Returns whether the equation failed
+/// as expected.
 @discardableResult
 public func verifyFails(_ label: String, _ bindings: [String: any MathValue],
                         functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
                         multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)] = [:],
                         indexed: [String: (Int) -> any MathValue] = [:],
                         tolerance: Double? = nil) -> Bool {
-    let (check, error) = equationCheck(label, bindings, functions: functions, multiFunctions: multiFunctions,
-                                       indexed: indexed, tolerance: tolerance, judgeMutants: false)
+    let (check, error, verdict) = equationCheck(label, bindings, functions: functions, multiFunctions: multiFunctions,
+                                                indexed: indexed, tolerance: tolerance)
     var record = check
     record.kind = .expectError
+    let tol = record.tolerance ?? defaultEquationTolerance
+    let cannot = "cannot show this erratum by its values, so its failure proves nothing about the slip"
     if BookContext.shared.equation(label) == nil {
         record.verdict = .failed
+    } else if let tolerance, tolerance < defaultEquationTolerance {
+        record.verdict = .failed
+        record.message = "an erratum is judged at a tolerance no tighter than the default \(formatTolerance(defaultEquationTolerance)); `tolerance: \(formatTolerance(tolerance))` would count rounding as the slip"
     } else if check.passed {
         record.verdict = .failed
         record.message = "expected `\(label)` not to hold (it is shown as a mistake), but it holds for these values: \(check.message)"
-    } else if let error, error.kind == .unboundSymbol {
+    } else if let error {
+        if error.kind == .setAsOperand {
+            record.verdict = .passed
+            record.message = "fails, as expected: it is not a statement about any value: \(check.message)"
+        } else {
+            record.verdict = .failed
+            record.message = "\(cannot) (\(error.kind == .unboundSymbol ? "a symbol or function the code did not bind" : error.kind.rawValue)): \(check.message)"
+        }
+    } else if let verdict = verdict?.verdict, verdict.shapeFailures > 0 {
         record.verdict = .failed
-        record.message = "could not evaluate `\(label)`, so its failure proves nothing: \(check.message)"
+        record.message = "\(cannot) (its two sides have different shapes, so no value was compared): \(check.message)"
+    } else if let verdict = verdict?.verdict, verdict.shapeClaimFailures == 0,
+              !(verdict.maxRelError >= erratumMargin * tol) {
+        record.verdict = .failed
+        record.message = "\(cannot): its sides differ by relative \(formatTolerance(verdict.maxRelError)), less than \(Int(erratumMargin))× the tolerance \(formatTolerance(tol)); a slip shows by far more than that (\(check.message))"
     } else {
         record.verdict = .passed
         record.message = "fails, as expected: \(check.message)"
@@ -79,19 +131,26 @@ public func verifyFails(_ label: String, _ bindings: [String: any MathValue],
     return record.passed
 }
 
-/// The finding of one equation check (not emitted), and the evaluation error if there was one.
+/// What one evaluation of an equation gave: the verdict and the bindings it used (for mutants).
+private struct EvaluatedEquation {
+    var verdict: EquationVerdict
+    var bindings: Bindings
+}
+
+/// The finding of one equation check (not emitted), the evaluation error if there was one, and
+/// the verdict when it evaluated.
 private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
                            functions: [String: (Tensor<Double>) -> Tensor<Double>],
                            multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)],
                            indexed: [String: (Int) -> any MathValue],
-                           tolerance: Double?, judgeMutants: Bool) -> (finding: Finding, error: MathError?) {
+                           tolerance: Double?) -> (finding: Finding, error: MathError?, verdict: EvaluatedEquation?) {
     let context = BookContext.shared
     guard let equation = context.equation(label) else {
         let known = context.equationLabels
         return (Finding(
             kind: .equation, label: label, passed: false,
             message: "no equation labelled `\(label)` in this chapter; labelled equations: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
-            block: context.currentBlock), nil)
+            block: context.currentBlock), nil, nil)
     }
     let store = ChapterBindings.shared
     let (chapterValues, chapterFunctions, chapterIndexed) = store.lock.withLock { (store.values, store.functions, store.indexed) }
@@ -128,17 +187,14 @@ private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
                              tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
                              message: verdict.message, line: equation.line, block: context.currentBlock)
         record.file = equation.file
-        if verdict.passed && judgeMutants {
-            record.mutants = MutantJudge.shared.judge(label: label, tex: equation.tex, bindings: mathBindings, tolerance: tol)
-        }
-        return (record, nil)
+        return (record, nil, EvaluatedEquation(verdict: verdict, bindings: mathBindings))
     } catch {
         let shapes = values.mapValues { $0.mathTensor.shape }
         record = Finding(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
                              message: "TeX column \(error.column): \(error.message)",
                              line: equation.line, block: context.currentBlock)
         record.file = equation.file
-        return (record, error)
+        return (record, error, nil)
     }
 }
 
@@ -148,80 +204,134 @@ public func verify(_ label: String, bindings: [String: any MathValue],
                    functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
                    multiFunctions: [String: (arguments: Int, ([Tensor<Double>]) -> Tensor<Double>)] = [:],
                    indexed: [String: (Int) -> any MathValue] = [:],
-                   tolerance: Double? = nil) -> Bool {
-    verify(label, bindings, functions: functions, multiFunctions: multiFunctions, indexed: indexed, tolerance: tolerance)
+                   tolerance: Double? = nil, because reason: String? = nil,
+                   survivors: [String: String] = [:]) -> Bool {
+    verify(label, bindings, functions: functions, multiFunctions: multiFunctions, indexed: indexed,
+           tolerance: tolerance, because: reason, survivors: survivors)
 }
 
 /// Compares the autodiff gradients of `loss` with central finite differences for every element
 /// of `parameters` (in Double) and reports the verdict as a gradient check on the page.
 ///
-/// The error measure is the engine's `gradientCheck`: the largest |a − n| / (|a| + |n|) per
-/// parameter; the default tolerance is 1e-6. Returns whether the check passed.
+/// The error measure is the engine's `gradientCheck`: per parameter, the largest
+/// |a − n| / max(|n|, 1e-6 · max|n|), which has no ceiling; the default tolerance is 1e-6, and one
+/// above `ToleranceCeiling.gradient` needs `because:`. A check over no parameters, or over a
+/// parameter whose gradients are both zero everywhere (the loss does not depend on it: detached
+/// by mistake?), fails: it would show nothing. Returns whether the check passed.
 @discardableResult
 public func verifyGradient(of loss: () -> Variable<Double>, wrt parameters: [Variable<Double>],
                            label: String = "gradient check", tolerance: Double = 1e-6,
-                           epsilon: Double = 1e-5) -> Bool {
+                           because reason: String? = nil, epsilon: Double = 1e-5,
+                           file: String = #filePath, line: Int = #line, column: Int = #column) -> Bool {
     let context = BookContext.shared
+    var shapes: [String: [Int]] = [:]
+    for (i, p) in parameters.enumerated() { shapes["parameter \(i)"] = p.shape }
+    func emit(passed: Bool, _ message: String, _ result: GradientCheckResult? = nil) -> Bool {
+        var finding = Finding(kind: .gradient, label: label, passed: passed,
+                              maxAbsError: result?.maxAbsoluteError, maxRelError: result?.maxRelativeError,
+                              tolerance: tolerance, shapes: shapes, message: message, block: context.currentBlock)
+        finding.toleranceReason = reason
+        // `#sourceLocation` makes these the Markdown file and line of the call.
+        finding.file = file
+        finding.line = line
+        finding.column = column
+        context.emit(.check(finding))
+        return passed
+    }
+    guard !parameters.isEmpty else {
+        return emit(passed: false, "`wrt:` is empty: a gradient check over no parameters shows nothing; pass the parameters the loss depends on")
+    }
     // gradientCheck resets gradients; chapter code reads them after checking, so keep them.
     let savedGradients = parameters.map(\.grad)
     let result = gradientCheck(of: loss, wrt: parameters, epsilon: epsilon)
     for (parameter, saved) in zip(parameters, savedGradients) { parameter.grad = saved }
     let worst = result.relativeErrors.indices.max { result.relativeErrors[$0] < result.relativeErrors[$1] }
-    // NaN or infinite errors (a NaN gradient, a loss that overflowed) never pass.
-    let passed = NumberComparison.isWithin(result.maxRelativeError, tolerance) && result.maxAbsoluteError.isFinite
-    var shapes: [String: [Int]] = [:]
-    for (i, p) in parameters.enumerated() { shapes["parameter \(i)"] = p.shape }
     let detail = result.relativeErrors.enumerated()
         .map { "parameter \($0.offset) \(p(parameters[$0.offset].shape)): \(String(format: "%.3g", $0.element))" }
         .joined(separator: ", ")
+    if let problem = ToleranceCeiling.problem(.gradient, tolerance: tolerance, reason: reason) {
+        return emit(passed: false, "\(problem) (errors: \(detail))", result)
+    }
+    if !result.independentParameters.isEmpty {
+        let names = result.independentParameters.map { "parameter \($0) \(p(parameters[$0].shape))" }.joined(separator: ", ")
+        return emit(passed: false, "\(names): both gradients are exactly zero everywhere, so the loss does not depend on \(result.independentParameters.count == 1 ? "it" : "them") here (detached by mistake?) and agreement shows nothing; fix the loss or leave \(result.independentParameters.count == 1 ? "it" : "them") out of `wrt:`", result)
+    }
+    // NaN or infinite errors (a NaN gradient, a loss that overflowed) never pass.
+    let passed = NumberComparison.isWithin(result.maxRelativeError, tolerance) && result.maxAbsoluteError.isFinite
     let nonFinite = !result.maxRelativeError.isFinite || !result.maxAbsoluteError.isFinite
     let message = nonFinite
-        ? "a gradient is NaN or infinite (autodiff or central differences): no tolerance accepts it (\(detail))"
+        ? "a gradient is NaN or infinite (autodiff or central differences), or autodiff gives a gradient where the loss is flat: no tolerance accepts it (\(detail))"
         : passed
         ? "autodiff agrees with central differences for \(parameters.count) parameter\(parameters.count == 1 ? "" : "s"): largest relative error \(String(format: "%.3g", result.maxRelativeError)) ≤ \(String(format: "%.3g", tolerance))"
         : "autodiff differs from central differences: parameter \(worst ?? 0) has relative error \(String(format: "%.3g", result.maxRelativeError)) > tolerance \(String(format: "%.3g", tolerance)) (\(detail))"
-    context.emit(.check(Finding(kind: .gradient, label: label, passed: passed,
-                                    maxAbsError: result.maxAbsoluteError, maxRelError: result.maxRelativeError,
-                                    tolerance: tolerance, shapes: shapes, message: message,
-                                    block: context.currentBlock)))
-    return passed
+    return emit(passed: passed, message, result)
 }
 
 private func p(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
 /// Judges the mutants of a passed equation check (`rnnbook check --mutate` reports them).
 ///
-/// Each mutant is checked against the very values the original was checked with; it is killed
-/// when its check fails or cannot be evaluated. Evaluating a mutant can crash the program (a
-/// shifted index asks an indexed family for a step outside its array), so mutants are judged in
-/// a forked child with its output discarded: a child that dies mid-way kills the mutant it was
-/// judging, and a new child goes on from the next one. A mutant killed once stays killed for
-/// later checks of the same label (a check inside a loop is judged at most once per mutant).
+/// Each mutant is checked against the very values the original was checked with. Only a value
+/// disagreement kills it: a mutant whose evaluation throws (a shifted index whose symbol is not
+/// bound, sides of different shapes) or crashes is "not judged", never killed, since the check
+/// would not have caught that mistake by its numbers. Evaluating a mutant can crash the program
+/// (a shifted index asks an indexed family for a step outside its array), so mutants are judged
+/// in a forked child with its output discarded: a child that dies mid-way leaves the mutant it
+/// was judging not judged, and a new child goes on from the next one. A mutant killed once stays
+/// killed for later checks of the same label (a check inside a loop is judged at most once per
+/// mutant).
 final class MutantJudge: @unchecked Sendable {
     static let shared = MutantJudge()
     private let lock = NSLock()
     private var killed: [String: Set<String>] = [:]
 
+    /// What became of one mutant.
+    enum Outcome: Equatable {
+        case killed, survived
+        case notJudged(String)
+    }
+
     func judge(label: String, tex: String, bindings: Bindings, tolerance: Double) -> [MutantVerdict] {
         guard let mutants = try? equationMutants(of: tex) else { return [] }
         let alreadyKilled = lock.withLock { killed[label] ?? [] }
         let pending = mutants.filter { !alreadyKilled.contains($0.tex) }
-        let survived = Self.survivors(pending, bindings: bindings, tolerance: tolerance)
+        let outcomes = Self.outcomes(pending, bindings: bindings, tolerance: tolerance)
         lock.withLock {
-            for (m, s) in zip(pending, survived) where !s { killed[label, default: []].insert(m.tex) }
+            for (m, o) in zip(pending, outcomes) where o == .killed { killed[label, default: []].insert(m.tex) }
         }
-        let verdicts = Dictionary(zip(pending.map(\.tex), survived), uniquingKeysWith: { a, _ in a })
+        let byTeX = Dictionary(zip(pending.map(\.tex), outcomes), uniquingKeysWith: { a, _ in a })
         return mutants.map { m in
-            MutantVerdict(kind: m.kind.rawValue, description: m.description, column: m.column, survived: verdicts[m.tex] ?? false)
+            let outcome = byTeX[m.tex] ?? .killed
+            var notJudged: String?
+            if case .notJudged(let why) = outcome { notJudged = why }
+            return MutantVerdict(kind: m.kind.rawValue, description: m.description, column: m.column,
+                                 survived: outcome == .survived, notJudged: notJudged)
         }
     }
 
-    /// Whether each mutant survived, judged in forked children (see the type's documentation).
-    static func survivors(_ mutants: [EquationMutant], bindings: Bindings, tolerance: Double) -> [Bool] {
-        var results: [Bool] = []
+    /// One mutant judged in this process: the outcome and, if not judged, why.
+    static func outcome(_ mutant: EquationMutant, bindings: Bindings, tolerance: Double) -> Outcome {
+        do {
+            let verdict = try checkEquation(mutant.tex, bindings: bindings, tolerance: tolerance)
+            if verdict.passed { return .survived }
+            // Sides of different shapes were never compared by value.
+            if verdict.valueFailures + verdict.shapeClaimFailures == 0 {
+                return .notJudged("its sides have different shapes")
+            }
+            return .killed
+        } catch {
+            return .notJudged("its evaluation failed (\(error.kind.rawValue)): \(error.message)")
+        }
+    }
+
+    /// Each mutant's outcome, judged in forked children (see the type's documentation). A child
+    /// writes one line per mutant: `K`, `S`, or `N` and the reason.
+    static func outcomes(_ mutants: [EquationMutant], bindings: Bindings, tolerance: Double) -> [Outcome] {
+        var results: [Outcome] = []
         while results.count < mutants.count {
             var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { return results + Array(repeating: false, count: mutants.count - results.count) }
+            let unjudged = Outcome.notJudged("no child process could be started to judge it")
+            guard pipe(&fds) == 0 else { return results + Array(repeating: unjudged, count: mutants.count - results.count) }
             fflush(nil)
             let start = results.count
             let pid = fork()
@@ -232,26 +342,47 @@ final class MutantJudge: @unchecked Sendable {
                 dup2(null, 1); dup2(null, 2)
                 for sig in [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT] { signal(sig) { _ in _exit(70) } }
                 for m in mutants[start...] {
-                    let passed = (try? checkEquation(m.tex, bindings: bindings, tolerance: tolerance))?.passed ?? false
-                    var byte: UInt8 = passed ? 1 : 0
-                    _ = write(fds[1], &byte, 1)
+                    let line: String
+                    switch outcome(m, bindings: bindings, tolerance: tolerance) {
+                    case .killed: line = "K\n"
+                    case .survived: line = "S\n"
+                    case .notJudged(let why): line = "N" + why.replacingOccurrences(of: "\n", with: " ").prefix(300) + "\n"
+                    }
+                    let bytes = Array(line.utf8)
+                    var written = 0
+                    while written < bytes.count {
+                        let n = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress! + written, $0.count - written) }
+                        if n <= 0 { if errno == EINTR { continue }; _exit(71) }
+                        written += n
+                    }
                 }
                 _exit(0)
             }
             close(fds[1])
-            if pid < 0 { close(fds[0]); return results + Array(repeating: false, count: mutants.count - results.count) }
-            var byte: UInt8 = 0
-            while results.count < mutants.count {
-                let n = read(fds[0], &byte, 1)
-                if n == 1 { results.append(byte == 1); continue }
+            if pid < 0 { close(fds[0]); return results + Array(repeating: unjudged, count: mutants.count - results.count) }
+            var pendingLine = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            reading: while results.count < mutants.count {
+                let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress!, 4096) }
                 if n < 0 && errno == EINTR { continue }
-                break
+                if n <= 0 { break }
+                for byte in buffer[0..<n] {
+                    guard byte == UInt8(ascii: "\n") else { pendingLine.append(byte); continue }
+                    let text = String(decoding: pendingLine, as: UTF8.self)
+                    pendingLine.removeAll()
+                    switch text.first {
+                    case "K": results.append(.killed)
+                    case "S": results.append(.survived)
+                    default: results.append(.notJudged(String(text.dropFirst())))
+                    }
+                    if results.count == mutants.count { break reading }
+                }
             }
             close(fds[0])
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            // The child died judging the next mutant: that mutant could not be evaluated, killed.
-            if results.count < mutants.count { results.append(false) }
+            // The child died judging the next mutant: that mutant could not be judged by value.
+            if results.count < mutants.count { results.append(.notJudged("evaluating it crashed the program")) }
         }
         return results
     }

@@ -7,7 +7,8 @@ import Foundation
 /// Errors are relative to the larger side: for each comparison `maxRelError` is
 /// `max|lhs − rhs| / max(max|lhs|, max|rhs|)` (0 when both sides are exactly 0), so elements near
 /// zero do not blow the ratio up. A check passes when every comparison has equal shapes (extents
-/// of 1 ignored) and `maxRelError ≤ tolerance`, and every `\in \mathbb{R}^{…}` claim matches.
+/// of 1 ignored) and `maxRelError ≤ tolerance`, and every `\in \mathbb{R}^{…}` claim matches the
+/// value's shape exactly (rank and order: a `[6, 1]` column is not in `\mathbb{R}^{1 \times 6}`).
 public struct EquationVerdict: Sendable, Equatable {
     public var passed: Bool
     /// Largest `|lhs − rhs|` over all comparisons (0 for shape claims alone).
@@ -23,6 +24,12 @@ public struct EquationVerdict: Sendable, Equatable {
     public var shapeClaims: Int
     /// What was expected and what was found (the first failure), or a summary when passed.
     public var message: String
+    /// Failed comparisons by cause: values beyond the tolerance (same shapes), sides of
+    /// different shapes, shape claims that do not match. An erratum is shown only by values
+    /// (or a shape claim), never by two sides that cannot even be compared.
+    public var valueFailures = 0
+    public var shapeFailures = 0
+    public var shapeClaimFailures = 0
 }
 
 /// The default relative tolerance for values computed in Double.
@@ -58,6 +65,7 @@ public func checkEquation(_ tex: String, bindings: Bindings,
     let equation = try ParsedEquation(tex)
     var evaluator = Evaluator(bindings: bindings)
     var maxAbs = 0.0, maxRel = 0.0, count = 0, claims = 0
+    var valueFailures = 0, shapeFailures = 0, shapeClaimFailures = 0
     var failures: [String] = []
     var summaries: [String] = []
     for statement in equation.statements {
@@ -75,8 +83,10 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                     maxAbs = maxKeepingNaN(maxAbs, c.abs)
                     maxRel = maxKeepingNaN(maxRel, c.rel)
                     if let problem = c.shapeProblem {
+                        shapeFailures += 1
                         failures.append("`\(node.text)` has shape \(format(v.shape)), but `\(f.text)` has shape \(format(f.value.shape))\(problem)")
                     } else if !NumberComparison.isWithin(c.rel, tolerance) {
+                        valueFailures += 1
                         failures.append("`\(node.text)` differs from `\(f.text)`: max |Δ| = \(format(c.abs)) at \(format(c.worst)) (expected \(format(c.expected)), got \(format(c.got))), relative \(format(c.rel)) > tolerance \(format(tolerance))")
                     } else {
                         summaries.append("`\(f.text)` = `\(node.text)`")
@@ -91,9 +101,11 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                 for d in dimensions { dims.append(try evaluator.integer(d)) }
                 count += 1; claims += 1
                 let claim = "\\mathbb{R}^{\(dimensions.map(\.text).joined(separator: " \\times "))} = \(format(dims))"
-                if squeezed(subject.value.shape) == squeezed(dims) {
-                    summaries.append("`\(subject.text)` ∈ \(format(dims))")
+                // Rank and order count: a [6, 1] column is not in ℝ^{1×6}, a [6] vector not in ℝ^{1×6}.
+                if subject.value.shape == dims {
+                    summaries.append("`\(subject.text)` has shape \(format(subject.value.shape)) ∈ `\(claim)`")
                 } else {
+                    shapeClaimFailures += 1
                     failures.append("`\(subject.text)` has shape \(format(subject.value.shape)), but the equation claims `\(claim)`")
                 }
                 previous = nil
@@ -106,7 +118,8 @@ public func checkEquation(_ tex: String, bindings: Bindings,
         ? "\(count == 1 ? "holds" : "all \(count) hold"): \(summaries.joined(separator: "; "))\(errors)"
         : failures.joined(separator: "; ")
     return EquationVerdict(passed: passed, maxAbsError: maxAbs, maxRelError: maxRel, tolerance: tolerance,
-                           shapes: evaluator.shapes, comparisons: count, shapeClaims: claims, message: message)
+                           shapes: evaluator.shapes, comparisons: count, shapeClaims: claims, message: message,
+                           valueFailures: valueFailures, shapeFailures: shapeFailures, shapeClaimFailures: shapeClaimFailures)
 }
 
 private func squeezed(_ shape: [Int]) -> [Int] { shape.filter { $0 != 1 } }

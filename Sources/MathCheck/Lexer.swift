@@ -14,6 +14,13 @@ public struct MathError: Error, CustomStringConvertible, Sendable, Equatable {
         case shapeMismatch
         /// A value of the wrong kind (a non-integer index, a negative matrix power).
         case invalidValue
+        /// A set used as an operand (`\mathbf{b} \times \mathbb{R}^{1 \times q}` where `\in` was
+        /// meant): not a statement about any value. The one evaluation error `verifyFails`
+        /// accepts as showing an erratum, since no value could show more.
+        case setAsOperand
+        /// A symbol bound as a value but written like a function (`\sigma(\mathbf{z})` with
+        /// `\sigma` bound to a number): a product or a call? Never guessed.
+        case ambiguousApplication
     }
     public var kind: Kind
     /// 1-based column (in characters) into the TeX source; 0 when not tied to a place.

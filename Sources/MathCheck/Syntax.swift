@@ -552,7 +552,7 @@ struct Parser {
             throw unsupported(t, "`\\partial` outside `\\frac{\\partial …}{\\partial …}`")
         case "mathbb":
             // A set in a product or sum: `b_q \times \mathbb{R}^{1 \times q}` where `\in` was meant.
-            throw MathError(.syntax, column: t.column,
+            throw MathError(.setAsOperand, column: t.column,
                             "`\\mathbb{…}` is a set, which only a shape claim `X \\in \\mathbb{R}^{…}` can use; here it is an operand (was `\\in` meant?)")
         default:
             throw unsupported(t)

@@ -47,6 +47,58 @@ struct MutationReportTests {
         #expect(report.text.contains("eq-none: no mutant could be made"))
     }
 
+    @Test func aMutantThatThrowsIsNotJudgedAndNeverKilled() {
+        // "shift" threw (its symbol was unbound) in both checks: before, that counted as killed.
+        var first = Self.equation("eq-a", line: 5, [("shift", false), ("flip", false)])
+        first.mutants![0].notJudged = "its evaluation failed (unboundSymbol)"
+        var second = Self.equation("eq-a", line: 5, [("shift", false)])
+        second.mutants![0].notJudged = "evaluating it crashed the program"
+        let report = MutationReport(results: [Self.result([first, second])])
+        let target = try! #require(report.chapters[0].targets.first)
+        #expect(target.killed == 1 && target.notJudged == 1)
+        #expect(report.text.contains("not judged  chapters/m.md:5: eq-a: shift (TeX column 1)"))
+        #expect(report.text.contains("1/1 judged killed (100%), 1 not judged"))
+        // Every mutant not judged: nothing was killed by value, so the check is vacuous.
+        var only = Self.equation("eq-b", line: 6, [("shift", false)])
+        only.mutants![0].notJudged = "its evaluation failed (unboundSymbol)"
+        #expect(MutationReport(results: [Self.result([only])]).vacuousEquations.map(\.label) == ["eq-b"])
+    }
+
+    @Test func survivorsMustBeAcknowledgedAndAcknowledgementsTrue() {
+        var f = Self.equation("eq-a", line: 5, [("drop tanh", true), ("flip", false), ("shift", true), ("swap", false)])
+        f.mutants![0].acknowledged = "the state is zero here, as the text says"
+        f.mutants![3].acknowledged = "a stale reason"
+        let report = MutationReport(results: [Self.result([f])])
+        #expect(report.unexplainedSurvivors.map(\.mutant.description) == ["shift (TeX column 3)"])
+        #expect(report.falseAcknowledgements.map(\.mutant.description) == ["swap (TeX column 4)"])
+        #expect(report.failed)
+        #expect(report.text.contains("acknowledged  chapters/m.md:5: eq-a: drop tanh (TeX column 1): the state is zero here"))
+        #expect(report.text.contains("error: chapters/m.md:5: eq-a: the mutant 'shift (TeX column 3)' survived"))
+        #expect(report.text.contains("`survivors: [\"shift\": \"why\"]`"))
+        #expect(report.text.contains("error: chapters/m.md:5: eq-a: the chapter acknowledges 'swap (TeX column 4)'"))
+        var fixed = f
+        fixed.mutants![2].acknowledged = "a reason"; fixed.mutants![3].acknowledged = nil
+        #expect(!MutationReport(results: [Self.result([fixed])]).failed)
+    }
+
+    @Test func aToleranceTenTimesItsErrorIsWiderThanItsEvidence() {
+        func check(_ kind: Finding.Kind, _ label: String, error: Double, tolerance: Double, reason: String? = nil) -> Finding {
+            var f = Finding(kind: kind, label: label, verdict: .passed, file: "chapters/m.md", line: 3, message: "ok")
+            if kind == .claim || kind == .expect { f.maxAbsError = error } else { f.maxRelError = error }
+            f.tolerance = tolerance; f.toleranceReason = reason
+            return f
+        }
+        let r = Self.result([check(.equation, "default", error: 1e-16, tolerance: 1e-6),      // the default: not chosen
+                             check(.equation, "reasoned", error: 1e-5, tolerance: 1e-3, reason: "float32 sums"),
+                             check(.gradient, "tight", error: 2e-5, tolerance: 1e-4),          // ×10 = 2e-4 fails
+                             check(.claim, "loose claim", error: 0.01, tolerance: 0.1),        // ×10 = 0.1 passes
+                             check(.output, "output", error: 1e-9, tolerance: 1e-3)])
+        let wide = MutationReport(results: [r]).wideTolerances
+        #expect(wide.map(\.label) == ["reasoned", "loose claim", "output"])
+        #expect(wide.first?.reason == "float32 sums")
+        #expect(!MutationReport(results: [r]).failed)  // reported, not failed
+    }
+
     @Test func claimsAreMovedJustOutsideTheirTolerance() {
         let r = Self.result([Self.claim("centred", 1.0, 0.1), Self.claim("edge", 1.0, 0.1), Self.claim("loose", 0.001, 1.8),
                              Self.claim("exact", 170580, 0)],

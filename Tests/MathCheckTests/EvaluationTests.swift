@@ -102,10 +102,23 @@ struct EvaluationTests {
         let bs = bindings(["X": Tensor(zeros: [3, 5]), "b": Tensor(zeros: [5])], integers: ["n": 3, "d": 5])
         #expect(try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{n \\times d}, \\quad \\mathbf{b} \\in \\mathbb{R}^{d}.", bindings: bs).passed)
         let good = try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{n \\times d}", bindings: bs)
-        #expect(good.message == "holds: `\\mathbf{X}` ∈ [3, 5]" && good.shapeClaims == 1)
+        #expect(good.message == "holds: `\\mathbf{X}` has shape [3, 5] ∈ `\\mathbb{R}^{n \\times d} = [3, 5]`" && good.shapeClaims == 1)
         let bad = try checkEquation("\\mathbf{X} \\in \\mathbb{R}^{d \\times n}", bindings: bs)
         #expect(!bad.passed)
         #expect(bad.message == "`\\mathbf{X}` has shape [3, 5], but the equation claims `\\mathbb{R}^{d \\times n} = [5, 3]`")
+    }
+
+    /// Size-1 axes count: before, shapes were compared with them removed, so a column passed a
+    /// row's claim and a vector passed a 1×d matrix's, and swapping `1` and `d` could not fail.
+    @Test(arguments: [([6, 1], "1 \\times d"), ([6], "1 \\times d"), ([1, 6], "d"), ([1, 6], "d \\times 1"), ([1, 1, 6], "1 \\times d")])
+    func shapeClaimsCompareRankAndOrder(shape: [Int], space: String) throws {
+        let bs = bindings(["b": Tensor(zeros: shape)], integers: ["d": 6])
+        let v = try checkEquation("\\mathbf{b} \\in \\mathbb{R}^{\(space)}", bindings: bs)
+        #expect(!v.passed, "\(shape) passed ℝ^{\(space)}")
+        #expect(v.message.hasPrefix("`\\mathbf{b}` has shape \(shape.description)"), "\(v.message)")
+        #expect(v.shapeClaimFailures == 1)
+        let row = bindings(["b": Tensor(zeros: [1, 6])], integers: ["d": 6])
+        #expect(try checkEquation("\\mathbf{b} \\in \\mathbb{R}^{1 \\times d}", bindings: row).passed)
     }
 
     @Test func toleranceIsRelativeToTheLargerSide() throws {
