@@ -167,7 +167,11 @@ final class CheckpointStore: @unchecked Sendable {
         for event in stored.events {
             switch event {
             case .output(_, let o): context.emit(.output(block: block, o))
-            case .metric(_, let name, let value): context.emit(.metric(block: block, name: name, value: value))
+            case .metric(_, let name, let value):
+                if let first = context.noteMetric(name, at: "block \(block + 1) (restored from checkpoint)") {
+                    failBlock("metric '\(name)' was already recorded at \(first); the restored checkpoint records it again")
+                }
+                context.emit(.metric(block: block, name: name, value: value))
             default: break
             }
         }

@@ -47,6 +47,20 @@ public final class BookContext: @unchecked Sendable {
     }
 
     public func equation(_ label: String) -> EquationSource? { lock.withLock { _equations[label] } }
+
+    /// Where each metric was first recorded (a replayed checkpoint's metrics count as recorded
+    /// at the checkpoint's block). A second value under one name is an error: a claim would be
+    /// judged against whichever came last, not the one its sentence is about.
+    private var metricPlaces: [String: String] = [:]
+
+    /// Notes that `name` is recorded at `place`; returns where it was recorded before, if it was.
+    func noteMetric(_ name: String, at place: String) -> String? {
+        lock.withLock {
+            if let first = metricPlaces[name] { return first }
+            metricPlaces[name] = place
+            return nil
+        }
+    }
     public var equationLabels: [String] { lock.withLock { _equations.keys.sorted() } }
 
     /// Writes one event as a JSON line on the side channel.

@@ -77,16 +77,25 @@ extension PlotOutput {
     }
 }
 
-/// Records a named metric for prose (`{{name}}`), claims and the JSON; a non-finite value fails the block.
-public func record(_ name: String, _ value: Double) {
+/// Records a named metric for prose (`{{name}}`), claims and the JSON; a non-finite value fails the
+/// block, and so does a second value under a name already recorded (a claim could only be judged
+/// against one of them: give each value its own name, `ppl_epoch_10`, `ppl_final`).
+public func record(_ name: String, _ value: Double, file: String = #filePath, line: Int = #line) {
     let context = BookContext.shared
     guard value.isFinite else { failBlock("metric '\(name)' is \(value)") }
+    if let first = context.noteMetric(name, at: "\(file):\(line)") {
+        failBlock("\(file):\(line): metric '\(name)' is recorded a second time (first at \(first)); a claim about it would be judged against the last value only: give each value its own name")
+    }
     context.emit(.metric(block: context.currentBlock, name: name, value: value))
 }
 
 /// Records a named metric of any floating-point or integer type.
-public func record<T: BinaryFloatingPoint>(_ name: String, _ value: T) { record(name, Double(value)) }
-public func record<T: BinaryInteger>(_ name: String, _ value: T) { record(name, Double(value)) }
+public func record<T: BinaryFloatingPoint>(_ name: String, _ value: T, file: String = #filePath, line: Int = #line) {
+    record(name, Double(value), file: file, line: line)
+}
+public func record<T: BinaryInteger>(_ name: String, _ value: T, file: String = #filePath, line: Int = #line) {
+    record(name, Double(value), file: file, line: line)
+}
 
 /// Reports training progress: a live line on the terminal; a non-finite metric fails the block.
 public func progress(epoch: Int, of total: Int, metrics: [String: Double] = [:], tokensPerSecond: Double? = nil) {

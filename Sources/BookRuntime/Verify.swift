@@ -4,17 +4,21 @@ import Foundation
 import MathCheck
 
 /// Symbols a chapter binds once for several equations (`bindSymbols`), merged into every
-/// `verify`; a binding passed to `verify` itself wins over these.
+/// `verify`; a binding passed to `verify` itself wins over these. Values are kept as closures and
+/// read at each check, so a symbol is never filled in from a value the chapter has since replaced.
 private final class ChapterBindings: @unchecked Sendable {
     static let shared = ChapterBindings()
     let lock = NSLock()
-    var values: [String: any MathValue] = [:]
+    var values: [String: () -> any MathValue] = [:]
     var functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:]
     var indexed: [String: (Int) -> any MathValue] = [:]
 }
 
-/// Binds symbols for every later `verify` in this chapter (e.g. the model's weights, once).
-public func bindSymbols(_ values: [String: any MathValue],
+/// Binds symbols for every later `verify` in this chapter (e.g. the model's weights, once):
+/// `bindSymbols(["W_hh": { model.whh.value }, "T": { steps }])`. Each value is read when a check
+/// uses it, never when it is bound, so a later check sees what the code holds then; each check's
+/// message names the chapter-wide symbols it used.
+public func bindSymbols(_ values: [String: () -> any MathValue],
                         functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
                         indexed: [String: (Int) -> any MathValue] = [:]) {
     let store = ChapterBindings.shared
@@ -158,12 +162,14 @@ private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
     var functionTable = [String: (Tensor<Double>) -> Tensor<Double>]()
     var families = [String: (Int) -> any MathValue]()
     // Merge by canonical name so that `"W_xh"` given here replaces `"\\mathbf{W}_{xh}"` bound earlier.
-    for (k, v) in chapterValues { values[canonicalSymbolName(k)] = v }
-    for (k, v) in bindings { values[canonicalSymbolName(k)] = v }
-    for (k, f) in chapterFunctions { functionTable[canonicalSymbolName(k)] = f }
-    for (k, f) in functions { functionTable[canonicalSymbolName(k)] = f }
-    for (k, f) in chapterIndexed { families[canonicalSymbolName(k)] = f }
-    for (k, f) in indexed { families[canonicalSymbolName(k)] = f }
+    // Names that come from `bindSymbols` (read now) are kept to say which the check relied on.
+    var chapterWide = Set<String>()
+    for (k, v) in chapterValues { values[canonicalSymbolName(k)] = v(); chapterWide.insert(canonicalSymbolName(k)) }
+    for (k, f) in chapterFunctions { functionTable[canonicalSymbolName(k)] = f; chapterWide.insert(canonicalSymbolName(k)) }
+    for (k, f) in chapterIndexed { families[canonicalSymbolName(k)] = f; chapterWide.insert(canonicalSymbolName(k)) }
+    for (k, v) in bindings { values[canonicalSymbolName(k)] = v; chapterWide.remove(canonicalSymbolName(k)) }
+    for (k, f) in functions { functionTable[canonicalSymbolName(k)] = f; chapterWide.remove(canonicalSymbolName(k)) }
+    for (k, f) in indexed { families[canonicalSymbolName(k)] = f; chapterWide.remove(canonicalSymbolName(k)) }
 
     var mathBindings = Bindings()
     var single = false
@@ -181,11 +187,15 @@ private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
     do {
         let verdict = try checkEquation(equation.tex, bindings: mathBindings, tolerance: tol)
         let onlyShapes = verdict.shapeClaims == verdict.comparisons
+        // `shapes` names what the equation used (families as `o(·)`).
+        let used = verdict.shapes.keys.map { $0.hasSuffix("(·)") ? String($0.dropLast(3)) : $0 }
+        let fromChapter = used.filter { chapterWide.contains($0) }.sorted()
+        let note = fromChapter.isEmpty ? "" : " [from bindSymbols, read at this check: \(fromChapter.joined(separator: ", "))]"
         record = Finding(kind: onlyShapes ? .shape : .equation, label: label, passed: verdict.passed,
                              maxAbsError: onlyShapes ? nil : verdict.maxAbsError,
                              maxRelError: onlyShapes ? nil : verdict.maxRelError,
                              tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
-                             message: verdict.message, line: equation.line, block: context.currentBlock)
+                             message: verdict.message + note, line: equation.line, block: context.currentBlock)
         record.file = equation.file
         return (record, nil, EvaluatedEquation(verdict: verdict, bindings: mathBindings))
     } catch {

@@ -221,6 +221,14 @@ struct Evaluator {
                 return try call(name, args, node)
             }
             let symbolNode = Node(kind: .symbol(ref), column: node.column, text: String(node.text.prefix { $0 != "(" }))
+            // `\mathbf{W}(\mathbf{x} + \mathbf{b})` is a product by convention; `\sigma(\mathbf{z})`,
+            // `f(x)`, `\phi_h(…)` read as functions. Bound as a value, such a name would silently
+            // become a factor (code that forgot the sigmoid would pass): refuse to guess.
+            let bold = ["\\mathbf", "\\boldsymbol", "\\bm", "\\mathbb"].contains { symbolNode.text.hasPrefix($0) }
+            if !bold, !ref.isDerivative, args.count == 1, bindings.values[name] != nil {
+                throw MathError(.ambiguousApplication, column: node.column,
+                                "`\(node.text)` writes `\(symbolNode.text)` like a function applied to `\(args[0].text)`, but `\(name)` is bound as a value, not a function: bind it in `functions:` if it is one, or write the product explicitly (`\(symbolNode.text) \\cdot (\(args[0].text))`)")
+            }
             guard args.count == 1 else {
                 throw MathError(.unboundSymbol, column: node.column,
                                 "`\(node.text)` applies `\(name)` to \(args.count) arguments, but no function `\(name)` is bound; bound functions: \(bindings.functions.keys.sorted().joined(separator: ", "))")

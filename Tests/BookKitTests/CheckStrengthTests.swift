@@ -168,4 +168,31 @@ struct CheckStrengthTests {
         #expect(run.stderr.contains("chapters/m.md:\(symmetric)"))
         #expect(run.stderr.contains("survivors: names 'drop the transpose on T', which is not a mutant of eq-symmetric; its mutants are: "), "\(run.stderr)")
     }
+
+    static let twice = #"""
+    ---
+    title: Twice
+    ---
+    # Twice
+
+    The loss falls to {{loss ≈ 0.5 ± 0.01}}.
+
+    ```swift
+    record("loss", 0.5)
+    var loss = 0.5
+    for _ in 0..<3 { loss *= 2 }
+    record("loss", loss)
+    ```
+    """#
+
+    /// A claim under the first value was judged against the last one: now the second `record`
+    /// stops the block at its line, naming the first.
+    @Test func aMetricRecordedTwiceFailsAtTheSecondRecord() throws {
+        let book = try Book()
+        try book.write("twice.md", Self.twice)
+        let run = try book.run("check")
+        #expect(run.status == 1)
+        let second = Self.line("record(\"loss\", loss)", in: Self.twice), first = Self.line("record(\"loss\", 0.5)", in: Self.twice)
+        #expect(run.stderr.contains("chapters/twice.md:\(second): metric 'loss' is recorded a second time (first at chapters/twice.md:\(first))"), "\(run.stderr)")
+    }
 }

@@ -100,7 +100,7 @@ struct MathEndToEndTests {
         }
         let (hL, oL, lossL) = unroll()
         lossL.backward()
-        bindSymbols(["W_hh": W_hh.value, "W_qh": W_qh.value, "T": Tl],
+        bindSymbols(["W_hh": { W_hh.value }, "W_qh": { W_qh.value }, "T": { Tl }],
                     indexed: ["∂L/∂o": { oL[$0].grad! }, "∂L/∂h": { hL[$0].grad! }, "h": { hL[$0].value }])
         let dWqh = W_qh.grad!   // kept: verifyGradient below clears the parameters' gradients
         verify("eq-grad-wqh", ["∂L/∂W_qh": dWqh])

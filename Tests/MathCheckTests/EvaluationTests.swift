@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 @testable import MathCheck
 import Testing
@@ -200,5 +201,32 @@ struct NonFiniteEquationTests {
         let b = Bindings(values: ["A": Tensor(shape: [2], scalars: [1, 2]), "B": Tensor(shape: [2], scalars: [1, 2 + 1e-9])],
                          functions: [:], integers: [:])
         #expect(try checkEquation("A = B", bindings: b, tolerance: 1e-6).passed)
+    }
+}
+
+/// `\sigma(\mathbf{z})` with `\sigma` bound to a number was read as σ·z, so code that forgot the
+/// sigmoid (and bound σ to anything that made the product match) passed.
+@Suite("A value written like a function is never guessed")
+struct AmbiguousApplicationTests {
+    let z = Tensor<Double>([0.5, -1, 2])
+
+    @Test func aValueAppliedLikeAFunctionIsAnError() throws {
+        let bs = bindings(["sigma": Tensor(1.0), "z": z, "y": z])
+        #expect(throws: MathError.self) { try checkEquation("\\mathbf{y} = \\sigma(\\mathbf{z})", bindings: bs) }
+        do {
+            _ = try checkEquation("\\mathbf{y} = \\sigma(\\mathbf{z})", bindings: bs)
+        } catch {
+            #expect(error.kind == .ambiguousApplication)
+            #expect(error.message.contains("`\\sigma(\\mathbf{z})` writes `\\sigma` like a function applied to `\\mathbf{z}`, but `sigma` is bound as a value"), "\(error.message)")
+        }
+        // Bound as a function it is one; written with \cdot it is a product.
+        let asFunction = bindings(["z": z, "y": z.map { 1 / (1 + Foundation.exp(-$0)) }],
+                                  functions: ["sigma": { $0.map { 1 / (1 + Foundation.exp(-$0)) } }])
+        #expect(try checkEquation("\\mathbf{y} = \\sigma(\\mathbf{z})", bindings: asFunction).passed)
+        #expect(try checkEquation("\\mathbf{y} = \\sigma \\cdot (\\mathbf{z})", bindings: bs).passed)
+        // A bold matrix before a parenthesis is a product by convention.
+        let w = Tensor<Double>([[1, 0, 0], [0, 2, 0], [0, 0, 3]])
+        let product = bindings(["W": w, "z": z, "y": w.matmul(z.reshaped([3, 1])).reshaped([3])])
+        #expect(try checkEquation("\\mathbf{y} = \\mathbf{W}(\\mathbf{z})", bindings: product).passed)
     }
 }
