@@ -21,6 +21,9 @@ let package = Package(
         // Chapter programs link this one dynamic library (Engine + MathCheck + BookRuntime),
         // so compiling a chapter never rebuilds the engine.
         .library(name: "BookRuntime", type: .dynamic, targets: ["BookRuntime"]),
+        // Preloaded into chapter programs to list the files they read (their contents become
+        // part of the cached run's key; see Sources/COpenLog/openlog.c).
+        .library(name: "RnnbookOpenLog", type: .dynamic, targets: ["COpenLog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +42,7 @@ let package = Package(
         // checking the CPU's flags.
         // KernelSupport's code is @inlinable and compiled inside each kernel module for its CPU.
         .target(name: "KernelSupport"),
+        .target(name: "COpenLog", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "AVX512Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "skylake-avx512")),
         .target(name: "AVX2Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "haswell")),
         .target(name: "Engine", dependencies: [

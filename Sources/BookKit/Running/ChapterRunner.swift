@@ -37,7 +37,7 @@ public struct ChapterRunner: Sendable {
     public var settings: BuildSettings
     public var versions: VersionInfo
     /// Bumped when generated programs or result assembly change, so old cache entries miss.
-    static let generatorVersion = "rnnbook-runner-4"
+    static let generatorVersion = "rnnbook-runner-5"
 
     public init(settings: BuildSettings) throws {
         self.settings = settings
@@ -124,17 +124,30 @@ public struct ChapterRunner: Sendable {
     /// (params, profile, seed, engine, compiler, kernels, data). Per call (`"block:line"`, the
     /// Markdown line of `checkpoint(`): the same, but of its own block only the code up to the
     /// end of the call, so that editing the lines after a training does not train again.
+    /// Both also cover every top-level declaration the closure can reach, wherever it is: Swift
+    /// lets a closure call a function declared in a later block, so editing that function must
+    /// compute the checkpoint again. A checkpoint outside exercises reaches the declarations of
+    /// the chapter's own blocks; one inside an exercise also those of its exercise (each exercise
+    /// runs in a scope of its own).
     func checkpointKeys(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> (blocks: [String: String], calls: [String: String]) {
-        let shared = ["checkpoint-1"] + sharedInputs(for: chapter, params: params, engineIdentity: engineIdentity).map { "\($0.name)=\($0.value)" }
+        let shared = ["checkpoint-2"] + sharedInputs(for: chapter, params: params, engineIdentity: engineIdentity).map { "\($0.name)=\($0.value)" }
+        let runnable = chapter.codeBlocks.filter { $0.index != nil }
+        func declarations(_ blocks: [CodeBlock]) -> String {
+            digest(["declarations"] + blocks.flatMap { topLevelDeclarations(in: $0.code).map(String.init) })
+        }
+        let chapterDeclarations = declarations(runnable.filter { $0.exercise == nil })
+        var exerciseDeclarations: [String: String] = [:]
+        for id in Set(runnable.compactMap(\.exercise)) { exerciseDeclarations[id] = declarations(runnable.filter { $0.exercise == id }) }
         var keys: [String: String] = [:], calls: [String: String] = [:]
         var blocks: [String] = []
-        for (b, part) in zip(chapter.codeBlocks.filter { $0.index != nil }, blockParts(of: chapter)) {
+        for (b, part) in zip(runnable, blockParts(of: chapter)) {
+            let reachable = [chapterDeclarations] + (b.exercise.flatMap { exerciseDeclarations[$0] }.map { [$0] } ?? [])
             for site in checkpointSites(in: b.code) {
                 let own = digest([String(site.prefix), b.options.expectError ? "expect-error" : "-"])
-                calls["\(b.index!):\(b.location.line + site.line)"] = digest(shared + blocks + [own])
+                calls["\(b.index!):\(b.location.line + site.line)"] = digest(shared + reachable + blocks + [own])
             }
             blocks.append(part.value)
-            keys[String(b.index!)] = digest(shared + blocks)
+            keys[String(b.index!)] = digest(shared + reachable + blocks)
         }
         return (keys, calls)
     }
@@ -174,14 +187,20 @@ public struct ChapterRunner: Sendable {
         let pageSource = digest([source, settings.profile])
         let cache = RunCache(directory: settings.cacheDirectory)
         var reasons: [String]
+        let hit = settings.force ? nil : cache.run(for: chapter.slug, key: inputs.key, pageSource: pageSource)
+        // A cached run is only as good as the files the program read: one changed, run again.
+        let staleFile = hit.map { $0.record.observed?.change(relativeTo: settings.bookRoot) ?? (
+            $0.record.observed == nil ? "its cached run does not list the files it read" : nil) } ?? nil
         if settings.force {
             reasons = ["--force"]
-        } else if let hit = cache.run(for: chapter.slug, key: inputs.key, pageSource: pageSource) {
+        } else if let hit, staleFile == nil {
             // The run is the cached one; the prose, claims and lines are judged from the chapter as it is now.
             var result = assembled(hit.record.relocated(to: chapter), chapter: chapter)
             result.cached = true
             result.origin = hit.samePage ? .restored : .rerendered
             return result
+        } else if let staleFile {
+            reasons = [staleFile]
         } else if let previous = cache.latestInputs(chapter.slug) {
             reasons = inputs.changes(since: previous)
             if reasons.isEmpty { reasons = ["its cached run could not be read"] }
@@ -202,8 +221,21 @@ public struct ChapterRunner: Sendable {
                                compileSeconds: compile.seconds)
         if compile.problems.isEmpty && compile.stopAfter != 0 && !runnable.isEmpty {
             let checkpoints = writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work)
+            var environment = checkpoints.map { ["RNNBOOK_CHECKPOINTS": $0] } ?? [:]
+            let openLog = work.appendingPathComponent("opened.txt")
+            try? FileManager.default.removeItem(at: openLog)
+            let preload = toolchain.binDirectory.appendingPathComponent("libRnnbookOpenLog.so")
+            if FileManager.default.fileExists(atPath: preload.path) {
+                environment["LD_PRELOAD"] = ([preload.path] + (ProcessInfo.processInfo.environment["LD_PRELOAD"].map { [$0] } ?? [])).joined(separator: ":")
+                environment["RNNBOOK_OPEN_LOG"] = openLog.path
+                _ = FileManager.default.createFile(atPath: openLog.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
             record.run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal,
-                                    environment: checkpoints.map { ["RNNBOOK_CHECKPOINTS": $0] } ?? [:])
+                                    environment: environment)
+            let toolchainRoot = URL(fileURLWithPath: toolchain.swiftc).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+            record.observed = FileManager.default.fileExists(atPath: preload.path)
+                ? ObservedInputs.read(log: openLog, excluding: [toolchainRoot, toolchain.binDirectory, settings.cacheDirectory])
+                : ObservedInputs(complete: false, problem: "libRnnbookOpenLog.so is not built next to rnnbook, so the files it read are unknown")
         }
         terminal.clear()
         record.seconds = Date().timeIntervalSince(clock)
@@ -212,7 +244,10 @@ public struct ChapterRunner: Sendable {
         var result = assembled(record, chapter: chapter)
         result.origin = .ran
         result.rerunReasons = reasons
-        if result.isReproducible { cache.store(record, for: chapter.slug, passed: result.status == .passed, pageSource: pageSource) }
+        // A run whose reads are not all known could go stale unseen: it is not kept.
+        if result.isReproducible && record.observed?.complete != false {
+            cache.store(record, for: chapter.slug, passed: result.status == .passed, pageSource: pageSource)
+        }
         return result
     }
 

@@ -72,3 +72,71 @@ private func matching(_ c: [Unicode.Scalar], _ open: Int) -> Int? {
     }
     return nil
 }
+
+/// The top-level declarations in a block's code that a closure elsewhere in the program can call
+/// (`func`, `struct`, `class`, `enum`, `actor`, `protocol`, `extension`, `typealias`), each as its
+/// whole text. Swift makes top-level declarations visible before the line that declares them, so a
+/// `checkpoint` closure can reach a function defined in a later block: its key must cover them.
+///
+/// The same light scan as `checkpointSites`: strings and comments skipped, brackets matched;
+/// only declarations at bracket depth 0 count (those inside a function are not reachable from
+/// outside it). A declaration whose body does not close is taken to the end of the code.
+func topLevelDeclarations(in code: String) -> [Substring] {
+    let chars = Array(code.unicodeScalars)
+    let keywords: Set<String> = ["func", "struct", "class", "enum", "actor", "protocol", "extension", "typealias"]
+    let modifiers: Set<String> = ["private", "fileprivate", "internal", "public", "final", "indirect", "static",
+                                  "nonisolated", "mutating", "override", "convenience", "prefix", "postfix", "infix"]
+    func isIdentifier(_ c: Unicode.Scalar) -> Bool { c == "_" || c.properties.isAlphabetic || ("0"..."9").contains(c) }
+    func text(_ range: Range<Int>) -> Substring { Substring(String(String.UnicodeScalarView(chars[range]))) }
+    var declarations: [Substring] = []
+    var i = 0, depth = 0
+    var statementStart = true
+    while i < chars.count {
+        if let skipped = skipTrivia(chars, i) { i = skipped; continue }
+        let c = chars[i]
+        switch c {
+        case "(", "{", "[": depth += 1; i += 1; statementStart = false; continue
+        case ")", "}", "]": depth -= 1; i += 1; statementStart = depth == 0; continue
+        case "\n", ";": statementStart = true; i += 1; continue
+        case " ", "\t", "\r": i += 1; continue
+        default: break
+        }
+        guard depth == 0, statementStart else { i += 1; continue }
+        statementStart = false
+        // Read attributes and modifiers, then the keyword.
+        let start = i
+        var k = i
+        var keyword: String?
+        while k < chars.count {
+            while k < chars.count, chars[k] == " " || chars[k] == "\t" || chars[k] == "\n" { k += 1 }
+            guard k < chars.count else { break }
+            if chars[k] == "@" {
+                k += 1
+                while k < chars.count, isIdentifier(chars[k]) { k += 1 }
+                if k < chars.count, chars[k] == "(" { k = (matching(chars, k) ?? chars.count - 1) + 1 }
+                continue
+            }
+            var e = k
+            while e < chars.count, isIdentifier(chars[e]) { e += 1 }
+            let word = String(String.UnicodeScalarView(chars[k..<e]))
+            if keywords.contains(word) { keyword = word; k = e; break }
+            if modifiers.contains(word) { k = e; continue }
+            break
+        }
+        guard let keyword else { i += 1; continue }
+        // The declaration runs to the end of its body (the first `{` outside its parameter list);
+        // a `typealias` has none and ends with its line.
+        var j = k, end = chars.count
+        while j < chars.count {
+            if let skipped = skipTrivia(chars, j) { j = skipped; continue }
+            if chars[j] == "{" { end = (matching(chars, j) ?? chars.count - 1) + 1; break }
+            if chars[j] == "(" || chars[j] == "[" { j = (matching(chars, j) ?? chars.count - 1) + 1; continue }
+            if chars[j] == "\n" && keyword == "typealias" { end = j; break }
+            j += 1
+        }
+        declarations.append(text(start..<min(end, chars.count)))
+        i = min(end, chars.count)
+        statementStart = true
+    }
+    return declarations
+}

@@ -92,6 +92,8 @@ struct RunRecord: Codable {
     var startedAt: String
     var seconds: Double
     var compileSeconds: Double
+    /// The files the program read beyond the run key (see `ObservedInputs`).
+    var observed: ObservedInputs? = nil
 
     /// The record with every Markdown line moved to the chapter's current layout.
     func relocated(to chapter: Chapter) -> RunRecord {
