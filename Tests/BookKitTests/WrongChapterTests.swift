@@ -191,6 +191,16 @@ struct WrongClaimTests {
         let f = try Self.claim("{{x ≈ 1 ± 0.05 because habit}}")
         #expect(!f.passed && f.message.contains("within the ceiling"))
     }
+
+    @Test func aComparisonWithANumberShowsTheBound() throws {
+        let chapter = try Wrong.parse("# W\n\n```swift\nprint(1)\n```\n\nSmall: {{err:.0f < 1000}}; ordered: {{err:.0f < big}}.\n")
+        let r = Wrong.assemble(chapter, metrics: ["err": 40, "big": 50])
+        let outline = BookOutline(title: "B", chapters: [(chapter.slug, chapter.title, "passed")], targets: CrossReferenceTargets([chapter]))
+        var page = ChapterPage(chapter: chapter, result: r, outline: outline, position: 0)
+        let html = page.render()
+        #expect(html.contains("<span class=\"value\">40 &lt; 1000</span>"))
+        #expect(html.contains("<span class=\"value\">40 &lt; 50</span>"))
+    }
 }
 
 @Suite("Wrong chapters: equation coverage")
@@ -248,5 +258,66 @@ struct WrongEquationCoverageTests {
         #expect(empty.message.contains("gives no reason"))
         let open = try Wrong.error("# W\n\n$$y$$ {#eq-y unchecked=\"x}\n")
         #expect(open.message.contains("malformed equation label"))
+    }
+}
+
+@Suite("Wrong chapters: what the page says was checked")
+struct CheckedSummaryPageTests {
+    static let source = """
+    # W
+
+    $$y = 2x$$ {#eq-double}
+
+    $$z = 3x$$ {#eq-triple unchecked="the code never computes z"}
+
+    $$w = x$$
+
+    ```swift
+    print(1.005)
+    ```
+
+    ```output tol=0.01 because="sums in a different order"
+    1
+    ```
+
+    Ratio {{x:.2f ≈ 1 ± 0.15 because few draws}}.
+    """
+
+    func page() throws -> (html: String, index: String) {
+        let chapter = try Wrong.parse(Self.source)
+        var double = Finding(kind: .equation, label: "eq-double", verdict: .passed, file: Wrong.path, line: 3,
+                             maxRelError: 1e-9, tolerance: 1e-6, message: "holds", block: 0)
+        double.mutants = [MutantVerdict(kind: "sign", description: "y = -2x", column: 5, survived: true,
+                                        acknowledged: "x is 0 in this example"),
+                          MutantVerdict(kind: "swap", description: "y = 2y", column: 6, survived: false,
+                                        notJudged: "unbound symbol y")]
+        let r = Wrong.assemble(chapter, stdout: ["1.005\n"], events: [0: [.check(double)]], metrics: ["x": 1.1])
+        #expect(r.status == .passed, "\(r.failures)")
+        let outline = BookOutline(title: "B", chapters: [(chapter.slug, chapter.title, "passed")], targets: CrossReferenceTargets([chapter]))
+        var page = ChapterPage(chapter: chapter, result: r, outline: outline, position: 0)
+        return (page.render(), IndexPage.render(title: "B", chapters: [(chapter: chapter, result: Optional(r))]))
+    }
+
+    @Test func countsByKindNeverMore() throws {
+        let (html, index) = try page()
+        let sentence = "1 equation, 1 claim, 1 output checked; 2 display equations not checked"
+        #expect(html.contains("3 of 3 checks passed in this build (\(sentence))"))
+        #expect(index.contains(sentence))
+        #expect(!index.contains("every claim"))
+    }
+
+    @Test func badgesShowTolerancesAndReasons() throws {
+        let (html, _) = try page()
+        #expect(html.contains("<b>tolerance</b> 0.01, because sums in a different order"))
+        #expect(html.contains("<span class=\"badge-label\">output ±0.01</span>"))
+        #expect(html.contains("<b>tolerance</b> 0.15, because few draws"))
+    }
+
+    @Test func uncheckedEquationsAndAcknowledgedSurvivorsAreShown() throws {
+        let (html, _) = try page()
+        #expect(html.contains("<p class=\"eq-unchecked-reason\">not checked: the code never computes z</p>"))
+        #expect(html.components(separatedBy: "<span class=\"eq-unchecked\"").count - 1 == 2)
+        #expect(html.contains("<li>passes also if y = -2x: x is 0 in this example</li>"))
+        #expect(!html.contains("y = 2y"))
     }
 }
