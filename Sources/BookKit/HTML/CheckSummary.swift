@@ -12,7 +12,7 @@ struct CheckSummary {
     static let kinds: [(key: String, one: String, many: String)] = [
         ("equation", "equation", "equations"), ("gradient", "gradient", "gradients"), ("claim", "claim", "claims"),
         ("output", "output", "outputs"), ("expectError", "expected error", "expected errors"),
-        ("expect", "exercise check", "exercise checks"), ("value", "shown value", "shown values"),
+        ("expect", "named check", "named checks"), ("value", "shown value", "shown values"),
     ]
 
     init() {}
