@@ -82,6 +82,14 @@ struct WrongOutputBlockTests {
         #expect(extra.location == Wrong.at(7) && extra.message.contains("no nan or inf"))
     }
 
+    @Test func wordsThatStartLikeNaNOrInfAreText() throws {
+        let chapter = try Wrong.parse("# W\n\n```swift\nprint(1)\n```\n\n```output\ninference took 3 nanoseconds, info\n```\n")
+        #expect(chapter.codeBlocks[0].expected != nil)
+        #expect(OutputComparison.nonFiniteToken(in: "inference, nano, info") == nil)
+        #expect(OutputComparison.nonFiniteToken(in: "loss -inf")?.column == 6)
+        #expect(!OutputComparison(expected: "information", actual: "inf", relativeTolerance: 1e-6).matches)
+    }
+
     @Test func aPrintedNaNNeverMatchesWithoutNonfinite() {
         #expect(!OutputComparison(expected: "loss nan", actual: "loss nan", relativeTolerance: 1e-6).matches)
         #expect(OutputComparison(expected: "loss nan", actual: "loss nan", relativeTolerance: 1e-6, expectsNonFinite: true).matches)

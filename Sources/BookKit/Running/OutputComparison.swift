@@ -95,7 +95,10 @@ public struct OutputComparison: Sendable, Equatable {
         if i < c.count, c[i] == "." { i += 1; while i < c.count, c[i].isASCII, c[i].isNumber { i += 1 } }
         guard i > digitsStart, c[digitsStart..<i].contains(where: \.isNumber) else {
             // nan / inf are numbers too.
-            for word in ["nan", "inf"] where String(c[digitsStart..<min(c.count, digitsStart + 3)]).lowercased() == word {
+            // Only as a word of its own: "inference" and "nano" are text.
+            let end = digitsStart + 3
+            let wordEnds = end >= c.count || !(c[end].isLetter || c[end].isNumber || c[end] == "_")
+            for word in ["nan", "inf"] where wordEnds && String(c[digitsStart..<min(c.count, end)]).lowercased() == word {
                 let sign: Double = start < digitsStart && c[start] == "-" ? -1 : 1
                 return (word == "nan" ? .nan : sign * .infinity, digitsStart + 3)
             }
