@@ -52,11 +52,21 @@ public enum ParamValue: Codable, Sendable, Equatable, CustomStringConvertible {
 public struct BlockOptions: Codable, Sendable, Equatable {
     public var run = true
     public var showCode = true
+    /// Marked ```` ```swift expect-error=compile ```` or `expect-error=run`: it must fail, at that stage.
     public var expectError = false
+    /// The stage at which an `expect-error` block must fail; nil only when `expectError` is false.
+    public var expectErrorStage: ErrorStage?
+    /// `message="fragment"`: the compiler's diagnostic or the runtime failure must contain it.
+    public var expectErrorMessage: String?
     public var timeout: Double?
     /// Its part in an exercise (```` ```swift starter ````, `solution`, `check`); see `Exercise`.
     public var role: ExerciseRole? = nil
     public init() {}
+}
+
+/// Where an `expect-error` block must fail: the compiler rejects it, or it compiles and fails when run.
+public enum ErrorStage: String, Codable, Sendable, Equatable {
+    case compile, run
 }
 
 /// Expected output that follows a Swift block (```` ```output tol=1e-3 ````).
@@ -64,8 +74,14 @@ public struct ExpectedOutput: Codable, Sendable, Equatable {
     public var text: String
     public var relativeTolerance: Double
     public var location: SourceLocation
-    public init(text: String, relativeTolerance: Double = 1e-6, location: SourceLocation) {
+    /// `because="…"`: why the tolerance is above `ToleranceCeiling.output` (required there, refused below).
+    public var toleranceReason: String?
+    /// ```` ```output nonfinite ````: the block expects a `nan` or `inf`, which then matches only the same.
+    public var expectsNonFinite: Bool?
+    public init(text: String, relativeTolerance: Double = 1e-6, location: SourceLocation, toleranceReason: String? = nil,
+                expectsNonFinite: Bool = false) {
         self.text = text; self.relativeTolerance = relativeTolerance; self.location = location
+        self.toleranceReason = toleranceReason; self.expectsNonFinite = expectsNonFinite ? true : nil
     }
 }
 
@@ -95,8 +111,10 @@ public struct Equation: Codable, Sendable, Equatable {
     /// 1-based number among labelled equations of the chapter.
     public var number: Int?
     public var location: SourceLocation
-    public init(tex: String, label: String?, number: Int?, location: SourceLocation) {
-        self.tex = tex; self.label = label; self.number = number; self.location = location
+    /// `{#eq-x unchecked="reason"}`: numbered, but no check is meant to touch it, and why.
+    public var unchecked: String?
+    public init(tex: String, label: String?, number: Int?, location: SourceLocation, unchecked: String? = nil) {
+        self.tex = tex; self.label = label; self.number = number; self.location = location; self.unchecked = unchecked
     }
 }
 
@@ -127,10 +145,12 @@ public struct Claim: Codable, Sendable, Equatable {
     /// A comparison (`{{a < b}}`, `{{a > 0.5}}`) instead of `≈ expected ± tolerance`; then
     /// `expected` and `tolerance` are unused (0).
     public var bound: ClaimBound?
+    /// `{{x ≈ 1 ± 0.15 because N ≤ 30 draws}}`: why the tolerance is above the claim ceiling.
+    public var toleranceReason: String?
     public init(metric: String, expected: Double, tolerance: Double, profile: String?, format: String? = nil,
-                location: SourceLocation) {
+                location: SourceLocation, toleranceReason: String? = nil) {
         self.metric = metric; self.expected = expected; self.tolerance = tolerance; self.profile = profile
-        self.format = format; self.location = location
+        self.format = format; self.location = location; self.toleranceReason = toleranceReason
     }
     /// A comparison claim: `metric` (the left side) `relation` the right side.
     public init(metric: String, bound: ClaimBound, profile: String?, format: String? = nil, location: SourceLocation) {

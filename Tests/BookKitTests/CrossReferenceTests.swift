@@ -18,7 +18,7 @@ struct CrossReferenceTests {
 
     ### Tokens
 
-    $$y = x$$ {#eq-identity}
+    $$y = x$$ {#eq-identity unchecked="a definition"}
 
     ## Models {#sec-models}
 
@@ -35,7 +35,7 @@ struct CrossReferenceTests {
     ---
     ## Gradients vanish {#sec-grads}
 
-    $$h = f(h)$$ {#eq-state}
+    $$h = f(h)$$ {#eq-state unchecked="a definition"}
 
     Back to @sec-models, @fig-unrolled and @eq-identity; here @eq-state.
     """

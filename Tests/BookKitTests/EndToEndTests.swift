@@ -257,11 +257,11 @@ struct EndToEndTests {
         try book.write("expect.md", """
         # Expect
 
-        ```swift expect-error
+        ```swift expect-error=compile message="cannot convert"
         let s: Int = "text"
         ```
 
-        ```swift expect-error
+        ```swift expect-error=run message="on purpose"
         fatalError("on purpose")
         ```
 
@@ -276,10 +276,17 @@ struct EndToEndTests {
         #expect(r.blocks[2].stdout == "still running\n")
         #expect(r.checks.filter { $0.kind == .expectError && $0.passed }.count == 2)
 
-        try book.write("expect.md", "# E\n\n```swift expect-error\nprint(1)\n```\n")
+        try book.write("expect.md", "# E\n\n```swift expect-error=run\nprint(1)\n```\n")
         let bad = try book.run("build")
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("chapters/expect.md:4:1: block 1: the block was expected to fail but ran to completion"))
+
+        // A typo is not the run-time failure the block is about.
+        try book.write("expect.md", "# E\n\n```swift expect-error=run\nlet v = [1][5]\nprnt(v)\n```\n")
+        let typo = try book.run("build")
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("chapters/expect.md:4:1: block 1: block 1 is marked expect-error=run but failed to compile instead of raising the runtime error"), "\(typo.stderr)")
+        #expect(typo.stderr.contains("cannot find 'prnt' in scope"))
     }
 
     @Test func cacheHitThenMissAfterEdit() throws {

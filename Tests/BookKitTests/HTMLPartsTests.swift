@@ -159,8 +159,8 @@ struct HTMLPartsTests {
         let html = page.render()
         #expect(html.contains("<span class=\"claim\"><span class=\"value\">1.03 &lt; 1.52</span><span class=\"badge pass\""))
         #expect(html.contains("<b>claim</b> seq &lt; rand"))
-        // Against a number only the value shows (the prose states the bound); the badge has the claim.
-        #expect(html.contains("<span class=\"value\">3e-16</span>"))
+        // Against a number the bound shows too: a value alone would read as if any value passed.
+        #expect(html.contains("<span class=\"value\">3e-16 &lt; 1e-12</span>"))
         #expect(html.contains("<b>claim</b> err &lt; 1e-12"))
         #expect(html.contains("<span class=\"claim other-profile\"><span class=\"value\">seq &gt; 2.0 under default</span>"))
         #expect(html.contains("<span class=\"badge-label\">fails, as expected</span>"))

@@ -17,7 +17,7 @@ struct ProgramGeneratorTests {
         shown only
         ```
 
-        ```swift expect-error
+        ```swift expect-error=run
         fatalError()
         ```
 

@@ -212,7 +212,7 @@ struct SilentPathTests {
         _ = try parser.parse(source: "{{a:.2f}} {{a:.1e}} {{a:,.0f}} {{a:d}} {{a:.1%}} {{a:.3f ≈ 1 ± 1}}\n", path: path)
     }
 
-    @Test(arguments: ["norun hide", "norun expect-error", "hide norun", "norun timeout=5"])
+    @Test(arguments: ["norun hide", "norun expect-error=run", "hide norun", "norun timeout=5"])
     func norunWithOptionsThatCannotApplyIsAnError(options: String) throws {
         let e = try error("Intro.\n\n```swift \(options)\nx\n```\n")
         #expect(e.location == SourceLocation(file: path, line: 3, column: 1))

@@ -27,7 +27,9 @@ enum Badge {
         if !check.message.isEmpty { rows.append(("result", check.message)) }
         if let e = check.maxAbsError { rows.append(("max |Δ|", formatValue(e, spec: ".3g"))) }
         if let e = check.maxRelError { rows.append(("max rel. error", formatValue(e, spec: ".3g"))) }
-        if let t = check.tolerance { rows.append(("tolerance", formatValue(t, spec: ".3g"))) }
+        if let t = check.tolerance {
+            rows.append(("tolerance", formatTolerance(t) + (check.toleranceReason.map { ", because \($0)" } ?? "")))
+        }
         if let shapes = check.shapes, !shapes.isEmpty {
             let text = shapes.keys.sorted().map { "\($0) \(shapes[$0]!.map(String.init).joined(separator: "×"))" }
                 .joined(separator: ", ")
@@ -40,7 +42,10 @@ enum Badge {
     }
 
     static func html(for check: Finding, label: String? = nil, rows: [(String, String)]? = nil, id: String? = nil) -> String {
-        html(Badge(check.verdict), label: label, rows: rows ?? self.rows(for: check), id: id)
+        // A tolerance above its ceiling is part of what the check says: shown, not only on hover.
+        let shown = check.toleranceReason != nil && check.tolerance != nil
+            ? [label, "±\(formatTolerance(check.tolerance!))"].compactMap { $0 }.joined(separator: " ") : label
+        return html(Badge(check.verdict), label: shown, rows: rows ?? self.rows(for: check), id: id)
     }
 
     init(_ verdict: Finding.Verdict) {

@@ -28,6 +28,8 @@ struct ChapterPage {
     private(set) var checkIDs: [Int: String] = [:]
     private var figureCount = 0
     private var outputCount = 0
+    /// Acknowledged survivors of the equation being rendered (see `equation(_:)`).
+    private var acknowledgedSurvivors: [(description: String, acknowledged: String)] = []
 
     /// The result's checks, in order; a check's index here names its badge (`check-N`).
     let checks: [Finding]
@@ -76,8 +78,9 @@ struct ChapterPage {
         if result.cached { out += " <span class=\"status cached\">cached</span>" }
         out += " <span class=\"meta\">\(totals.passed) of \(totals.ran) checks passed in this build"
         if failed > 0 { out += ", <a href=\"#failures\">\(failed) failed</a>" }
+        out += " (\(HTMLText.escape(CheckSummary(chapter: chapter, result: result).sentence)))"
         if totals.notChecked > 0 {
-            out += ", \(totals.notChecked) claim\(totals.notChecked == 1 ? "" : "s") shown but not checked in profile \(HTMLText.escape(result.profile))"
+            out += ", \(totals.notChecked) shown but not checked in profile \(HTMLText.escape(result.profile))"
         }
         out += " · \(formatValue(result.seconds, spec: ".1f")) s · profile \(HTMLText.escape(result.profile))</span></p>"
         return out
@@ -149,12 +152,16 @@ struct ChapterPage {
         var shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
         var expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
         if let bound = claim.bound {
-            // Against another metric both sides are measurements: "1.03 < 1.52". Against a
-            // number the prose states the bound, so the value stands alone, as for ≈ claims.
+            // Both sides are on the page: "1.03 < 1.52" against another metric, "40 < 1000"
+            // against a number (a value alone would read as if any value passed).
+            let rhs: String
             if let other = bound.metric {
-                let rhs = result?.metrics[other].map { formatValue($0, spec: claim.format) } ?? "\(other)?"
-                shown = "\(measured.map { formatValue($0, spec: claim.format) } ?? "\(claim.metric)?") \(bound.relation.rawValue) \(rhs)"
+                rhs = result?.metrics[other].map { formatValue($0, spec: claim.format) } ?? "\(other)?"
+            } else {
+                let number = bound.number ?? .nan
+                rhs = formatValue(number, spec: claim.format?.hasSuffix("%") == true ? claim.format : nil)
             }
+            shown = "\(measured.map { formatValue($0, spec: claim.format) } ?? "\(claim.metric)?") \(bound.relation.rawValue) \(rhs)"
             expectedText = "\(bound.relation.rawValue) \(bound.operandText)"
         }
         let claimText = claim.bound == nil ? "\(claim.metric) ≈ \(expectedText)" : claim.statement
@@ -252,6 +259,12 @@ struct ChapterPage {
             }
             for group in passes {
                 let (i, first) = group[0]
+                var seen = Set<String>()
+                for m in group.flatMap({ $0.1.mutants ?? [] }) where m.survived && m.notJudged == nil {
+                    if let why = m.acknowledged, seen.insert(m.description).inserted {
+                        acknowledgedSurvivors.append((m.description, why))
+                    }
+                }
                 if first.kind == .expectError { erratum = first }
                 let worst = group.max { ($0.1.maxRelError ?? 0) < ($1.1.maxRelError ?? 0) }!.1
                 var rows = Badge.rows(for: worst)
@@ -263,17 +276,39 @@ struct ChapterPage {
                 out += Badge.html(for: first, label: word, rows: rows, id: checkIDs[i])
             }
         }
+        // No check is meant to touch it: a quiet mark, with the author's reason when labelled.
+        if eq.label == nil || eq.unchecked != nil {
+            let why = eq.unchecked.map { "not checked: \($0)" } ?? "not checked: no label, so no verify can name it"
+            out += "<span class=\"eq-unchecked\" title=\"\(HTMLText.escape(why))\">unchecked</span>"
+        }
         out += "</div></div>"
+        if let reason = eq.unchecked {
+            out += "<p class=\"eq-unchecked-reason\">not checked: \(HTMLText.escape(reason))</p>"
+        }
         // An erratum's point is its failure: say it under the equation, not only on hover.
         if let erratum {
             out += "<p class=\"erratum-result\">\(HTMLText.escape(erratum.message))</p>"
         }
+        // Survivors of `check --mutate` that the author acknowledged, with the reason each cannot
+        // be told apart with these values (mutants not judged are not the reader's concern).
+        let acknowledged = acknowledgedSurvivors.filter { !$0.acknowledged.isEmpty }
+        if !acknowledged.isEmpty {
+            out += "<ul class=\"eq-survivors\">"
+            for m in acknowledged {
+                out += "<li>passes also if \(HTMLText.escape(m.description)): \(HTMLText.escape(m.acknowledged))</li>"
+            }
+            out += "</ul>"
+        }
+        acknowledgedSurvivors = []
         return out
     }
 
     /// The word on an equation's badge: an erratum (`verifyFails`) passes by failing.
     static func equationBadgeLabel(_ check: Finding) -> String {
         switch check.kind {
+        case .equation where check.verdict == .notChecked: "not checked"
+        case .equation where check.message.contains(ResultAssembler.untouchedPhrase): "no check"
+        case .equation where check.message.contains("is marked unchecked"): "checked, marked unchecked"
         case .equation: check.passed ? "checked" : "differs"
         case .expectError: check.passed ? "fails, as expected" : "expected to fail"
         default: check.kind.rawValue
@@ -308,7 +343,9 @@ struct ChapterPage {
         var head = "<span class=\"cell-loc\">\(HTMLText.escape(chapter.path)):\(block.location.line)</span>"
         if isSwift {
             if !block.options.run { head += "<span class=\"tag\">not run</span>" }
-            if block.options.expectError { head += "<span class=\"tag\">expected to fail</span>" }
+            if block.options.expectError {
+                head += "<span class=\"tag\">" + (block.options.expectErrorStage == .compile ? "expected not to compile" : "expected to fail when run") + "</span>"
+            }
             if let r = blockResult {
                 if r.status == .failed { head += "<span class=\"tag failed\">failed</span>" }
                 if r.status == .notRun || r.status == .skipped { head += "<span class=\"tag\">\(r.status == .notRun ? "not run" : "skipped")</span>" }

@@ -16,16 +16,15 @@ enum IndexPage {
         var out = Layout.head(title: title)
         out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">"
         out += "<h1>\(HTMLText.escape(title))</h1>"
-        // Say "every claim was checked" only when it is true of the pages the reader sees.
-        var lede = "An executable book: every chapter's code was run to make these pages"
-        if allRan && notChecked == 0 && passedChecks == ran && ran > 0 {
-            lede += ", and every claim its maths and prose make was checked against the numbers the code produced."
-        } else {
-            lede += ", and its maths and prose were checked against the numbers the code produced: \(passedChecks) of \(ran) checks passed"
-            if notChecked > 0 { lede += "; \(notChecked) claim\(notChecked == 1 ? " is" : "s are") shown but not checked in this build (each says why on its page)" }
-            if !allRan { lede += "; \(chapters.count - results.count) chapter\(chapters.count - results.count == 1 ? " was" : "s were") not run" }
-            lede += "."
+        // Say exactly what was checked, by kind, and what was not: never "every claim".
+        let summary = chapters.reduce(CheckSummary()) { sum, item in
+            item.result == nil ? sum : sum + CheckSummary(chapter: item.chapter, result: item.result)
         }
+        var lede = allRan ? "An executable book: every chapter's code was run to make these pages" : "An executable book: the chapters' code was run to make these pages"
+        lede += ", and the numbers it produced checked what the maths and prose say: \(summary.sentence); \(passedChecks) of \(ran) checks passed"
+        if notChecked > 0 { lede += "; \(notChecked) shown but not checked in this build (each says why on its page)" }
+        if !allRan { lede += "; \(chapters.count - results.count) chapter\(chapters.count - results.count == 1 ? " was" : "s were") not run" }
+        lede += "."
         out += "<p class=\"lede\">\(HTMLText.escape(lede))</p>"
         out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(passedChecks) of \(ran) checks passed"
         if notChecked > 0 { out += " · \(notChecked) not checked in this build" }
@@ -56,7 +55,7 @@ enum IndexPage {
             if let r = item.result {
                 out += "<td><span class=\"status \(r.status.rawValue)\">\(r.status.rawValue)</span>"
                 if r.cached { out += " <span class=\"status cached\">cached</span>" }
-                out += "</td><td class=\"num\">\(counts(r.checkTotals))</td>"
+                out += "</td><td class=\"num\" title=\"\(HTMLText.escape(CheckSummary(chapter: c, result: r).sentence))\">\(counts(r.checkTotals))</td>"
             } else {
                 out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td>"
             }
@@ -82,7 +81,7 @@ enum IndexPage {
         let bad = totals.ran - totals.passed
         var out = "<span class=\"count pass\" title=\"checks passed\">✓ \(totals.passed)</span>"
         out += bad > 0 ? " <span class=\"count fail\" title=\"checks failed\">✗ \(bad)</span>" : ""
-        out += totals.notChecked > 0 ? " <span class=\"count unchecked\" title=\"claims shown but not checked in this profile\">– \(totals.notChecked)</span>" : ""
+        out += totals.notChecked > 0 ? " <span class=\"count unchecked\" title=\"shown but not checked in this build\">– \(totals.notChecked)</span>" : ""
         return out
     }
 

@@ -161,6 +161,9 @@ figcaption { font: .84rem/1.45 var(--sans); color: var(--muted); margin-top: .4r
 .figure img, .diagram img, .chapter p > img { display: block; margin: 0 auto; width: auto; max-width: min(100%, 34rem); max-height: 24rem;
                                              background: #fff; border-radius: 6px; padding: .4rem; }
 .erratum-result { margin: -.6rem 0 1rem; font: .8rem/1.45 var(--mono); color: var(--muted); overflow-wrap: anywhere; }
+.eq-unchecked { font: .7rem/1.2 var(--sans, sans-serif); color: var(--muted); border: 1px solid color-mix(in srgb, var(--muted) 35%, transparent); border-radius: .25rem; padding: 0 .3em; }
+.eq-unchecked-reason, .eq-survivors { margin: -.6rem 0 1rem; font-size: .8rem; color: var(--muted); }
+.eq-survivors { padding-left: 1.2rem; }
 /* Drawings (SVG) use the column's width: their text is drawn at reading size for about 700 px. */
 .figure img[src$=".svg"], .diagram img, .chapter p > img[src$=".svg"] { max-width: 100%; max-height: 32rem; }
 .tensor { margin: .5rem 0; } .tensor figcaption { margin: 0 0 .3rem; }

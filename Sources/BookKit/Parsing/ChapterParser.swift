@@ -1,4 +1,5 @@
 import Foundation
+import BookProtocol
 
 /// Reads chapters: front matter, maths lifted out, Markdown parsed by cmark, segments in order.
 public struct ChapterParser: Sendable {
@@ -93,7 +94,7 @@ public struct ChapterParser: Sendable {
             // Code that cmark put inside a list item or a block quote is never run.
             for nested in block.nestedCode {
                 let at = SourceLocation(file: path, line: originalLine(nested.line), column: originalColumn(cmarkLine: nested.line, byteColumn: nested.column))
-                let info = nested.info.split(whereSeparator: \.isWhitespace).map(String.init)
+                let info = try fenceWords(nested.info, at: at)
                 let language = info.first ?? ""
                 try checkLanguageSpelling(info, at: at)
                 if language == "swift", case let options = try blockOptions(Array(info.dropFirst()), at: at), options.run || options.role != nil {
@@ -109,7 +110,7 @@ public struct ChapterParser: Sendable {
             }
             switch block.kind {
             case .codeBlock:
-                let info = (block.info ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+                let info = try fenceWords(block.info ?? "", at: location)
                 let language = info.first ?? ""
                 if block.fenced { try checkLanguageSpelling(info, at: location) }
                 let code = block.literal ?? ""
@@ -124,8 +125,7 @@ public struct ChapterParser: Sendable {
                     segments.append(.code(swiftBlock))
                 } else if language == "output", case .code(var previous)? = segments.last, previous.language == "swift",
                           previous.options.run, previous.expected == nil {
-                    let tolerance = try outputTolerance(Array(info.dropFirst()), at: location)
-                    previous.expected = ExpectedOutput(text: code, relativeTolerance: tolerance, location: codeLocation)
+                    previous.expected = try expectedOutput(Array(info.dropFirst()), text: code, at: location, codeLocation: codeLocation)
                     segments[segments.count - 1] = .code(previous)
                 } else if language == "output" {
                     let found: String
@@ -158,7 +158,7 @@ public struct ChapterParser: Sendable {
                         labelled += 1
                         number = labelled
                     }
-                    segments.append(.equation(Equation(tex: d.tex, label: d.label, number: number, location: d.location)))
+                    segments.append(.equation(Equation(tex: d.tex, label: d.label, number: number, location: d.location, unchecked: d.unchecked)))
                 } else if let image = block.image {
                     try outline.addFigure(at: location, before: nextLine)
                     segments.append(.figure(path: image.url, caption: image.alt))
@@ -287,12 +287,26 @@ public struct ChapterParser: Sendable {
             switch word {
             case "hide": options.showCode = false
             case "norun": options.run = false
-            case "expect-error": options.expectError = true
+            case "expect-error":
+                throw BookError("expect-error must name the stage at which the block fails: write expect-error=compile (the compiler rejects it) or expect-error=run (it compiles and fails when run), optionally with message=\"part of the error\"", at: location)
             default:
+                if word.hasPrefix("expect-error=") {
+                    guard let stage = ErrorStage(rawValue: String(word.dropFirst(13))) else {
+                        throw BookError("unknown stage in '\(word)'; expected expect-error=compile or expect-error=run", at: location)
+                    }
+                    options.expectError = true; options.expectErrorStage = stage; continue
+                }
+                if let message = try quotedOption(word, key: "message", at: location) {
+                    guard !message.isEmpty else { throw BookError("message=\"\" is empty; give a part of the error text the block must produce", at: location) }
+                    options.expectErrorMessage = message; continue
+                }
                 if word.hasPrefix("timeout="), let t = Double(word.dropFirst(8)), t > 0 { options.timeout = t; continue }
                 if let r = ExerciseRole(rawValue: word) { role = role ?? r; continue }
-                throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error, timeout=SECONDS, or in an exercise starter, solution or check", at: location)
+                throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error=compile, expect-error=run, message=\"…\", timeout=SECONDS, or in an exercise starter, solution or check", at: location)
             }
+        }
+        if options.expectErrorMessage != nil && !options.expectError {
+            throw BookError("message=\"…\" names the error an expect-error block must produce, but this block has no expect-error=compile or expect-error=run", at: location)
         }
         // A norun block is never run: hiding its code would show nothing, and the other options would never apply.
         if !options.run, let extra = words.first(where: { $0 != "norun" }) {
@@ -302,12 +316,67 @@ public struct ChapterParser: Sendable {
         return options
     }
 
-    private func outputTolerance(_ words: [String], at location: SourceLocation) throws -> Double {
+    /// An `output` block's options: `tol=NUMBER`, `because="reason"` (required above
+    /// `ToleranceCeiling.output`, refused within it), `nonfinite` (the block expects a nan or inf).
+    /// The ceiling is a fact of the source alone, so breaking it is an input error at the fence:
+    /// `rnnbook check` finds it without running anything, like every other fence mistake.
+    private func expectedOutput(_ words: [String], text: String, at location: SourceLocation, codeLocation: SourceLocation) throws -> ExpectedOutput {
         var tolerance = 1e-6
+        var reason: String?
+        var nonfinite = false
         for word in words {
-            if word.hasPrefix("tol="), let t = Double(word.dropFirst(4)), t >= 0 { tolerance = t; continue }
-            throw BookError("unknown output block option '\(word)'; expected tol=NUMBER", at: location)
+            if word.hasPrefix("tol="), let t = Double(word.dropFirst(4)), t >= 0, t.isFinite { tolerance = t; continue }
+            if word == "nonfinite" { nonfinite = true; continue }
+            if let r = try quotedOption(word, key: "because", at: location) { reason = r; continue }
+            throw BookError("unknown output block option '\(word)'; expected tol=NUMBER, because=\"reason\" or nonfinite", at: location)
         }
-        return tolerance
+        if let problem = ToleranceCeiling.problem(.output, tolerance: tolerance, reason: reason) {
+            throw BookError("output block: \(problem)", at: location)
+        }
+        // A nan or inf written in the block is expected only on purpose.
+        let lines = text.components(separatedBy: "\n")
+        var firstNonFinite: (line: Int, column: Int, word: String)?
+        for (k, line) in lines.enumerated() {
+            if let hit = OutputComparison.nonFiniteToken(in: line) { firstNonFinite = (k, hit.column, hit.word); break }
+        }
+        if let hit = firstNonFinite, !nonfinite {
+            throw BookError("the expected output contains '\(hit.word)', which a printed value matches only on purpose: if the block is meant to print a NaN or an infinity, write ```output nonfinite```; otherwise the code has a bug to fix", at: SourceLocation(file: codeLocation.file, line: codeLocation.line + hit.line, column: hit.column))
+        }
+        if nonfinite && firstNonFinite == nil {
+            throw BookError("output block says nonfinite, but its expected text has no nan or inf; remove nonfinite", at: location)
+        }
+        return ExpectedOutput(text: text, relativeTolerance: tolerance, location: codeLocation,
+                              toleranceReason: reason?.trimmingCharacters(in: .whitespaces), expectsNonFinite: nonfinite)
     }
+
+    /// `key="value"` (the quotes kept by `fenceWords`): the value, or nil when `word` is not `key=…`.
+    private func quotedOption(_ word: String, key: String, at location: SourceLocation) throws -> String? {
+        guard word.hasPrefix(key + "=") else { return nil }
+        let value = word.dropFirst(key.count + 1)
+        guard value.count >= 2, value.first == "\"", value.last == "\"" else {
+            throw BookError("\(key)= takes a double-quoted text: \(key)=\"…\", found \(word)", at: location)
+        }
+        return String(value.dropFirst().dropLast())
+    }
+}
+
+/// A fence's info string split into words at whitespace, except inside double quotes, so that
+/// `because="sums in another order"` is one word (quotes kept). An unclosed quote is an error.
+func fenceWords(_ info: String, at location: SourceLocation) throws -> [String] {
+    var words: [String] = []
+    var word = ""
+    var quoted = false
+    for ch in info {
+        if ch == "\"" { quoted.toggle(); word.append(ch); continue }
+        if ch.isWhitespace && !quoted {
+            if !word.isEmpty { words.append(word); word = "" }
+            continue
+        }
+        word.append(ch)
+    }
+    if quoted {
+        throw BookError("fence option '\(word)' opens a double quote that is never closed; write key=\"text\" on the fence line", at: location)
+    }
+    if !word.isEmpty { words.append(word) }
+    return words
 }

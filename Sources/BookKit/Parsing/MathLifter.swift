@@ -5,6 +5,8 @@ struct LiftedDisplay: Sendable, Equatable {
     var tex: String
     var label: String?
     var location: SourceLocation
+    /// `{#eq-x unchecked="reason"}`: why no check touches this numbered equation.
+    var unchecked: String? = nil
 }
 
 /// The Markdown body with maths, templates and references replaced by private-use placeholders,
@@ -187,15 +189,35 @@ private struct Lifter {
                     var after = close + 2
                     // Optional Quarto label right after the closing $$.
                     var label: String?
+                    var unchecked: String?
                     var k = after
                     while k < c.count && (c[k] == " " || c[k] == "\t") { k += 1 }
                     if k + 1 < c.count && c[k] == "{" && c[k + 1] == "#" {
                         var labelLine = line, labelColumn = column
                         skip(i, k, line: &labelLine, column: &labelColumn)
-                        let end = c[k...].prefix(while: { $0 != "\n" }).firstIndex(of: "}")
-                        let candidate = end.map { String(c[(k + 2)..<$0]) } ?? String(c[(k + 2)...].prefix(while: { $0 != "\n" }))
+                        // The closing brace is the first one outside a quoted attribute value.
+                        var end: Int?
+                        var quoted = false
+                        var e = k + 2
+                        while e < c.count && c[e] != "\n" {
+                            if c[e] == "\"" { quoted.toggle() } else if c[e] == "}" && !quoted { end = e; break }
+                            e += 1
+                        }
+                        let inner = end.map { String(c[(k + 2)..<$0]) } ?? String(c[(k + 2)...].prefix(while: { $0 != "\n" }))
+                        let candidate = String(inner.prefix(while: { !$0.isWhitespace }))
                         guard let end, isValidLabel(candidate) else {
-                            throw BookError("malformed equation label '{#\(candidate)\(end == nil ? "" : "}")'; expected {#eq-NAME} with NAME made of letters, digits, '-' and '_' (so that @eq-NAME can refer to it)", at: loc(labelLine, labelColumn))
+                            throw BookError("malformed equation label '{#\(inner)\(end == nil ? "" : "}")'; expected {#eq-NAME} with NAME made of letters, digits, '-' and '_' (so that @eq-NAME can refer to it)\(quoted ? ", and a closed quote in unchecked=\"reason\"" : "")", at: loc(labelLine, labelColumn))
+                        }
+                        let attribute = inner.dropFirst(candidate.count).trimmingCharacters(in: .whitespaces)
+                        if !attribute.isEmpty {
+                            guard let m = attribute.wholeMatch(of: #/unchecked="([^"]*)"/#) else {
+                                throw BookError("equation label '{#\(inner)}': unknown attribute '\(attribute)'; the one attribute is unchecked=\"why no check touches this equation\"", at: loc(labelLine, labelColumn))
+                            }
+                            let reason = String(m.1).trimmingCharacters(in: .whitespaces)
+                            guard !reason.isEmpty else {
+                                throw BookError("equation label '{#\(inner)}': unchecked=\"\" gives no reason; say why no check touches \(candidate)", at: loc(labelLine, labelColumn))
+                            }
+                            unchecked = reason
                         }
                         label = candidate
                         after = end + 1
@@ -208,7 +230,8 @@ private struct Lifter {
                         return j == c.count || c[j] == "\n"
                     }())
                     if atParagraphStart(i) && endsParagraph {
-                        displays.append(LiftedDisplay(tex: tex.trimmingCharacters(in: .whitespacesAndNewlines), label: label, location: loc(line, column)))
+                        displays.append(LiftedDisplay(tex: tex.trimmingCharacters(in: .whitespacesAndNewlines), label: label, location: loc(line, column),
+                                                      unchecked: unchecked))
                         out += Placeholder.display(displays.count - 1)
                         skip(i, rest, line: &line, column: &column)
                         i = rest
@@ -302,7 +325,10 @@ private struct Lifter {
     }
 }
 
-nonisolated(unsafe) private let claimPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~]+))?\s*(?:≈|~)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(?:±|\+-|\+/-)\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)(%?)\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
+/// `{{name:.2f ≈ 1 ± 0.15 because N ≤ 30 draws @default}}`: metric, format, expected, tolerance,
+/// `%`, then an optional reason (after the word `because`, up to the `@profile` or the end) and
+/// an optional profile.
+nonisolated(unsafe) private let claimPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~]+))?\s*(?:≈|~)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(?:±|\+-|\+/-)\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)(%?)(?:\s+because\s+(\S.*?))?\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
 /// `{{name < other}}`, `{{name:.2f > 0.5 @quick}}`: a metric compared with another metric or a number.
 nonisolated(unsafe) private let comparisonPattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*([^\s≈~<>]+))?\s*([<>])\s*(?:([A-Za-z_][A-Za-z0-9_.]*)|([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?))\s*(?:@([A-Za-z0-9_-]+))?\s*$/#
 nonisolated(unsafe) private let valuePattern = #/^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?::\s*(\S+))?\s*$/#
@@ -330,7 +356,8 @@ func parseTemplate(_ inner: String, at location: SourceLocation) throws -> Inlin
         }
         if m.5 == "%" { tolerance = abs(expected) * tolerance / 100 }
         return .claim(Claim(metric: String(m.1), expected: expected, tolerance: tolerance,
-                            profile: m.6.map(String.init), format: m.2.map(String.init), location: location))
+                            profile: m.7.map(String.init), format: m.2.map(String.init), location: location,
+                            toleranceReason: m.6.map(String.init)))
     }
     if let m = inner.wholeMatch(of: comparisonPattern) {
         try checkFormat(m.2, in: inner, at: location)
@@ -355,7 +382,7 @@ func parseTemplate(_ inner: String, at location: SourceLocation) throws -> Inlin
         return .value(name: String(m.1), format: m.2.map(String.init), location: location)
     }
     if inner.contains("≈") || inner.contains("~") {
-        throw BookError("claim '{{\(inner)}}' does not parse; expected '{{name ≈ value ± tolerance}}' with an optional '@profile'", at: location)
+        throw BookError("claim '{{\(inner)}}' does not parse; expected '{{name ≈ value ± tolerance}}' with an optional 'because reason' after the tolerance and an optional '@profile' at the end", at: location)
     }
     if inner.contains("<") || inner.contains(">") || inner.contains("≤") || inner.contains("≥") {
         throw BookError("claim '{{\(inner)}}' does not parse; expected a comparison '{{name < other}}' or '{{name > number}}' (a metric on the left; '<' or '>' only) with an optional '@profile'", at: location)

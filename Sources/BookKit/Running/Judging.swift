@@ -38,6 +38,15 @@ public enum ProseJudge {
         var finding = Finding(.claim, claim.metric, at: claim.location, message: "")
         finding.expected = expectedText
         finding.tolerance = claim.bound == nil ? claim.tolerance : nil
+        finding.toleranceReason = claim.bound == nil ? claim.toleranceReason : nil
+        // A band too wide to fail is no claim, whatever the profile: judged from the source alone.
+        if claim.bound == nil, let problem = ToleranceCeiling.problem(.claim, tolerance: claim.tolerance, expected: claim.expected,
+                                                                      reason: claim.toleranceReason) {
+            finding.verdict = .failed
+            finding.found = metrics[claim.metric].map { "\($0)" }
+            finding.message = "the claim \(claim.statement): \(problem)"
+            return finding
+        }
         if let p = claim.profile, p != profile {
             finding.verdict = .notChecked
             finding.message = "not checked in this build: the claim applies to profile \(p); this build used \(profile)"
@@ -195,10 +204,21 @@ struct ResultAssembler {
             if stopped {
                 r.status = .notRun
             } else if let diagnostics = compile.expectedFailures[i] {
-                r.status = .passed
+                // Left out of the program either way, so the blocks after it still run.
                 r.stderr = diagnostics
-                findings.append(Finding(kind: .expectError, label: "block \(i + 1)", verdict: .passed, file: chapter.path,
-                                        line: block.location.line, message: "the block failed to compile, as expected", block: i))
+                var check = Finding(kind: .expectError, label: "block \(i + 1)", verdict: .passed, file: chapter.path,
+                                    line: block.location.line, column: block.location.column,
+                                    message: "the block failed to compile, as expected", block: i)
+                if block.options.expectErrorStage == .run {
+                    check.verdict = .failed
+                    check.message = "block \(i + 1) is marked expect-error=run but failed to compile instead of raising the runtime error (a typo fails this way too); make it compile, or mark it expect-error=compile if the compiler's rejection is the point:\n\(diagnostics)"
+                } else if let fragment = block.options.expectErrorMessage, !diagnostics.contains(fragment) {
+                    check.verdict = .failed
+                    check.message = "block \(i + 1) failed to compile, but the compiler's diagnostic does not contain \"\(fragment)\"; it says:\n\(diagnostics)"
+                }
+                r.status = check.passed ? .passed : .failed
+                if !check.passed { r.error = check.description }
+                findings.append(check)
             } else if let error = compile.blockErrors[i] {
                 fail(.compile, "block \(i + 1) does not compile:\n\(error.text)", at: error.location)
                 stopped = true
@@ -206,20 +226,41 @@ struct ResultAssembler {
                 r.status = .notRun
             } else if ended[i] != nil {
                 r.status = .passed
-                if block.options.expectError,
-                   let check = findings.last(where: { $0.kind == .expectError && $0.block == i }), !check.passed {
-                    // The failed check is the finding; the block box says why too.
-                    r.status = .failed
-                    r.error = "\(location): block \(i + 1) is marked expect-error but ran without failing"
+                if block.options.expectError, let k = findings.lastIndex(where: { $0.kind == .expectError && $0.block == i }) {
+                    // The program judged only "did the block fail"; the stage and the message are judged here.
+                    var check = findings[k]
+                    let failedAtRun = check.passed
+                    if block.options.expectErrorStage == .compile {
+                        check.verdict = .failed
+                        check.message = "block \(i + 1) is marked expect-error=compile but it compiled, "
+                            + (failedAtRun ? "then failed when run (\(check.message)); mark it expect-error=run if the run-time failure is the point"
+                                           : "and ran without failing")
+                    } else if failedAtRun, let fragment = block.options.expectErrorMessage {
+                        let said = [failures[i], Self.crashLines(r.stderr, chapter: chapter)].compactMap { $0 }
+                            .filter { !$0.isEmpty }.joined(separator: "\n")
+                        let everything = [failures[i] ?? "", r.stderr, r.stdout].joined(separator: "\n")
+                        if !everything.contains(fragment) {
+                            check.verdict = .failed
+                            check.message = "block \(i + 1) failed when run, but not with \"\(fragment)\"; it said:\n\(said.isEmpty ? "(nothing on stderr)" : said)"
+                        }
+                    }
+                    findings[k] = check
+                    if !check.passed {
+                        // The failed check is the finding; the block box says why too.
+                        r.status = .failed
+                        r.error = "\(location): \(check.message)"
+                    }
                 }
                 if let expected = block.expected {
-                    let cmp = OutputComparison(expected: expected.text, actual: r.stdout, relativeTolerance: expected.relativeTolerance)
+                    let cmp = OutputComparison(expected: expected.text, actual: r.stdout, relativeTolerance: expected.relativeTolerance,
+                                               expectsNonFinite: expected.expectsNonFinite == true)
                     var check = Finding(.output, "block \(i + 1) output", verdict: cmp.matches ? .passed : .failed,
                                         at: expected.location,
-                                        message: cmp.matches ? "output matches" : "output differs from the expected block (relative tolerance \(expected.relativeTolerance)):\n\(cmp.diff)",
+                                        message: cmp.matches ? "output matches" : "output differs from the expected block (relative tolerance \(formatTolerance(expected.relativeTolerance))):\n\(cmp.diff)",
                                         block: i)
                     check.maxRelError = cmp.maxRelativeError
                     check.tolerance = expected.relativeTolerance
+                    check.toleranceReason = expected.toleranceReason
                     findings.append(check)
                     if !cmp.matches {
                         r.status = .failed
@@ -253,10 +294,43 @@ struct ResultAssembler {
                                     message: "the program \(t) before its first block: \(Self.crashLines(String(decoding: run.stderr, as: UTF8.self), chapter: chapter))"))
         }
         let completed = compile.problems.isEmpty && result.blocks.allSatisfy { $0.status == .passed }
+        findings += Self.equationCoverage(of: chapter, findings: findings, runCompleted: completed)
         findings += ProseJudge.findings(for: chapter, metrics: result.metrics, profile: profile, runCompleted: completed)
         result.findings = findings
         let ok = !findings.contains(where: \.failed) && result.blocks.allSatisfy { $0.status == .passed }
         result.status = ok ? .passed : .failed
+    }
+
+    /// The words of an equation finding that says no check touched a numbered equation.
+    static let untouchedPhrase = "is numbered like a checked equation but no verify/verifyFails touched it"
+
+    /// A numbered equation promises a check: one that no `verify`, shape check or `verifyFails`
+    /// touched fails the chapter at the equation, unless it says `{#eq-x unchecked="reason"}`.
+    /// When the run stopped early it is only not checked (the stop already fails the chapter).
+    /// An equation marked unchecked that a check did touch fails too: the page would say it is not checked.
+    static func equationCoverage(of chapter: Chapter, findings: [Finding], runCompleted: Bool) -> [Finding] {
+        let touching: Set<Finding.Kind> = [.equation, .shape, .expectError]
+        var out: [Finding] = []
+        for equation in chapter.equations {
+            guard let label = equation.label else { continue }
+            let touched = findings.contains { touching.contains($0.kind) && $0.label == label && $0.verdict != .notChecked }
+            if let reason = equation.unchecked {
+                if touched {
+                    out.append(Finding(.equation, label, at: equation.location,
+                                       message: "\(label) is marked unchecked (\"\(reason)\") but a check touched it; remove unchecked=\"…\" so that the page shows it as checked"))
+                }
+                continue
+            }
+            guard !touched else { continue }
+            if runCompleted {
+                out.append(Finding(.equation, label, at: equation.location,
+                                   message: "\(label) \(untouchedPhrase); check it or mark it `{#\(label) unchecked=\"reason\"}`"))
+            } else {
+                out.append(Finding(.equation, label, verdict: .notChecked, at: equation.location,
+                                   message: "not checked: the run stopped before any check reached \(label)"))
+            }
+        }
+        return out
     }
 
     static func slice(_ data: Data, from: Int, to: Int?) -> String {

@@ -1,29 +1,36 @@
 import BookProtocol
 import Foundation
 
-/// Compares printed output with an `output` block: text must match token by token, numbers
-/// within a relative tolerance (|a-b| <= tol * max(|a|,|b|), or both tiny) by `NumberComparison`;
-/// a printed nan or inf matches only a nan or the same inf written in the expected block.
+/// Compares printed output with an `output` block: each line's leading whitespace exactly (an
+/// indented table is part of what the block shows), then text token by token and numbers within a
+/// relative tolerance (|a-b| <= tol * max(|a|,|b|), or both tiny) by `NumberComparison`. Trailing
+/// whitespace and trailing empty lines do not count. A printed nan or inf never matches, unless the
+/// block expects one (```` ```output nonfinite ````): then it matches only the same nan or inf.
 public struct OutputComparison: Sendable, Equatable {
     public var matches: Bool
     /// A readable diff (expected vs got, line by line) when it does not match.
     public var diff: String
     public var maxRelativeError: Double
 
-    public init(expected: String, actual: String, relativeTolerance: Double) {
+    public init(expected: String, actual: String, relativeTolerance: Double, expectsNonFinite: Bool = false) {
         let e = Self.lines(expected), a = Self.lines(actual)
         var worst = 0.0
         var report: [String] = []
         for i in 0..<max(e.count, a.count) {
             let el = i < e.count ? e[i] : nil, al = i < a.count ? a[i] : nil
             var same = false
+            var note = ""
             if let el, let al {
-                let (ok, rel) = Self.compareLine(el, al, tolerance: relativeTolerance)
+                let (ok, rel) = Self.compareLine(el, al, tolerance: relativeTolerance, expectsNonFinite: expectsNonFinite)
                 same = ok
                 worst = max(worst, rel)
+                if ok, Self.indentation(el) != Self.indentation(al) {
+                    same = false
+                    note = " (indented differently: expected \(Self.indentation(el).count), got \(Self.indentation(al).count) leading spaces or tabs)"
+                }
             }
             if !same {
-                report.append("  line \(i + 1):")
+                report.append("  line \(i + 1):\(note)")
                 report.append("  - expected: \(el ?? "(no line)")")
                 report.append("  + got:      \(al ?? "(no line)")")
             }
@@ -33,11 +40,28 @@ public struct OutputComparison: Sendable, Equatable {
         diff = report.joined(separator: "\n")
     }
 
+    /// Lines without trailing whitespace or trailing empty lines; leading whitespace is kept.
     static func lines(_ text: String) -> [String] {
         var lines = text.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n")
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { String($0.reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed()) }
         while let last = lines.last, last.isEmpty { lines.removeLast() }
         return lines
+    }
+
+    static func indentation(_ line: String) -> Substring { line.prefix(while: { $0 == " " || $0 == "\t" }) }
+
+    /// The first `nan` or `inf` a line would compare as a number: its 1-based column and spelling.
+    public static func nonFiniteToken(in line: String) -> (column: Int, word: String)? {
+        let chars = Array(line)
+        var i = 0
+        while i < chars.count {
+            if let (value, end) = number(at: i, in: chars) {
+                if !value.isFinite { return (i + 1, String(chars[i..<end])) }
+                i = end; continue
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Splits into numbers and the text between them.
@@ -71,7 +95,10 @@ public struct OutputComparison: Sendable, Equatable {
         if i < c.count, c[i] == "." { i += 1; while i < c.count, c[i].isASCII, c[i].isNumber { i += 1 } }
         guard i > digitsStart, c[digitsStart..<i].contains(where: \.isNumber) else {
             // nan / inf are numbers too.
-            for word in ["nan", "inf"] where String(c[digitsStart..<min(c.count, digitsStart + 3)]).lowercased() == word {
+            // Only as a word of its own: "inference" and "nano" are text.
+            let end = digitsStart + 3
+            let wordEnds = end >= c.count || !(c[end].isLetter || c[end].isNumber || c[end] == "_")
+            for word in ["nan", "inf"] where wordEnds && String(c[digitsStart..<min(c.count, end)]).lowercased() == word {
                 let sign: Double = start < digitsStart && c[start] == "-" ? -1 : 1
                 return (word == "nan" ? .nan : sign * .infinity, digitsStart + 3)
             }
@@ -88,7 +115,7 @@ public struct OutputComparison: Sendable, Equatable {
         return (v, i)
     }
 
-    static func compareLine(_ e: String, _ a: String, tolerance: Double) -> (Bool, Double) {
+    static func compareLine(_ e: String, _ a: String, tolerance: Double, expectsNonFinite: Bool = false) -> (Bool, Double) {
         let et = tokens(e), at = tokens(a)
         guard et.count == at.count else { return (false, 0) }
         var worst = 0.0
@@ -98,7 +125,7 @@ public struct OutputComparison: Sendable, Equatable {
             case (.number(let u), .number(let v)):
                 // The book's one rule: a printed nan or inf matches only an expected nan or inf
                 // written in the block (the author expects it); numbers match within the tolerance.
-                let c = NumberComparison(found: v, expected: u, tolerance: .relative(tolerance), expectsNonFinite: !u.isFinite)
+                let c = NumberComparison(found: v, expected: u, tolerance: .relative(tolerance), expectsNonFinite: expectsNonFinite && !u.isFinite)
                 if u.isFinite && v.isFinite { worst = max(worst, c.relativeError) }
                 if !c.passed && !(u.isFinite && v.isFinite && abs(u - v) <= 1e-300) { return (false, worst) }
             default: return (false, worst)
