@@ -73,11 +73,14 @@ public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
         case expect
         // Problems that stop a block or the chapter.
         case compile, crash, timeout, program, input
+        /// A numbered equation no check touched, or one marked `unchecked` that a check touched:
+        /// about a check that did not happen (or the page's word for it), never counted as one.
+        case coverage
         /// Whether findings of this kind are checks (counted in the page's totals).
         public var isCheck: Bool {
             switch self {
             case .equation, .gradient, .shape, .claim, .output, .expectError, .value, .expect: true
-            case .compile, .crash, .timeout, .program, .input: false
+            case .compile, .crash, .timeout, .program, .input, .coverage: false
             }
         }
     }

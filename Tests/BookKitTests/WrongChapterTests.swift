@@ -234,7 +234,11 @@ struct WrongEquationCoverageTests {
         #expect(r.status == .failed)
         let f = try #require(r.failures.first)
         #expect(r.failures.count == 1)
-        #expect(f.kind == .equation && f.label == "eq-double" && f.location == Wrong.at(3))
+        // A finding of its own kind: about a check that did not happen, never counted as a check,
+        // and determined by the chapter alone (so the cache keeps it).
+        #expect(f.kind == .coverage && f.label == "eq-double" && f.location == Wrong.at(3))
+        #expect(!f.kind.isCheck && r.checks.isEmpty && r.isReproducible)
+        #expect(f.found == "no check")
         #expect(f.message == "eq-double is numbered like a checked equation but no verify/verifyFails touched it; check it or mark it `{#eq-double unchecked=\"reason\"}`")
     }
 
@@ -256,7 +260,8 @@ struct WrongEquationCoverageTests {
         }
         let r = Wrong.assemble(chapter, events: [0: events])
         let f = try #require(r.failures.first)
-        #expect(f.label == "eq-triple" && f.location == Wrong.at(5) && f.message.contains("is marked unchecked"))
+        #expect(f.kind == .coverage && f.label == "eq-triple" && f.location == Wrong.at(5) && f.message.contains("is marked unchecked"))
+        #expect(f.found == "a check" && ChapterPage.equationBadgeLabel(f) == "checked, marked unchecked")
     }
 
     @Test func malformedUncheckedAttributes() throws {

@@ -36,7 +36,8 @@ struct ChapterPage {
 
     init(chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) {
         self.chapter = chapter; self.result = result; self.outline = outline; self.position = position
-        checks = result?.checks ?? []
+        // Coverage findings ("no check touched eq-x") sit on their equation like its checks.
+        checks = result?.findings.filter { $0.kind.isCheck || $0.kind == .coverage } ?? []
         for i in checks.indices { checkIDs[i] = "check-\(i + 1)" }
     }
 
@@ -307,8 +308,8 @@ struct ChapterPage {
     static func equationBadgeLabel(_ check: Finding) -> String {
         switch check.kind {
         case .equation where check.verdict == .notChecked: "not checked"
-        case .equation where check.message.contains(ResultAssembler.untouchedPhrase): "no check"
-        case .equation where check.message.contains("is marked unchecked"): "checked, marked unchecked"
+        case .coverage where check.verdict == .notChecked: "not checked"
+        case .coverage: check.found == "a check" ? "checked, marked unchecked" : "no check"
         case .equation: check.passed ? "checked" : "differs"
         case .expectError: check.passed ? "fails, as expected" : "expected to fail"
         default: check.kind.rawValue

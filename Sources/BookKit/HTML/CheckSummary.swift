@@ -18,7 +18,7 @@ struct CheckSummary {
     init() {}
 
     init(chapter: Chapter, result: ChapterResult?) {
-        let checks = (result?.checks ?? []).filter { $0.verdict != .notChecked && !Self.isCoverage($0) }
+        let checks = (result?.checks ?? []).filter { $0.verdict != .notChecked }
         let labels = Set(chapter.equations.compactMap(\.label))
         // An equation checked many times (in a loop, as a value and as a shape) is one equation.
         var equations = Set<String>()
@@ -31,11 +31,6 @@ struct CheckSummary {
             counts[key, default: 0] += 1
         }
         uncheckedEquations = chapter.equations.filter { e in e.label.map { !equations.contains($0) } ?? true }.count
-    }
-
-    /// A coverage finding ("no check touched eq-x") is about a check that did not happen.
-    static func isCoverage(_ f: Finding) -> Bool {
-        f.kind == .equation && (f.message.contains(ResultAssembler.untouchedPhrase) || f.message.contains("is marked unchecked"))
     }
 
     static func + (a: CheckSummary, b: CheckSummary) -> CheckSummary {

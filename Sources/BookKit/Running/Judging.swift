@@ -119,7 +119,7 @@ extension ChapterResult {
     /// signal, a busy machine), and a cached failure would outlive the fix (`FAILED (cached)`
     /// after the data file is put in place). Such chapters simply run again.
     public var isReproducible: Bool {
-        failures.allSatisfy { $0.kind.isCheck || $0.kind == .compile }
+        failures.allSatisfy { $0.kind.isCheck || $0.kind == .compile || $0.kind == .coverage }
     }
 }
 
@@ -316,17 +316,21 @@ struct ResultAssembler {
             let touched = findings.contains { touching.contains($0.kind) && $0.label == label && $0.verdict != .notChecked }
             if let reason = equation.unchecked {
                 if touched {
-                    out.append(Finding(.equation, label, at: equation.location,
-                                       message: "\(label) is marked unchecked (\"\(reason)\") but a check touched it; remove unchecked=\"…\" so that the page shows it as checked"))
+                    var f = Finding(.coverage, label, at: equation.location,
+                                    message: "\(label) is marked unchecked (\"\(reason)\") but a check touched it; remove unchecked=\"…\" so that the page shows it as checked")
+                    f.expected = "no check (marked unchecked)"; f.found = "a check"
+                    out.append(f)
                 }
                 continue
             }
             guard !touched else { continue }
             if runCompleted {
-                out.append(Finding(.equation, label, at: equation.location,
-                                   message: "\(label) \(untouchedPhrase); check it or mark it `{#\(label) unchecked=\"reason\"}`"))
+                var f = Finding(.coverage, label, at: equation.location,
+                                message: "\(label) \(untouchedPhrase); check it or mark it `{#\(label) unchecked=\"reason\"}`")
+                f.expected = "a check"; f.found = "no check"
+                out.append(f)
             } else {
-                out.append(Finding(.equation, label, verdict: .notChecked, at: equation.location,
+                out.append(Finding(.coverage, label, verdict: .notChecked, at: equation.location,
                                    message: "not checked: the run stopped before any check reached \(label)"))
             }
         }
