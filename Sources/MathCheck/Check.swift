@@ -6,8 +6,8 @@ import Foundation
 ///
 /// Errors are relative to the larger side: for each comparison `maxRelError` is
 /// `max|lhs − rhs| / max(max|lhs|, max|rhs|)` (0 when both sides are exactly 0), so elements near
-/// zero do not blow the ratio up. A check passes when every comparison has equal shapes (extents
-/// of 1 ignored) and `maxRelError ≤ tolerance`, and every `\in \mathbb{R}^{…}` claim matches the
+/// zero do not blow the ratio up. A check passes when every comparison has equal shapes (leading
+/// extents of 1 ignored: a `[1, h]` row is an `[h]` vector, a `[h, 1]` column is not) and `maxRelError ≤ tolerance`, and every `\in \mathbb{R}^{…}` claim matches the
 /// value's shape exactly (rank and order: a `[6, 1]` column is not in `\mathbb{R}^{1 \times 6}`).
 public struct EquationVerdict: Sendable, Equatable {
     public var passed: Bool
@@ -122,7 +122,7 @@ public func checkEquation(_ tex: String, bindings: Bindings,
                            valueFailures: valueFailures, shapeFailures: shapeFailures, shapeClaimFailures: shapeClaimFailures)
 }
 
-private func squeezed(_ shape: [Int]) -> [Int] { shape.filter { $0 != 1 } }
+private func leadingOnesDropped(_ shape: [Int]) -> [Int] { Array(shape.drop { $0 == 1 }) }
 
 private struct Comparison {
     var abs = 0.0, rel = 0.0
@@ -133,7 +133,9 @@ private struct Comparison {
 
 private func compare(expected: Tensor<Double>, got: Tensor<Double>) -> Comparison {
     var c = Comparison()
-    guard squeezed(expected.shape) == squeezed(got.shape) else {
+    // A `[1, h]` row and an `[h]` vector hold the same numbers in the same order; a `[h, 1]`
+    // column is another shape (leading 1s only are dropped).
+    guard leadingOnesDropped(expected.shape) == leadingOnesDropped(got.shape) else {
         c.shapeProblem = ""
         c.abs = .infinity; c.rel = .infinity
         return c

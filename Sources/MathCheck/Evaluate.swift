@@ -267,17 +267,34 @@ struct Evaluator {
         }
     }
 
+    /// The shape of `a ∘ b` for an elementwise operation, broadcast only the way the TeX means
+    /// it: equal shapes; a scalar (one element) with anything; or a row added to every row, i.e.
+    /// the smaller shape, without its leading 1s, is the trailing part of the larger (`[h]` or
+    /// `[1, h]` with `[n, h]`). Any other size-1 axis is not stretched: a `[h, 1]` column does not
+    /// pass for a `1×h` row, and `[h]` with `[h, 1]` is not an `h×h` table.
+    static func rowBroadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+        if a == b { return a }
+        if b.reduce(1, *) == 1 && b.count <= a.count { return a }
+        if a.reduce(1, *) == 1 && a.count <= b.count { return b }
+        func stripped(_ s: [Int]) -> [Int] { Array(s.drop { $0 == 1 }) }
+        let (long, short) = a.count >= b.count ? (a, b) : (b, a)
+        let core = stripped(short)
+        guard core.count <= long.count, Array(long.suffix(core.count)) == core else { return nil }
+        return long
+    }
+
     func broadcastShape(_ node: Node, _ a: [Int], _ b: [Int], _ verb: String) throws(MathError) -> [Int] {
-        do { return try Tensor<Double>.broadcastShape(a, b) } catch {
-            throw mismatch(node, "cannot \(verb) shapes \(format(a)) and \(format(b))")
+        guard let shape = Self.rowBroadcastShape(a, b) else {
+            throw mismatch(node, "cannot \(verb) shapes \(format(a)) and \(format(b)) (only equal shapes, a scalar, or a row added to every row are combined)")
         }
+        return shape
     }
 
     mutating func elementwise(_ node: Node, _ a: Node, _ b: Node, _ verb: String,
                               _ op: (Tensor<Double>, Tensor<Double>) -> Tensor<Double>) throws(MathError) -> Value {
         let x = try evaluate(a), y = try evaluate(b)
-        do { _ = try Tensor<Double>.broadcastShape(x.shape, y.shape) } catch {
-            throw mismatch(node, "cannot \(verb) `\(a.text)` of shape \(format(x.shape)) and `\(b.text)` of shape \(format(y.shape))")
+        guard Self.rowBroadcastShape(x.shape, y.shape) != nil else {
+            throw mismatch(node, "cannot \(verb) `\(a.text)` of shape \(format(x.shape)) and `\(b.text)` of shape \(format(y.shape)): only equal shapes, a scalar, or a row added to every row are combined; no other axis of size 1 is stretched")
         }
         return Value(tensor: op(x.tensor, y.tensor), isRow: x.rank >= y.rank ? x.isRow : y.isRow)
     }

@@ -230,3 +230,36 @@ struct AmbiguousApplicationTests {
         #expect(try checkEquation("\\mathbf{y} = \\mathbf{W}(\\mathbf{z})", bindings: product).passed)
     }
 }
+
+/// The evaluator stretched any size-1 axis (NumPy's rule), so a `[h, 1]` column bias passed an
+/// equation written with a `1×h` row, and sides of shapes `[6, 1]` and `[1, 6]` compared equal.
+@Suite("Broadcasting only where the TeX means it")
+struct RowBroadcastTests {
+    @Test(arguments: [([3, 4], [4], [3, 4]), ([3, 4], [1, 4], [3, 4]), ([4], [3, 4], [3, 4]), ([3, 4], [], [3, 4]),
+                      ([3, 4], [1, 1], [3, 4]), ([2, 3, 4], [4], [2, 3, 4]), ([2, 3, 4], [3, 4], [2, 3, 4]), ([5], [5], [5])])
+    func allowed(a: [Int], b: [Int], shape: [Int]) {
+        #expect(Evaluator.rowBroadcastShape(a, b) == shape)
+    }
+
+    @Test(arguments: [([4, 4], [4, 1]), ([3, 4], [3, 1]), ([4], [4, 1]), ([3, 4], [3]), ([2, 3, 4], [2, 1, 4]), ([1, 6], [6, 1])])
+    func refused(a: [Int], b: [Int]) {
+        #expect(Evaluator.rowBroadcastShape(a, b) == nil)
+    }
+
+    @Test func aColumnBiasDoesNotPassForARow() throws {
+        let xw = Tensor<Double>(randomNormal: [4, 4], seed: 1)
+        let column = Tensor<Double>(randomNormal: [4, 1], seed: 2)
+        let bs = bindings(["Z": xw + column, "A": xw, "b": column])
+        #expect(throws: MathError.self) { try checkEquation("\\mathbf{Z} = \\mathbf{A} + \\mathbf{b}", bindings: bs) }
+        let row = column.reshaped([1, 4])
+        #expect(try checkEquation("\\mathbf{Z} = \\mathbf{A} + \\mathbf{b}", bindings: bindings(["Z": xw + row, "A": xw, "b": row])).passed)
+    }
+
+    @Test func aColumnIsNotARowWhenSidesAreCompared() throws {
+        let v = Tensor<Double>([1, 2, 3])
+        let column = bindings(["y": v.reshaped([3, 1]), "x": v.reshaped([1, 3])])
+        let verdict = try checkEquation("\\mathbf{y} = \\mathbf{x}", bindings: column)
+        #expect(!verdict.passed && verdict.shapeFailures == 1)
+        #expect(try checkEquation("\\mathbf{y} = \\mathbf{x}", bindings: bindings(["y": v, "x": v.reshaped([1, 3])])).passed)
+    }
+}
