@@ -93,12 +93,18 @@ private func report(_ name: String, passed: Bool, expected: String?, found: Stri
     finding.expected = expected
     finding.found = found
     finding.toleranceReason = reason
-    // `#sourceLocation` makes these the Markdown file and line of the call.
+    emitCheck(finding, file: file, line: line, column: column)
+    return passed
+}
+
+/// Emits a check at the place it was called from: `#sourceLocation` makes a caller's `#filePath`,
+/// `#line` and `#column` the Markdown file, line and column of the call.
+func emitCheck(_ finding: Finding, file: String, line: Int, column: Int) {
+    var finding = finding
     finding.file = file
     finding.line = line
     finding.column = column
-    context.emit(.check(finding))
-    return passed
+    BookContext.shared.emit(.check(finding))
 }
 
 private func shortened(_ s: String) -> String { s.count > 200 ? String(s.prefix(200)) + "…" : s }

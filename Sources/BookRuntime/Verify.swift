@@ -241,11 +241,7 @@ public func verifyGradient(of loss: () -> Variable<Double>, wrt parameters: [Var
                               maxAbsError: result?.maxAbsoluteError, maxRelError: result?.maxRelativeError,
                               tolerance: tolerance, shapes: shapes, message: message, block: context.currentBlock)
         finding.toleranceReason = reason
-        // `#sourceLocation` makes these the Markdown file and line of the call.
-        finding.file = file
-        finding.line = line
-        finding.column = column
-        context.emit(.check(finding))
+        emitCheck(finding, file: file, line: line, column: column)
         return passed
     }
     guard !parameters.isEmpty else {

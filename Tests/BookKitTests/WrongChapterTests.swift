@@ -276,25 +276,9 @@ struct WrongEquationCoverageTests {
 
 @Suite("Wrong chapters: what the page says was checked")
 struct CheckedSummaryPageTests {
-    static let source = """
-    # W
-
-    $$y = 2x$$ {#eq-double}
-
-    $$z = 3x$$ {#eq-triple unchecked="the code never computes z"}
-
-    $$w = x$$
-
-    ```swift
-    print(1.005)
-    ```
-
-    ```output tol=0.01 because="sums in a different order"
-    1
-    ```
-
-    Ratio {{x:.2f ≈ 1 ± 0.15 because few draws}}.
-    """
+    /// The coverage chapter, with an output block and a claim that each carry a reason.
+    static let source = WrongEquationCoverageTests.source.replacingOccurrences(of: "print(1)", with: "print(1.005)")
+        + "\n\n```output tol=0.01 because=\"sums in a different order\"\n1\n```\n\nRatio {{x:.2f ≈ 1 ± 0.15 because few draws}}."
 
     func page() throws -> (html: String, index: String) {
         let chapter = try Wrong.parse(Self.source)
