@@ -20,6 +20,12 @@ struct CheckStrengthTests {
 
     $$\mathbf{b} \in \mathbb{R}^{1 \times d}$$ {#eq-row}
 
+    $$\mathbf{Z} = \mathbf{X} \mathbf{W} + \mathbf{c}$$ {#eq-column-bias}
+
+    $$\mathbf{s} = \sigma(\mathbf{z})$$ {#eq-sigma}
+
+    $$\mathbf{V} = 2 \mathbf{A}$$ {#eq-bound}
+
     ```swift
     let x = Tensor<Double>(randomNormal: [3, 4], seed: 1)
     let w = Tensor<Double>(randomNormal: [4, 5], seed: 2)
@@ -27,6 +33,17 @@ struct CheckStrengthTests {
     verify("eq-loose", ["X": x, "W": w, "Y": y * 1.2], tolerance: 0.5)
     verify("eq-reasoned", ["X": x, "W": w, "Z": y * (1 + 1e-4)], tolerance: 1e-3, because: "a test of the reason")
     verify("eq-row", ["b": Tensor<Double>(zeros: [6, 1]), "d": 6])
+    // A [3, 1] column added across the columns of XW: the engine stretches it, the TeX means a row.
+    let c = Tensor<Double>(randomNormal: [3, 1], seed: 7)
+    verify("eq-column-bias", ["X": x, "W": w, "c": c, "Z": y + c])
+    // The sigmoid forgotten in code, and σ bound to 1: read as a product, it passed.
+    let zz = Tensor<Double>(randomNormal: [4], seed: 8)
+    verify("eq-sigma", ["sigma": 1.0, "z": zz, "s": zz])
+    // Chapter-wide symbols are read at each check: A is replaced after binding, V computed from the new A.
+    var aa = Tensor<Double>(randomNormal: [2, 2], seed: 9)
+    bindSymbols(["A": { aa }])
+    aa = aa * 3
+    verify("eq-bound", ["V": aa * 2])
     ```
 
     Gradients:
@@ -88,6 +105,8 @@ struct CheckStrengthTests {
         failure("{#eq-loose}", "eq-loose", "tolerance 0.5 is above the ceiling 0.0001 for equation checks, and no reason is given")
         // Size-1 axes count: a [6, 1] column is not a 1×d row, and the message says its real shape.
         failure("{#eq-row}", "eq-row", "`\\mathbf{b}` has shape [6, 1], but the equation claims `\\mathbb{R}^{1 \\times d} = [1, 6]`")
+        failure("{#eq-column-bias}", "eq-column-bias", "only equal shapes, a scalar, or a row added to every row are combined")
+        failure("{#eq-sigma}", "eq-sigma", "writes `\\sigma` like a function applied to `\\mathbf{z}`, but `sigma` is bound as a value")
         failure("wrt: [], label", "no parameters", "`wrt:` is empty")
         failure("label: \"detached q\"", "detached q", "parameter 1 [2]: both gradients are exactly zero everywhere")
         failure("label: \"loose gradient\"", "loose gradient", "tolerance 1 is above the ceiling 0.0001 for gradient checks")
@@ -97,13 +116,15 @@ struct CheckStrengthTests {
         failure("{#eq-erratum-rounding}", "eq-erratum-rounding", "less than 1000× the tolerance")
         failure("{#eq-erratum-tight}", "eq-erratum-tight", "no tighter than the default")
         // The right ones pass: only the mistakes above fail.
-        for passing in ["eq-reasoned", "good gradient", "reasoned expect", "eq-erratum-good", "eq-erratum-set"] {
+        for passing in ["eq-reasoned", "good gradient", "reasoned expect", "eq-erratum-good", "eq-erratum-set", "eq-bound"] {
             #expect(!out.contains("\(passing): "), "\(passing) should pass:\n\(out)")
         }
         // No earlier pass: the failed result is the chapter's JSON.
         let result = try book.result("loose")
         let reasoned = try #require(result.findings.first { $0.label == "eq-reasoned" })
         #expect(reasoned.passed && reasoned.toleranceReason == "a test of the reason" && reasoned.tolerance == 1e-3)
+        let bound = try #require(result.findings.first { $0.label == "eq-bound" })
+        #expect(bound.passed && bound.message.hasSuffix("[from bindSymbols, read at this check: A]"), "\(bound.message)")
         let set = try #require(result.findings.first { $0.label == "eq-erratum-set" })
         #expect(set.passed && set.message.hasPrefix("fails, as expected: it is not a statement about any value"))
     }
