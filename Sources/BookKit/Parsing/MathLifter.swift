@@ -347,8 +347,25 @@ private func checkFormat(_ format: Substring?, in inner: String, at location: So
     throw BookError("'{{\(inner)}}': unknown format '\(format)'; expected something like .2f, .3e, .4g, d, .1% or ,.0f", at: location)
 }
 
-/// `{{name}}`, `{{name:.2f}}`, `{{name ≈ 1.0 ± 0.1 @default}}` or `{{name < other}}`.
+/// `{{quoted: TEXT}}`: the word `quoted`, a colon, then the text as it is shown (trimmed; runs of
+/// whitespace, line breaks included, read as one space).
+nonisolated(unsafe) private let quotedPattern = #/^\s*quoted\s*:(.*)$/#.dotMatchesNewlines()
+
+/// `{{name}}`, `{{name:.2f}}`, `{{name ≈ 1.0 ± 0.1 @default}}`, `{{name < other}}` or `{{quoted: 97 %}}`.
 func parseTemplate(_ inner: String, at location: SourceLocation) throws -> InlineItem {
+    if let m = inner.wholeMatch(of: quotedPattern) {
+        let text = m.1.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        guard !text.isEmpty else {
+            throw BookError("'{{\(inner)}}' quotes nothing; write the number as the source gives it, with its unit: {{quoted: 97 %}}", at: location)
+        }
+        guard text.contains(where: { $0.isASCII && $0.isNumber }) else {
+            throw BookError("'{{\(inner)}}' has no number in it; {{quoted: …}} marks a number quoted from elsewhere (write other text as plain prose)", at: location)
+        }
+        guard !text.contains("{{") && !text.contains("}}") else {
+            throw BookError("'{{\(inner)}}': a quoted number cannot hold a value or claim", at: location)
+        }
+        return .quoted(text: text, location: location)
+    }
     if let m = inner.wholeMatch(of: claimPattern) {
         try checkFormat(m.2, in: inner, at: location)
         guard let expected = Double(m.3), var tolerance = Double(m.4) else {
