@@ -20,6 +20,8 @@ struct LiftedText: Sendable {
     var displays: [LiftedDisplay]
     /// `{#sec-…}` and `{#fig-…}` labels, taken out of the text.
     var attributes: [AttributeLabel] = []
+    /// Decimals and percentages left in the text (see `ProseNumber`); the parser keeps those cmark shows as text.
+    var numbers: [ProseNumber] = []
 }
 
 enum Placeholder {
@@ -64,7 +66,7 @@ func liftMath(from body: String, file: String, firstLine: Int = 1) throws -> Lif
     }
     try flushChunk()
     return LiftedText(text: lifter.out, originalLine: lifter.lineMap, inlines: lifter.inlines, displays: lifter.displays,
-                      attributes: lifter.attributes)
+                      attributes: lifter.attributes, numbers: lifter.numbers)
 }
 
 private func fenceOpening(_ line: String) -> (char: Character, count: Int)? {
@@ -93,6 +95,9 @@ private struct Lifter {
     var inlines: [InlineItem] = []
     var displays: [LiftedDisplay] = []
     var attributes: [AttributeLabel] = []
+    var numbers: [ProseNumber] = []
+    /// UTF-8 offset in `out` where its last line starts.
+    var lineStart = 0
 
     init(file: String) { self.file = file }
 
@@ -100,6 +105,7 @@ private struct Lifter {
         if lineMap.isEmpty { lineMap.append(originalLine); return }
         out.append("\n")
         lineMap.append(originalLine)
+        lineStart = out.utf8.count
     }
 
     mutating func emitVerbatimLine(_ line: String, originalLine: Int) {
@@ -113,6 +119,8 @@ private struct Lifter {
         var i = 0
         var line = firstLine
         var column = 1
+        // Text before this index is not prose (the inside of a `{#…}` label).
+        var quietUntil = 0
         newOutputLine(originalLine: line)
 
         func loc(_ l: Int, _ col: Int) -> SourceLocation { SourceLocation(file: file, line: l, column: col) }
@@ -317,6 +325,17 @@ private struct Lifter {
                     i = end
                     continue
                 }
+            }
+            // `{#ex-…}` and other labels stay in the text for the parser, but are not prose.
+            if ch == "{" && i + 1 < c.count && c[i + 1] == "#" {
+                var k = i + 2
+                while k < c.count && c[k] != "}" && c[k] != "\n" { k += 1 }
+                quietUntil = max(quietUntil, k)
+            }
+            if i >= quietUntil, let token = proseNumberToken(c, at: i) {
+                numbers.append(ProseNumber(text: token.text, number: token.number, isPercentage: token.isPercentage,
+                                           location: loc(line, column), liftedLine: lineMap.count - 1,
+                                           liftedColumn: out.utf8.count - lineStart + 1))
             }
             out.append(ch)
             column += 1
