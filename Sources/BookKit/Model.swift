@@ -131,6 +131,9 @@ public enum InlineItem: Codable, Sendable, Equatable {
     case reference(label: String, location: SourceLocation)
     /// `@key` or `[@key, p. 33; -@other]`: a citation (see Citations.swift).
     case citation(Citation)
+    /// `{{quoted: 97 %}}`: a number quoted from elsewhere (a paper, a definition), shown as written
+    /// and marked on the page as not computed in this book.
+    case quoted(text: String, location: SourceLocation)
 }
 
 /// A number quoted in prose that must match what the run recorded.

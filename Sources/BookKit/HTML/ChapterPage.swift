@@ -96,6 +96,9 @@ struct ChapterPage {
         return text
     }
 
+    /// The tooltip of a `{{quoted: …}}` number.
+    static let quotedTitle = "quoted, not computed in this book"
+
     /// Replaces `\u{E000}N\u{E001}` placeholders with maths, values, claims and references.
     /// Inside a tag (an `alt` or `title` attribute) only plain escaped text is allowed.
     /// `insideTag`: `html` is an attribute's value (plain text only from the start).
@@ -144,6 +147,9 @@ struct ChapterPage {
             return References.html(citation, works: chapter.references ?? [], plain: plain)
         case .claim(let claim):
             return claimHTML(claim, n: n, plain: plain)
+        case .quoted(let text, _):
+            let escaped = HTMLText.escape(text)
+            return plain ? escaped : "<span class=\"quoted\" title=\"\(Self.quotedTitle)\">\(escaped)</span>"
         }
     }
 

@@ -120,6 +120,8 @@ a.eqref { text-decoration: none; white-space: nowrap; }
 .claim .value, .value { font-variant-numeric: tabular-nums; font-weight: 600; }
 .claim { white-space: nowrap; }
 .claim.other-profile .value { font-weight: 400; color: var(--muted, #6b7280); font-size: 0.9em; }
+/* {{quoted: …}}: a number from elsewhere, not computed here: a dotted underline, the title says so. */
+.quoted { text-decoration: underline dotted var(--muted); text-underline-offset: 3px; cursor: help; }
 
 /* Code cells */
 .cell { margin: 1.4rem 0 1.6rem; scroll-margin-top: 1rem; }

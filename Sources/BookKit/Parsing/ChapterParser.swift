@@ -177,6 +177,15 @@ public struct ChapterParser: Sendable {
             }
         }
         try exercises.close(at: segments.count)
+        // A decimal or a percentage typed into prose can disagree with the run without anyone noticing:
+        // it is shown from the run ({{name}}), claimed ({{name ≈ v ± t}}) or marked {{quoted: …}}.
+        var spans: [Int: [TextSpan]] = [:]
+        for block in blocks { for span in block.textSpans { spans[span.line, default: []].append(span) } }
+        for number in lifted.numbers where (spans[number.liftedLine + 1] ?? []).contains(where: {
+            $0.start <= number.liftedColumn && number.liftedColumn <= $0.end
+        }) {
+            throw number.error
+        }
         // A claim limited to a profile no one defines would never be checked.
         let knownProfiles = ["default"] + front.profiles.keys.sorted()
         for item in inlines {

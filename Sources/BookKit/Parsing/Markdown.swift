@@ -24,6 +24,8 @@ struct MarkdownBlock: Sendable, Equatable {
     var nestedCode: [NestedCodeBlock] = []
     /// Every image anywhere inside this block, in document order.
     var images: [MarkdownImage] = []
+    /// Where the block shows text (cmark's text nodes, not an autolink's address), in the text given to cmark.
+    var textSpans: [TextSpan] = []
 }
 
 /// A code block inside a list item or a block quote.
@@ -69,6 +71,48 @@ func readMarkdownBlocks(_ text: String) -> [MarkdownBlock] {
     }
 
     let sourceLines = text.split(separator: "\n", omittingEmptySubsequences: false)
+
+    /// The text nodes under `node`. cmark 0.30 counts the columns of a paragraph's later lines from
+    /// the paragraph's first column, not from where the line's text starts (`  more` after a line
+    /// `text` reads one column 1): each line's shift is found by matching the longest text node whose
+    /// literal is its source (no entity or escape) against the line.
+    func textSpans(_ node: OpaquePointer) -> [TextSpan] {
+        var found: [(span: TextSpan, literal: [UInt8])] = []
+        func collect(_ parent: OpaquePointer) {
+            for child in children(parent) {
+                let t = cmark_node_get_type(child)
+                if t == CMARK_NODE_TEXT {
+                    let line = Int(cmark_node_get_start_line(child))
+                    let literal = Array((string(cmark_node_get_literal(child)) ?? "").utf8)
+                    // An autolink's text is its address.
+                    let text = String(decoding: literal, as: UTF8.self)
+                    if cmark_node_get_type(parent) == CMARK_NODE_LINK, let url = string(cmark_node_get_url(parent)),
+                       url == text || url == "mailto:" + text { continue }
+                    guard line > 0, Int(cmark_node_get_end_line(child)) == line else { continue }
+                    found.append((TextSpan(line: line, start: Int(cmark_node_get_start_column(child)),
+                                           end: Int(cmark_node_get_end_column(child))), literal))
+                }
+                collect(child)
+            }
+        }
+        collect(node)
+        var shift: [Int: Int] = [:]
+        for (span, literal) in found.sorted(by: { $0.literal.count > $1.literal.count }) where shift[span.line] == nil {
+            guard literal.count == span.end - span.start + 1, !literal.isEmpty,
+                  span.line - 1 < sourceLines.count else { continue }
+            let bytes = Array(sourceLines[span.line - 1].utf8)
+            for distance in 0..<max(bytes.count, 1) {
+                let d = [distance, -distance].first { d in
+                    let from = span.start - 1 + d
+                    return from >= 0 && from + literal.count <= bytes.count && Array(bytes[from..<(from + literal.count)]) == literal
+                }
+                if let d { shift[span.line] = d; break }
+            }
+        }
+        return found.map { TextSpan(line: $0.span.line, start: $0.span.start + (shift[$0.span.line] ?? 0),
+                                    end: $0.span.end + (shift[$0.span.line] ?? 0)) }
+    }
+
     var blocks: [MarkdownBlock] = []
     for node in children(document) {
         let type = cmark_node_get_type(node)
@@ -124,6 +168,7 @@ func readMarkdownBlocks(_ text: String) -> [MarkdownBlock] {
             }
         }
         walk(node, container: type == CMARK_NODE_BLOCK_QUOTE ? "block quote" : nil)
+        block.textSpans = textSpans(node)
         blocks.append(block)
     }
     return blocks

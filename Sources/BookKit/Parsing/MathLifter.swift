@@ -20,6 +20,8 @@ struct LiftedText: Sendable {
     var displays: [LiftedDisplay]
     /// `{#sec-…}` and `{#fig-…}` labels, taken out of the text.
     var attributes: [AttributeLabel] = []
+    /// Decimals and percentages left in the text (see `ProseNumber`); the parser keeps those cmark shows as text.
+    var numbers: [ProseNumber] = []
 }
 
 enum Placeholder {
@@ -64,7 +66,7 @@ func liftMath(from body: String, file: String, firstLine: Int = 1) throws -> Lif
     }
     try flushChunk()
     return LiftedText(text: lifter.out, originalLine: lifter.lineMap, inlines: lifter.inlines, displays: lifter.displays,
-                      attributes: lifter.attributes)
+                      attributes: lifter.attributes, numbers: lifter.numbers)
 }
 
 private func fenceOpening(_ line: String) -> (char: Character, count: Int)? {
@@ -93,6 +95,9 @@ private struct Lifter {
     var inlines: [InlineItem] = []
     var displays: [LiftedDisplay] = []
     var attributes: [AttributeLabel] = []
+    var numbers: [ProseNumber] = []
+    /// UTF-8 offset in `out` where its last line starts.
+    var lineStart = 0
 
     init(file: String) { self.file = file }
 
@@ -100,6 +105,7 @@ private struct Lifter {
         if lineMap.isEmpty { lineMap.append(originalLine); return }
         out.append("\n")
         lineMap.append(originalLine)
+        lineStart = out.utf8.count
     }
 
     mutating func emitVerbatimLine(_ line: String, originalLine: Int) {
@@ -113,6 +119,8 @@ private struct Lifter {
         var i = 0
         var line = firstLine
         var column = 1
+        // Text before this index is not prose (the inside of a `{#…}` label).
+        var quietUntil = 0
         newOutputLine(originalLine: line)
 
         func loc(_ l: Int, _ col: Int) -> SourceLocation { SourceLocation(file: file, line: l, column: col) }
@@ -318,6 +326,17 @@ private struct Lifter {
                     continue
                 }
             }
+            // `{#ex-…}` and other labels stay in the text for the parser, but are not prose.
+            if ch == "{" && i + 1 < c.count && c[i + 1] == "#" {
+                var k = i + 2
+                while k < c.count && c[k] != "}" && c[k] != "\n" { k += 1 }
+                quietUntil = max(quietUntil, k)
+            }
+            if i >= quietUntil, let token = proseNumberToken(c, at: i) {
+                numbers.append(ProseNumber(text: token.text, number: token.number, isPercentage: token.isPercentage,
+                                           location: loc(line, column), liftedLine: lineMap.count - 1,
+                                           liftedColumn: out.utf8.count - lineStart + 1))
+            }
             out.append(ch)
             column += 1
             i += 1
@@ -347,8 +366,25 @@ private func checkFormat(_ format: Substring?, in inner: String, at location: So
     throw BookError("'{{\(inner)}}': unknown format '\(format)'; expected something like .2f, .3e, .4g, d, .1% or ,.0f", at: location)
 }
 
-/// `{{name}}`, `{{name:.2f}}`, `{{name ≈ 1.0 ± 0.1 @default}}` or `{{name < other}}`.
+/// `{{quoted: TEXT}}`: the word `quoted`, a colon, then the text as it is shown (trimmed; runs of
+/// whitespace, line breaks included, read as one space).
+nonisolated(unsafe) private let quotedPattern = #/^\s*quoted\s*:(.*)$/#.dotMatchesNewlines()
+
+/// `{{name}}`, `{{name:.2f}}`, `{{name ≈ 1.0 ± 0.1 @default}}`, `{{name < other}}` or `{{quoted: 97 %}}`.
 func parseTemplate(_ inner: String, at location: SourceLocation) throws -> InlineItem {
+    if let m = inner.wholeMatch(of: quotedPattern) {
+        let text = m.1.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        guard !text.isEmpty else {
+            throw BookError("'{{\(inner)}}' quotes nothing; write the number as the source gives it, with its unit: {{quoted: 97 %}}", at: location)
+        }
+        guard text.contains(where: { $0.isASCII && $0.isNumber }) else {
+            throw BookError("'{{\(inner)}}' has no number in it; {{quoted: …}} marks a number quoted from elsewhere (write other text as plain prose)", at: location)
+        }
+        guard !text.contains("{{") && !text.contains("}}") else {
+            throw BookError("'{{\(inner)}}': a quoted number cannot hold a value or claim", at: location)
+        }
+        return .quoted(text: text, location: location)
+    }
     if let m = inner.wholeMatch(of: claimPattern) {
         try checkFormat(m.2, in: inner, at: location)
         guard let expected = Double(m.3), var tolerance = Double(m.4) else {

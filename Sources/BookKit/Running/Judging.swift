@@ -23,7 +23,7 @@ public enum ProseJudge {
                     out.append(Finding(.value, name, at: location,
                                        message: "the prose shows {{\(name)}} but the code recorded no metric named '\(name)'; recorded: \(recordedText)"))
                 }
-            case .math, .reference, .citation:
+            case .math, .reference, .citation, .quoted:
                 break
             }
         }
