@@ -163,6 +163,11 @@ struct WrongExpectErrorTests {
         let check = try #require(r.findings.first { $0.kind == .expectError })
         #expect(!check.passed && check.location == Wrong.at(4))
         #expect(check.message.contains("failed when run, but not with \"Index out of range\"; it said:\nFatal error: on purpose"))
+        // The fragment printed by the block before it failed some other way is not its failure.
+        let chapter = try Wrong.parse("# W\n\n```swift expect-error=run message=\"Index out of range\"\nprint(\"Index out of range\")\nfatalError(\"on purpose\")\n```\n")
+        let verdict = ChannelEvent.check(Finding(kind: .expectError, label: "block 1", passed: true, message: "the block failed as expected", block: 0))
+        let printed = Wrong.assemble(chapter, stdout: ["Index out of range\n"], stderr: ["Fatal error: on purpose\n"], events: [0: [verdict]])
+        #expect(printed.findings.first { $0.kind == .expectError }?.passed == false)
     }
 }
 

@@ -238,7 +238,8 @@ struct ResultAssembler {
                     } else if failedAtRun, let fragment = block.options.expectErrorMessage {
                         let said = [failures[i], Self.crashLines(r.stderr, chapter: chapter)].compactMap { $0 }
                             .filter { !$0.isEmpty }.joined(separator: "\n")
-                        let everything = [failures[i] ?? "", r.stderr, r.stdout].joined(separator: "\n")
+                        // What the failure said (its reason and stderr), not what the block printed before it.
+                        let everything = [failures[i] ?? "", r.stderr].joined(separator: "\n")
                         if !everything.contains(fragment) {
                             check.verdict = .failed
                             check.message = "block \(i + 1) failed when run, but not with \"\(fragment)\"; it said:\n\(said.isEmpty ? "(nothing on stderr)" : said)"
