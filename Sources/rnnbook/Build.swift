@@ -138,9 +138,11 @@ func buildChapters(_ files: [ChapterFile], with builder: BookBuilder, jobs: Int,
                    site: (BookBuilder.Outcome) -> [(chapter: Chapter, result: ChapterResult?)]) throws -> BookBuilder.Outcome {
     let output = builder.settings.outputDirectory
     let folder = OutputFolder(output)
-    try folder.prepare()
+    let before = try folder.prepare()
     let lock = try folder.lock(wait: wait) { terminal.line($0) }
     defer { lock.release() }
+    // Whatever this build writes is listed as rnnbook's, so that `clean` removes it and only it.
+    defer { folder.recordWritten(since: before) }
     if pages { try folder.claim(builder.settings.edition) }
     var outcome = try builder.build(files, jobs: jobs, writeResults: pages, terminal: terminal)
     guard pages else { return outcome }

@@ -20,10 +20,15 @@ struct Clean: ParsableCommand {
                 print("removed \(removed) checkpoint\(removed == 1 ? "" : "s") from \(output)/.cache/checkpoints/")
                 return
             }
-            let removed = try folder.clean()
+            let cleaning = try folder.clean()
             // The student edition's cache lives outside the folder (see Edition.swift).
             try? FileManager.default.removeItem(at: folder.privateCacheDirectory)
-            print("cleaned \(output)/ (\(removed) entr\(removed == 1 ? "y" : "ies") removed; README.md kept)")
+            let n = cleaning.removed.count
+            var line = "cleaned \(output)/: removed \(n) entr\(n == 1 ? "y" : "ies") rnnbook wrote"
+            if !cleaning.kept.isEmpty {
+                line += "; kept \(cleaning.kept.prefix(8).joined(separator: ", "))\(cleaning.kept.count > 8 ? ", …" : "") (not written by rnnbook)"
+            }
+            print(line)
         } catch let error as BookError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)

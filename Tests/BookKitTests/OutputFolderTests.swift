@@ -35,7 +35,53 @@ struct OutputFolderTests {
         let clean = try book.run("clean")
         #expect(clean.status == 0, "\(clean.stderr)")
         let left = try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
-        #expect(left == [OutputFolder.markerName, OutputFolder.lockName, "README.md"].sorted())
+        #expect(left == [OutputFolder.markerName, OutputFolder.lockName, OutputFolder.manifestName, "README.md"].sorted())
+    }
+
+    /// Issue 24: `build -o DIR` adopted a folder holding only `.json`, `.html`, `figures/` and a
+    /// README, and `clean -o DIR` then deleted the user's grades.json, notes.html and figures/mine.svg.
+    static func usersFiles(in folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("figures"), withIntermediateDirectories: true)
+        for (name, text) in [("grades.json", "{\"alice\": 10}"), ("notes.html", "<p>mine</p>"), ("figures/mine.svg", "<svg/>")] {
+            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+    }
+
+    static func stillThere(_ folder: URL) -> Bool {
+        ["grades.json", "notes.html", "figures/mine.svg"].allSatisfy { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+    }
+
+    @Test func buildNeverAdoptsAFolderOfTheUsersFiles() throws {
+        let book = try Book()
+        try book.write("a.md", "# A\n")
+        let mine = book.root.appendingPathComponent("mine")
+        try Self.usersFiles(in: mine)
+        let run = try book.run("build", "-o", "mine")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("holds files rnnbook did not write (figures, grades.json, notes.html)"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: mine.appendingPathComponent(OutputFolder.markerName).path))
+        #expect(Self.stillThere(mine))
+    }
+
+    @Test func cleanRemovesOnlyWhatBuildsWrote() throws {
+        let book = try Book()
+        try FileManager.default.createDirectory(at: book.root.appendingPathComponent("chapters/figures"), withIntermediateDirectories: true)
+        try "<svg xmlns=\"http://www.w3.org/2000/svg\"/>".write(to: book.root.appendingPathComponent("chapters/figures/f.svg"), atomically: true, encoding: .utf8)
+        try book.write("a.md", "# A\n\n![A figure](figures/f.svg)\n\n```swift\nprint(1)\n```\n")
+        let output = book.root.appendingPathComponent("output")
+        #expect(try book.run("build").status == 0)
+        #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("figures/f.svg").path))
+        // The user puts their own files into the marked folder, one inside rnnbook's figures/.
+        try Self.usersFiles(in: output)
+        // A second build does not take them as its own.
+        #expect(try book.run("build").status == 0)
+        let clean = try book.run("clean")
+        #expect(clean.status == 0, "\(clean.stderr)")
+        #expect(clean.stdout.contains("kept figures/mine.svg, grades.json, notes.html (not written by rnnbook)"), "\(clean.stdout)")
+        #expect(Self.stillThere(output))
+        for written in ["a.html", "a.json", "index.html", "figures/f.svg", ".cache"] {
+            #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent(written).path), "\(written) was kept")
+        }
     }
 
     @Test func buildRefusesAFolderHoldingOtherFiles() throws {

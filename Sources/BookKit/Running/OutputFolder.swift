@@ -10,27 +10,68 @@ public struct OutputFolder: Sendable {
     /// The marker `build` and `check` write; `clean` refuses a folder without it.
     public static let markerName = ".rnnbook-output"
     static let lockName = ".rnnbook-lock"
-    /// What may sit in a folder that is treated as an output folder from before the marker:
-    /// pages, results, the cache, copied assets and figures, and the committed README.
+    /// What may sit in a folder rnnbook adopts (an empty folder apart from these), and what
+    /// `clean` never removes.
     static let kept: Set<String> = ["README.md", ".gitignore"]
+    /// The list of what builds wrote into the folder (paths relative to it, one per line):
+    /// `clean` removes exactly these, so a file the user put there is never touched.
+    public static let manifestName = ".rnnbook-manifest"
 
     public init(_ url: URL) { self.url = url.standardizedFileURL }
 
     var marker: URL { url.appendingPathComponent(Self.markerName) }
+    var manifest: URL { url.appendingPathComponent(Self.manifestName) }
 
-    /// Creates the folder (or adopts an existing one) and marks it. Throws when the folder holds
-    /// files that rnnbook did not write, so that `-o .` in a book does not make the book
-    /// `clean`-able.
-    public func prepare() throws {
+    /// The folder's own bookkeeping, never listed and never removed by `clean`.
+    static let bookkeeping: Set<String> = [markerName, lockName, manifestName]
+
+    /// What is in the folder now, as the manifest lists it: every file and link by its path,
+    /// except inside `.cache/` (rnnbook's own, listed as one entry) and the bookkeeping files.
+    func entries() -> Set<String> {
+        let fm = FileManager.default
+        var out = Set<String>()
+        guard let names = try? fm.contentsOfDirectory(atPath: url.path) else { return out }
+        for name in names where !Self.bookkeeping.contains(name) {
+            var isDirectory: ObjCBool = false
+            let path = url.appendingPathComponent(name).path
+            let isLink = (try? fm.destinationOfSymbolicLink(atPath: path)) != nil
+            guard !isLink, name != ".cache", fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                out.insert(name); continue
+            }
+            if let walk = fm.enumerator(atPath: path) {
+                for case let sub as String in walk {
+                    var subIsDirectory: ObjCBool = false
+                    let full = url.appendingPathComponent(name).appendingPathComponent(sub).path
+                    if fm.fileExists(atPath: full, isDirectory: &subIsDirectory), subIsDirectory.boolValue,
+                       (try? fm.destinationOfSymbolicLink(atPath: full)) == nil { continue }
+                    out.insert(name + "/" + sub)
+                }
+            }
+        }
+        return out
+    }
+
+    /// What builds have listed as theirs; nil when the folder has no manifest (an older rnnbook).
+    func writtenEntries() -> Set<String>? {
+        guard let text = try? String(contentsOf: manifest, encoding: .utf8) else { return nil }
+        return Set(text.split(separator: "\n").map(String.init).filter { !$0.isEmpty })
+    }
+
+    /// Creates the folder (or adopts an existing one) and marks it. An existing folder is
+    /// adopted only when it is empty apart from a README.md or .gitignore, or already marked:
+    /// `build -o DIR` never takes over a folder of the user's own files. Returns what the folder
+    /// held before this build, for `recordWritten(since:)`.
+    @discardableResult
+    public func prepare() throws -> Set<String> {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: url.path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw BookError("output \(url.path) is a file, not a folder") }
             if !fm.fileExists(atPath: marker.path) {
                 let names = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-                let foreign = names.filter { !Self.looksWritten($0) }.sorted()
+                let foreign = names.filter { !Self.kept.contains($0) && $0 != Self.lockName }.sorted()
                 guard foreign.isEmpty else {
-                    throw BookError("output folder \(url.path) holds files rnnbook did not write (\(foreign.prefix(4).joined(separator: ", "))\(foreign.count > 4 ? ", …" : "")); choose an empty folder or rnnbook's own output folder")
+                    throw BookError("output folder \(url.path) holds files rnnbook did not write (\(foreign.prefix(4).joined(separator: ", "))\(foreign.count > 4 ? ", …" : "")); rnnbook writes only into an empty folder (a README.md or .gitignore may stay) or one it marked as its own; choose another folder")
                 }
             }
         } else {
@@ -38,22 +79,44 @@ public struct OutputFolder: Sendable {
                 throw BookError("cannot create the output folder \(url.path): \(error.localizedDescription)")
             }
         }
+        let before = entries()
         if !fm.fileExists(atPath: marker.path) {
-            let text = "This folder was written by `rnnbook build`; `rnnbook clean` empties it (keeping README.md).\n"
+            let text = "This folder was written by `rnnbook build`; `rnnbook clean` removes what .rnnbook-manifest lists (what builds wrote), and nothing else.\n"
             do { try Data(text.utf8).write(to: marker) } catch {
                 throw BookError("cannot write \(marker.path): \(error.localizedDescription)")
             }
+            if writtenEntries() == nil { try? Data().write(to: manifest) }
+        } else if writtenEntries() == nil {
+            // Marked by an older rnnbook, which kept no list: what it would have written is taken
+            // as its own, once; anything else stays the user's.
+            let old = before.filter { Self.looksWritten(String($0.split(separator: "/").first ?? "")) }
+            try? Data(old.sorted().joined(separator: "\n").utf8).write(to: manifest)
         }
+        return before
     }
 
+    /// Adds to the manifest what appeared in the folder since `before` (what this build wrote).
+    public func recordWritten(since before: Set<String>) {
+        let now = entries()
+        let listed = (writtenEntries() ?? []).union(now.subtracting(before)).subtracting(Self.kept)
+        try? writeAtomically(Data(listed.sorted().joined(separator: "\n").utf8), to: manifest)
+    }
+
+    /// Names an older rnnbook wrote at the top of its folder (used once, to list them).
     static func looksWritten(_ name: String) -> Bool {
-        kept.contains(name) || name.hasSuffix(".html") || name.hasSuffix(".json")
-            || [".cache", "assets", "figures", markerName, lockName, editionName, "book.pdf"].contains(name)
+        name.hasSuffix(".html") || name.hasSuffix(".json") || name.hasSuffix(".js")
+            || [".cache", "assets", "figures", editionName, "book.pdf"].contains(name)
     }
 
-    /// Removes everything rnnbook wrote, keeping README.md and .gitignore and the marker; refuses
-    /// a folder without the marker. Returns how many entries it removed.
-    public func clean() throws -> Int {
+    /// What `clean` did: the entries it removed and those it kept (not written by rnnbook).
+    public struct Cleaning: Sendable {
+        public var removed: [String]
+        public var kept: [String]
+    }
+
+    /// Removes what builds wrote (the manifest's entries) and nothing else, then folders it left
+    /// empty; refuses a folder without the marker, or without a manifest.
+    public func clean() throws -> Cleaning {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -63,14 +126,30 @@ public struct OutputFolder: Sendable {
         guard fm.fileExists(atPath: marker.path) else {
             throw BookError("\(url.path) is not an rnnbook output folder (it has no \(Self.markerName), which `rnnbook build` writes); nothing removed")
         }
+        guard let written = writtenEntries() else {
+            throw BookError("\(url.path) was marked by an older rnnbook, which kept no list of what it wrote (\(Self.manifestName)); run `rnnbook build` once, or remove the folder yourself; nothing removed")
+        }
         let lock = try self.lock(wait: false)
         defer { lock.release() }
-        var removed = 0
-        for name in try fm.contentsOfDirectory(atPath: url.path) where !Self.kept.contains(name) && name != Self.markerName && name != Self.lockName {
-            try fm.removeItem(at: url.appendingPathComponent(name))
-            removed += 1
+        var removed: [String] = []
+        for entry in written.sorted() {
+            let path = url.appendingPathComponent(entry).path
+            guard (try? fm.destinationOfSymbolicLink(atPath: path)) != nil || fm.fileExists(atPath: path) else { continue }
+            try fm.removeItem(atPath: path)
+            removed.append(entry)
         }
-        return removed
+        // Folders the removed files leave empty go too (deepest first); a folder holding a file
+        // of the user's stays with it.
+        let folders = Set(written.flatMap { entry -> [String] in
+            let parts = entry.split(separator: "/").dropLast()
+            return parts.indices.map { parts[...$0].joined(separator: "/") }
+        })
+        for folder in folders.sorted(by: { $0.count > $1.count }) {
+            let path = url.appendingPathComponent(folder).path
+            if let left = try? fm.contentsOfDirectory(atPath: path), left.isEmpty { try? fm.removeItem(atPath: path) }
+        }
+        try writeAtomically(Data(), to: manifest)
+        return Cleaning(removed: removed, kept: entries().sorted())
     }
 
     /// Removes the stored checkpoints (`.cache/checkpoints/`), under the same rules as `clean`.
