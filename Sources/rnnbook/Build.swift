@@ -32,10 +32,11 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Fail at once when another build is using the output folder, instead of waiting for it.")
     var noWait = false
 
-    func validate() throws { try Self.validate(assignments: assignments, jobs: jobs, timeout: timeout) }
+    func validate() throws { try Self.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed) }
 
-    /// The checks of `--set`, `--jobs` and `--timeout` (shared with `grade`).
-    static func validate(assignments: [String], jobs: Int, timeout: Double?) throws {
+    /// The checks of `--set`, `--jobs`, `--timeout` and `--seed` (shared with `grade`).
+    static func validate(assignments: [String], jobs: Int, timeout: Double?, seed: Int?) throws {
+        if let seed, seed < 0 { throw ValidationError("--seed must be 0 or more, got \(seed)") }
         for a in assignments where !a.contains("=") || a.hasPrefix("=") {
             throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
         }

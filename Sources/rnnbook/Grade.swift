@@ -46,7 +46,7 @@ struct Grade: ParsableCommand {
     var jobs: Int = 1
 
     func validate() throws {
-        try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout)
+        try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed)
         if !template && submissions.isEmpty { throw ValidationError("give at least one --submission FILE-OR-FOLDER (or --template)") }
     }
 

@@ -134,6 +134,22 @@ struct EndToEndTests {
         #expect(badProfile.stderr.contains("default, quick"))
     }
 
+    /// Issue 24: `--seed=-1` and `--set num_hiddens=-5` ran and crashed chapters.
+    @Test func negativeSeedsAndNonPositiveCountsAreUsageErrors() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting)
+        for value in ["0", "-5"] {
+            let run = try book.run("build", "--set", "n=\(value)")
+            #expect(run.status == 2, "\(run.stderr)")
+            #expect(run.stderr.contains("--set n=\(value): 'n' is a count in chapters/count.md (default 3); give a value of at least 1"), "\(run.stderr)")
+        }
+        let seed = try book.run("build", "--seed=-1")
+        #expect(seed.status == 2)
+        #expect(seed.stderr.contains("--seed must be 0 or more, got -1"), "\(seed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/count.json").path))
+        #expect(try book.run("build", "--set", "n=3", "--seed=0").status == 0)
+    }
+
     @Test func compileErrorNamesMarkdownLineAndColumn() throws {
         let book = try Book()
         try book.write("broken.md", """

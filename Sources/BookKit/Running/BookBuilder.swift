@@ -224,8 +224,18 @@ public struct BookBuilder: Sendable {
         for chapter in chapters {
             for (key, text) in settings.overrides {
                 guard let existing = chapter.params[key] else { continue }
-                if parseParamValue(text, like: existing) == nil {
+                guard let value = parseParamValue(text, like: existing) else {
                     throw UsageError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing)); give a value of that type")
+                }
+                // An integer param with a positive default is a count (hidden units, epochs,
+                // steps): zero or less would crash the chapter instead of being refused here.
+                if case .int(let d) = existing, case .int(let v) = value {
+                    if key == "seed" && v < 0 {
+                        throw UsageError("--set seed=\(text): a seed is 0 or more")
+                    }
+                    if d > 0 && v < 1 {
+                        throw UsageError("--set \(key)=\(text): '\(key)' is a count in \(chapter.path) (default \(d)); give a value of at least 1")
+                    }
                 }
             }
         }
