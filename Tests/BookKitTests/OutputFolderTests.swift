@@ -63,6 +63,25 @@ struct OutputFolderTests {
         #expect(Self.stillThere(mine))
     }
 
+    /// `serve` locates the toolchain (writing `.cache/toolchain.json` and `.cache/cblas/`) before
+    /// its first build marks the folder: that folder is still rnnbook's to adopt, and clean
+    /// removes the cache; a `.cache` holding anything else is not adopted.
+    @Test func theToolchainScratchDoesNotMakeAFolderForeign() throws {
+        let book = try Book()
+        let output = book.root.appendingPathComponent("output")
+        try FileManager.default.createDirectory(at: output.appendingPathComponent(".cache/cblas"), withIntermediateDirectories: true)
+        try "{}".write(to: output.appendingPathComponent(".cache/toolchain.json"), atomically: true, encoding: .utf8)
+        let folder = OutputFolder(output)
+        let before = try folder.prepare()
+        folder.recordWritten(since: before)
+        #expect(folder.writtenEntries() == [".cache"])
+        #expect(try folder.clean().removed == [".cache"])
+        let other = book.root.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other.appendingPathComponent(".cache"), withIntermediateDirectories: true)
+        try "mine".write(to: other.appendingPathComponent(".cache/notes.txt"), atomically: true, encoding: .utf8)
+        #expect(throws: BookError.self) { try OutputFolder(other).prepare() }
+    }
+
     @Test func cleanRemovesOnlyWhatBuildsWrote() throws {
         let book = try Book()
         try FileManager.default.createDirectory(at: book.root.appendingPathComponent("chapters/figures"), withIntermediateDirectories: true)

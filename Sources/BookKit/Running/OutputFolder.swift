@@ -69,7 +69,7 @@ public struct OutputFolder: Sendable {
             guard isDirectory.boolValue else { throw BookError("output \(url.path) is a file, not a folder") }
             if !fm.fileExists(atPath: marker.path) {
                 let names = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-                let foreign = names.filter { !Self.kept.contains($0) && $0 != Self.lockName }.sorted()
+                let foreign = names.filter { !Self.kept.contains($0) && $0 != Self.lockName && !($0 == ".cache" && onlyToolchainScratch) }.sorted()
                 guard foreign.isEmpty else {
                     throw BookError("output folder \(url.path) holds files rnnbook did not write (\(foreign.prefix(4).joined(separator: ", "))\(foreign.count > 4 ? ", …" : "")); rnnbook writes only into an empty folder (a README.md or .gitignore may stay) or one it marked as its own; choose another folder")
                 }
@@ -95,10 +95,19 @@ public struct OutputFolder: Sendable {
         return before
     }
 
-    /// Adds to the manifest what appeared in the folder since `before` (what this build wrote).
+    /// Whether `.cache` holds only what locating the toolchain writes before a build starts
+    /// (`toolchain.json`, `cblas/`): `serve` makes its runner, and so these, before its first build.
+    var onlyToolchainScratch: Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.appendingPathComponent(".cache").path)) ?? []
+        return Set(names).isSubset(of: ["toolchain.json", "cblas"])
+    }
+
+    /// Adds to the manifest what appeared in the folder since `before` (what this build wrote),
+    /// and `.cache`, which is rnnbook's whenever it is there (it may predate the build's mark).
     public func recordWritten(since before: Set<String>) {
         let now = entries()
-        let listed = (writtenEntries() ?? []).union(now.subtracting(before)).subtracting(Self.kept)
+        var listed = (writtenEntries() ?? []).union(now.subtracting(before)).subtracting(Self.kept)
+        if now.contains(".cache") { listed.insert(".cache") }
         try? writeAtomically(Data(listed.sorted().joined(separator: "\n").utf8), to: manifest)
     }
 
