@@ -57,9 +57,10 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
         record.message = "\(problem) (the check itself: \(record.message))"
     }
     record.toleranceReason = reason
-    if record.passed, let verdict, let equation = BookContext.shared.equation(label) {
-        let tol = record.tolerance ?? defaultEquationTolerance
-        let mutants = MutantJudge.shared.judge(label: label, tex: equation.tex, bindings: verdict.bindings, tolerance: tol)
+    if record.passed, let verdict {
+        // Mutants are judged as the equation was: its TeX, bindings and tolerance.
+        let mutants = MutantJudge.shared.judge(label: label, tex: verdict.tex, bindings: verdict.bindings,
+                                               tolerance: verdict.verdict.tolerance)
         let described = Set(mutants.map(\.description))
         let unknown = survivors.keys.filter { !described.contains($0) }.sorted()
         if !unknown.isEmpty {
@@ -102,7 +103,7 @@ public func verifyFails(_ label: String, _ bindings: [String: any MathValue],
                                                 indexed: indexed, tolerance: tolerance)
     var record = check
     record.kind = .expectError
-    let tol = record.tolerance ?? defaultEquationTolerance
+    let tol = verdict?.verdict.tolerance ?? record.tolerance ?? defaultEquationTolerance
     let cannot = "cannot show this erratum by its values, so its failure proves nothing about the slip"
     if BookContext.shared.equation(label) == nil {
         record.verdict = .failed
@@ -135,8 +136,9 @@ public func verifyFails(_ label: String, _ bindings: [String: any MathValue],
     return record.passed
 }
 
-/// What one evaluation of an equation gave: the verdict and the bindings it used (for mutants).
+/// What one evaluation of an equation gave: its TeX, the verdict and the bindings it used (for mutants).
 private struct EvaluatedEquation {
+    var tex: String
     var verdict: EquationVerdict
     var bindings: Bindings
 }
@@ -197,7 +199,7 @@ private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
                              tolerance: onlyShapes ? nil : tol, shapes: verdict.shapes,
                              message: verdict.message + note, line: equation.line, block: context.currentBlock)
         record.file = equation.file
-        return (record, nil, EvaluatedEquation(verdict: verdict, bindings: mathBindings))
+        return (record, nil, EvaluatedEquation(tex: equation.tex, verdict: verdict, bindings: mathBindings))
     } catch {
         let shapes = values.mapValues { $0.mathTensor.shape }
         record = Finding(kind: .equation, label: label, passed: false, tolerance: tol, shapes: shapes,
