@@ -206,6 +206,8 @@ public struct Chapter: Codable, Sendable, Equatable {
     public var params: [String: ParamValue]
     public var profiles: [String: [String: ParamValue]]
     public var timeout: Double?
+    /// Front matter `memory:`: most memory the program may use, in MB.
+    public var memoryLimitMB: Int?
     public var segments: [Segment]
     public var inlines: [InlineItem]
     /// Data files (relative to `$RNNBOOK_DATA`) the front matter says the chapter reads; part of the cache key.

@@ -1,5 +1,8 @@
 import BookProtocol
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A labelled display equation of the running chapter, registered by the generated program
 /// so that `verify` can find its LaTeX and report the Markdown line.
@@ -20,19 +23,33 @@ public final class BookContext: @unchecked Sendable {
 
     private let lock = NSLock()
     private var channel: FileHandle?
+    private var seal: ChannelSeal?
+    private var sequence: UInt64 = 0
     private var _currentBlock = -1
     private var _equations: [String: EquationSource] = [:]
     /// Events recorded for the `checkpoint` closures now running (innermost last).
     private var recordings: [[ChannelEvent]] = []
 
     private init() {
-        // The runner passes a private file (not stdout) for structured events; without it
-        // (a chapter program run by hand) events are dropped.
-        if let path = ProcessInfo.processInfo.environment["RNNBOOK_CHANNEL"] {
-            channel = FileHandle(forWritingAtPath: path)
-            channel?.seekToEndOfFile()
-            // Code the chapter starts (a shell, a child process) should not find the channel by name.
-            unsetenv("RNNBOOK_CHANNEL")
+        // The runner hands over the channel as an open descriptor and its sealing key on a pipe
+        // (see `ChannelHandoff`); without them (a chapter program run by hand) events are dropped.
+        if ProcessInfo.processInfo.environment[ChannelHandoff.environmentVariable] != nil {
+            unsetenv(ChannelHandoff.environmentVariable)
+            var key = [UInt8](repeating: 0, count: 16)
+            var got = 0
+            while got < 16 {
+                let n = key.withUnsafeMutableBytes { read(ChannelHandoff.keyDescriptor, $0.baseAddress! + got, 16 - got) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                got += n
+            }
+            close(ChannelHandoff.keyDescriptor)
+            if got == 16, let seal = ChannelSeal(keyBytes: key) {
+                self.seal = seal
+                // Not inherited by what the chapter starts (a shell, a child process).
+                _ = fcntl(ChannelHandoff.channelDescriptor, F_SETFD, FD_CLOEXEC)
+                channel = FileHandle(fileDescriptor: ChannelHandoff.channelDescriptor, closeOnDealloc: false)
+            }
         }
     }
 
@@ -75,8 +92,10 @@ public final class BookContext: @unchecked Sendable {
             data = d
         }
         lock.withLock {
-            channel?.write(data)
-            channel?.write(Data([0x0A]))
+            if let channel, let seal {
+                channel.write(Data(seal.seal(sequence: sequence, body: Array(data)) + [0x0A]))
+                sequence += 1
+            }
             // Live progress is not worth replaying; everything else a checkpoint keeps.
             if case .progress = event { return }
             for i in recordings.indices { recordings[i].append(event) }

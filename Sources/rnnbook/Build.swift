@@ -26,17 +26,21 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Seconds each chapter program may run (overrides front matter).")
     var timeout: Double?
 
+    @Option(help: ArgumentHelp("Most memory each chapter program may use (overrides front matter `memory:`; default \(BuildSettings.defaultMemoryLimitMB)).", valueName: "MB"))
+    var memory: Int?
+
     @Option(help: "Chapters to run at the same time.")
     var jobs: Int = 1
 
     @Flag(help: "Fail at once when another build is using the output folder, instead of waiting for it.")
     var noWait = false
 
-    func validate() throws { try Self.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed) }
+    func validate() throws { try Self.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed, memory: memory) }
 
     /// The checks of `--set`, `--jobs`, `--timeout` and `--seed` (shared with `grade`).
-    static func validate(assignments: [String], jobs: Int, timeout: Double?, seed: Int?) throws {
+    static func validate(assignments: [String], jobs: Int, timeout: Double?, seed: Int?, memory: Int? = nil) throws {
         if let seed, seed < 0 { throw ValidationError("--seed must be 0 or more, got \(seed)") }
+        if let memory, memory < 16 { throw ValidationError("--memory must be at least 16 (megabytes), got \(memory)") }
         for a in assignments where !a.contains("=") || a.hasPrefix("=") {
             throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
         }
@@ -65,6 +69,7 @@ struct RunOptions: ParsableArguments {
         s.seed = seed
         s.force = force
         s.timeout = timeout
+        s.memoryLimitMB = memory
         s.productKernels = EngineInfo.productKernels
         return s
     }

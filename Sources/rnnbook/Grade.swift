@@ -39,14 +39,20 @@ struct Grade: ParsableCommand {
     @Option(help: "Seed (overrides the 'seed' param).")
     var seed: Int?
 
-    @Option(help: "Seconds each run may take (overrides front matter).")
+    @Option(help: "Seconds each run may take (default: the chapter's timeout for the reference solutions; for submissions, three times the reference's run, at least \(Int(Grader.minimumSubmissionTimeout)) s).")
     var timeout: Double?
 
-    @Option(help: "Runs at the same time.")
+    @Option(help: ArgumentHelp("Most memory each run may use (overrides front matter `memory:`; default \(BuildSettings.defaultMemoryLimitMB)).", valueName: "MB"))
+    var memory: Int?
+
+    @Option(name: .shortAndLong, help: "Runs at the same time.")
     var jobs: Int = 1
 
+    @Flag(help: "Run submissions without the bubblewrap sandbox, with your own rights. Only for code you trust.")
+    var trustedSubmissions = false
+
     func validate() throws {
-        try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed)
+        try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed, memory: memory)
         if !template && submissions.isEmpty { throw ValidationError("give at least one --submission FILE-OR-FOLDER (or --template)") }
     }
 
@@ -76,7 +82,20 @@ struct Grade: ParsableCommand {
         settings.overrides = RunOptions.overrides(assignments)
         settings.seed = seed
         settings.timeout = timeout
+        settings.memoryLimitMB = memory
         settings.productKernels = EngineInfo.productKernels
+        if !trustedSubmissions {
+            switch Sandbox.probe() {
+            case .success(let sandbox): settings.sandbox = sandbox
+            case .failure(let why):
+                FileHandle.standardError.write(Data("""
+                    error: grade runs each submission in a sandbox, which cannot be set up on this machine: \(why)
+                    Fix it, or pass --trusted-submissions to run the submissions with your own rights (only for code you trust).
+
+                    """.utf8))
+                throw ExitCode(1)
+            }
+        }
         let report: Grader.Report
         do {
             report = try Grader(settings: settings).grade(chapterURL: chapterURL, displayPath: chapter, submissions: files,

@@ -7,7 +7,7 @@ import BookProtocol
 /// Runs the built `rnnbook` binary on chapters written to a temporary book.
 final class Book {
     let root: URL
-    deinit { try? FileManager.default.removeItem(at: root) }
+    deinit { if ProcessInfo.processInfo.environment["KEEP_BOOK"] == nil { try? FileManager.default.removeItem(at: root) } }
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-e2e-\(UUID().uuidString)")

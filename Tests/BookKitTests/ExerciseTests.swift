@@ -177,8 +177,50 @@ struct ExerciseTests {
             Issue.record("a submission calling _bookBlockStart was accepted")
         } catch let error as BookError {
             #expect(error.location == SourceLocation(file: "eve.md", line: 3, column: 1))
-            #expect(error.message.contains("runtime internals ('_bookBlockStart')"))
+            #expect(error.message.contains("may not use '_bookBlockStart'"))
         }
+    }
+
+    /// Each way a submission could report a check itself, or reach what reports them, is
+    /// refused at its place; the same words in a comment or a string's text are not code.
+    @Test(arguments: [
+        ("expect(\"uniform over 28\", true)", "expect", 1),
+        ("let f = { `expect`(\"x\", true) }", "expect", 11),
+        ("print(\"\\(expect(\"x\", true))\")", "expect", 10),
+        ("print(#\"\\#(verify(\"eq\", [:]))\"#)", "verify", 12),
+        ("BookContext.shared.emit(.failure(block: 0, message: \"\"))", "BookContext", 1),
+        ("enum BookRuntime { static func expect() {} }", "BookRuntime", 6),
+        ("@_silgen_name(\"swift_x\") func f()", "@_silgen_name", 1),
+        ("let h = dlsym(nil, \"x\")", "dlsym", 9),
+        ("let fd = getenv(\"RNNBOOK_CHANNEL_FD\")", "RNNBOOK_CHANNEL_FD", 18),
+    ])
+    func forbiddenNamesAreRefusedWhereTheyAre(code: String, name: String, column: Int) throws {
+        let s = try Submission.parse(markdown: "```swift submission ex-uniform\nfunc perplexity(_ p: [Double]) -> Double { 28 }\n\(code)\n```\n", path: "eve.md")
+        do {
+            try s.validate(against: try fixture(), gradable: ["ex-step", "ex-uniform"])
+            Issue.record("accepted: \(code)")
+        } catch let error as BookError {
+            #expect(error.location == SourceLocation(file: "eve.md", line: 3, column: column), "\(code)")
+            #expect(error.message.contains("may not use '\(name)'"), "\(error.message)")
+        }
+    }
+
+    @Test func theWordsInCommentsAndStringTextAreNotCode() throws {
+        let code = """
+        // expect("x", true) would be refused as code
+        /* verify /* nested */ BookContext */
+        let note = "I expect 28, and \\(1 + 1) is not verify"
+        let raw = #"expect "quoted" \\(verify)"#
+        let block = \"\"\"
+            expect(BookRuntime)
+            \"\"\"
+        func perplexity(_ p: [Double]) -> Double { 28 }
+        """
+        let s = try Submission.parse(markdown: "```swift submission ex-uniform\n\(code)\n```\n", path: "ok.md")
+        try s.validate(against: try fixture(), gradable: ["ex-step", "ex-uniform"])
+        let names = SwiftTokens.identifiers(in: code).map(\.name)
+        #expect(!names.contains("expect") && !names.contains("verify") && !names.contains("BookContext") && !names.contains("BookRuntime"))
+        #expect(names.contains("perplexity") && names.contains("note"))
     }
 
     @Test func theTemplateHoldsEachStarter() throws {

@@ -198,6 +198,7 @@ public struct ChapterParser: Sendable {
         try outline.finish()
         var chapter = Chapter(path: path, slug: slug, title: front.title ?? firstHeading ?? slug, params: front.params,
                               profiles: front.profiles, timeout: front.timeout, segments: segments, inlines: inlines)
+        chapter.memoryLimitMB = front.memory
         chapter.dataFiles = front.data.isEmpty ? nil : front.data
         chapter.summary = front.summary
         chapter.sections = outline.sections.isEmpty ? nil : outline.sections

@@ -7,6 +7,8 @@ struct FrontMatter: Sendable, Equatable {
     var params: [String: ParamValue] = [:]
     var profiles: [String: [String: ParamValue]] = [:]
     var timeout: Double?
+    /// Most memory the chapter's program may use, in MB (`memory:`).
+    var memory: Int?
     /// Data files (relative to `$RNNBOOK_DATA`) the chapter reads; they enter the cache key.
     var data: [String] = []
     /// One paragraph for the contents page.
@@ -14,10 +16,10 @@ struct FrontMatter: Sendable, Equatable {
     /// The bibliography file (relative to the chapter's folder) and where the front matter names it.
     var bibliography: (path: String, location: SourceLocation)?
 
-    static let knownKeys = ["title", "params", "profiles", "timeout", "data", "summary", "bibliography"]
+    static let knownKeys = ["title", "params", "profiles", "timeout", "memory", "data", "summary", "bibliography"]
 
     static func == (a: FrontMatter, b: FrontMatter) -> Bool {
-        a.title == b.title && a.params == b.params && a.profiles == b.profiles && a.timeout == b.timeout && a.data == b.data
+        a.title == b.title && a.params == b.params && a.profiles == b.profiles && a.timeout == b.timeout && a.memory == b.memory && a.data == b.data
             && a.summary == b.summary && a.bibliography?.path == b.bibliography?.path
     }
 }
@@ -79,6 +81,11 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
                 throw BookError("'timeout' must be a positive number of seconds, found '\(value.string ?? kindName(value))'", at: here(value.mark))
             }
             fm.timeout = t
+        case "memory":
+            guard let mb = value.int, mb >= 16 else {
+                throw BookError("'memory' must be a whole number of megabytes, at least 16, found '\(value.string ?? kindName(value))'", at: here(value.mark))
+            }
+            fm.memory = mb
         case "data":
             if let s = value.string, value.scalar != nil { fm.data = [s] }
             else if let seq = value.sequence {

@@ -121,18 +121,40 @@ public struct Submission: Sendable, Equatable {
         info.split(whereSeparator: \.isWhitespace).first.map { $0.lowercased() == "swift" } ?? false
     }
 
+    /// Names a submission may not write anywhere in its code (strings' text aside). Verdicts
+    /// come only from the exercise's check blocks: a submission that could call the checking
+    /// functions (`expect`, `verify`, …) could report a pass from inside a function the checks
+    /// call; the runtime's internals (block markers, the side channel, the modules by name, with
+    /// which a local type could shadow a qualified call) and the ways around Swift's names to
+    /// reach them (`@_silgen_name`, `dlsym`) would do the same.
+    static let forbiddenNames: Set<String> = [
+        "expect", "verify", "verifyFails", "verifyGradient", "bindSymbols",
+        "BookContext", "BookRuntime", "BookProtocol", "Engine", "MathCheck", "ChannelSeal", "ChannelHandoff", "ChannelEvent",
+        "@_silgen_name", "@_cdecl", "@_extern", "@_used", "@_section", "dlsym", "dlopen", "dlvsym",
+    ]
+
+    /// The first forbidden name in `code` (see `forbiddenNames`; also any `_book…` name), located in the block.
+    static func forbiddenUse(in block: CodeBlock) -> (name: String, location: SourceLocation)? {
+        for token in SwiftTokens.identifiers(in: block.code) where forbiddenNames.contains(token.name) || token.name.hasPrefix("_book") {
+            return (token.name, SourceLocation(file: block.location.file, line: block.location.line + token.line - 1, column: token.column))
+        }
+        // The side channel's environment variables, even spelled inside a string.
+        for (offset, line) in block.code.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard let hit = line.firstMatch(of: #/RNNBOOK_\w*/#) else { continue }
+            let column = line.distance(from: line.startIndex, to: hit.range.lowerBound) + 1
+            return (String(hit.output), SourceLocation(file: block.location.file, line: block.location.line + offset, column: column))
+        }
+        return nil
+    }
+
     /// Refuses exercise ids the chapter does not have, at the first block naming one, and code
-    /// that calls the runtime's internals (block markers, the side channel), with which a
-    /// submission could report checks in the name of the exercise's check blocks.
+    /// that names what only the checks may call (see `forbiddenNames`).
     public func validate(against chapter: Chapter, gradable: [String]) throws {
         for id in order {
             for block in parts[id] ?? [] {
-                for (offset, line) in block.code.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    guard let hit = line.firstMatch(of: #/\b_book\w*|\bBookContext\b|RNNBOOK_CHANNEL/#) else { continue }
-                    let column = line.distance(from: line.startIndex, to: hit.range.lowerBound) + 1
-                    throw BookError("a submission may not use rnnbook's runtime internals ('\(hit.output)'); write the exercise's code only",
-                                    at: SourceLocation(file: block.location.file, line: block.location.line + offset, column: column))
-                }
+                guard let hit = Self.forbiddenUse(in: block) else { continue }
+                throw BookError("a submission may not use '\(hit.name)': verdicts come only from the exercise's checks, and rnnbook's runtime and its modules are theirs; write the exercise's code only",
+                                at: hit.location)
             }
         }
         for id in order where !gradable.contains(id) {

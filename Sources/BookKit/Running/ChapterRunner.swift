@@ -23,6 +23,13 @@ public struct BuildSettings: Sendable {
     /// of every result and cache key, since the kernels differ in the last bits.
     public var productKernels: String?
     public static let defaultTimeout: Double = 900
+    /// Overrides the chapters' front matter `memory:` (MB).
+    public var memoryLimitMB: Int?
+    /// Most memory a chapter program may use when neither the front matter nor --memory says.
+    public static let defaultMemoryLimitMB = 4096
+    /// When set, every chapter program runs inside it (`grade` sets it for submissions and
+    /// reference solutions alike).
+    public var sandbox: Sandbox?
     public init(bookRoot: URL, outputDirectory: URL) { self.bookRoot = bookRoot; self.outputDirectory = outputDirectory }
 
     /// Which edition the pages and JSON are (see `Edition`).
@@ -37,7 +44,7 @@ public struct ChapterRunner: Sendable {
     public var settings: BuildSettings
     public var versions: VersionInfo
     /// Bumped when generated programs or result assembly change, so old cache entries miss.
-    static let generatorVersion = "rnnbook-runner-5"
+    static let generatorVersion = "rnnbook-runner-6"
 
     public init(settings: BuildSettings) throws {
         self.settings = settings
@@ -174,6 +181,10 @@ public struct ChapterRunner: Sendable {
         settings.timeout ?? chapter.timeout ?? BuildSettings.defaultTimeout
     }
 
+    func effectiveMemoryLimitMB(_ chapter: Chapter) -> Int {
+        settings.memoryLimitMB ?? chapter.memoryLimitMB ?? BuildSettings.defaultMemoryLimitMB
+    }
+
     /// Runs `chapter` (parsed from `source`), using the cache unless `force`.
     public func run(_ chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal) -> ChapterResult {
         let startedAt = ISO8601DateFormatter().string(from: Date())
@@ -220,12 +231,13 @@ public struct ChapterRunner: Sendable {
                                versions: versions, machine: machineDescription(), startedAt: startedAt, seconds: 0,
                                compileSeconds: compile.seconds)
         if compile.problems.isEmpty && compile.stopAfter != 0 && !runnable.isEmpty {
-            let checkpoints = writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work)
+            // In a sandbox the program sees neither the checkpoint store nor the open log.
+            let checkpoints = settings.sandbox == nil ? writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work) : nil
             var environment = checkpoints.map { ["RNNBOOK_CHECKPOINTS": $0] } ?? [:]
             let openLog = work.appendingPathComponent("opened.txt")
             try? FileManager.default.removeItem(at: openLog)
             let preload = toolchain.binDirectory.appendingPathComponent("libRnnbookOpenLog.so")
-            if FileManager.default.fileExists(atPath: preload.path) {
+            if settings.sandbox == nil && FileManager.default.fileExists(atPath: preload.path) {
                 environment["LD_PRELOAD"] = ([preload.path] + (ProcessInfo.processInfo.environment["LD_PRELOAD"].map { [$0] } ?? [])).joined(separator: ":")
                 environment["RNNBOOK_OPEN_LOG"] = openLog.path
                 _ = FileManager.default.createFile(atPath: openLog.path, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -233,7 +245,7 @@ public struct ChapterRunner: Sendable {
             record.run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal,
                                     environment: environment)
             let toolchainRoot = URL(fileURLWithPath: toolchain.swiftc).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-            record.observed = FileManager.default.fileExists(atPath: preload.path)
+            record.observed = settings.sandbox == nil && FileManager.default.fileExists(atPath: preload.path)
                 ? ObservedInputs.read(log: openLog, excluding: [toolchainRoot, toolchain.binDirectory, settings.cacheDirectory])
                 : ObservedInputs(complete: false, problem: "libRnnbookOpenLog.so is not built next to rnnbook, so the files it read are unknown")
         }

@@ -19,6 +19,15 @@ public struct Grader: Sendable {
         self.settings.edition = .instructor
     }
 
+    /// A submission's run may take this long at least, whatever its reference took.
+    public static let minimumSubmissionTimeout: Double = 30
+
+    /// The timeout of a submission's run: three times its reference solution's run, at least
+    /// `minimumSubmissionTimeout`.
+    static func submissionTimeout(reference seconds: Double?) -> Double {
+        max(minimumSubmissionTimeout, 3 * (seconds ?? minimumSubmissionTimeout))
+    }
+
     /// One check's verdict for one submission.
     public struct CheckVerdict: Codable, Sendable, Equatable {
         public enum Verdict: String, Codable, Sendable { case passed, failed, notRun = "not run" }
@@ -89,10 +98,18 @@ public struct Grader: Sendable {
             throw UsageError("--exercise \(id): \(displayPath) has no such exercise to grade; exercises: \(gradable.joined(separator: ", "))")
         }
         let selected = only.isEmpty ? gradable : gradable.filter(only.contains)
+        let runner = try ChapterRunner(settings: settings)
+        let scratch = settings.outputDirectory
+        try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let parsed: [(path: String, submission: Result<Submission, BookError>)] = submissions.map { file in
             do {
                 let s = try Submission.read(contentsOf: file.url, displayPath: file.displayPath)
                 try s.validate(against: chapter, gradable: gradable)
+                for id in selected {
+                    guard let blocks = s.parts[id] else { continue }
+                    if let error = SubmissionNames.shadowing(submission: blocks, exercise: id, chapter: chapter,
+                                                             swiftc: runner.toolchain.swiftc, work: scratch) { throw error }
+                }
                 return (file.displayPath, .success(s))
             } catch let error as BookError {
                 return (file.displayPath, .failure(error))
@@ -111,24 +128,39 @@ public struct Grader: Sendable {
             for id in selected { if let blocks = s.parts[id] { jobs.append(Job(exercise: id, submission: n, blocks: blocks)) } }
         }
         let jobList = jobs
-        let runner = try ChapterRunner(settings: settings)
         let engine = runner.toolchain.engineIdentity
         terminal.number(chapters: [])
-        let results = parallelMap(jobList, jobs: parallel) { k, job -> ChapterResult in
+        @Sendable func run(_ k: Int, _ job: Job, timeout: Double?) -> ChapterResult {
             var graded = chapter.substitutingSolutions([job.exercise: job.blocks], endingAfter: job.exercise)
             // Every run gets its own work folder.
             graded.slug = "grade-\(k)"
             let who = job.submission.map { parsed[$0].path } ?? "reference solution"
             terminal.status("grading \(job.exercise): \(who)")
-            return runner.run(graded, source: source, engineIdentity: engine, terminal: terminal)
+            var r = runner
+            r.settings.timeout = timeout
+            return r.run(graded, source: source, engineIdentity: engine, terminal: terminal)
         }
+        // The reference solutions first: each submission may take a few times what its reference took.
+        let references = jobList.indices.filter { jobList[$0].submission == nil }
+        let referenceResults = parallelMap(references, jobs: parallel) { _, k in run(k, jobList[k], timeout: settings.timeout) }
+        var seconds: [String: Double] = [:]
+        for (n, k) in references.enumerated() { seconds[jobList[k].exercise] = max(0, referenceResults[n].seconds - referenceResults[n].compileSeconds) }
+        let referenceSeconds = seconds
+        let answers = jobList.indices.filter { jobList[$0].submission != nil }
+        let answerResults = parallelMap(answers, jobs: parallel) { _, k in
+            let job = jobList[k]
+            return run(k, job, timeout: settings.timeout ?? Self.submissionTimeout(reference: referenceSeconds[job.exercise]))
+        }
+        var results = [ChapterResult?](repeating: nil, count: jobList.count)
+        for (n, k) in references.enumerated() { results[k] = referenceResults[n] }
+        for (n, k) in answers.enumerated() { results[k] = answerResults[n] }
         terminal.clear()
 
         func grade(_ k: Int, against reference: [CheckVerdict]?) -> ExerciseGrade {
             let job = jobList[k]
             let graded = chapter.substitutingSolutions([job.exercise: job.blocks], endingAfter: job.exercise)
             let title = chapter.exercise(job.exercise)?.title ?? job.exercise
-            return Self.verdicts(of: results[k], graded: graded, exercise: job.exercise, title: title, reference: reference)
+            return Self.verdicts(of: results[k]!, graded: graded, exercise: job.exercise, title: title, reference: reference)
         }
         var reference: [String: ExerciseGrade] = [:]
         for (k, job) in jobList.enumerated() where job.submission == nil { reference[job.exercise] = grade(k, against: nil) }
@@ -169,6 +201,13 @@ public struct Grader: Sendable {
                          message: f.message, location: f.locationText)
         }
         let problem = result.findings.first { !$0.kind.isCheck && $0.failed }?.description
+        // A run whose channel was written by someone else has no verdict to believe: every check fails.
+        if result.findings.contains(where: { $0.message.contains(ChannelReader.tamperMessage) }) {
+            let checks = (reference ?? found).map { c in
+                CheckVerdict(name: c.name, kind: c.kind, verdict: .failed, message: "not believed: \(ChannelReader.tamperMessage)", location: c.location)
+            }
+            return ExerciseGrade(id: id, title: title, checks: checks, problem: problem ?? ChannelReader.tamperMessage)
+        }
         guard let reference else {
             let problemText = problem ?? (found.isEmpty ? "the check blocks reported no check (write them with expect(\"name\", …))" : nil)
             return ExerciseGrade(id: id, title: title, checks: found, problem: problemText)

@@ -131,6 +131,12 @@ struct RunOutcome: Codable {
     var stderr = Data()
     /// Block that hit its own `timeout=`.
     var timedOutBlock: Int?
+    /// Largest resident set of the program (and anything it waited for), when it ended by itself.
+    var peakMemoryBytes: Int?
+    /// The memory limit it ran under.
+    var memoryLimitMB: Int?
+    /// A line on the side channel did not carry the runtime's seal (see `ChannelReader`).
+    var tampered: Bool?
 }
 
 /// What compiling a chapter's program decided about its blocks.
@@ -275,6 +281,8 @@ struct ResultAssembler {
                     fail(.program, "block \(i + 1) failed: \(message)")
                 } else if let t = run.termination, case .timedOut(let s) = t {
                     fail(.timeout, "block \(i + 1) was stopped: " + (run.timedOutBlock == i ? "its timeout=\(formatSeconds(s)) passed" : "the chapter's timeout of \(formatSeconds(s)) passed") + " (raise it with `timeout:` in the front matter, `timeout=` on the block, or --timeout)")
+                } else if let limit = run.memoryLimitMB, Self.ranOutOfMemory(run, stderr: r.stderr) {
+                    fail(.crash, "block \(i + 1) used more than \(limit) MB of memory, the chapter's limit, and was stopped (raise it with `memory:` in the front matter or --memory MB)")
                 } else if run.termination == .exited(0) {
                     // exit(0) inside a block: not a crash, but the rest of the block never ran.
                     fail(.program, "block \(i + 1) ended the program (exit status 0) before it finished; later blocks did not run")
@@ -377,5 +385,17 @@ struct ResultAssembler {
         if keep.isEmpty { keep = Array(lines.suffix(5)) }
         var seen = Set<String>()
         return keep.filter { seen.insert($0).inserted }.prefix(20).joined(separator: "\n")
+    }
+}
+
+extension ResultAssembler {
+    /// Whether a program that ended abnormally ran out of its memory limit: the Swift runtime
+    /// (or C code) said an allocation failed, or its peak came within 10 % of the limit.
+    static func ranOutOfMemory(_ run: RunOutcome, stderr: String) -> Bool {
+        guard let t = run.termination, !t.succeeded, let limit = run.memoryLimitMB else { return false }
+        if case .timedOut = t { return false }
+        let said = ["failed to allocate", "Could not allocate memory", "std::bad_alloc", "Cannot allocate memory", "out of memory"]
+        if said.contains(where: stderr.contains) { return true }
+        return (run.peakMemoryBytes ?? 0) >= limit * 1024 * 1024 / 10 * 9
     }
 }

@@ -15,7 +15,7 @@ extension ChapterRunner {
         let typed = params.mapValues { [typeName($0), $0.description] }
         try? writeAtomically((try? JSONEncoder().encode(typed)) ?? Data("{}".utf8), to: URL(fileURLWithPath: paramsPath))
         var env = ProcessInfo.processInfo.environment
-        env["RNNBOOK_CHANNEL"] = channelPath
+        env[ChannelHandoff.environmentVariable] = String(ChannelHandoff.channelDescriptor)
         env["RNNBOOK_PARAMS"] = paramsPath
         env["RNNBOOK_CHAPTER"] = chapter.path
         env.merge(extra) { _, new in new }
@@ -27,18 +27,67 @@ extension ChapterRunner {
             b.index.flatMap { i in b.options.timeout.map { (i, $0) } } })
 
         var outcome = RunOutcome()
-        let reader = ChannelReader(path: channelPath)
+        // The channel goes to the program as an open descriptor (the file itself may be out of
+        // its sight), its key on a pipe the runtime reads once and closes.
+        let seal = ChannelSeal.random()
+        let channelFD = open(channelPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+        var keyPipe: [Int32] = [-1, -1]
+        let piped = pipe(&keyPipe) == 0
+        defer { if channelFD >= 0 { close(channelFD) }; if piped { close(keyPipe[0]) } }
+        if piped {
+            _ = fcntl(keyPipe[0], F_SETFD, FD_CLOEXEC)
+            var key = seal.keyBytes
+            _ = write(keyPipe[1], &key, key.count)
+            close(keyPipe[1])
+        }
+        guard channelFD >= 0, piped else {
+            outcome.termination = .exited(-1)
+            outcome.stderr = Data("cannot open the side channel \(channelPath): \(String(cString: strerror(errno)))".utf8)
+            return outcome
+        }
+        let reader = ChannelReader(path: channelPath, seal: seal)
+        // Every event, in order: those the progress line read while the program ran, then the rest.
+        var seen: [ChannelEvent] = []
         var currentBlock: (index: Int, since: Double)? = nil
         var lastProgress: (block: Int, step: Int, of: Int, metrics: [String: Double], tps: Double?)? = nil
-        let process = Subprocess(executable: executable, arguments: [], environment: env, workingDirectory: settings.bookRoot.path,
+        let memoryMB = effectiveMemoryLimitMB(chapter)
+        outcome.memoryLimitMB = memoryMB
+        var process: Subprocess
+        if let sandbox = settings.sandbox {
+            let inside = sandboxedEnvironment(env, paramsPath: Sandbox.paramsPath)
+            let folder = work.appendingPathComponent("sandbox")
+            try? FileManager.default.removeItem(at: folder)
+            do {
+                try sandbox.prepare(workFolder: folder)
+                // Execute-only for the sandbox's user: it runs the program but cannot read it.
+                try FileManager.default.setAttributes([.posixPermissions: 0o711], ofItemAtPath: executable)
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: paramsPath)
+            } catch {
+                outcome.termination = .exited(-1)
+                outcome.stderr = Data("cannot prepare the sandbox: \(describe(error))".utf8)
+                return outcome
+            }
+            let command = sandbox.command(program: executable, arguments: [], readOnly: sandboxReadOnlyPaths(env: env) + [],
+                                          workFolder: folder, environment: inside, bindProgramAs: Sandbox.programPath,
+                                          extraBinds: [(paramsPath, Sandbox.paramsPath)])
+            process = Subprocess(executable: command.executable, arguments: command.arguments, environment: command.environment,
+                                 workingDirectory: folder.path, stdoutPath: outPath, stderrPath: errPath)
+            process.limits = sandbox.limits(memoryMB: memoryMB, timeout: chapterTimeout)
+        } else {
+            process = Subprocess(executable: executable, arguments: [], environment: env, workingDirectory: settings.bookRoot.path,
                                  stdoutPath: outPath, stderrPath: errPath)
+            process.limits = [.memory(bytes: UInt64(memoryMB) * 1024 * 1024)]
+        }
+        process.inherited = [(channelFD, ChannelHandoff.channelDescriptor), (keyPipe[0], ChannelHandoff.keyDescriptor)]
         do {
-            outcome.termination = try process.run { elapsed in
+            let measured = try process.runMeasured { elapsed in
                 // A runaway print loop is stopped here, not when the disk is full.
                 for (stream, path) in [("stdout", outPath), ("stderr", errPath)] where fileSize(path) > maxOutputBytesPerStream {
                     return .outputLimit(stream: stream, bytes: maxOutputBytesPerStream)
                 }
-                for event in reader.readNew() {
+                let fresh = reader.readNew()
+                seen += fresh
+                for event in fresh {
                     switch event {
                     case .blockStart(let index, _, _): currentBlock = (index, elapsed)
                     case .progress(let block, let step, let of, let metrics, let tps): lastProgress = (block, step, of, metrics, tps)
@@ -61,11 +110,14 @@ extension ChapterRunner {
                 }
                 return elapsed > chapterTimeout ? .timedOut(seconds: chapterTimeout) : nil
             }
+            outcome.termination = measured.termination
+            outcome.peakMemoryBytes = measured.peakResidentBytes
         } catch {
             outcome.termination = .exited(-1)
             outcome.stderr = Data("\(error)".utf8)
         }
-        var events = ChannelReader(path: channelPath).readNew()
+        var events = seen + reader.readNew()
+        if reader.tampered { outcome.tampered = true }
         // Past the limit whenever it was noticed (or not at all, if the program ended first):
         // the verdict depends only on what the program printed, not on the 50 ms poll.
         if outcome.termination?.isOutputLimit != true {
@@ -87,6 +139,27 @@ extension ChapterRunner {
         try? FileManager.default.removeItem(atPath: outPath)
         try? FileManager.default.removeItem(atPath: errPath)
         return outcome
+    }
+
+    /// What a sandboxed program's environment holds: the runtime's hand-off, the chapter's
+    /// name, crash report settings, the data folder and the engine's kernel choices; none of
+    /// the user's other variables (tokens, paths).
+    func sandboxedEnvironment(_ env: [String: String], paramsPath: String) -> [String: String] {
+        var inside = env.filter { key, _ in
+            [ChannelHandoff.environmentVariable, "RNNBOOK_CHAPTER", "RNNBOOK_DATA", "RNNBOOK_KERNELS", "SWIFT_BACKTRACE", "LANG", "LC_ALL"].contains(key)
+                || key.hasPrefix("OPENBLAS_") || key.hasPrefix("OMP_")
+        }
+        inside["RNNBOOK_PARAMS"] = paramsPath
+        return inside
+    }
+
+    /// What a sandboxed program needs to see besides the system: the Swift runtime, rnnbook's
+    /// engine library, the data folder.
+    func sandboxReadOnlyPaths(env: [String: String]) -> [String] {
+        let toolchainRoot = URL(fileURLWithPath: toolchain.swiftc).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+        var paths = [toolchainRoot.path, toolchain.binDirectory.appendingPathComponent("libBookRuntime.so").path]
+        if let data = env["RNNBOOK_DATA"], !data.isEmpty { paths.append(URL(fileURLWithPath: data).standardizedFileURL.path) }
+        return paths
     }
 
     /// The events up to the block whose output crossed the limit (the last block to start at
@@ -161,17 +234,26 @@ struct BoundedOutput {
     func offset(_ offset: Int) -> Int { moved[min(max(offset, 0), size)] ?? data.count }
 }
 
-/// Reads new complete JSON lines from the channel file. A half-written last line is read next
-/// time; a complete line that does not decode fails the block it arrived in.
+/// Reads new complete lines from the channel file. A half-written last line is read next
+/// time. A complete line without the runtime's seal (see `ChannelSeal`) was written by code in
+/// the program other than rnnbook's runtime: the run is marked tampered, the line fails the
+/// block it arrived in, and nothing after it is believed. A sealed line that does not decode
+/// is corruption and fails its block.
 final class ChannelReader: @unchecked Sendable {
     let path: String
+    let seal: ChannelSeal
     private var offset: UInt64 = 0
     private var pending = Data()
     private var lastBlock = 0
-    init(path: String) { self.path = path }
+    private var sequence: UInt64 = 0
+    /// Set once a line without the runtime's seal arrived.
+    private(set) var tampered = false
+    init(path: String, seal: ChannelSeal) { self.path = path; self.seal = seal }
+
+    static let tamperMessage = "the program wrote to rnnbook's result channel itself (a line without the runtime's seal); no verdict from this point on is believed"
 
     func readNew() -> [ChannelEvent] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        guard !tampered, let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         try? handle.seek(toOffset: offset)
         let data = (try? handle.readToEnd()) ?? Data()
@@ -182,13 +264,20 @@ final class ChannelReader: @unchecked Sendable {
         while let nl = pending.firstIndex(of: 0x0A) {
             let line = pending[pending.startIndex..<nl]
             pending = Data(pending[(nl + 1)...])
+            guard let body = seal.open(sequence: sequence, line: line) else {
+                tampered = true
+                pending = Data()
+                events.append(.failure(block: lastBlock, message: Self.tamperMessage))
+                return events
+            }
+            sequence += 1
             do {
-                let e = try decoder.decode(ChannelEvent.self, from: line)
+                let e = try decoder.decode(ChannelEvent.self, from: Data(body))
                 if case .blockStart(let index, _, _) = e { lastBlock = index }
                 events.append(e)
             } catch {
                 // A complete line that does not decode is corruption, not noise: fail its block.
-                events.append(.failure(block: lastBlock, message: "side channel: unreadable event \(String(decoding: line.prefix(120), as: UTF8.self))"))
+                events.append(.failure(block: lastBlock, message: "side channel: unreadable event \(String(decoding: body.prefix(120), as: UTF8.self))"))
             }
         }
         return events

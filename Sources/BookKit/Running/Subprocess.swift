@@ -63,6 +63,24 @@ struct Subprocess {
     var workingDirectory: String?
     var stdoutPath: String
     var stderrPath: String
+    /// Descriptors of ours the program gets, at the numbers given (they are close-on-exec here).
+    var inherited: [(descriptor: Int32, as: Int32)] = []
+    /// Set on the program before it starts (inherited by all it starts).
+    var limits: [ResourceLimit] = []
+
+    /// A limit `setrlimit` sets (soft and hard alike).
+    struct ResourceLimit: Equatable {
+        var resource: Int32
+        var value: UInt64
+        static func memory(bytes: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_DATA.rawValue), value: bytes) }
+        static func cpu(seconds: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_CPU.rawValue), value: seconds) }
+        static func fileSize(bytes: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_FSIZE.rawValue), value: bytes) }
+        static func processes(_ n: UInt64) -> ResourceLimit { ResourceLimit(resource: 6, value: n) }  // RLIMIT_NPROC (Linux; not imported by Glibc's overlay)
+        static func openFiles(_ n: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_NOFILE.rawValue), value: n) }
+    }
+
+    /// How the run ended, and the largest resident set of the program or anything it waited for.
+    struct Outcome { var termination: Termination; var peakResidentBytes: Int? }
 
     /// Starts the process and polls until it ends. `poll` runs every 50 ms with the elapsed
     /// seconds and returns a reason to stop it (a timeout), or nil to keep going.
@@ -70,6 +88,10 @@ struct Subprocess {
     /// The forking thread stays in this call until the keeper has exited, so the keeper's
     /// parent-death signal fires only when rnnbook itself dies.
     func run(poll: (Double) -> Termination? = { _ in nil }) throws -> Termination {
+        try runMeasured(poll: poll).termination
+    }
+
+    func runMeasured(poll: (Double) -> Termination? = { _ in nil }) throws -> Outcome {
         guard let prctl = prctlFunction else { throw BookError("cannot start \(executable): prctl not found") }
         // Everything the children touch is prepared here, before the fork.
         let path = strdup(executable)!
@@ -83,7 +105,19 @@ struct Subprocess {
         envp[envList.count] = nil
         let out = strdup(stdoutPath)!, err = strdup(stderrPath)!, devNull = strdup("/dev/null")!
         let cwd = workingDirectory.map { strdup($0)! }
+        // Copies above every target number, so that moving one into place never overwrites another.
+        let copies = try inherited.map { m -> Int32 in
+            let c = fcntl(m.descriptor, F_DUPFD_CLOEXEC, 64)
+            if c < 0 { throw BookError("cannot start \(executable): cannot pass descriptor \(m.descriptor): \(String(cString: strerror(errno)))") }
+            return c
+        }
+        defer { for c in copies { close(c) } }
+        let moves = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * inherited.count + 1)
+        for (i, m) in inherited.enumerated() { moves[2 * i] = copies[i]; moves[2 * i + 1] = m.as }
+        let rlimits = UnsafeMutablePointer<(Int32, rlimit)>.allocate(capacity: limits.count + 1)
+        for (i, l) in limits.enumerated() { rlimits[i] = (l.resource, rlimit(rlim_cur: rlim_t(l.value), rlim_max: rlim_t(l.value))) }
         defer {
+            moves.deallocate(); rlimits.deallocate()
             for i in 0..<args.count { free(argv[i]) }
             for i in 0..<envList.count { free(envp[i]) }
             argv.deallocate(); envp.deallocate()
@@ -94,7 +128,8 @@ struct Subprocess {
         // Close-on-exec from the start: another build thread may fork at any moment.
         guard let pipe2 = pipe2Function, pipe2(&fds, O_CLOEXEC) == 0 else { throw BookError("cannot start \(executable): pipe: \(String(cString: strerror(errno)))") }
         let plan = KeeperPlan(prctl: prctl, parent: getpid(), report: fds[1], path: path, argv: argv, envp: envp,
-                              stdin: devNull, stdout: out, stderr: err, cwd: cwd)
+                              stdin: devNull, stdout: out, stderr: err, cwd: cwd,
+                              moves: moves, moveCount: inherited.count, limits: rlimits, limitCount: limits.count)
         let keeper = fork()
         if keeper == 0 { keeperMain(plan) }
         close(fds[1])
@@ -125,14 +160,17 @@ struct Subprocess {
             }
             if let stop = poll(Date().timeIntervalSince(start)) {
                 stopTree(run, ownKeeper: true)
-                return stop
+                return Outcome(termination: stop, peakResidentBytes: nil)
             }
             usleep(50_000)
         }
         // Leftovers of the program (its group, and anything that left the group) go too.
+        var peakKB: Int32 = -1
+        if !readInt32(reader, &peakKB) { peakKB = -1 }
         stopTree(run, ownKeeper: true)
-        if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(status & 0x7f)
+        let peak = peakKB >= 0 ? Int(peakKB) * 1024 : nil
+        if status & 0x7f == 0 { return Outcome(termination: .exited((status >> 8) & 0xff), peakResidentBytes: peak) }
+        return Outcome(termination: .signaled(status & 0x7f), peakResidentBytes: peak)
     }
 }
 
@@ -170,6 +208,11 @@ private struct KeeperPlan {
     var stdout: UnsafeMutablePointer<CChar>
     var stderr: UnsafeMutablePointer<CChar>
     var cwd: UnsafeMutablePointer<CChar>?
+    /// Pairs (ours, theirs) of descriptors to move into place.
+    var moves: UnsafeMutablePointer<Int32>
+    var moveCount: Int
+    var limits: UnsafeMutablePointer<(Int32, rlimit)>
+    var limitCount: Int
 }
 
 /// The keeper, in the child of `fork`: system calls only, on memory prepared by the parent.
@@ -199,6 +242,15 @@ private func keeperMain(_ plan: KeeperPlan) -> Never {
         if i > 2 { close(i) }
         if o > 2 { close(o) }
         if e > 2 { close(e) }
+        for k in 0..<plan.moveCount {
+            let (from, to) = (plan.moves[2 * k], plan.moves[2 * k + 1])
+            // dup2 clears close-on-exec on the copy; a descriptor already in place keeps it otherwise.
+            if from == to { _ = fcntl(to, F_SETFD, 0) } else if dup2(from, to) < 0 { _exit(127) }
+        }
+        for k in 0..<plan.limitCount {
+            var l = plan.limits[k].1
+            if setrlimit(__rlimit_resource_t(UInt32(plan.limits[k].0)), &l) != 0 { _exit(127) }
+        }
         if let cwd = plan.cwd, chdir(cwd) != 0 { _exit(127) }
         execve(plan.path, plan.argv, plan.envp)
         _exit(127)
@@ -208,9 +260,13 @@ private func keeperMain(_ plan: KeeperPlan) -> Never {
     _ = write(plan.report, &pid, 4)
     while true {
         var status: Int32 = 0
-        let r = waitpid(-1, &status, 0)
+        var usage = rusage()
+        let r = wait4(-1, &status, 0, &usage)
         if r == program {
             _ = write(plan.report, &status, 4)
+            // Kilobytes; the program's own peak or that of anything it waited for (a sandbox's child).
+            var peak = Int32(clamping: usage.ru_maxrss)
+            _ = write(plan.report, &peak, 4)
             close(plan.report)
         } else if r < 0 {
             if errno == EINTR { continue }
