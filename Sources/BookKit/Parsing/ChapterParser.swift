@@ -7,10 +7,7 @@ public struct ChapterParser: Sendable {
 
     /// Parses the chapter at `url`; `displayPath` is how messages name it (`chapters/02-rnn.md`).
     public func parse(contentsOf url: URL, displayPath: String) throws -> Chapter {
-        let source: String
-        do { source = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BookError("cannot read chapter: \(error.localizedDescription)", at: SourceLocation(file: displayPath, line: 1))
-        }
+        let source = try readBoundedText(url, displayPath: displayPath, what: "chapter")
         return try parse(source: source, path: displayPath, baseDirectory: url.deletingLastPathComponent())
     }
 
