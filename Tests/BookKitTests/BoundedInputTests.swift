@@ -34,17 +34,7 @@ struct BoundedInputTests {
 
     /// `rnnbook ARGUMENTS…` in `book` under a 1 GB address-space limit (`ulimit -v`).
     static func runLimited(_ book: Book, _ arguments: [String]) throws -> Book.Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "ulimit -v 1000000 && exec \"$0\" \"$@\"", Book.binary.path] + arguments
-        p.currentDirectoryURL = book.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Book.Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try book.run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", "ulimit -v 1000000 && exec \"$0\" \"$@\"", Book.binary.path] + arguments)
     }
 
     @Test func anAliasBombInReferencesIsRefusedUnderASmallMemoryLimit() throws {
