@@ -61,6 +61,9 @@ public struct BlockOptions: Codable, Sendable, Equatable {
     public var timeout: Double?
     /// Its part in an exercise (```` ```swift starter ````, `solution`, `check`); see `Exercise`.
     public var role: ExerciseRole? = nil
+    /// `public="…"` on a hidden check block: the name its checks go by in the student edition
+    /// (else "hidden check 1", "hidden check 2", … in the exercise).
+    public var publicName: String? = nil
     public init() {}
 }
 

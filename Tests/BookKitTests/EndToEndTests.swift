@@ -35,8 +35,13 @@ final class Book {
 
     @discardableResult
     func run(_ arguments: String..., environment extra: [String: String] = [:]) throws -> Run {
+        try run(executable: Self.binary, arguments, environment: extra)
+    }
+
+    /// `executable arguments…` in the book's root (a shell that limits and then runs rnnbook).
+    func run(executable: URL, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
         let p = Process()
-        p.executableURL = Self.binary
+        p.executableURL = executable
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
         p.currentDirectoryURL = root

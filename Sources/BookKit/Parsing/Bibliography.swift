@@ -68,23 +68,14 @@ public struct Bibliography: Sendable, Equatable {
 
     /// Reads `url` (`.json` as CSL-JSON, anything else as CSL-YAML); `displayPath` names it in messages.
     public static func load(contentsOf url: URL, displayPath: String) throws -> Bibliography {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BookError("cannot read bibliography: \(describe(error))", at: SourceLocation(file: displayPath, line: 1))
-        }
+        let text = try readBoundedText(url, displayPath: displayPath, what: "bibliography")
         return try url.pathExtension.lowercased() == "json" ? parse(json: text, path: displayPath) : parse(yaml: text, path: displayPath)
     }
 
     /// Parses CSL-YAML: a list of items, or a mapping with the list under `references:`.
     public static func parse(yaml: String, path: String) throws -> Bibliography {
-        let node: Node?
-        do { node = try Yams.compose(yaml: yaml) } catch let error as YamlError {
-            switch error {
-            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-                throw BookError("malformed bibliography YAML: \(problem)", at: SourceLocation(file: path, line: mark.line, column: mark.column))
-            default:
-                throw BookError("malformed bibliography YAML: \(error)", at: SourceLocation(file: path, line: 1))
-            }
+        let node = try composeBoundedYAML(yaml, what: "bibliography YAML") { mark in
+            SourceLocation(file: path, line: mark?.line ?? 1, column: mark?.column ?? 1)
         }
         guard let node else { throw BookError("the bibliography is empty; expected a list of CSL items (id, type, title, author, issued)", at: SourceLocation(file: path, line: 1)) }
         return try build(from: Tree(node), path: path)

@@ -7,10 +7,7 @@ public struct ChapterParser: Sendable {
 
     /// Parses the chapter at `url`; `displayPath` is how messages name it (`chapters/02-rnn.md`).
     public func parse(contentsOf url: URL, displayPath: String) throws -> Chapter {
-        let source: String
-        do { source = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BookError("cannot read chapter: \(error.localizedDescription)", at: SourceLocation(file: displayPath, line: 1))
-        }
+        let source = try readBoundedText(url, displayPath: displayPath, what: "chapter")
         return try parse(source: source, path: displayPath, baseDirectory: url.deletingLastPathComponent())
     }
 
@@ -310,6 +307,12 @@ public struct ChapterParser: Sendable {
                     guard !message.isEmpty else { throw BookError("message=\"\" is empty; give a part of the error text the block must produce", at: location) }
                     options.expectErrorMessage = message; continue
                 }
+                if let name = try quotedOption(word, key: "public", at: location) {
+                    guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                        throw BookError("public=\"\" is empty; give the name the student edition shows for this block's hidden checks", at: location)
+                    }
+                    options.publicName = name; continue
+                }
                 if word.hasPrefix("timeout="), let t = Double(word.dropFirst(8)), t > 0 { options.timeout = t; continue }
                 if let r = ExerciseRole(rawValue: word) { role = role ?? r; continue }
                 throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error=compile, expect-error=run, message=\"…\", timeout=SECONDS, or in an exercise starter, solution or check", at: location)
@@ -323,6 +326,10 @@ public struct ChapterParser: Sendable {
             throw BookError("swift block option '\(extra)' has no effect with norun (the block is only shown, never run); remove one of them", at: location)
         }
         try ExerciseRole.apply(role, to: &options, words: words, at: location)
+        // Only a hidden check's name is withheld; a shown block shows its names in its code.
+        if options.publicName != nil && (options.role != .check || options.showCode) {
+            throw BookError("public=\"…\" names the checks of a hidden check block in the student edition; write it on a ```swift check hide``` block", at: location)
+        }
         return options
     }
 

@@ -67,6 +67,34 @@ extension Chapter {
     }
 }
 
+/// The labels one chapter defines, with where: all that resolving the references of the other
+/// chapters needs from it.
+public struct ChapterLabels: Sendable {
+    public var path: String
+    public var slug: String
+    public var labels: [String: SourceLocation]
+
+    public init(_ chapter: Chapter) {
+        path = chapter.path; slug = chapter.slug; labels = chapter.definedLabels
+    }
+
+    /// The labels of chapter `source` read without parsing the chapter: its maths and `{#…}`
+    /// labels are lifted (front matter, Markdown and code are not parsed), so that a build of
+    /// one chapter does not pay for parsing every other. A label the full parse would refuse
+    /// (`{#sec-…}` not ending a heading) counts here; that chapter's own build reports it.
+    public init(scanning source: String, path: String) throws {
+        self.path = path
+        slug = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let (_, _, body) = splitFrontMatter(source.replacingOccurrences(of: "\r\n", with: "\n"))
+        let lifted = try liftMath(from: body, file: path)
+        var labels: [String: SourceLocation] = [:]
+        for d in lifted.displays { if let l = d.label { labels[l] = d.location } }
+        // A heading or figure is placed at the start of its line, where its label is written.
+        for a in lifted.attributes { labels[a.label] = SourceLocation(file: path, line: a.location.line, column: 1) }
+        self.labels = labels
+    }
+}
+
 /// Resolves cross-references across the book: a label of the chapter itself first, else the one
 /// chapter that defines it.
 public enum CrossReferences {
@@ -74,11 +102,17 @@ public enum CrossReferences {
     /// `chapter` itself) or a label that two other chapters define. `unparsed` names chapter
     /// files that did not parse, whose labels are unknown.
     public static func check(_ chapter: Chapter, in book: [Chapter], unparsed: [String] = []) throws {
+        try check(chapter, labels: book.map(ChapterLabels.init), unknown: unparsed.map { ($0, "did not parse") })
+    }
+
+    /// The same with each other chapter's labels only; `unknown` names the chapter files whose
+    /// labels are unknown and why ("did not parse", "could not be read: … over the limit").
+    public static func check(_ chapter: Chapter, labels book: [ChapterLabels], unknown: [(path: String, why: String)]) throws {
         let own = chapter.definedLabels
         for (label, location) in chapter.crossReferences where own[label] == nil {
             var definers: [(String, SourceLocation)] = []
             for other in book where other.slug != chapter.slug {
-                if let at = other.definedLabels[label] { definers.append((other.path, at)) }
+                if let at = other.labels[label] { definers.append((other.path, at)) }
             }
             if definers.count > 1 {
                 let places = definers.map { "\($0.1)" }.joined(separator: " and ")
@@ -86,11 +120,12 @@ public enum CrossReferences {
             }
             if definers.isEmpty {
                 let kind = label.prefix(while: { $0 != "-" }) + "-"
-                let known = Set(book.flatMap { $0.definedLabels.keys } + own.keys).filter { $0.hasPrefix(kind) }
+                let known = Set(book.flatMap { $0.labels.keys } + own.keys).filter { $0.hasPrefix(kind) }
                 let what = kind == "eq-" ? "labelled equation" : kind == "sec-" ? "labelled section ({#sec-…} after a heading)" : "labelled figure ({#fig-…} after an image)"
                 var hint = Bibliography.suggestion(for: label, among: Array(known))
                 if hint.isEmpty { hint = known.isEmpty ? "; the book has no \(kind) labels" : "" }
-                let note = unparsed.isEmpty ? "" : " (\(unparsed.joined(separator: ", ")) did not parse, so \(unparsed.count == 1 ? "its labels are" : "their labels are") unknown)"
+                let files = unknown.map { "\($0.path) \($0.why)" }.joined(separator: "; ")
+                let note = unknown.isEmpty ? "" : " (\(files), so \(unknown.count == 1 ? "its labels are" : "their labels are") unknown)"
                 throw BookError("@\(label) refers to no \(what) in the book\(hint)\(note)", at: location)
             }
         }

@@ -226,10 +226,10 @@ extension ExerciseRole {
         switch role {
         case .starter: allowed = []; options.run = false
         case .solution: allowed = ["timeout"]
-        case .check: allowed = ["hide", "timeout"]
+        case .check: allowed = ["hide", "timeout", "public"]
         }
         for word in words where word != role.rawValue {
-            let name = word.hasPrefix("timeout=") ? "timeout" : word
+            let name = word.hasPrefix("timeout=") ? "timeout" : word.hasPrefix("public=") ? "public" : word
             if ExerciseRole(rawValue: word) != nil {
                 throw BookError("a swift block has one exercise role; found '\(role.rawValue)' and '\(word)'", at: location)
             }
@@ -238,7 +238,7 @@ extension ExerciseRole {
                 switch role {
                 case .starter: what = "a starter block is shown and never run in the book; it takes no other option"
                 case .solution: what = "a solution block takes only timeout=SECONDS"
-                case .check: what = "a check block takes only hide and timeout=SECONDS"
+                case .check: what = "a check block takes only hide, public=\"name shown to students\" (with hide) and timeout=SECONDS"
                 }
                 throw BookError("swift block option '\(word)' cannot go with '\(role.rawValue)': \(what)", at: location)
             }

@@ -44,17 +44,7 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
     func here(_ mark: Mark?) -> SourceLocation {
         SourceLocation(file: file, line: firstLine + (mark?.line ?? 1) - 1, column: mark?.column ?? 1)
     }
-    let root: Node?
-    do {
-        root = try Yams.compose(yaml: yaml)
-    } catch let error as YamlError {
-        switch error {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            throw BookError("malformed YAML front matter: \(problem)", at: here(mark))
-        default:
-            throw BookError("malformed YAML front matter: \(error)", at: here(nil))
-        }
-    }
+    let root = try composeBoundedYAML(yaml, what: "YAML front matter", at: here)
     var fm = FrontMatter()
     guard let root else { return fm }
     guard let mapping = root.mapping else {

@@ -80,7 +80,7 @@ public struct BookBuilder: Sendable {
         var parsed: [(ChapterFile, Result<(Chapter, String), BookError>)] = []
         for file in files {
             do {
-                let source = try String(contentsOf: file.url, encoding: .utf8)
+                let source = try readBoundedText(file.url, displayPath: file.displayPath, what: "chapter")
                 let chapter = try ChapterParser().parse(source: source, path: file.displayPath,
                                                         baseDirectory: file.url.deletingLastPathComponent())
                 parsed.append((file, .success((chapter, source))))
@@ -184,7 +184,7 @@ public struct BookBuilder: Sendable {
             let slug = file.url.deletingPathExtension().lastPathComponent
             // A chapter of this build that did not parse keeps no page: its error is in the failures.
             guard bySlug[slug] == nil, !outcome.builtPaths.contains(file.displayPath),
-                  let source = try? String(contentsOf: file.url, encoding: .utf8),
+                  let source = try? readBoundedText(file.url, displayPath: file.displayPath, what: "chapter"),
                   let chapter = try? ChapterParser().parse(source: source, path: file.displayPath,
                                                            baseDirectory: file.url.deletingLastPathComponent()) else { continue }
             let json = settings.outputDirectory.appendingPathComponent("\(chapter.slug).json")
@@ -197,18 +197,26 @@ public struct BookBuilder: Sendable {
     /// Fails each parsed chapter whose `@eq-`/`@sec-`/`@fig-` references do not resolve in the
     /// whole book: the chapters of this build and, for a partial build, the book's other chapters.
     func resolveCrossReferences(_ parsed: [(ChapterFile, Result<(Chapter, String), BookError>)]) -> [(ChapterFile, Result<(Chapter, String), BookError>)] {
-        var book = parsed.compactMap { try? $0.1.get().0 }
-        var unparsed = parsed.compactMap { file, r in if case .failure = r { file.displayPath } else { nil } }
+        var book = parsed.compactMap { try? $0.1.get().0 }.map(ChapterLabels.init)
+        var unknown = parsed.compactMap { file, r -> (path: String, why: String)? in
+            if case .failure = r { (file.displayPath, "did not parse") } else { nil }
+        }
+        // The other chapters give only their labels (see ChapterLabels), and one over the size
+        // limit is refused from its size: neither a huge nor a broken chapter holds this build up.
         let built = Set(parsed.map(\.0.displayPath))
         for file in (try? chapterFiles([])) ?? [] where !built.contains(file.displayPath) {
-            do {
-                let source = try String(contentsOf: file.url, encoding: .utf8)
-                book.append(try ChapterParser().parse(source: source, path: file.displayPath, baseDirectory: file.url.deletingLastPathComponent()))
-            } catch { unparsed.append(file.displayPath) }
+            let source: String
+            do { source = try readBoundedText(file.url, displayPath: file.displayPath, what: "chapter") } catch {
+                unknown.append((file.displayPath, "could not be read (\((error as? BookError)?.message ?? describe(error)))"))
+                continue
+            }
+            do { book.append(try ChapterLabels(scanning: source, path: file.displayPath)) } catch {
+                unknown.append((file.displayPath, "did not parse"))
+            }
         }
         return parsed.map { file, result in
             guard case .success(let (chapter, _)) = result else { return (file, result) }
-            do { try CrossReferences.check(chapter, in: book, unparsed: unparsed) } catch let error as BookError {
+            do { try CrossReferences.check(chapter, labels: book, unknown: unknown) } catch let error as BookError {
                 return (file, .failure(error))
             } catch { return (file, .failure(BookError(describe(error)))) }
             return (file, result)

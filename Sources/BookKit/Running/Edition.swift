@@ -36,6 +36,7 @@ extension Edition {
         }
         for name in hiddenMetrics { result.metrics[name] = nil }
         result.checkpoints = result.checkpoints?.filter { !withheld.contains($0.block) }
+        result.findings = Self.renamingHiddenChecks(result.findings, chapter: chapter)
         result.findings = result.findings.map { f in
             let inWithheldBlock = f.block.map(withheld.contains) ?? false
             let inWithheldLines = f.block == nil && withheldLines.contains { file, lines in
@@ -47,6 +48,48 @@ extension Edition {
                            message: Self.withheldMessage(passed: f.passed), block: f.block)
         }
         return result
+    }
+
+    /// The checks of hidden check blocks (```` ```swift check hide ````) under names that give
+    /// nothing away: the block's `public="…"` name (numbered when the block makes several
+    /// checks), else "hidden check 1", "hidden check 2", … in the order the exercise ran them.
+    /// Their own names are the author's words about the answer ("epochs to get below 12").
+    /// Checks of the chapter's labelled equations keep their label, which the page shows anyway.
+    static func renamingHiddenChecks(_ findings: [Finding], chapter: Chapter) -> [Finding] {
+        let hidden = Dictionary(chapter.codeBlocks.compactMap { b -> (Int, CodeBlock)? in
+            guard let i = b.index, b.options.role == .check, !b.options.showCode else { return nil }
+            return (i, b)
+        }, uniquingKeysWith: { a, _ in a })
+        guard !hidden.isEmpty else { return findings }
+        let equations = Set(chapter.equations.compactMap(\.label))
+        /// The hidden block a check of it was made in: its block, else the block its line is in.
+        func hiddenBlock(_ f: Finding) -> Int? {
+            guard f.kind.isCheck, !equations.contains(f.label) else { return nil }
+            if let b = f.block { return hidden[b] == nil ? nil : b }
+            guard let line = f.line else { return nil }
+            return hidden.first { _, b in
+                (f.file ?? chapter.path) == b.location.file
+                    && (b.location.line..<(b.location.line + b.code.split(separator: "\n", omittingEmptySubsequences: false).count + 2)).contains(line)
+            }?.key
+        }
+        var perBlock: [Int: Int] = [:]
+        for f in findings { if let b = hiddenBlock(f) { perBlock[b, default: 0] += 1 } }
+        var unnamed: [String: Int] = [:], named: [Int: Int] = [:]
+        return findings.map { f in
+            guard let block = hiddenBlock(f), let code = hidden[block] else { return f }
+            let label: String
+            if let name = code.options.publicName {
+                named[block, default: 0] += 1
+                label = perBlock[block, default: 0] > 1 ? "\(name) \(named[block]!)" : name
+            } else {
+                unnamed[code.exercise ?? "", default: 0] += 1
+                label = "hidden check \(unnamed[code.exercise ?? ""]!)"
+            }
+            // What it found is the solution's, and its message may quote its name.
+            let message = f.verdict == .notChecked ? "not checked in this build" : withheldMessage(passed: f.passed)
+            return Finding(kind: f.kind, label: label, verdict: f.verdict, file: f.file, line: f.line, column: f.column,
+                           message: message, block: f.block)
+        }
     }
 
     static func withheldMessage(passed: Bool) -> String {
