@@ -87,7 +87,7 @@ public struct Grader: Sendable {
     /// the chapter at `chapterURL`; `only` limits the exercises (every gradable one by default).
     public func grade(chapterURL: URL, displayPath: String, submissions: [(url: URL, displayPath: String)],
                       only: [String], parallel: Int, terminal: Terminal) throws -> Report {
-        let source = try String(contentsOf: chapterURL, encoding: .utf8)
+        let source = try readBoundedText(chapterURL, displayPath: displayPath, what: "chapter")
         let chapter = try ChapterParser().parse(source: source, path: displayPath, baseDirectory: chapterURL.deletingLastPathComponent())
         try BookBuilder(settings: settings).validateOverrides([chapter])
         let gradable = chapter.gradableExercises.map(\.id)
