@@ -227,3 +227,41 @@ struct MemoryLimitTests {
         #expect(small.stderr.contains("--memory must be at least 16"))
     }
 }
+
+/// A starter or solution that `grade` would refuse in a submission is the chapter's problem.
+@Suite("Exercises students can hand in", .serialized)
+struct GradableAnswerTests {
+    @Test func aSolutionThatReportsItsOwnCheckFailsTheChapterAtItsLine() throws {
+        let book = try Book()
+        try book.write("06-self.md", """
+        ---
+        title: Self-checking
+        ---
+        # Self-checking
+
+        ### Exercise: Double it {#ex-double}
+
+        ```swift starter
+        func double(_ x: Int) -> Int { todo() }
+        ```
+
+        ```swift solution
+        func double(_ x: Int) -> Int { 2 * x }
+        expect("doubles 3", double(3) == 6)
+        ```
+
+        ```swift check
+        expect("doubles 4", double(4) == 8)
+        ```
+        """)
+        let run = try book.run("check")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("chapters/06-self.md:14:1: the solution of exercise ex-double uses 'expect', which `grade` refuses in a submission"), "\(run.stderr)")
+        // The same chapter with the check where it belongs passes.
+        let moved = try String(contentsOf: book.root.appendingPathComponent("chapters/06-self.md"), encoding: .utf8)
+            .replacingOccurrences(of: "expect(\"doubles 3\", double(3) == 6)\n", with: "")
+        try book.write("06-self.md", moved)
+        let fixed = try book.run("check")
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+    }
+}

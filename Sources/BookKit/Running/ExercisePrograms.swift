@@ -25,6 +25,21 @@ extension ChapterRunner {
     /// the checks do not call, a placeholder of the wrong type) is a problem of the chapter:
     /// students would be handed code that cannot be graded. Never run; placeholders are `todo()`.
     func typecheckStarters(of chapter: Chapter, source: String, work: URL) -> [Finding] {
+        // What `grade` refuses in a submission must not be in the answer students are given or
+        // asked to write: they could not hand it in.
+        var refused: [Finding] = []
+        for exercise in chapter.exercises {
+            for item in chapter.blocks(ofExercise: exercise.id) where item.block.options.role == .starter || item.block.options.role == .solution {
+                guard let hit = Submission.forbiddenUse(in: item.block) else { continue }
+                let role = item.block.options.role == .starter ? "starter" : "solution"
+                refused.append(Finding(.compile, "\(role) \(exercise.id)", at: hit.location,
+                                       message: "the \(role) of exercise \(exercise.id) uses '\(hit.name)', which `grade` refuses in a submission (verdicts come only from the check blocks): students could not hand in this code; move it into a ```swift check``` block"))
+            }
+        }
+        return refused + typecheckStartersInPlace(of: chapter, source: source, work: work)
+    }
+
+    private func typecheckStartersInPlace(of chapter: Chapter, source: String, work: URL) -> [Finding] {
         var replacements: [String: [CodeBlock]] = [:]
         for exercise in chapter.exercises {
             let starters = chapter.blocks(ofExercise: exercise.id).map(\.block).filter { $0.options.role == .starter }
