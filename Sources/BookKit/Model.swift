@@ -312,6 +312,9 @@ public struct ChapterResult: Codable, Sendable, Equatable {
     public var rerunReasons: [String]? = nil
     /// The `checkpoint` calls of the run: computed here or restored, and when they were computed.
     public var checkpoints: [CheckpointNote]? = nil
+    /// In a sandbox (`grade`): files the program tried to open that the sandbox does not hold
+    /// (the chapters, the book, the user's home); each attempt found nothing there.
+    public var outsideSandbox: [String]? = nil
     public init(chapter: String, title: String, status: Status, profile: String, params: [String: ParamValue],
                 seed: Int?, blocks: [BlockResult], findings: [Finding], metrics: [String: Double],
                 versions: VersionInfo, machine: String, startedAt: String,

@@ -10,6 +10,7 @@
 // dynamic loader and by glibc internally are not seen; directory listings are not recorded.
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -28,13 +29,18 @@ static atomic_long lines_written = 0;
 __attribute__((constructor)) static void rnnbook_openlog_init(void) {
     const char *path = getenv("RNNBOOK_OPEN_LOG");
     if (!path || !*path) return;
+    // "fd:N": a descriptor the runner opened (a sandboxed program cannot open the log by name).
+    if (strncmp(path, "fd:", 3) == 0) {
+        int fd = atoi(path + 3);
+        if (fd > 2 && fcntl(fd, F_GETFD) >= 0) log_fd = fd;
+        return;
+    }
     // A raw system call: the interposed openat below must not see the log itself.
     log_fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
-static void note(int dirfd, const char *path, int writing) {
+static void note_tag(int dirfd, const char *path, char tag) {
     if (log_fd < 0 || !path) return;
-    const char tag = writing ? 'W' : 'R';
     long n = atomic_fetch_add(&lines_written, 1);
     if (n > MAX_LINES) return;
     char line[2 * PATH_MAX + 16];
@@ -61,23 +67,33 @@ static void note(int dirfd, const char *path, int writing) {
     (void)ignored;
 }
 
+static void note(int dirfd, const char *path, int writing) { note_tag(dirfd, path, writing ? 'W' : 'R'); }
+
+// A second line, `!` and the path, when the open failed (the sandbox's report: what a program
+// looked for and did not find). errno is kept for the caller.
+static void note_failure(int dirfd, const char *path) {
+    int saved = errno;
+    note_tag(dirfd, path, '!');
+    errno = saved;
+}
+
 static int writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
 static int mode_writes(const char *mode) { return mode && (strchr(mode, 'w') || strchr(mode, 'a') || strchr(mode, '+')); }
 
 #define NEXT(name) static __typeof__(name) *next_##name; if (!next_##name) next_##name = dlsym(RTLD_NEXT, #name)
 #define MODE_ARG mode_t mode = 0; if (flags & (O_CREAT | __O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
 
-int open(const char *path, int flags, ...) { MODE_ARG; NEXT(open); note(AT_FDCWD, path, writes(flags)); return next_open(path, flags, mode); }
-int open64(const char *path, int flags, ...) { MODE_ARG; NEXT(open64); note(AT_FDCWD, path, writes(flags)); return next_open64(path, flags, mode); }
-int openat(int dirfd, const char *path, int flags, ...) { MODE_ARG; NEXT(openat); note(dirfd, path, writes(flags)); return next_openat(dirfd, path, flags, mode); }
-int openat64(int dirfd, const char *path, int flags, ...) { MODE_ARG; NEXT(openat64); note(dirfd, path, writes(flags)); return next_openat64(dirfd, path, flags, mode); }
-int __open_2(const char *path, int flags) { NEXT(__open_2); note(AT_FDCWD, path, writes(flags)); return next___open_2(path, flags); }
-int __open64_2(const char *path, int flags) { NEXT(__open64_2); note(AT_FDCWD, path, writes(flags)); return next___open64_2(path, flags); }
-int __openat_2(int dirfd, const char *path, int flags) { NEXT(__openat_2); note(dirfd, path, writes(flags)); return next___openat_2(dirfd, path, flags); }
-int __openat64_2(int dirfd, const char *path, int flags) { NEXT(__openat64_2); note(dirfd, path, writes(flags)); return next___openat64_2(dirfd, path, flags); }
-FILE *fopen(const char *path, const char *mode) { NEXT(fopen); note(AT_FDCWD, path, mode_writes(mode)); return next_fopen(path, mode); }
-FILE *fopen64(const char *path, const char *mode) { NEXT(fopen64); note(AT_FDCWD, path, mode_writes(mode)); return next_fopen64(path, mode); }
-FILE *freopen(const char *path, const char *mode, FILE *stream) { NEXT(freopen); note(AT_FDCWD, path, mode_writes(mode)); return next_freopen(path, mode, stream); }
+int open(const char *path, int flags, ...) { MODE_ARG; NEXT(open); note(AT_FDCWD, path, writes(flags)); int r = next_open(path, flags, mode); if (r < 0) note_failure(AT_FDCWD, path); return r; }
+int open64(const char *path, int flags, ...) { MODE_ARG; NEXT(open64); note(AT_FDCWD, path, writes(flags)); int r = next_open64(path, flags, mode); if (r < 0) note_failure(AT_FDCWD, path); return r; }
+int openat(int dirfd, const char *path, int flags, ...) { MODE_ARG; NEXT(openat); note(dirfd, path, writes(flags)); int r = next_openat(dirfd, path, flags, mode); if (r < 0) note_failure(dirfd, path); return r; }
+int openat64(int dirfd, const char *path, int flags, ...) { MODE_ARG; NEXT(openat64); note(dirfd, path, writes(flags)); int r = next_openat64(dirfd, path, flags, mode); if (r < 0) note_failure(dirfd, path); return r; }
+int __open_2(const char *path, int flags) { NEXT(__open_2); note(AT_FDCWD, path, writes(flags)); int r = next___open_2(path, flags); if (r < 0) note_failure(AT_FDCWD, path); return r; }
+int __open64_2(const char *path, int flags) { NEXT(__open64_2); note(AT_FDCWD, path, writes(flags)); int r = next___open64_2(path, flags); if (r < 0) note_failure(AT_FDCWD, path); return r; }
+int __openat_2(int dirfd, const char *path, int flags) { NEXT(__openat_2); note(dirfd, path, writes(flags)); int r = next___openat_2(dirfd, path, flags); if (r < 0) note_failure(dirfd, path); return r; }
+int __openat64_2(int dirfd, const char *path, int flags) { NEXT(__openat64_2); note(dirfd, path, writes(flags)); int r = next___openat64_2(dirfd, path, flags); if (r < 0) note_failure(dirfd, path); return r; }
+FILE *fopen(const char *path, const char *mode) { NEXT(fopen); note(AT_FDCWD, path, mode_writes(mode)); FILE * r = next_fopen(path, mode); if (!r) note_failure(AT_FDCWD, path); return r; }
+FILE *fopen64(const char *path, const char *mode) { NEXT(fopen64); note(AT_FDCWD, path, mode_writes(mode)); FILE * r = next_fopen64(path, mode); if (!r) note_failure(AT_FDCWD, path); return r; }
+FILE *freopen(const char *path, const char *mode, FILE *stream) { NEXT(freopen); note(AT_FDCWD, path, mode_writes(mode)); FILE * r = next_freopen(path, mode, stream); if (!r) note_failure(AT_FDCWD, path); return r; }
 // An atomic write (a temporary file renamed over the target) writes the target too.
 int rename(const char *old, const char *new) { NEXT(rename); note(AT_FDCWD, new, 1); return next_rename(old, new); }
 int renameat(int olddirfd, const char *old, int newdirfd, const char *new) {

@@ -109,6 +109,11 @@ struct SandboxTests {
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("1 of 1 submission passed every check"), "\(run.stdout)")
         #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("escaped.txt").path))
+        // And the grade says what it tried.
+        #expect(run.stdout.contains("could not open (outside its sandbox, or missing): "), "\(run.stdout)")
+        #expect(run.stdout.contains("\(root)/chapters/05-ex.md"))
+        // The relative path looked in its own folder.
+        #expect(run.stdout.contains("/rnnbook/work/chapters/05-ex.md"))
     }
 
     /// The forgery of the issue: its own `expect`, in the scope the checks run in.
@@ -155,6 +160,9 @@ struct SandboxTests {
         #expect(checks.allSatisfy { $0.verdict == .failed }, "\(checks)")
         #expect(checks.allSatisfy { $0.message.contains("not believed") } == reachesTheChannel, "\(checks)")
         #expect(report.reference.allSatisfy { $0.allPassed })
+        // It opened nothing outside its box (the system's own lookups, /proc included, do not count).
+        #expect(report.submissions.first?.exercises.first?.outsideSandbox == nil)
+        #expect(report.reference.allSatisfy { $0.outsideSandbox == nil })
     }
 
     /// A submission that allocates without end is stopped by its memory limit, with the limit

@@ -272,6 +272,7 @@ public struct ChapterRunner: Sendable {
                                    machine: record.machine, startedAt: record.startedAt, seconds: record.seconds,
                                    compileSeconds: record.compileSeconds, cached: false)
         ResultAssembler(chapter: chapter, profile: settings.profile).assemble(&result, compile: record.compile, run: record.run)
+        result.outsideSandbox = record.run.outsideSandbox
         return result
     }
 

@@ -46,19 +46,23 @@ public struct Grader: Sendable {
         public var checks: [CheckVerdict]
         /// Why checks did not run (no code for the exercise, a compile error, a crash), located.
         public var problem: String?
+        /// Files the run tried to open and could not (outside its sandbox, or missing).
+        public var outsideSandbox: [String]?
         public var passed: Int { checks.filter { $0.verdict == .passed }.count }
         public var allPassed: Bool { problem == nil && !checks.isEmpty && checks.allSatisfy { $0.verdict == .passed } }
-        enum CodingKeys: String, CodingKey { case id, title, checks, problem, passedCount, total, allPassed }
+        enum CodingKeys: String, CodingKey { case id, title, checks, problem, outsideSandbox, passedCount, total, allPassed }
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(id, forKey: .id); try c.encode(title, forKey: .title); try c.encode(checks, forKey: .checks)
             try c.encodeIfPresent(problem, forKey: .problem)
+            try c.encodeIfPresent(outsideSandbox, forKey: .outsideSandbox)
             try c.encode(passed, forKey: .passedCount); try c.encode(checks.count, forKey: .total); try c.encode(allPassed, forKey: .allPassed)
         }
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             id = try c.decode(String.self, forKey: .id); title = try c.decode(String.self, forKey: .title)
             checks = try c.decode([CheckVerdict].self, forKey: .checks); problem = try c.decodeIfPresent(String.self, forKey: .problem)
+            outsideSandbox = try c.decodeIfPresent([String].self, forKey: .outsideSandbox)
         }
         init(id: String, title: String, checks: [CheckVerdict], problem: String?) {
             self.id = id; self.title = title; self.checks = checks; self.problem = problem
@@ -160,7 +164,9 @@ public struct Grader: Sendable {
             let job = jobList[k]
             let graded = chapter.substitutingSolutions([job.exercise: job.blocks], endingAfter: job.exercise)
             let title = chapter.exercise(job.exercise)?.title ?? job.exercise
-            return Self.verdicts(of: results[k]!, graded: graded, exercise: job.exercise, title: title, reference: reference)
+            var g = Self.verdicts(of: results[k]!, graded: graded, exercise: job.exercise, title: title, reference: reference)
+            g.outsideSandbox = results[k]!.outsideSandbox.flatMap { $0.isEmpty ? nil : $0 }
+            return g
         }
         var reference: [String: ExerciseGrade] = [:]
         for (k, job) in jobList.enumerated() where job.submission == nil { reference[job.exercise] = grade(k, against: nil) }
@@ -237,6 +243,7 @@ extension Grader.Report {
         for r in broken {
             out += "  \(r.id): the reference solution does not pass its own checks\(r.problem.map { ": \($0)" } ?? "")\n"
             for c in r.checks where c.verdict != .passed { out += "    \(c.verdict.rawValue.uppercased()) \(c.name): \(c.message)\n" }
+            if let outside = r.outsideSandbox { out += "    it could not open (outside the sandbox, or missing): \(outside.joined(separator: ", "))\n" }
         }
         for s in submissions {
             out += "\n\(s.file)\n"
@@ -244,6 +251,7 @@ extension Grader.Report {
             for e in s.exercises {
                 out += "  \(e.id)  \(e.title)  \(e.passed)/\(e.checks.count) checks passed\n"
                 if let problem = e.problem { out += "    problem: \(problem.replacingOccurrences(of: "\n", with: "\n      "))\n" }
+                if let outside = e.outsideSandbox { out += "    could not open (outside its sandbox, or missing): \(outside.joined(separator: ", "))\n" }
                 let width = e.checks.map(\.name.count).max() ?? 0
                 for c in e.checks {
                     let mark = c.verdict == .passed ? "passed " : c.verdict == .failed ? "FAILED " : "NOT RUN"

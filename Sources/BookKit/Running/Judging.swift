@@ -137,6 +137,8 @@ struct RunOutcome: Codable {
     var memoryLimitMB: Int?
     /// A line on the side channel did not carry the runtime's seal (see `ChannelReader`).
     var tampered: Bool?
+    /// Sandboxed runs: paths the program tried to open outside what the sandbox holds.
+    var outsideSandbox: [String]?
 }
 
 /// What compiling a chapter's program decided about its blocks.

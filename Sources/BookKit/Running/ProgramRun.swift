@@ -51,10 +51,12 @@ extension ChapterRunner {
         var currentBlock: (index: Int, since: Double)? = nil
         var lastProgress: (block: Int, step: Int, of: Int, metrics: [String: Double], tps: Double?)? = nil
         let memoryMB = effectiveMemoryLimitMB(chapter)
+        var openLogFD: Int32 = -1, openLogPath: String?
+        defer { if openLogFD >= 0 { close(openLogFD) } }
         outcome.memoryLimitMB = memoryMB
         var process: Subprocess
         if let sandbox = settings.sandbox {
-            let inside = sandboxedEnvironment(env, paramsPath: Sandbox.paramsPath)
+            var inside = sandboxedEnvironment(env, paramsPath: Sandbox.paramsPath)
             let folder = work.appendingPathComponent("sandbox")
             try? FileManager.default.removeItem(at: folder)
             do {
@@ -67,9 +69,23 @@ extension ChapterRunner {
                 outcome.stderr = Data("cannot prepare the sandbox: \(describe(error))".utf8)
                 return outcome
             }
-            let command = sandbox.command(program: executable, arguments: [], readOnly: sandboxReadOnlyPaths(env: env) + [],
+            // Which files the program tries to open, for the report (the open log, on a descriptor).
+            var binds = [(paramsPath, Sandbox.paramsPath)]
+            let preload = toolchain.binDirectory.appendingPathComponent("libRnnbookOpenLog.so").path
+            if FileManager.default.fileExists(atPath: preload) {
+                let log = work.appendingPathComponent("sandbox-opened.txt").path
+                FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
+                openLogFD = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)
+                if openLogFD >= 0 {
+                    binds.append((preload, Sandbox.openLogLibraryPath))
+                    inside["LD_PRELOAD"] = Sandbox.openLogLibraryPath
+                    inside["RNNBOOK_OPEN_LOG"] = "fd:\(Sandbox.openLogDescriptor)"
+                    openLogPath = log
+                }
+            }
+            let command = sandbox.command(program: executable, arguments: [], readOnly: sandboxReadOnlyPaths(env: env),
                                           workFolder: folder, environment: inside, bindProgramAs: Sandbox.programPath,
-                                          extraBinds: [(paramsPath, Sandbox.paramsPath)])
+                                          extraBinds: binds)
             process = Subprocess(executable: command.executable, arguments: command.arguments, environment: command.environment,
                                  workingDirectory: folder.path, stdoutPath: outPath, stderrPath: errPath)
             process.limits = sandbox.limits(memoryMB: memoryMB, timeout: chapterTimeout)
@@ -79,6 +95,7 @@ extension ChapterRunner {
             process.limits = [.memory(bytes: UInt64(memoryMB) * 1024 * 1024)]
         }
         process.inherited = [(channelFD, ChannelHandoff.channelDescriptor), (keyPipe[0], ChannelHandoff.keyDescriptor)]
+        if openLogFD >= 0 { process.inherited.append((openLogFD, Sandbox.openLogDescriptor)) }
         do {
             let measured = try process.runMeasured { elapsed in
                 // A runaway print loop is stopped here, not when the disk is full.
@@ -117,6 +134,9 @@ extension ChapterRunner {
             outcome.stderr = Data("\(error)".utf8)
         }
         var events = seen + reader.readNew()
+        if let openLogPath, let sandbox = settings.sandbox {
+            outcome.outsideSandbox = sandbox.outside(log: openLogPath, visible: sandboxReadOnlyPaths(env: env))
+        }
         if reader.tampered { outcome.tampered = true }
         // Past the limit whenever it was noticed (or not at all, if the program ended first):
         // the verdict depends only on what the program printed, not on the 50 ms poll.

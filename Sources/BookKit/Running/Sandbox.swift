@@ -80,6 +80,25 @@ public struct Sandbox: Sendable, Equatable {
     static let programPath = "/rnnbook/program"
     static let workPath = "/rnnbook/work"
     static let paramsPath = "/rnnbook/params.json"
+    static let openLogLibraryPath = "/rnnbook/openlog.so"
+    static let openLogDescriptor: Int32 = 5
+
+    /// The paths a sandboxed program failed to open (the `!` lines of COpenLog's log), but for
+    /// the system's own lookups: what it looked for outside its box (or did not find inside it).
+    /// Sorted, at most `limit`.
+    func outside(log: String, visible: [String], limit: Int = 20) -> [String] {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+        // The system's own lookups (libraries, locale and CPU files) are not the program's doing.
+        let system = ["/usr/", "/etc/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/dev/", "/proc/", "/sys/"]
+            + visible.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        var found = Set<String>()
+        for line in text.split(separator: "\n") where line.first == "!" {
+            let path = URL(fileURLWithPath: String(line.dropFirst())).standardizedFileURL.path
+            if system.contains(where: { (path + "/").hasPrefix($0) }) { continue }
+            found.insert(path)
+        }
+        return Array(found.sorted().prefix(limit))
+    }
 
     /// The bwrap command that runs `program` (bound at `bindProgramAs`, or used from the
     /// bound system folders when nil) with `readOnly` paths visible at their own place and
