@@ -45,8 +45,9 @@ public struct ServeLimits: Sendable {
 
 /// The headers every response of `serve` carries.
 public enum SecurityHeaders {
-    /// SHA-256 of `return false`, the search box's `onsubmit` handler on every page (see
-    /// `SearchIndex.box` in BookKit); `'unsafe-hashes'` lets exactly that handler run.
+    /// The search box's `onsubmit` handler on every page (`SearchIndex.box` in BookKit), and
+    /// its SHA-256: with `'unsafe-hashes'` the policy lets exactly that handler run.
+    static let searchBoxHandler = "return false"
     static let searchBoxHandlerHash = "sha256-GZIcz60Uwd6wT3vaYke/atSr53TehbYAPepOa3d03Vw="
 
     /// The pages load their scripts (book.js, KaTeX, highlight.js, search, the live script),
