@@ -19,18 +19,60 @@ enum RequestRead: Sendable {
 /// Thrown by `withDeadline` when the time is up.
 struct DeadlineExceeded: Error {}
 
-/// `body`'s result, or `DeadlineExceeded` when it takes longer than `seconds` (it is then
-/// cancelled: a read or write waiting on a socket ends at once).
+/// `body`'s result, or `DeadlineExceeded` as soon as `seconds` have passed. `body` runs in a
+/// task of its own that is then cancelled (a read or write waiting on a socket ends at once); the
+/// caller does not wait for it, so a body that ignores cancellation cannot hold the caller past
+/// the deadline.
 func withDeadline<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
-            return nil
+    let race = Race<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.wait(with: continuation)
+            race.add(Task {
+                do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+            })
+            race.add(Task {
+                try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
+                race.finish(.failure(DeadlineExceeded()))
+            })
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-        return value
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first result of a body and its deadline; the other task is cancelled.
+final class Race<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var result: Result<T, any Error>?
+    private var tasks: [Task<Void, Never>] = []
+
+    func wait(with c: CheckedContinuation<T, any Error>) {
+        let done = lock.withLock { () -> Result<T, any Error>? in
+            if result == nil { continuation = c }
+            return result
+        }
+        if let done { c.resume(with: done) }
+    }
+
+    func add(_ task: Task<Void, Never>) {
+        let finished = lock.withLock { () -> Bool in
+            if result == nil { tasks.append(task) }
+            return result != nil
+        }
+        if finished { task.cancel() }
+    }
+
+    func finish(_ r: Result<T, any Error>) {
+        let (c, running) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard result == nil else { return (nil, []) }
+            result = r
+            defer { continuation = nil; tasks = [] }
+            return (continuation, tasks)
+        }
+        for t in running { t.cancel() }
+        c?.resume(with: r)
     }
 }
 
