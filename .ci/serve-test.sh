@@ -5,8 +5,11 @@
 # ($SERVE_TEST_LIMIT), that a broken edit shows its compile error on the page linked to
 # file:line above the last good content, and that the fix brings the content back. Also: only
 # the edited chapter is rebuilt, the static pages hold no live-reload script, nothing outside
-# the output folder is served, a taken port is a clear error, and Ctrl-C stops the server and
-# the chapter program it was running.
+# the output folder is served (nor a hidden file behind a visible symbolic link), every response
+# says nosniff and the content security policy, the pages break no rule of that policy in
+# Chromium (.ci/serve-csp.mjs: maths typeset with KaTeX's fonts, images, the event stream, the
+# search box), a taken port is a clear error, and Ctrl-C stops the server and the chapter
+# program it was running.
 # Usage: .ci/serve-test.sh [RNNBOOK_BINARY]   (default .build/release/rnnbook; build it first)
 set -euo pipefail
 
@@ -55,6 +58,7 @@ title: Live chapter
 # Live chapter
 
 The first paragraph says ORIGINAL-PROSE, and the block below prints the answer.
+A formula for KaTeX: $h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t)$.
 
 ```swift
 let answer = 6 * 7
@@ -110,6 +114,23 @@ for path in "/../secret.txt" "/../../secret.txt" "/%2e%2e/secret.txt" "/assets/.
     if [[ "$code" == 200 ]] || grep -qE 'outside|root:' <<<"$body"; then fail "GET $path answered $code: ${body:0:80}"; fi
 done
 ok "no file outside output/ or hidden is served"
+# A visible name that leads to a hidden one: a link into .cache/ is refused like .cache/ itself.
+cached="$(cd "$book/output" && find .cache -type f 2>/dev/null | head -1 || true)"
+if [[ -n "$cached" ]]; then
+    ln -s "$cached" "$book/output/leak.json"
+    code="$(curl -sS -o /dev/null -w '%{http_code}' "$url/leak.json" || true)"
+    [[ "$code" == 404 ]] && ok "a symbolic link into .cache/ is refused (404)" || fail "GET /leak.json (a link to $cached) answered $code"
+    rm -f "$book/output/leak.json"
+else
+    fail "output/.cache/ holds no file to link to"
+fi
+# Every response says nosniff and carries the policy: a page, an asset, a refusal.
+for path in /live.html /assets/book.css /nothing.html; do
+    headers="$(curl -sS -D - -o /dev/null "$url$path" || true)"
+    if grep -qi '^x-content-type-options: nosniff' <<<"$headers" && grep -qi "^content-security-policy: default-src 'self'" <<<"$headers"; then :
+    else fail "GET $path lacks nosniff or the content security policy:"$'\n'"$headers"; fi
+done
+ok "nosniff and the content security policy on every response"
 code="$(curl -sS -o /dev/null -w '%{http_code}' -H 'Host: rebound.example' "$url/live.html" || true)"
 [[ "$code" == 403 ]] && ok "a request for another host name is refused (403)" || fail "a request with Host: rebound.example answered $code"
 
@@ -134,6 +155,13 @@ if node --experimental-websocket --no-warnings "$repo/.ci/serve-browser.mjs" "$d
     ok "live page: prose edit, broken edit and fix all shown without a reload by the test"
 else
     fail "the live page test failed"; echo "serve log:" >&2; sed 's/^/    /' "$log" | tail -40 >&2
+fi
+
+# The policy lets the pages work and is never broken: no violation, in the page or the console.
+if node --experimental-websocket --no-warnings "$repo/.ci/serve-csp.mjs" "$devtools_port" "$url/live.html" "$url/" "$url/_rnnbook/source/chapters/live.md"; then
+    ok "no content security policy violation on the served pages"
+else
+    fail "the served pages break the content security policy (above)"
 fi
 
 # How long each build of live.md took (the prose edit's time above includes its build).

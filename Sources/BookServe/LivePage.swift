@@ -7,6 +7,7 @@ public enum LivePage {
     /// Where the script and the event stream live; no output file can have these paths (hidden
     /// names are never served from the folder, and `_rnnbook` is not a name the build writes).
     public static let scriptPath = "/_rnnbook/live.js"
+    public static let stylePath = "/_rnnbook/live.css"
     public static let eventsPath = "/_rnnbook/events"
     public static let sourcePrefix = "/_rnnbook/source/"
 
@@ -54,8 +55,9 @@ public enum LivePage {
     """#
 
     /// Styles for the panel, the status note and the source view; they use the book's colours.
-    static let style = """
-    <style id="rnnbook-live-style">
+    /// A file of its own (`stylePath`), not a `<style>` element: the pages' content security
+    /// policy runs no inline style.
+    public static let style = """
     #rnnbook-findings { margin: 1rem auto; max-width: 60rem; font-family: var(--sans, sans-serif); }
     #rnnbook-findings li { margin: .25rem 0; }
     #rnnbook-findings a.loc { font-family: var(--mono, monospace); white-space: nowrap; }
@@ -68,14 +70,16 @@ public enum LivePage {
     .rnnbook-source li { white-space: pre-wrap; }
     .rnnbook-source li:target { background: var(--fail-bg, #fdd); }
     .rnnbook-source .finding { color: var(--fail, #b00); }
-    </style>
     """
+
+    /// The tag that loads `style`.
+    static let styleTag = "<link rel=\"stylesheet\" id=\"rnnbook-live-style\" href=\"\(stylePath)\">"
 
     /// `html` with the panel (if any) first in `<body>` and the script last.
     public static func inject(into html: String, page: String, generation: Int, panel: String?) -> String {
         let tag = "<script src=\"\(scriptPath)\" data-page=\"\(HTMLText.escape(page))\" data-generation=\"\(generation)\"></script>"
         var out = html
-        let top = style + (panel ?? "")
+        let top = styleTag + (panel ?? "")
         if let body = out.range(of: "<body>") { out.insert(contentsOf: top, at: body.upperBound) } else { out = top + out }
         if let end = out.range(of: "</body>", options: .backwards) { out.insert(contentsOf: tag, at: end.lowerBound) } else { out += tag }
         return out

@@ -5,7 +5,7 @@ import Glibc
 
 /// Which file under the output folder a request names. Only regular files inside the folder are
 /// ever served: no `..`, no hidden names (`.cache/`, the lock, the marker), no symbolic link
-/// that leads outside, no NUL.
+/// that leads outside or to a hidden name, no NUL.
 public enum ServedPath {
     /// The file `path` (an already percent-decoded URL path such as `/02-rnn.html`) names under
     /// `root`, or nil. `/` is `index.html`.
@@ -17,8 +17,12 @@ public enum ServedPath {
         guard components.allSatisfy({ !$0.hasPrefix(".") }) else { return nil }
         guard let realRoot = realPath(root.path) else { return nil }
         let candidate = components.reduce(URL(fileURLWithPath: realRoot)) { $0.appendingPathComponent($1) }
-        // Symbolic links are followed, then the target must still be inside the root.
-        guard let real = realPath(candidate.path), real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else { return nil }
+        // Symbolic links are followed, then the target must still be inside the root, and no
+        // part of its path below the root may be hidden: a link `notes.json -> .cache/a.json` or
+        // `figures -> .git` names a hidden file by a visible name.
+        let prefix = realRoot.hasSuffix("/") ? realRoot : realRoot + "/"
+        guard let real = realPath(candidate.path), real.hasPrefix(prefix),
+              real.dropFirst(prefix.count).split(separator: "/").allSatisfy({ !$0.hasPrefix(".") }) else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
         return URL(fileURLWithPath: real)

@@ -26,8 +26,9 @@ struct Serve: ParsableCommand {
 
         let state = LiveState()
         let hub = EventHub()
-        let server = try LiveServer(port: UInt16(port), handler: BookHandler(output: settings.outputDirectory, state: state, hub: hub))
-        let actual = try server.start()
+        let server = LiveServer(port: UInt16(port), handler: BookHandler(output: settings.outputDirectory, state: state, hub: hub),
+                                report: { terminal.line($0) })
+        let actual = try server.startBlocking()
         terminal.line("serving http://127.0.0.1:\(actual)/ (Ctrl-C stops); building the book…")
 
         let runner = try? ChapterRunner(settings: settings)

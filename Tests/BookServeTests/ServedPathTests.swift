@@ -49,6 +49,43 @@ struct ServedPathTests {
         #expect(ServedPath.resolve("/same.css", under: out)?.lastPathComponent == "book.css")
     }
 
+    /// A link with a visible name that leads to a hidden one: into `.cache/`, into any other
+    /// dot-folder (inside the output folder or beside it), to a hidden file, or out of the folder.
+    @Test func refusesALinkThatLeadsToAHiddenNameOrOutside() throws {
+        let (dir, out) = try folder()
+        try dir.write("output/.git/config", "[core]\n")
+        try dir.write(".secrets/token", "t0ken\n")
+        let links = [
+            "failed.json": out.appendingPathComponent(".cache/02-rnn.failed.json").path,
+            "cache": out.appendingPathComponent(".cache").path,
+            "git": out.appendingPathComponent(".git").path,
+            "lock.txt": out.appendingPathComponent(".rnnbook-lock").path,
+            "secrets": dir.path(".secrets"),
+            "outside": dir.url.path,
+        ]
+        for (name, target) in links {
+            try FileManager.default.createSymbolicLink(atPath: out.appendingPathComponent(name).path, withDestinationPath: target)
+        }
+        for path in ["/failed.json", "/cache/02-rnn.failed.json", "/git/config", "/lock.txt", "/secrets/token",
+                     "/outside/secret.txt", "/outside/output/.cache/02-rnn.failed.json"] {
+            #expect(ServedPath.resolve(path, under: out) == nil, "\(path) must not be served")
+        }
+        // The same files by visible paths inside the folder are still served.
+        try dir.write("output/figures/plot.svg", "<svg/>")
+        try FileManager.default.createSymbolicLink(atPath: out.appendingPathComponent("plots").path,
+                                                   withDestinationPath: out.appendingPathComponent("figures").path)
+        #expect(ServedPath.resolve("/plots/plot.svg", under: out)?.lastPathComponent == "plot.svg")
+    }
+
+    /// The output folder itself may sit below a hidden folder (`~/.local/book/output`): only the
+    /// part of the path below it counts.
+    @Test func anOutputFolderInsideAHiddenFolderIsServed() throws {
+        let dir = try TempFolder()
+        try dir.write(".hidden/output/index.html", "<html></html>")
+        let out = dir.url.appendingPathComponent(".hidden/output")
+        #expect(ServedPath.resolve("/", under: out)?.lastPathComponent == "index.html")
+    }
+
     @Test func namesContentTypes() {
         #expect(ServedPath.contentType(of: "a.html") == "text/html; charset=utf-8")
         #expect(ServedPath.contentType(of: "katex.min.js") == "text/javascript; charset=utf-8")
