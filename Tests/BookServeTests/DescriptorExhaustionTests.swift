@@ -81,17 +81,17 @@ struct DescriptorExhaustionTests {
 
         var idle: [RawClient] = []
         for _ in 0..<60 { idle.append(try RawClient(port: port)) }
-        let exhausted = await onThread { serve.waitFor("cannot accept connections", limit: 30) }
+        let exhausted = await onThread { serve.waitFor("cannot accept connections", limit: 120) }
         #expect(exhausted, "60 idle connections under ulimit -n 64 and serve did not say it cannot accept:\n\(serve.output)")
         #expect(serve.output.contains("Too many open files"), "\(serve.output)")
 
         for c in idle { c.shut() }
         idle = []
-        let recovered = await onThread { serve.waitFor("accepting connections on 127.0.0.1:\(port) again", limit: 30) }
+        let recovered = await onThread { serve.waitFor("accepting connections on 127.0.0.1:\(port) again", limit: 120) }
         #expect(recovered, "serve did not say it accepts again:\n\(serve.output)")
         let client = try RawClient(port: port)
         client.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        let (text, _) = await onThread { client.readUntilClosed(limit: 30) }
+        let (text, _) = await onThread { client.readUntilClosed(limit: 120) }
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n") && text.contains("<title>"), "after the connections closed: \(text.prefix(200))\n\(serve.output)")
         // Once per episode, not once per failed accept.
         #expect(serve.output.components(separatedBy: "cannot accept connections").count == 2, "\(serve.output)")
