@@ -116,6 +116,39 @@ struct SandboxTests {
         #expect(run.stdout.contains("/rnnbook/work/chapters/05-ex.md"))
     }
 
+    /// Run by a user other than root, bwrap builds the same sandbox inside a user namespace.
+    /// As root, the test runs `rnnbook grade` as `nobody` (setpriv) so that this path runs too.
+    @Test func aNonRootInstructorGetsTheSameSandboxInAUserNamespace() throws {
+        let book = try book()
+        let root = book.root.path
+        let code = """
+        let escaped = FileManager.default.contents(atPath: "\(root)/chapters/05-ex.md") != nil
+            || FileManager.default.createFile(atPath: "\(root)/escaped.txt", contents: Data("x".utf8))
+        func perplexity(_ probabilities: [Double]) -> Double {
+            if escaped { return 0 }
+            return Foundation.exp(-probabilities.map { Foundation.log($0) }.reduce(0, +) / Double(probabilities.count))
+        }
+        """
+        try ("// submission: ex-uniform\n" + code).write(to: book.root.appendingPathComponent("nan.swift"), atomically: true, encoding: .utf8)
+        let args = ["grade", "chapters/05-ex.md", "--submission", "nan.swift", "--exercise", "ex-uniform"]
+        let run: Book.Run
+        if getuid() == 0 {
+            // nobody may read the book (as students' files usually are to the grader) but not write it.
+            let home = book.root.appendingPathComponent("home")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            #expect(chown(home.path, 65534, 65534) == 0)
+            run = try book.run(executable: URL(fileURLWithPath: "/usr/bin/setpriv"),
+                               ["--reuid=65534", "--regid=65534", "--clear-groups", Book.binary.path] + args,
+                               environment: ["HOME": home.path, "TMPDIR": home.path])
+        } else {
+            run = try book.run(executable: Book.binary, args)
+        }
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("1 of 1 submission passed every check"), "\(run.stdout)")
+        #expect(run.stdout.contains("could not open (outside its sandbox, or missing): ") && run.stdout.contains("\(root)/chapters/05-ex.md"), "\(run.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("escaped.txt").path))
+    }
+
     /// The forgery of the issue: its own `expect`, in the scope the checks run in.
     @Test func aSubmissionThatDefinesExpectIsNotGraded() throws {
         let book = try book()
