@@ -40,7 +40,8 @@ public struct Sandbox: Sendable, Equatable {
         guard let bwrap = ProcessInfo.processInfo.environment["RNNBOOK_BWRAP"].map({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) ?? which("bwrap") else {
             return .failure(SandboxUnavailable(reason: "bubblewrap (bwrap) is not installed; install it with `apt-get install bubblewrap`"))
         }
-        let asRoot = geteuid() == 0
+        // RNNBOOK_SANDBOX_USERNS makes root use the user-namespace sandbox of other users (tests).
+        let asRoot = geteuid() == 0 && ProcessInfo.processInfo.environment["RNNBOOK_SANDBOX_USERNS"] == nil
         var sandbox = Sandbox(bwrap: bwrap, setpriv: nil, asRoot: asRoot)
         if asRoot {
             guard let setpriv = which("setpriv") else {
