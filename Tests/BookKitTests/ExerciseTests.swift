@@ -44,6 +44,20 @@ struct ExerciseTests {
         #expect(!blocks[1].options.showCode && blocks[1].options.run)
     }
 
+    /// A check block's printed text is the submission's to forge: no output block may judge it.
+    /// After a solution, one still may.
+    @Test func anOutputBlockCannotJudgeACheckBlock() throws {
+        let source = Self.exerciseHead + "```swift solution\nlet s = 3\nprint(s)\n```\n\n```output\n3\n```\n\n```swift check\nprint(s == 3)\n```\n\n```output\ntrue\n```\n"
+        #expect(throws: BookError.self) { try parser.parse(source: source, path: path) }
+        do { _ = try parser.parse(source: source, path: path) } catch let error as BookError {
+            #expect(error.location == SourceLocation(file: path, line: 20, column: 1))
+            #expect(error.message.contains("an output block cannot judge a ```swift check``` block"))
+        }
+        let allowed = source.replacingOccurrences(of: "\n\n```output\ntrue\n```\n", with: "\n")
+        let chapter = try parser.parse(source: allowed, path: path)
+        #expect(chapter.codeBlocks.first?.expected?.text == "3\n")
+    }
+
     @Test func headingTextAndInlineMathsStayInTheTitle() throws {
         let chapter = try parser.parse(source: "## Exercise: The *sum* of $x_t$ {#ex-sum}\n\nWhy?\n", path: path)
         let exercise = try #require(chapter.exercises.first)

@@ -122,6 +122,11 @@ public struct ChapterParser: Sendable {
                     segments.append(.code(swiftBlock))
                 } else if language == "output", case .code(var previous)? = segments.last, previous.language == "swift",
                           previous.options.run, previous.expected == nil {
+                    // A check block's printing is in a submission's hands (it can print the
+                    // expected text and silence the rest), so `grade` could not believe it.
+                    if previous.options.role == .check {
+                        throw BookError("an output block cannot judge a ```swift check``` block: under `rnnbook grade` a submission controls what the program prints; check the value with expect(…) instead", at: location)
+                    }
                     previous.expected = try expectedOutput(Array(info.dropFirst()), text: code, at: location, codeLocation: codeLocation)
                     segments[segments.count - 1] = .code(previous)
                 } else if language == "output" {
