@@ -120,6 +120,9 @@ public struct Sandbox: Sendable, Equatable {
             }
         }
         a += ["--ro-bind", "/etc", "/etc"]
+        // The sandbox's own /dev, /proc and /tmp first: what is bound below may live under /tmp
+        // (a checkout, the data folder), and a tmpfs mounted later would hide it.
+        a += ["--dev", "/dev", "--proc", "/proc", "--size", String(Self.tmpBytes), "--tmpfs", "/tmp"]
         // Parents bwrap would create are root-only (0700); the sandbox user must pass through them.
         var made: Set<String> = ["/", "/usr", "/etc", "/tmp", "/dev", "/proc"]
         func parents(_ path: String) {
@@ -134,7 +137,6 @@ public struct Sandbox: Sendable, Equatable {
             a += ["--ro-bind", path, path]
         }
         parents(Self.workPath)
-        a += ["--dev", "/dev", "--proc", "/proc", "--size", String(Self.tmpBytes), "--tmpfs", "/tmp"]
         a += ["--bind", workFolder.path, Self.workPath, "--chdir", Self.workPath]
         for (outside, inside) in extraBinds { a += ["--ro-bind", outside, inside] }
         var target = program
