@@ -49,9 +49,23 @@ final class Book {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        // Both streams at once: reading one to its end first would block for good once the
+        // child fills the other pipe's 64 KB buffer.
+        let errData = DrainedData()
+        let drainErr = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        drainErr.start()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = errData.wait()
         p.waitUntilExit()
         return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Data another thread reads, handed over when it is complete.
+    final class DrainedData: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var data = Data()
+        func set(_ d: Data) { data = d; done.signal() }
+        func wait() -> Data { done.wait(); return data }
     }
 
     func result(_ slug: String) throws -> ChapterResult {
