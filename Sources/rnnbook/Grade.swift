@@ -85,6 +85,15 @@ struct Grade: ParsableCommand {
         settings.memoryLimitMB = memory
         settings.productKernels = EngineInfo.productKernels
         if !trustedSubmissions {
+            // The sandbox sees the data folder only through RNNBOOK_DATA (it has no home and no
+            // network): without it, hand over the download cache the engine would read.
+            let env = ProcessInfo.processInfo.environment
+            if (env["RNNBOOK_DATA"] ?? "").isEmpty {
+                let cache = TimeMachine.defaultCacheDirectory(environment: env)
+                if FileManager.default.fileExists(atPath: cache.appendingPathComponent(TimeMachine.fileName).path) {
+                    setenv("RNNBOOK_DATA", cache.path, 1)
+                }
+            }
             switch Sandbox.probe() {
             case .success(let sandbox): settings.sandbox = sandbox
             case .failure(let why):

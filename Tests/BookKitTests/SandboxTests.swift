@@ -138,6 +138,43 @@ struct SandboxTests {
         #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("escaped.txt").path))
     }
 
+    /// Without RNNBOOK_DATA the engine reads its download cache, which the sandbox (no home, no
+    /// network) could not reach; `grade` hands it over, read-only.
+    @Test func withoutRNNBookDataTheDownloadCacheIsHandedOver() throws {
+        let book = try Book()
+        try book.write("07-data.md", """
+        ---
+        title: Data
+        ---
+        # Data
+
+        ### Exercise: Count the characters {#ex-count}
+
+        ```swift starter
+        func characters() -> Int { todo() }
+        ```
+
+        ```swift solution
+        func characters() -> Int { try! TimeMachine.loadText().count }
+        ```
+
+        ```swift check
+        expect("the text is there", characters() > 100_000)
+        ```
+        """)
+        let xdg = book.root.appendingPathComponent("xdg")
+        try FileManager.default.createDirectory(at: xdg.appendingPathComponent("rnnbook"), withIntermediateDirectories: true)
+        let data = ProcessInfo.processInfo.environment["RNNBOOK_DATA"].map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "../shared/data")
+        try FileManager.default.copyItem(at: data.appendingPathComponent("timemachine.txt"),
+                                         to: xdg.appendingPathComponent("rnnbook/timemachine.txt"))
+        try "// submission: ex-count\nfunc characters() -> Int { try! TimeMachine.loadText().unicodeScalars.count }\n"
+            .write(to: book.root.appendingPathComponent("tim.swift"), atomically: true, encoding: .utf8)
+        let run = try book.run(executable: Book.binary, ["grade", "chapters/07-data.md", "--submission", "tim.swift"],
+                               environment: ["RNNBOOK_DATA": "", "XDG_CACHE_HOME": xdg.path])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("1 of 1 submission passed every check"), "\(run.stdout)")
+    }
+
     /// The forgery of the issue: its own `expect`, in the scope the checks run in.
     @Test func aSubmissionThatDefinesExpectIsNotGraded() throws {
         let book = try book()
