@@ -237,7 +237,7 @@ public struct Chapter: Codable, Sendable, Equatable {
 // MARK: Results
 
 public enum BlockStatus: String, Codable, Sendable {
-    case passed, failed, notRun, skipped
+    case passed, failed, notRun
 }
 
 /// What one runnable block did.

@@ -89,11 +89,6 @@ public func clipByGlobalNorm<S: TensorScalar>(_ tensors: inout [Tensor<S>], maxN
     return norm
 }
 
-/// The global L2 norm ‖g‖ over all gradients of `parameters` (missing gradients count as zero).
-public func gradientNorm<S: TensorScalar>(of parameters: [Variable<S>]) -> S {
-    globalNorm(of: parameters.compactMap(\.grad))
-}
-
 /// Rescales all gradients together by min(1, θ/‖g‖) (`clipByGlobalNorm`); returns ‖g‖ before clipping.
 @discardableResult
 public func clipGradients<S: TensorScalar>(of parameters: [Variable<S>], maxNorm: S) -> S {

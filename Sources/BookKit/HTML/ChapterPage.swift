@@ -355,7 +355,7 @@ struct ChapterPage {
             }
             if let r = blockResult {
                 if r.status == .failed { head += "<span class=\"tag failed\">failed</span>" }
-                if r.status == .notRun || r.status == .skipped { head += "<span class=\"tag\">\(r.status == .notRun ? "not run" : "skipped")</span>" }
+                if r.status == .notRun { head += "<span class=\"tag\">not run</span>" }
                 else { head += "<span class=\"cell-time\">\(formatValue(r.seconds, spec: r.seconds < 10 ? ".2f" : ".1f")) s</span>" }
             }
         } else {

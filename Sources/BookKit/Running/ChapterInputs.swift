@@ -24,6 +24,6 @@ extension ChapterRunner {
         let file = chapter.path.hasPrefix("/") ? URL(fileURLWithPath: chapter.path) : settings.bookRoot.appendingPathComponent(chapter.path)
         let folder = file.deletingLastPathComponent()
         let images = chapter.localImageSources.map { folder.appendingPathComponent($0.removingPercentEncoding ?? $0).standardizedFileURL }
-        return images + dataFiles(for: chapter, source: "")
+        return images + dataFiles(for: chapter)
     }
 }

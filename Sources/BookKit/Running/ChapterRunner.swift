@@ -73,12 +73,6 @@ public struct ChapterRunner: Sendable {
         return params
     }
 
-    /// The run's cache key: everything the run depends on (see `RunInputs`); not the prose,
-    /// not where blocks sit in the file, not the timeout.
-    public func cacheKey(for chapter: Chapter, source: String, params: [String: ParamValue], engineIdentity: String) -> String {
-        runInputs(for: chapter, params: params, engineIdentity: engineIdentity).key
-    }
-
     /// Everything but the blocks and equations: what every checkpoint key shares.
     func sharedInputs(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String) -> [RunInputs.Part] {
         var parts: [RunInputs.Part] = []
@@ -92,7 +86,7 @@ public struct ChapterRunner: Sendable {
         parts.append(.init(name: "engine", value: engineIdentity))
         parts.append(.init(name: "compiler", value: versions.swiftc))
         parts.append(.init(name: "kernels", value: versions.kernels ?? "-"))
-        for file in dataFiles(for: chapter, source: "") {
+        for file in dataFiles(for: chapter) {
             let contents = (try? Data(contentsOf: file, options: .mappedIfSafe)).map { digest([file.path]) + Self.hash($0) } ?? "missing"
             parts.append(.init(name: "data \(file.lastPathComponent)", value: contents))
         }
@@ -164,7 +158,7 @@ public struct ChapterRunner: Sendable {
     /// Data files a chapter reads: those its front matter declares, plus the Time Machine when
     /// the code names it (the engine's loader reads it from `$RNNBOOK_DATA`). Their contents are
     /// hashed, so a changed corpus reruns the chapter.
-    func dataFiles(for chapter: Chapter, source: String) -> [URL] {
+    func dataFiles(for chapter: Chapter) -> [URL] {
         let dataDir = ProcessInfo.processInfo.environment["RNNBOOK_DATA"].map { URL(fileURLWithPath: $0) }
         var names = chapter.dataFiles ?? []
         let code = chapter.codeBlocks.map(\.code).joined().lowercased()
