@@ -315,6 +315,9 @@ public struct ChapterResult: Codable, Sendable, Equatable {
     /// In a sandbox (`grade`): files the program tried to open that the sandbox does not hold
     /// (the chapters, the book, the user's home); each attempt found nothing there.
     public var outsideSandbox: [String]? = nil
+    /// A line on the side channel did not carry the runtime's seal: no verdict from there on
+    /// is believed (see `ChannelReader`).
+    public var channelTampered: Bool? = nil
     public init(chapter: String, title: String, status: Status, profile: String, params: [String: ParamValue],
                 seed: Int?, blocks: [BlockResult], findings: [Finding], metrics: [String: Double],
                 versions: VersionInfo, machine: String, startedAt: String,

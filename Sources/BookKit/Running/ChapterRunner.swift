@@ -267,6 +267,7 @@ public struct ChapterRunner: Sendable {
                                    compileSeconds: record.compileSeconds, cached: false)
         ResultAssembler(chapter: chapter, profile: settings.profile).assemble(&result, compile: record.compile, run: record.run)
         result.outsideSandbox = record.run.outsideSandbox
+        result.channelTampered = record.run.tampered
         return result
     }
 

@@ -105,13 +105,16 @@ public struct Grader: Sendable {
         let runner = try ChapterRunner(settings: settings)
         let scratch = settings.outputDirectory
         try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let interfaces = Dictionary(uniqueKeysWithValues: selected.map { id in
+            (id, SubmissionNames.Interface(exercise: id, chapter: chapter, swiftc: runner.toolchain.swiftc, work: scratch))
+        })
         let parsed: [(path: String, submission: Result<Submission, BookError>)] = submissions.map { file in
             do {
                 let s = try Submission.read(contentsOf: file.url, displayPath: file.displayPath)
                 try s.validate(against: chapter, gradable: gradable)
                 for id in selected {
                     guard let blocks = s.parts[id] else { continue }
-                    if let error = SubmissionNames.shadowing(submission: blocks, exercise: id, chapter: chapter,
+                    if let error = SubmissionNames.shadowing(submission: blocks, interface: interfaces[id]!,
                                                              swiftc: runner.toolchain.swiftc, work: scratch) { throw error }
                 }
                 return (file.displayPath, .success(s))
@@ -208,7 +211,7 @@ public struct Grader: Sendable {
         }
         let problem = result.findings.first { !$0.kind.isCheck && $0.failed }?.description
         // A run whose channel was written by someone else has no verdict to believe: every check fails.
-        if result.findings.contains(where: { $0.message.contains(ChannelReader.tamperMessage) }) {
+        if result.channelTampered == true {
             let checks = (reference ?? found).map { c in
                 CheckVerdict(name: c.name, kind: c.kind, verdict: .failed, message: "not believed: \(ChannelReader.tamperMessage)", location: c.location)
             }

@@ -55,6 +55,8 @@ extension ChapterRunner {
         defer { if openLogFD >= 0 { close(openLogFD) } }
         outcome.memoryLimitMB = memoryMB
         var process: Subprocess
+        // What a sandboxed program sees besides the system (also what its report leaves out).
+        let visible = settings.sandbox == nil ? [] : sandboxReadOnlyPaths(env: env)
         if let sandbox = settings.sandbox {
             var inside = sandboxedEnvironment(env, paramsPath: Sandbox.paramsPath)
             let folder = work.appendingPathComponent("sandbox")
@@ -83,7 +85,7 @@ extension ChapterRunner {
                     openLogPath = log
                 }
             }
-            let command = sandbox.command(program: executable, arguments: [], readOnly: sandboxReadOnlyPaths(env: env),
+            let command = sandbox.command(program: executable, arguments: [], readOnly: visible,
                                           workFolder: folder, environment: inside, bindProgramAs: Sandbox.programPath,
                                           extraBinds: binds)
             process = Subprocess(executable: command.executable, arguments: command.arguments, environment: command.environment,
@@ -135,7 +137,7 @@ extension ChapterRunner {
         }
         var events = seen + reader.readNew()
         if let openLogPath, let sandbox = settings.sandbox {
-            outcome.outsideSandbox = sandbox.outside(log: openLogPath, visible: sandboxReadOnlyPaths(env: env))
+            outcome.outsideSandbox = sandbox.outside(log: openLogPath, visible: visible)
         }
         if reader.tampered { outcome.tampered = true }
         // Past the limit whenever it was noticed (or not at all, if the program ended first):

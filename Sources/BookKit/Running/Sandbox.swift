@@ -90,8 +90,7 @@ public struct Sandbox: Sendable, Equatable {
     func outside(log: String, visible: [String], limit: Int = 20) -> [String] {
         guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
         // The system's own lookups (libraries, locale and CPU files) are not the program's doing.
-        let system = ["/usr/", "/etc/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/dev/", "/proc/", "/sys/"]
-            + visible.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        let system = ObservedInputs.systemPrefixes + visible.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
         var found = Set<String>()
         for line in text.split(separator: "\n") where line.first == "!" {
             let path = URL(fileURLWithPath: String(line.dropFirst())).standardizedFileURL.path

@@ -54,17 +54,33 @@ enum SubmissionNames {
         return names
     }
 
+    /// What one exercise's checks use, and which of those names an answer may declare: read once
+    /// per exercise, whatever the number of submissions.
+    struct Interface {
+        var exercise: String
+        /// Every name the exercise's check blocks use.
+        var checkNames: Set<String>
+        /// The answers' names: what the starter declares (the solution, if it has no starter); nil
+        /// when the compiler could not read them.
+        var allowed: Set<String>?
+
+        init(exercise: String, chapter: Chapter, swiftc: String, work: URL) {
+            self.exercise = exercise
+            let items = chapter.blocks(ofExercise: exercise).map(\.block)
+            checkNames = Set(items.filter { $0.options.role == .check }.flatMap { SwiftTokens.identifiers(in: $0.code).map(\.name) })
+            let starters = items.filter { $0.options.role == .starter }
+            let interface = starters.isEmpty ? items.filter { $0.options.role == .solution } : starters
+            allowed = topLevelDeclarations(of: interface.map(\.code).joined(separator: "\n"), swiftc: swiftc, work: work).map { Set($0.map(\.name)) }
+        }
+    }
+
     /// The first name `submission` declares at its top level that the exercise's checks use and
     /// that is not one of the exercise's answers, as an error at its place; nil when there is none.
-    static func shadowing(submission: [CodeBlock], exercise: String, chapter: Chapter, swiftc: String, work: URL) -> BookError? {
-        let items = chapter.blocks(ofExercise: exercise).map(\.block)
-        let checkNames = Set(items.filter { $0.options.role == .check }.flatMap { SwiftTokens.identifiers(in: $0.code).map(\.name) })
-        let starters = items.filter { $0.options.role == .starter }
-        let interface = starters.isEmpty ? items.filter { $0.options.role == .solution } : starters
-        guard let answers = topLevelDeclarations(of: interface.map(\.code).joined(separator: "\n"), swiftc: swiftc, work: work) else {
+    static func shadowing(submission: [CodeBlock], interface: Interface, swiftc: String, work: URL) -> BookError? {
+        let exercise = interface.exercise, checkNames = interface.checkNames
+        guard let allowed = interface.allowed else {
             return BookError("cannot read the names exercise \(exercise)'s starter declares (swiftc -dump-parse failed)", at: submission.first?.location)
         }
-        let allowed = Set(answers.map(\.name))
         for block in submission {
             guard let declared = topLevelDeclarations(of: block.code, swiftc: swiftc, work: work) else {
                 return BookError("cannot read the names this submission declares (swiftc -dump-parse failed)", at: block.location)
