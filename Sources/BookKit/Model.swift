@@ -122,8 +122,8 @@ public struct Equation: Codable, Sendable, Equatable {
 }
 
 /// Something inline in prose that the parser lifted out of the Markdown before cmark saw it,
-/// so that maths and templates reach the page untouched. The prose HTML holds a placeholder
-/// `\u{E000}N\u{E001}` where N indexes `Chapter.inlines`.
+/// so that maths and templates reach the page untouched. The prose tree holds each one where
+/// it was written (`ProseInline.lifted`); `Chapter.inlines` lists them all in order.
 public enum InlineItem: Codable, Sendable, Equatable {
     case math(tex: String)
     /// `{{name}}` or `{{name:.3f}}`.
@@ -191,12 +191,14 @@ public struct ClaimBound: Codable, Sendable, Equatable {
 
 /// The chapter in reading order.
 public enum Segment: Codable, Sendable, Equatable {
-    /// HTML from cmark with inline placeholders (see `InlineItem`).
-    case prose(html: String)
+    /// Prose as a tree (see ProseTree.swift): consecutive Markdown blocks between code,
+    /// equations, figures and exercise boundaries.
+    case prose([ProseBlock])
     case equation(Equation)
     case code(CodeBlock)
-    /// A figure from `chapters/figures/` or elsewhere: relative source path and caption.
-    case figure(path: String, caption: String)
+    /// A figure (an image in a paragraph of its own): its source as written, relative to the
+    /// chapter's folder, and its caption (the image's alt text).
+    case figure(path: String, caption: [ProseInline])
 }
 
 /// A parsed chapter: front matter, segments, and the lifted inline items.

@@ -91,7 +91,7 @@ struct CitationParsingTests {
         let chapter = try parser.parse(source: source, path: path)
         #expect(CitationFixtures.citations(chapter).isEmpty)
         #expect(chapter.references == nil)
-        guard case .prose(let html) = chapter.segments[0] else { Issue.record("expected prose"); return }
+        guard let html = HTMLFixtures.markup(chapter.segments[0], of: chapter) else { Issue.record("expected prose"); return }
         #expect(html.contains("me@example.org"))
         #expect(html.contains("<code>@werbos1990</code>"))
         #expect(html.contains("or @werbos1990;"))

@@ -1,4 +1,4 @@
-import BookKit
+@testable import BookKit
 import BookProtocol
 import Foundation
 
@@ -6,6 +6,26 @@ import Foundation
 /// and fail, code with hostile output, rich outputs, a failed block and a figure.
 enum HTMLFixtures {
     static func ph(_ n: Int) -> String { "\u{E000}\(n)\u{E001}" }
+
+    /// A chapter's prose as libcmark's HTML with each lifted item as its placeholder `ph(n)`
+    /// (n: its place in `chapter.inlines`), so tests can look at what cmark made of the text.
+    static func markup(_ segment: Segment, of chapter: Chapter) -> String? {
+        struct Placeholders: ProseRendering {
+            var inlines: [InlineItem]
+            mutating func liftedHTML(_ item: InlineItem, plain: Bool) -> String {
+                inlines.firstIndex(of: item).map { HTMLFixtures.ph($0) } ?? (item == .math(tex: "") ? "" : "[\(item)]")
+            }
+        }
+        guard case .prose(let blocks) = segment else { return nil }
+        var renderer = Placeholders(inlines: chapter.inlines)
+        return renderer.proseHTML(blocks)
+    }
+
+    /// Markdown whose placeholders `ph(n)` stand for `inlines[n]`, as the parser's prose tree.
+    static func prose(_ markdown: String, _ inlines: [InlineItem]) -> Segment {
+        let lifted = LiftedText(text: markdown, originalLine: [], inlines: inlines, displays: [])
+        return .prose(readMarkdownBlocks(markdown, copy: MarkdownCopy(text: { liftedInlines($0, lifted: lifted) })).map(\.content))
+    }
 
     static let path = "chapters/02-rnn.md"
     static func loc(_ line: Int) -> SourceLocation { SourceLocation(file: path, line: line) }
@@ -26,14 +46,14 @@ enum HTMLFixtures {
             .claim(Claim(metric: "ppl_sequential", expected: 1.0, tolerance: 0.1, profile: "default", format: ".2f", location: loc(31))), // 10
         ]
         let segments: [Segment] = [
-            .prose(html: """
-            <h2>Hidden states 隐状态</h2>
-            <p>The hidden state \(ph(0)) summarises the sequence so far (中文: 隐状态). It is updated by \(ph(1)), where \(ph(2)) maps inputs to hidden units; note \(ph(7)).</p>
+            prose("""
+            ## Hidden states 隐状态
 
-            """),
+            The hidden state \(ph(0)) summarises the sequence so far (中文: 隐状态). It is updated by \(ph(1)), where \(ph(2)) maps inputs to hidden units; note \(ph(7)).
+            """, inlines),
             .equation(Equation(tex: "\\mathbf{H}_t = \\phi(\\mathbf{X}_t \\mathbf{W}_{xh} + \\mathbf{H}_{t-1} \\mathbf{W}_{hh} + \\mathbf{b}_h)",
                                label: "eq-rnn-state", number: 1, location: loc(14))),
-            .prose(html: "<p>The output layer reads the hidden state:</p>\n"),
+            prose("The output layer reads the hidden state:", inlines),
             .equation(Equation(tex: "\\mathbf{O}_t = \\mathbf{H}_t \\mathbf{W}_{hq} + \\mathbf{b}_q", label: "eq-output", number: 2, location: loc(18))),
             .equation(Equation(tex: "\\operatorname{ppl} = \\exp\\Big(-\\frac{1}{n}\\sum_{t=1}^n \\log P(x_t \\mid x_{t-1},\\dots,x_1)\\Big)", label: nil, number: nil, location: loc(20))),
             .code(CodeBlock(language: "swift", code: """
@@ -42,9 +62,9 @@ enum HTMLFixtures {
             let H = tanh(X.matmul(Wxh) + Hprev.matmul(Whh) + bh)
             print("H has shape \\(H.shape)")   // <script>alert(1)</script>
             """, options: BlockOptions(), index: 0, location: loc(22))),
-            .prose(html: "<h2>Training</h2>\n<p>After training on \(ph(9)) tokens the perplexity is \(ph(3)); we claimed \(ph(4))\(ph(10)). The gradient norm claim \(ph(5)) does not hold. The output \(ph(6)) is linear. A dangling reference: \(ph(8)).</p>\n<p><img src=\"figures/unrolled.svg\" alt=\"unrolled \(ph(2))\" /></p>\n"),
+            prose("## Training\n\nAfter training on \(ph(9)) tokens the perplexity is \(ph(3)); we claimed \(ph(4))\(ph(10)). The gradient norm claim \(ph(5)) does not hold. The output \(ph(6)) is linear. A dangling reference: \(ph(8)).\n\n![unrolled \(ph(2))](figures/unrolled.svg)\n", inlines),
             .code(CodeBlock(language: "swift", code: "show(plot: .lines([\"seq\": a, \"random\": b]))\nshow(table: rows)", options: BlockOptions(), index: 1, location: loc(40))),
-            .figure(path: "figures/rnn.svg", caption: "An RNN with a hidden state <b>"),
+            .figure(path: "figures/rnn.svg", caption: [.text("An RNN with a hidden state <b>")]),
             .code(CodeBlock(language: "python", code: "import torch\nprint('d2l')", options: { var o = BlockOptions(); o.run = false; return o }(), index: nil, location: loc(50))),
             .code(CodeBlock(language: "swift", code: "let bad = [1, 2][5]\nprint(bad)", options: BlockOptions(), index: 2, location: loc(55))),
             .code(CodeBlock(language: "swift", code: "print(\"never\")", options: BlockOptions(), index: 3, location: loc(60))),
@@ -54,10 +74,10 @@ enum HTMLFixtures {
     }
 
     static var introChapter: Chapter {
-        Chapter(path: "chapters/01-intro.md", slug: "01-intro", title: "Sequences",
-                segments: [.prose(html: "<p>See \(ph(0)) in the next chapter and \(ph(1)).</p>\n")],
-                inlines: [.reference(label: "eq-rnn-state", location: SourceLocation(file: "chapters/01-intro.md", line: 3)),
-                          .math(tex: "x_1, \\dots, x_T")])
+        let inlines: [InlineItem] = [.reference(label: "eq-rnn-state", location: SourceLocation(file: "chapters/01-intro.md", line: 3)),
+                                     .math(tex: "x_1, \\dots, x_T")]
+        return Chapter(path: "chapters/01-intro.md", slug: "01-intro", title: "Sequences",
+                       segments: [prose("See \(ph(0)) in the next chapter and \(ph(1)).", inlines)], inlines: inlines)
     }
 
     static let versions = VersionInfo(rnnbook: "0.1.0", swiftc: "Swift 6.3.1", cmark: "0.30.2", openblas: "0.3.21")

@@ -25,7 +25,7 @@ struct ParserTests {
         #expect(eq.number == 1)
         #expect(eq.location.line == 6)
         // cmark saw placeholders, not maths: no <em> from the underscores or asterisks.
-        guard case .prose(let html) = chapter.segments[0] else { Issue.record("expected prose first"); return }
+        guard let html = HTMLFixtures.markup(chapter.segments[0], of: chapter) else { Issue.record("expected prose first"); return }
         #expect(!html.contains("<em>"))
         #expect(html.contains("\u{E000}0\u{E001}"))
         #expect(chapter.inlines.contains(.reference(label: "eq-rnn-state", location: SourceLocation(file: "chapters/t.md", line: 8, column: 5))))
@@ -125,7 +125,7 @@ struct ParserTests {
         #expect(blocks[1].index == nil && !blocks[1].options.run)
         #expect(blocks[2].index == 1 && blocks[2].options.expectError && blocks[2].options.timeout == 600)
         #expect(blocks[3].language == "python" && blocks[3].index == nil)
-        #expect(chapter.segments.last == .figure(path: "figures/rnn.svg", caption: "An unrolled RNN"))
+        #expect(chapter.segments.last == .figure(path: "figures/rnn.svg", caption: [.text("An unrolled RNN")]))
     }
 
     @Test func frontMatterTypesParamsAndProfiles() throws {
@@ -169,7 +169,7 @@ struct ParserTests {
 
     @Test func rawHTMLInProseIsEscaped() throws {
         let chapter = try parser.parse(source: "Hello <script>alert(1)</script> there.\n", path: "chapters/t.md")
-        guard case .prose(let html) = chapter.segments[0] else { Issue.record("no prose"); return }
+        guard let html = HTMLFixtures.markup(chapter.segments[0], of: chapter) else { Issue.record("no prose"); return }
         #expect(!html.contains("<script>"))
     }
 }

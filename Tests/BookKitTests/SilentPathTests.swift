@@ -72,7 +72,7 @@ struct SilentPathTests {
     @Test func nestedNorunIsShown() throws {
         let chapter = try parser.parse(source: "- A:\n\n  ```swift norun\n  let x = 1\n  ```\n\n> ```text\n> hi\n> ```\n", path: path)
         #expect(chapter.codeBlocks.isEmpty)
-        guard case .prose(let html) = try #require(chapter.segments.first) else { Issue.record("expected prose"); return }
+        guard let html = HTMLFixtures.markup(try #require(chapter.segments.first), of: chapter) else { Issue.record("expected prose"); return }
         #expect(html.contains("let x = 1"))
     }
 
@@ -129,7 +129,7 @@ struct SilentPathTests {
     @Test func figuresThatExistOrAreRemoteParse() throws {
         let dir = try chapterFolder()
         let chapter = try parser.parse(source: "![a](figures/here.svg)\n\n![b](https://example.org/x.png)\n", path: path, baseDirectory: dir)
-        #expect(chapter.segments.first == .figure(path: "figures/here.svg", caption: "a"))
+        #expect(chapter.segments.first == .figure(path: "figures/here.svg", caption: [.text("a")]))
         // Without a folder (sources made up in tests) images are not looked for.
         _ = try parser.parse(source: "![a](figures/none.svg)\n", path: path)
     }

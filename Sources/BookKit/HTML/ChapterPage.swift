@@ -10,7 +10,7 @@ struct BookOutline: Sendable {
 }
 
 /// Renders one chapter with its result into a full HTML page.
-struct ChapterPage {
+struct ChapterPage: ProseRendering {
     let chapter: Chapter
     let result: ChapterResult?
     let outline: BookOutline
@@ -22,7 +22,10 @@ struct ChapterPage {
 
     /// Relative image sources the page uses (figures to copy), filled while rendering.
     private(set) var imageSources: [String] = []
+    /// The sidebar's entries for this page: h2 and h3 (and the references), their inner HTML without links or badges.
     var headings: [(level: Int, id: String, html: String)] = []
+    /// Rendering a heading's text for the sidebar: links become their text, claims their value without a badge.
+    private var sidebarText = false
     private var usedIDs: Set<String> = []
     private var placedChecks: Set<Int> = []
     private(set) var checkIDs: [Int: String] = [:]
@@ -49,7 +52,7 @@ struct ChapterPage {
             main += exerciseBoundary(at: k)
             if withholds(segment: k) { continue }
             switch segment {
-            case .prose(let html): main += prose(html)
+            case .prose(let blocks): main += prose(blocks)
             case .equation(let eq): main += equation(eq)
             case .code(let block): main += code(block)
             case .figure(let path, let caption): main += figure(path: path, caption: caption)
@@ -89,42 +92,15 @@ struct ChapterPage {
 
     // MARK: Prose
 
-    mutating func prose(_ html: String) -> String {
-        var text = splice(html)
-        text = anchorHeadings(text)
-        for src in Self.attributeValues("src", in: text) where Self.isLocal(src) { imageSources.append(src) }
-        return text
+    mutating func prose(_ blocks: [ProseBlock]) -> String {
+        imageSources += ProseBlock.imageSources(blocks).filter(Self.isLocal)
+        return proseHTML(blocks)
     }
 
     /// The tooltip of a `{{quoted: …}}` number.
     static let quotedTitle = "quoted, not computed in this book"
 
-    /// Replaces `\u{E000}N\u{E001}` placeholders with maths, values, claims and references.
-    /// Inside a tag (an `alt` or `title` attribute) only plain escaped text is allowed.
-    /// `insideTag`: `html` is an attribute's value (plain text only from the start).
-    mutating func splice(_ html: String, insideTag: Bool = false) -> String {
-        var out = ""
-        var inTag = insideTag
-        var scalars = html.unicodeScalars[...]
-        while let c = scalars.popFirst() {
-            if c == "\u{E000}" {
-                var digits = ""
-                while let d = scalars.first, d != "\u{E001}" { digits.unicodeScalars.append(d); scalars.removeFirst() }
-                _ = scalars.popFirst()
-                if let n = Int(digits), n >= 0, n < chapter.inlines.count {
-                    out += inline(chapter.inlines[n], n: n, plain: inTag)
-                } else {
-                    out += "<span class=\"unresolved\">[missing inline \(HTMLText.escape(digits))]</span>"
-                }
-                continue
-            }
-            if c == "<" { inTag = true } else if c == ">" { inTag = false }
-            out.unicodeScalars.append(c)
-        }
-        return out
-    }
-
-    mutating func inline(_ item: InlineItem, n: Int, plain: Bool) -> String {
+    mutating func liftedHTML(_ item: InlineItem, plain: Bool) -> String {
         switch item {
         case .math(let tex):
             return plain ? HTMLText.escape(tex) : "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>"
@@ -140,13 +116,16 @@ struct ChapterPage {
                 return plain ? "@\(HTMLText.escape(label))"
                     : "<span class=\"eqref unresolved\" title=\"no equation, section or figure labelled \(HTMLText.escape(label))\">@\(HTMLText.escape(label))</span>"
             }
-            if plain { return HTMLText.escape(target.text) }
+            if plain || sidebarText { return HTMLText.escape(target.text) }
             let href = target.page == chapter.slug ? "#\(label)" : HTMLText.pageHref(target.page, fragment: label)
             return "<a class=\"\(target.kind == .equation ? "eqref" : "xref")\" href=\"\(HTMLText.escape(href))\">\(HTMLText.escape(target.text))</a>"
         case .citation(let citation):
             return References.html(citation, works: chapter.references ?? [], plain: plain)
+        case .claim(let claim) where sidebarText:
+            let shown = result?.metrics[claim.metric].map { formatValue($0, spec: claim.format) } ?? claim.metric + "?"
+            return "<span class=\"value\">\(HTMLText.escape(shown))</span>"
         case .claim(let claim):
-            return claimHTML(claim, n: n, plain: plain)
+            return claimHTML(claim, plain: plain)
         case .quoted(let text, _):
             let escaped = HTMLText.escape(text)
             return plain ? escaped : "<span class=\"quoted\" title=\"\(Self.quotedTitle)\">\(escaped)</span>"
@@ -154,7 +133,7 @@ struct ChapterPage {
     }
 
     /// A claim in prose, rendered from the runner's finding for it (the page judges nothing).
-    mutating func claimHTML(_ claim: Claim, n: Int, plain: Bool) -> String {
+    mutating func claimHTML(_ claim: Claim, plain: Bool) -> String {
         let measured = result?.metrics[claim.metric]
         var shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
         var expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
@@ -199,33 +178,28 @@ struct ChapterPage {
     /// The chapter's number in the book: its position, from 1.
     var chapterNumber: Int { position + 1 }
 
-    /// Gives `<h2>`…`<h6>` ids (kept unique) and collects h2/h3 for the sidebar. A heading the
-    /// parser numbered (`data-section`) shows its number and takes its `{#sec-…}` label as id.
-    mutating func anchorHeadings(_ html: String) -> String {
-        let regex = try! NSRegularExpression(pattern: "<h([1-6])(?: data-section=\"([0-9]+)\")?>(.*?)</h\\1>", options: [.dotMatchesLineSeparators])
-        let ns = html as NSString
-        var out = ""
-        var last = 0
-        for m in regex.matches(in: html, range: NSRange(location: 0, length: ns.length)) {
-            out += ns.substring(with: NSRange(location: last, length: m.range.location - last))
-            let level = Int(ns.substring(with: m.range(at: 1)))!
-            var inner = ns.substring(with: m.range(at: 3))
-            last = m.range.location + m.range.length
-            if level == 1 && HTMLText.plainText(fromHTML: inner).trimmingCharacters(in: .whitespaces) == chapter.title {
-                continue  // the page header already shows the title
-            }
-            let section = m.range(at: 2).location == NSNotFound ? nil
-                : Int(ns.substring(with: m.range(at: 2))).flatMap { k in chapter.sections.flatMap { k < $0.count ? $0[k] : nil } }
-            var id: String
-            if let label = section?.label { id = label; usedIDs.insert(label) } else { id = uniqueID(HTMLText.slug(HTMLText.plainText(fromHTML: inner))) }
-            if let section {
-                inner = "<span class=\"secno\">\(CrossReferenceTargets.sectionNumber(chapter: chapterNumber, section.path))</span> " + inner
-            }
-            if level <= 3 { headings.append((max(level, 2), id, inner)) }
-            out += "<h\(level) id=\"\(id)\">\(inner)<a class=\"anchor\" href=\"#\(id)\" aria-label=\"link to this section\">#</a></h\(level)>"
+    /// A heading with its id (kept unique; a numbered section's `{#sec-…}` label when it has one)
+    /// and its number; h2 and h3 go to the sidebar. A level-1 heading that repeats the chapter's
+    /// title is left out: the page header shows the title.
+    mutating func headingHTML(level: Int, content: String, inlines: [ProseInline], section: SectionInfo?) -> String {
+        let text = ProseInline.plainText(inlines) { item in HTMLText.plainText(fromHTML: self.plainLifted(item)) }
+        if level == 1 && text.trimmingCharacters(in: .whitespaces) == chapter.title { return "" }
+        var id: String
+        if let label = section?.label { id = label; usedIDs.insert(label) } else { id = uniqueID(HTMLText.slug(text)) }
+        let number = section.map { "<span class=\"secno\">\(CrossReferenceTargets.sectionNumber(chapter: chapterNumber, $0.path))</span> " } ?? ""
+        if level <= 3 {
+            sidebarText = true
+            headings.append((max(level, 2), id, number + inlineHTML(inlines)))
+            sidebarText = false
         }
-        out += ns.substring(from: last)
-        return out
+        return "<h\(level) id=\"\(id)\">\(number)\(content)<a class=\"anchor\" href=\"#\(id)\" aria-label=\"link to this section\">#</a></h\(level)>"
+    }
+
+    /// A lifted item's text as a heading's id and title read it.
+    private func plainLifted(_ item: InlineItem) -> String {
+        var copy = self
+        copy.sidebarText = true
+        return copy.liftedHTML(item, plain: false)
     }
 
     mutating func uniqueID(_ base: String) -> String {
@@ -322,17 +296,30 @@ struct ChapterPage {
         }
     }
 
-    mutating func figure(path: String, caption: String) -> String {
+    mutating func figure(path: String, caption: [ProseInline]) -> String {
         figureCount += 1
         if Self.isLocal(path) { imageSources.append(path) }
-        // The caption's inline maths (lifted before cmark saw it) is TeX in the alt text and
-        // typeset in the caption.
-        // (Escaped a character at a time: `escape` turns the placeholder delimiters into U+FFFD.)
-        let escaped = caption.unicodeScalars.map { $0 == "\u{E000}" || $0 == "\u{E001}" ? String($0) : HTMLText.escape(String($0)) }.joined()
-        let alt = splice(escaped, insideTag: true), shown = splice(escaped)
+        // The caption is the image's alt text: its maths (lifted before cmark saw it) is TeX in
+        // the alt attribute and typeset in the caption; emphasis and code read as their text.
+        let alt = captionHTML(caption, plain: true), shown = captionHTML(caption, plain: false)
         let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
         return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape($0))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
             + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(shown)</figcaption></figure>"
+    }
+
+    /// A figure's caption: its words escaped, its lifted items rendered (`plain`: as text, for the alt attribute).
+    mutating func captionHTML(_ caption: [ProseInline], plain: Bool) -> String {
+        var out = ""
+        for item in caption {
+            switch item {
+            case .text(let s), .code(let s): out += HTMLText.escape(s)
+            case .softBreak, .lineBreak: out += " "
+            case .html: break
+            case .emphasis(let c), .strong(let c), .link(_, _, let c), .image(_, _, let c): out += captionHTML(c, plain: plain)
+            case .lifted(let i): out += liftedHTML(i, plain: plain)
+            }
+        }
+        return out
     }
 
     // MARK: Code blocks
@@ -621,7 +608,7 @@ struct ChapterPage {
             if current && !headings.isEmpty {
                 out += "<ul class=\"sections\">"
                 for h in headings {
-                    out += "<li class=\"h\(h.level)\"><a href=\"#\(h.id)\">\(Self.stripLinks(h.html))</a></li>"
+                    out += "<li class=\"h\(h.level)\"><a href=\"#\(h.id)\">\(h.html)</a></li>"
                 }
                 out += "</ul>"
             }
@@ -630,24 +617,7 @@ struct ChapterPage {
         return out + "</ol></nav>"
     }
 
-    /// Heading HTML without nested links or badges, safe inside the sidebar's own link.
-    static func stripLinks(_ html: String) -> String {
-        var s = html
-        for pattern in ["<span class=\"badge[^\"]*\"[^>]*>.*?</span></span>", "</?a[^>]*>"] {
-            s = s.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
-        }
-        return s
-    }
-
     // MARK: Helpers
-
-    static func attributeValues(_ name: String, in html: String) -> [String] {
-        let regex = try! NSRegularExpression(pattern: "\\s\(name)=\"([^\"]*)\"")
-        let ns = html as NSString
-        return regex.matches(in: html, range: NSRange(location: 0, length: ns.length)).map {
-            HTMLText.plainText(fromHTML: ns.substring(with: $0.range(at: 1)))
-        }
-    }
 
     static func isLocal(_ src: String) -> Bool {
         !(src.isEmpty || src.hasPrefix("#") || src.hasPrefix("/") || src.contains("://") || src.hasPrefix("data:")

@@ -64,7 +64,7 @@ extension ChapterPage {
 
     private mutating func opening(_ exercise: Exercise) -> String {
         let level = min(max(exercise.level, 2), 6)
-        let title = exercise.titleHTML.isEmpty ? "" : " " + splice(exercise.titleHTML)
+        let title = exercise.titleContent.isEmpty ? "" : " " + inlineHTML(exercise.titleContent)
         return "<section class=\"exercise\" id=\"\(HTMLText.escape(exercise.id))\">"
             + "<h\(level) class=\"exercise-title\"><span class=\"exercise-no\">Exercise \(exercise.number)</span>\(title)"
             + "<a class=\"anchor\" href=\"#\(HTMLText.escape(exercise.id))\" aria-label=\"link to this exercise\">#</a></h\(level)>"

@@ -91,41 +91,54 @@ enum IndexPage {
         if let summary = chapter.summary { return HTMLText.escape(summary) }
         guard let paragraph = firstParagraph(chapter) else { return "" }
         var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: position)
-        var maths: [String] = []
-        // Placeholders become text; maths becomes a marker that survives the tag stripping.
-        var html = ""
-        var scalars = paragraph.unicodeScalars[...]
-        while let c = scalars.popFirst() {
-            guard c == "\u{E000}" else { html.unicodeScalars.append(c); continue }
-            var digits = ""
-            while let d = scalars.first, d != "\u{E001}" { digits.unicodeScalars.append(d); scalars.removeFirst() }
-            _ = scalars.popFirst()
-            guard let n = Int(digits), n >= 0, n < chapter.inlines.count else { continue }
-            if case .math(let tex) = chapter.inlines[n] {
-                html += "\u{E010}\(maths.count)\u{E011}"
-                maths.append(tex)
-            } else {
-                html += page.inline(chapter.inlines[n], n: n, plain: true)
+        // Words made of text and maths: a formula glued to a comma stays one word with it.
+        enum Piece { case text(String), math(String) }
+        var words: [[Piece]] = [[]]
+        func add(_ text: String) {
+            for ch in text {
+                if ch.isWhitespace { if !(words.last?.isEmpty ?? true) { words.append([]) }; continue }
+                if case .text(let t)? = words[words.count - 1].last { words[words.count - 1][words[words.count - 1].count - 1] = .text(t + String(ch)) }
+                else { words[words.count - 1].append(.text(String(ch))) }
             }
         }
-        var words = HTMLText.plainText(fromHTML: html).split(whereSeparator: \.isWhitespace)
-        // Cut at 60 words; a paragraph that stops mid-sentence (before display maths) says so.
-        let cut = words.count > 60 || words.last?.last.map { !".!?。！？)”".contains($0) } == true
-        if words.count > 60 { words = Array(words.prefix(60)) }
-        var text = HTMLText.escape(words.joined(separator: " ")) + (cut ? " …" : "")
-        for (k, tex) in maths.enumerated() {
-            text = text.replacingOccurrences(of: "\u{E010}\(k)\u{E011}", with: "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>")
+        func walk(_ inlines: [ProseInline]) {
+            for item in inlines {
+                switch item {
+                case .text(let t), .code(let t): add(t)
+                case .softBreak, .lineBreak: add(" ")
+                case .html, .image: break
+                case .emphasis(let c), .strong(let c), .link(_, _, let c): walk(c)
+                case .lifted(.math(let tex)): words[words.count - 1].append(.math(tex))
+                case .lifted(let other): add(HTMLText.plainText(fromHTML: page.liftedHTML(other, plain: true)))
+                }
+            }
         }
-        return text
+        walk(paragraph)
+        if words.last?.isEmpty == true { words.removeLast() }
+        // Cut at 60 words; a paragraph that stops mid-sentence (before display maths) says so.
+        let lastCharacter: Character? = { if case .text(let t)? = words.last?.last { t.last } else { nil } }()
+        let cut = words.count > 60 || (words.last?.last).map { _ in lastCharacter.map { !".!?。！？)”".contains($0) } ?? true } == true
+        if words.count > 60 { words = Array(words.prefix(60)) }
+        let text = words.map { word in
+            word.map { piece in
+                switch piece {
+                case .text(let t): HTMLText.escape(t)
+                case .math(let tex): "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>"
+                }
+            }.joined()
+        }.joined(separator: " ")
+        return text + (cut ? " …" : "")
     }
 
-    /// The first `<p>` of the chapter's prose, inner HTML.
-    static func firstParagraph(_ chapter: Chapter) -> String? {
+    /// The first paragraph of the chapter's prose (in a list or a quote too) that has words.
+    static func firstParagraph(_ chapter: Chapter) -> [ProseInline]? {
         for segment in chapter.segments {
-            guard case .prose(let html) = segment, let open = html.range(of: "<p>"),
-                  let close = html.range(of: "</p>", range: open.upperBound..<html.endIndex) else { continue }
-            let inner = String(html[open.upperBound..<close.lowerBound])
-            if !HTMLText.plainText(fromHTML: inner).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return inner }
+            guard case .prose(let blocks) = segment else { continue }
+            for block in ProseBlock.flattened(blocks) {
+                guard case .paragraph(let inlines) = block.kind else { continue }
+                let words = ProseInline.plainText(inlines) { if case .math(let tex) = $0 { tex } else { "x" } }
+                if !words.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return inlines }
+            }
         }
         return nil
     }

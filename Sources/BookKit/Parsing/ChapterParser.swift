@@ -23,7 +23,6 @@ public struct ChapterParser: Sendable {
         }
         let front = try yaml.map { try parseFrontMatter($0, firstLine: yamlLine, file: path) } ?? FrontMatter()
         let lifted = try liftMath(from: body, file: path)
-        let blocks = readMarkdownBlocks(lifted.text)
         let sourceLines = normalized.components(separatedBy: "\n")
         let liftedLines = lifted.text.components(separatedBy: "\n")
 
@@ -31,34 +30,30 @@ public struct ChapterParser: Sendable {
             let i = cmarkLine - 1
             return i >= 0 && i < lifted.originalLine.count ? lifted.originalLine[i] : cmarkLine
         }
-
-        var inlines = lifted.inlines
-        // A display marker that cmark put inside something else (a list item, a quote) becomes inline maths.
-        func restoreStrayDisplays(_ html: String, lifted: LiftedText) -> String {
-            guard html.contains(Placeholder.displayOpen) else { return html }
-            return html.replacing(#/\x{E002}(\d+)\x{E003}/#) { match in
-                guard let n = Int(match.1), n < lifted.displays.count else { return "" }
-                inlines.append(.math(tex: lifted.displays[n].tex))
-                return Placeholder.inline(inlines.count - 1)
-            }
-        }
-        var segments: [Segment] = []
-        var runnable = 0
-        var labelled = 0
-        var labels: [String: SourceLocation] = [:]
-        var firstHeading: String?
-        var exercises = ExerciseScanner(path: path)
-        func appendProse(_ html: String) {
-            if case .prose(let previous)? = segments.last, !exercises.boundaries.contains(segments.count) { segments[segments.count - 1] = .prose(html: previous + html) }
-            else { segments.append(.prose(html: html)) }
-        }
-
         /// cmark counts columns in UTF-8 bytes of the lifted text; messages count characters of the file.
         func originalColumn(cmarkLine: Int, byteColumn: Int) -> Int {
             let i = cmarkLine - 1
             guard i >= 0, i < liftedLines.count else { return byteColumn }
             let prefix = String(decoding: Array(liftedLines[i].utf8).prefix(max(byteColumn - 1, 0)), as: UTF8.self)
             return prefix.count + 1
+        }
+        let inlines = lifted.inlines
+        // Placeholders in cmark's text nodes become the lifted items again; a display marker that
+        // cmark put inside something else (a list item, a quote) becomes inline maths.
+        let copy = MarkdownCopy(text: { liftedInlines($0, lifted: lifted) }, location: { line, column in
+            SourceLocation(file: path, line: originalLine(line), column: originalColumn(cmarkLine: line, byteColumn: column))
+        })
+        let blocks = readMarkdownBlocks(lifted.text, copy: copy)
+
+        var segments: [Segment] = []
+        var runnable = 0
+        var labelled = 0
+        var labels: [String: SourceLocation] = [:]
+        var firstHeading: String?
+        var exercises = ExerciseScanner(path: path)
+        func appendProse(_ block: ProseBlock) {
+            if case .prose(let previous)? = segments.last, !exercises.boundaries.contains(segments.count) { segments[segments.count - 1] = .prose(previous + [block]) }
+            else { segments.append(.prose([block])) }
         }
         /// Where `image` of `block` is in the file.
         func imageLocation(_ image: MarkdownImage, in block: MarkdownBlock) -> SourceLocation {
@@ -163,19 +158,23 @@ public struct ChapterParser: Sendable {
                     segments.append(.equation(Equation(tex: d.tex, label: d.label, number: number, location: d.location, unchecked: d.unchecked)))
                 } else if let image = block.image {
                     try outline.addFigure(at: location, before: nextLine)
-                    segments.append(.figure(path: image.url, caption: image.alt))
+                    let caption = ProseBlock.flattened([block.content]).lazy.flatMap(\.inlines).compactMap { inline -> [ProseInline]? in
+                        if case .image(_, _, let alt) = inline { alt } else { nil }
+                    }.first ?? []
+                    segments.append(.figure(path: image.url, caption: caption))
                 } else {
-                    appendProse(restoreStrayDisplays(block.html, lifted: lifted))
+                    appendProse(block.content)
                 }
             case .heading:
                 if firstHeading == nil { firstHeading = block.plainText }
                 let headingLine = location.line - 1 < sourceLines.count ? sourceLines[location.line - 1] : ""
-                if try exercises.heading(html: block.html, plainText: block.plainText ?? "", sourceLine: headingLine,
+                guard case .heading(let level, let content, _) = block.content.kind else { continue }
+                if try exercises.heading(level: level, content: content, plainText: block.plainText ?? "", sourceLine: headingLine,
                                          at: location, segmentCount: segments.count) { continue }
-                let html = try outline.addHeading(block.html, title: block.plainText ?? "", at: location, before: nextLine)
-                appendProse(restoreStrayDisplays(html, lifted: lifted))
+                let section = try outline.addHeading(level: level, title: block.plainText ?? "", at: location, before: nextLine)
+                appendProse(ProseBlock(.heading(level: level, content: content, section: section), at: block.content.location))
             case .other:
-                appendProse(restoreStrayDisplays(block.html, lifted: lifted))
+                appendProse(block.content)
             }
         }
         try exercises.close(at: segments.count)

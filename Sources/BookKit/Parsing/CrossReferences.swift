@@ -216,23 +216,23 @@ struct ChapterOutline {
         return found.label
     }
 
-    /// Numbers a heading (`<h2>` is a section, `<h3>` a subsection, …) and marks its HTML with its
-    /// index (`<h2 data-section="0">`) for the page.
-    mutating func addHeading(_ html: String, title: String, at location: SourceLocation, before next: Int) throws -> String {
-        guard html.hasPrefix("<h"), let level = html.dropFirst(2).first?.wholeNumberValue else { return html }
+    /// Numbers a heading (level 2 is a section, level 3 a subsection, …) and gives it its
+    /// `{#sec-…}` label; nil for the chapter's title (level 1).
+    mutating func addHeading(level: Int, title: String, at location: SourceLocation, before next: Int) throws -> SectionInfo? {
         let label = try self.label("sec-", at: location, before: next)
         if level == 1 {
             if let label {
                 throw BookError("label '{#\(label)}' is on a level-1 heading, which is the chapter's title; label sections (## and below), or refer to the chapter by a link", at: location)
             }
-            return html
+            return nil
         }
         let depth = level - 1
         if counters.count < depth { counters += Array(repeating: 0, count: depth - counters.count) }
         counters = Array(counters.prefix(depth))
         counters[depth - 1] += 1
-        sections.append(SectionInfo(level: level, path: counters, label: label, title: title.trimmingCharacters(in: .whitespaces), location: location))
-        return "<h\(level) data-section=\"\(sections.count - 1)\">" + html.dropFirst(4)
+        let section = SectionInfo(level: level, path: counters, label: label, title: title.trimmingCharacters(in: .whitespaces), location: location)
+        sections.append(section)
+        return section
     }
 
     /// Numbers a figure (an image in a paragraph of its own).

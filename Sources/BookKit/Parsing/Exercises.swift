@@ -16,8 +16,8 @@ public enum ExerciseRole: String, Codable, Sendable, CaseIterable {
 public struct Exercise: Codable, Sendable, Equatable {
     /// `ex-…`, unique in the chapter; submissions name it.
     public var id: String
-    /// The heading's HTML after `Exercise:` (inline placeholders as in prose).
-    public var titleHTML: String
+    /// The heading after `Exercise:`, without its `{#ex-…}`.
+    public var titleContent: [ProseInline]
     /// The heading as plain text after `Exercise:`, for messages and `grade`.
     public var title: String
     /// 1-based among the chapter's exercises.
@@ -28,8 +28,8 @@ public struct Exercise: Codable, Sendable, Equatable {
     public var location: SourceLocation
     /// The exercise's segments (after its heading) in `Chapter.segments`.
     public var segments: Range<Int>
-    public init(id: String, titleHTML: String, title: String, number: Int, level: Int, location: SourceLocation, segments: Range<Int>) {
-        self.id = id; self.titleHTML = titleHTML; self.title = title; self.number = number; self.level = level
+    public init(id: String, titleContent: [ProseInline], title: String, number: Int, level: Int, location: SourceLocation, segments: Range<Int>) {
+        self.id = id; self.titleContent = titleContent; self.title = title; self.number = number; self.level = level
         self.location = location; self.segments = segments
     }
 }
@@ -119,11 +119,10 @@ struct ExerciseScanner {
 
     init(path: String) { self.path = path }
 
-    /// Handles a heading at `location` whose cmark HTML is `html` and whose line in the file is
-    /// `sourceLine`. Returns true when the heading opens an exercise (the page renders it).
-    mutating func heading(html: String, plainText: String, sourceLine: String, at location: SourceLocation,
+    /// Handles a heading at `location` of `level` whose inlines are `content` and whose line in
+    /// the file is `sourceLine`. Returns true when the heading opens an exercise (the page renders it).
+    mutating func heading(level: Int, content: [ProseInline], plainText: String, sourceLine: String, at location: SourceLocation,
                           segmentCount: Int) throws -> Bool {
-        let level = Int(html.dropFirst(2).prefix(1)) ?? 6
         if let o = open, level <= o.exercise.level { try close(at: segmentCount) }
         let text = plainText.trimmingCharacters(in: .whitespaces)
         let attribute = text.firstMatch(of: #/\{#([^}\s]*)\}\s*$/#)
@@ -156,12 +155,29 @@ struct ExerciseScanner {
             .replacing(#/\s*\{#[^}]*\}\s*$/#, with: "")
             .replacing(#/\x{E000}\d+\x{E001}/#, with: "…")
             .trimmingCharacters(in: .whitespaces)
-        let inner = html.replacing(#/^<h[1-6]>\s*Exercise:\s*/#, with: "")
-            .replacing(#/\s*\{#[^}]*\}\s*</h[1-6]>\s*$/#, with: "")
-        open = Open(exercise: Exercise(id: id, titleHTML: inner, title: title, number: exercises.count + 1, level: level,
+        open = Open(exercise: Exercise(id: id, titleContent: Self.titleContent(content), title: title, number: exercises.count + 1, level: level,
                                        location: location, segments: segmentCount..<segmentCount))
         boundaries.insert(segmentCount)
         return true
+    }
+
+    /// A heading's inlines without the `Exercise:` in front and the `{#ex-…}` at the end.
+    static func titleContent(_ content: [ProseInline]) -> [ProseInline] {
+        var inlines = content
+        if case .text(let first)? = inlines.first {
+            let rest = first.drop(while: \.isWhitespace)
+            let after = rest.hasPrefix("Exercise:") ? rest.dropFirst("Exercise:".count).drop(while: \.isWhitespace) : rest
+            if after.isEmpty { inlines.removeFirst() } else { inlines[0] = .text(String(after)) }
+        }
+        if case .text(let last)? = inlines.last, let open = last.range(of: "{#", options: .backwards) {
+            let attribute = last[open.upperBound...]
+            if let close = attribute.firstIndex(of: "}"),
+               attribute[attribute.index(after: close)...].allSatisfy(\.isWhitespace) {
+                let before = String(last[..<open.lowerBound].reversed().drop(while: \.isWhitespace).reversed())
+                if before.isEmpty { inlines.removeLast() } else { inlines[inlines.count - 1] = .text(before) }
+            }
+        }
+        return inlines
     }
 
     /// Handles a Swift block with `role` at `location` (the fence), about to become segment

@@ -8,8 +8,8 @@ struct MarkdownBlock: Sendable, Equatable {
     /// 1-based line and column in the text given to cmark.
     var line: Int
     var column: Int
-    /// cmark's HTML for this block (raw HTML in the source is not passed through).
-    var html: String
+    /// The block as a prose tree (see ProseTree.swift).
+    var content: ProseBlock
     /// Fenced code: info string and content.
     var info: String?
     var literal: String?
@@ -45,23 +45,85 @@ struct MarkdownImage: Sendable, Equatable {
     var column: Int
 }
 
+/// How cmark's text and positions become the tree's: `text` splits a text node's literal into
+/// inlines (the parser puts lifted maths and values back there), `location` turns cmark's line
+/// and byte column into the chapter file's.
+struct MarkdownCopy {
+    var text: (String) -> [ProseInline] = { [.text($0)] }
+    var location: (_ line: Int, _ column: Int) -> SourceLocation = { SourceLocation(file: "", line: $0, column: $1) }
+}
+
+/// libcmark's own HTML for `text` with the options rnnbook parses with: the reference
+/// `ProseHTML` is tested against, never used for a page.
+func commonMarkHTML(_ text: String) -> String {
+    guard let raw = text.withCString({ cmark_markdown_to_html($0, strlen($0), CMARK_OPT_DEFAULT) }) else { return "" }
+    defer { free(raw) }
+    return String(cString: raw)
+}
+
 /// Parses `text` with libcmark and copies the top-level blocks out; all C memory is freed here.
-func readMarkdownBlocks(_ text: String) -> [MarkdownBlock] {
-    let options = CMARK_OPT_DEFAULT // raw HTML stays escaped: CMARK_OPT_UNSAFE is off on purpose
+func readMarkdownBlocks(_ text: String, copy: MarkdownCopy = MarkdownCopy()) -> [MarkdownBlock] {
+    let options = CMARK_OPT_DEFAULT // raw HTML is never passed through: CMARK_OPT_UNSAFE is off on purpose
     guard let document = text.withCString({ cmark_parse_document($0, strlen($0), options) }) else { return [] }
     defer { cmark_node_free(document) }
 
     func string(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
-    func html(_ node: OpaquePointer) -> String {
-        guard let raw = cmark_render_html(node, options) else { return "" }
-        defer { free(raw) }
-        return String(cString: raw)
-    }
     func children(_ node: OpaquePointer) -> [OpaquePointer] {
         var out: [OpaquePointer] = []
         var child = cmark_node_first_child(node)
         while let c = child { out.append(c); child = cmark_node_next(c) }
         return out
+    }
+    func location(_ node: OpaquePointer) -> SourceLocation {
+        copy.location(Int(cmark_node_get_start_line(node)), Int(cmark_node_get_start_column(node)))
+    }
+    /// The inlines under `node`, adjacent text merged (cmark splits text at brackets and the like).
+    func inlines(_ node: OpaquePointer) -> [ProseInline] {
+        var out: [ProseInline] = []
+        func append(_ items: [ProseInline]) {
+            for item in items {
+                if case .text(let b) = item, case .text(let a)? = out.last { out[out.count - 1] = .text(a + b) } else { out.append(item) }
+            }
+        }
+        for child in children(node) {
+            let literal = string(cmark_node_get_literal(child)) ?? ""
+            switch cmark_node_get_type(child) {
+            case CMARK_NODE_TEXT: append(copy.text(literal))
+            case CMARK_NODE_CODE: append([.code(literal)])
+            case CMARK_NODE_SOFTBREAK: append([.softBreak])
+            case CMARK_NODE_LINEBREAK: append([.lineBreak])
+            case CMARK_NODE_HTML_INLINE: append([.html(literal)])
+            case CMARK_NODE_EMPH: append([.emphasis(inlines(child))])
+            case CMARK_NODE_STRONG: append([.strong(inlines(child))])
+            case CMARK_NODE_LINK:
+                append([.link(destination: string(cmark_node_get_url(child)) ?? "", title: string(cmark_node_get_title(child)) ?? "",
+                              content: inlines(child))])
+            case CMARK_NODE_IMAGE:
+                append([.image(source: string(cmark_node_get_url(child)) ?? "", title: string(cmark_node_get_title(child)) ?? "",
+                               alt: inlines(child))])
+            default: append(inlines(child))
+            }
+        }
+        return out
+    }
+    /// `node` (a block) as a prose block.
+    func tree(_ node: OpaquePointer) -> ProseBlock {
+        let kind: ProseBlock.Kind
+        switch cmark_node_get_type(node) {
+        case CMARK_NODE_PARAGRAPH: kind = .paragraph(inlines(node))
+        case CMARK_NODE_HEADING: kind = .heading(level: Int(cmark_node_get_heading_level(node)), content: inlines(node), section: nil)
+        case CMARK_NODE_LIST:
+            kind = .list(ProseList(ordered: cmark_node_get_list_type(node) == CMARK_ORDERED_LIST,
+                                   start: Int(cmark_node_get_list_start(node)), tight: cmark_node_get_list_tight(node) != 0,
+                                   items: children(node).map { children($0).map(tree) }))
+        case CMARK_NODE_BLOCK_QUOTE: kind = .quote(children(node).map(tree))
+        case CMARK_NODE_CODE_BLOCK:
+            kind = .code(info: string(cmark_node_get_fence_info(node)) ?? "", literal: string(cmark_node_get_literal(node)) ?? "")
+        case CMARK_NODE_HTML_BLOCK: kind = .html(string(cmark_node_get_literal(node)) ?? "")
+        case CMARK_NODE_THEMATIC_BREAK: kind = .thematicBreak
+        default: kind = .html("")
+        }
+        return ProseBlock(kind, at: location(node))
     }
     func flatText(_ node: OpaquePointer) -> String {
         let type = cmark_node_get_type(node)
@@ -117,7 +179,7 @@ func readMarkdownBlocks(_ text: String) -> [MarkdownBlock] {
     for node in children(document) {
         let type = cmark_node_get_type(node)
         var block = MarkdownBlock(kind: .other, line: Int(cmark_node_get_start_line(node)),
-                                  column: Int(cmark_node_get_start_column(node)), html: html(node))
+                                  column: Int(cmark_node_get_start_column(node)), content: tree(node))
         switch type {
         case CMARK_NODE_PARAGRAPH:
             block.kind = .paragraph
@@ -179,6 +241,6 @@ public var cmarkVersion: String { String(cString: cmark_version_string()) }
 
 extension MarkdownBlock {
     static func == (a: MarkdownBlock, b: MarkdownBlock) -> Bool {
-        a.kind == b.kind && a.line == b.line && a.html == b.html && a.literal == b.literal
+        a.kind == b.kind && a.line == b.line && a.content == b.content && a.literal == b.literal
     }
 }

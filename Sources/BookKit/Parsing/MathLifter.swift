@@ -33,6 +33,36 @@ enum Placeholder {
     static func display(_ n: Int) -> String { "\(displayOpen)\(n)\(displayClose)" }
 }
 
+/// A cmark text node's literal with its placeholders turned back into what the lifter took out:
+/// an inline placeholder is its item, a display placeholder that cmark put inside something
+/// else (a list item, a quote) is inline maths. A delimiter without a valid number stays as
+/// U+FFFD, never as a private-use character on a page.
+func liftedInlines(_ literal: String, lifted: LiftedText) -> [ProseInline] {
+    guard literal.unicodeScalars.contains(where: { $0.value >= 0xE000 && $0.value <= 0xE003 }) else { return [.text(literal)] }
+    var out: [ProseInline] = []
+    var text = ""
+    var scalars = literal.unicodeScalars[...]
+    while let c = scalars.popFirst() {
+        let open = Character(c)
+        guard open == Placeholder.inlineOpen || open == Placeholder.displayOpen else {
+            text.unicodeScalars.append(c.value >= 0xE000 && c.value <= 0xE003 ? "\u{FFFD}" : c)
+            continue
+        }
+        let close = open == Placeholder.inlineOpen ? Placeholder.inlineClose : Placeholder.displayClose
+        let digits = String(String.UnicodeScalarView(scalars.prefix { Character($0) != close }))
+        let item: InlineItem? = Int(digits).flatMap { n in
+            open == Placeholder.inlineOpen ? (n < lifted.inlines.count ? lifted.inlines[n] : nil)
+                : (n < lifted.displays.count ? .math(tex: lifted.displays[n].tex) : nil)
+        }
+        guard let item, scalars.count > digits.unicodeScalars.count else { text += "\u{FFFD}"; continue }
+        scalars = scalars.dropFirst(digits.unicodeScalars.count + 1)
+        if !text.isEmpty { out.append(.text(text)); text = "" }
+        out.append(.lifted(item))
+    }
+    if !text.isEmpty { out.append(.text(text)) }
+    return out
+}
+
 /// Lifts maths out of `body`, whose first line is line `firstLine` of `file`.
 func liftMath(from body: String, file: String, firstLine: Int = 1) throws -> LiftedText {
     var lifter = Lifter(file: file)

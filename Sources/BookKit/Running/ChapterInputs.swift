@@ -1,15 +1,15 @@
 import Foundation
 
 extension Chapter {
-    /// Local images the chapter's page shows (figures and `<img>` in prose), as written:
+    /// Local images the chapter's page shows (figures and images in prose), as written:
     /// relative to the chapter's folder. The same list the page copies into the output.
     public var localImageSources: [String] {
         var sources: [String] = []
         for segment in segments {
             switch segment {
             case .figure(let path, _) where ChapterPage.isLocal(path): sources.append(path)
-            case .prose(let html):
-                sources += ChapterPage.attributeValues("src", in: html).filter(ChapterPage.isLocal)
+            case .prose(let blocks):
+                sources += ProseBlock.imageSources(blocks).filter(ChapterPage.isLocal)
             default: break
             }
         }
