@@ -20,6 +20,8 @@ public enum LivePage {
       var me = document.currentScript;
       var page = me.dataset.page, generation = Number(me.dataset.generation);
       var source = null, note = null;
+      var panel = document.getElementById('rnnbook-findings');
+      if (panel && document.body.firstChild !== panel) document.body.insertBefore(panel, document.body.firstChild);
       function mine(d) { return d.pages.indexOf(page) >= 0; }
       function say(text) {
         if (!note) {
@@ -75,14 +77,12 @@ public enum LivePage {
     /// The tag that loads `style`.
     static let styleTag = "<link rel=\"stylesheet\" id=\"rnnbook-live-style\" href=\"\(stylePath)\">"
 
-    /// `html` with the panel (if any) first in `<body>` and the script last.
+    /// `html` followed by the style, the panel (if any) and the script. The page is not searched
+    /// or cut: HTML parses what follows `</html>` into the end of the body (the parsing algorithm's
+    /// "after after body" mode), and the script moves the panel to the top of the body.
     public static func inject(into html: String, page: String, generation: Int, panel: String?) -> String {
         let tag = "<script src=\"\(scriptPath)\" data-page=\"\(HTMLText.escape(page))\" data-generation=\"\(generation)\"></script>"
-        var out = html
-        let top = styleTag + (panel ?? "")
-        if let body = out.range(of: "<body>") { out.insert(contentsOf: top, at: body.upperBound) } else { out = top + out }
-        if let end = out.range(of: "</body>", options: .backwards) { out.insert(contentsOf: tag, at: end.lowerBound) } else { out += tag }
-        return out
+        return html + styleTag + (panel ?? "") + tag + "\n"
     }
 
     /// The page a request for a page maps to: a chapter's slug, or `index`.

@@ -78,6 +78,37 @@ struct ContentsAndSearchTests {
         #expect(IndexPage.summaryHTML(stops, result: nil, outline: outline, position: 0) == "The loss is …")
     }
 
+    /// The search index is gathered from the page's tree walk: an exercise is a section of its
+    /// own (a result leads to it), and verdicts and check details are not prose.
+    @Test func exercisesAreSearchSectionsAndVerdictsAreNotProse() throws {
+        let source = """
+        # T
+
+        ## Model
+
+        The state is updated.
+
+        $$h = 1$${#eq-h unchecked="only a definition"}
+
+        ### Exercise: Longer *windows* {#ex-long}
+
+        Count longer windows, where the value is {{ppl ≈ 2 ± 1}}.
+
+        """
+        let chapter = try ChapterParser().parse(source: source, path: "chapters/t.md")
+        let outline = BookOutline(title: "B", chapters: [("t", "T", "notrun")], targets: CrossReferenceTargets([chapter]))
+        var page = ChapterPage(chapter: chapter, result: nil, outline: outline, position: 0)
+        _ = page.render()
+        var index = SearchIndex()
+        index.add(sections: page.searchSections, slug: "t", title: "T")
+        let model = try #require(index.entries.first { $0.anchor == "model" })
+        #expect(model.section == "1.1 Model" && model.text == "The state is updated.")
+        let exercise = try #require(index.entries.first { $0.anchor == "ex-long" })
+        #expect(exercise.section == "Exercise 1 Longer windows")
+        #expect(exercise.text == "Count longer windows, where the value is 2.")
+        #expect(!index.entries.contains { $0.text.contains("not checked") || $0.text.contains("Starter") })
+    }
+
     @Test func searchIndexHoldsTheProseBySectionWithoutCode() throws {
         let site = try renderBook()
         defer { try? FileManager.default.removeItem(at: site.dir.deletingLastPathComponent()) }

@@ -84,7 +84,7 @@ struct ProseNumberTests {
         #expect(html.contains("<span class=\"quoted\" title=\"quoted, not computed in this book\">97 %</span>"))
         #expect(html.contains("<span class=\"quoted\" title=\"quoted, not computed in this book\">1.5 bits</span>"))
         var index = SearchIndex()
-        index.add(pageHTML: html, slug: "w", title: "W")
+        index.add(sections: page.searchSections, slug: "w", title: "W")
         #expect(index.entries.contains { $0.text.contains("The paper reports 97 % and 0.5, over 1.5 bits.") })
         // Not a check: nothing to judge.
         #expect(ProseJudge.findings(for: chapter, metrics: [:], profile: "default", runCompleted: true).isEmpty)

@@ -26,6 +26,9 @@ struct ChapterPage: ProseRendering {
     var headings: [(level: Int, id: String, html: String)] = []
     /// Rendering a heading's text for the sidebar: links become their text, claims their value without a badge.
     private var sidebarText = false
+    /// The page's prose for the search box, cut at its headings and exercises, gathered while
+    /// rendering (see `SearchIndex`): no code, verdicts or display maths.
+    var searchSections = [SearchIndex.Section(anchor: "", title: "", text: "")]
     private var usedIDs: Set<String> = []
     private var placedChecks: Set<Int> = []
     private(set) var checkIDs: [Int: String] = [:]
@@ -94,7 +97,30 @@ struct ChapterPage: ProseRendering {
 
     mutating func prose(_ blocks: [ProseBlock]) -> String {
         imageSources += ProseBlock.imageSources(blocks).filter(Self.isLocal)
-        return proseHTML(blocks)
+        var out = ""
+        for block in blocks {
+            out += proseHTML([block])
+            if case .heading = block.kind { continue }  // `headingHTML` opened its search section
+            searchSections[searchSections.count - 1].text += searchText(block)
+        }
+        return out
+    }
+
+    /// A block's words for the search index; inline maths as its symbols (`\mathbf{H}_{t-1}` reads `H_t-1`).
+    func searchText(_ block: ProseBlock) -> String {
+        switch block.kind {
+        case .paragraph(let inlines), .heading(_, let inlines, _): searchText(inlines) + " "
+        case .list(let list): list.items.map { $0.map(searchText).joined() + " " }.joined()
+        case .quote(let inner): inner.map(searchText).joined() + " "
+        case .code(_, let literal): literal + " "
+        case .html, .thematicBreak: " "
+        }
+    }
+
+    func searchText(_ inlines: [ProseInline]) -> String {
+        ProseInline.plainText(inlines) { item in
+            if case .math(let tex) = item { " " + SearchIndex.plainTeX(tex) + " " } else { liftedText(item) }
+        }
     }
 
     /// The tooltip of a `{{quoted: …}}` number.
@@ -133,23 +159,29 @@ struct ChapterPage: ProseRendering {
     }
 
     /// A claim in prose, rendered from the runner's finding for it (the page judges nothing).
+    /// What a claim shows as its value: this run's value (else the claimed one); for a
+    /// comparison both sides, "1.03 < 1.52" against another metric, "40 < 1000" against a number
+    /// (a value alone would read as if any value passed).
+    func claimShown(_ claim: Claim) -> String {
+        let measured = result?.metrics[claim.metric]
+        guard let bound = claim.bound else {
+            return measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
+        }
+        let rhs: String
+        if let other = bound.metric {
+            rhs = result?.metrics[other].map { formatValue($0, spec: claim.format) } ?? "\(other)?"
+        } else {
+            let number = bound.number ?? .nan
+            rhs = formatValue(number, spec: claim.format?.hasSuffix("%") == true ? claim.format : nil)
+        }
+        return "\(measured.map { formatValue($0, spec: claim.format) } ?? "\(claim.metric)?") \(bound.relation.rawValue) \(rhs)"
+    }
+
     mutating func claimHTML(_ claim: Claim, plain: Bool) -> String {
         let measured = result?.metrics[claim.metric]
-        var shown = measured.map { formatValue($0, spec: claim.format) } ?? formatValue(claim.expected, spec: claim.format)
+        let shown = claimShown(claim)
         var expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
-        if let bound = claim.bound {
-            // Both sides are on the page: "1.03 < 1.52" against another metric, "40 < 1000"
-            // against a number (a value alone would read as if any value passed).
-            let rhs: String
-            if let other = bound.metric {
-                rhs = result?.metrics[other].map { formatValue($0, spec: claim.format) } ?? "\(other)?"
-            } else {
-                let number = bound.number ?? .nan
-                rhs = formatValue(number, spec: claim.format?.hasSuffix("%") == true ? claim.format : nil)
-            }
-            shown = "\(measured.map { formatValue($0, spec: claim.format) } ?? "\(claim.metric)?") \(bound.relation.rawValue) \(rhs)"
-            expectedText = "\(bound.relation.rawValue) \(bound.operandText)"
-        }
+        if let bound = claim.bound { expectedText = "\(bound.relation.rawValue) \(bound.operandText)" }
         let claimText = claim.bound == nil ? "\(claim.metric) ≈ \(expectedText)" : claim.statement
         let found = takeCheck(where: { $0.kind == .claim && $0.label == claim.metric && $0.line == claim.location.line
                                        && ($0.column == nil || $0.column == claim.location.column) })
@@ -182,11 +214,16 @@ struct ChapterPage: ProseRendering {
     /// and its number; h2 and h3 go to the sidebar. A level-1 heading that repeats the chapter's
     /// title is left out: the page header shows the title.
     mutating func headingHTML(level: Int, content: String, inlines: [ProseInline], section: SectionInfo?) -> String {
-        let text = ProseInline.plainText(inlines) { item in HTMLText.plainText(fromHTML: self.plainLifted(item)) }
+        let text = ProseInline.plainText(inlines) { liftedText($0) }
         if level == 1 && text.trimmingCharacters(in: .whitespaces) == chapter.title { return "" }
         var id: String
         if let label = section?.label { id = label; usedIDs.insert(label) } else { id = uniqueID(HTMLText.slug(text)) }
         let number = section.map { "<span class=\"secno\">\(CrossReferenceTargets.sectionNumber(chapter: chapterNumber, $0.path))</span> " } ?? ""
+        if level >= 2 {
+            searchSections.append(SearchIndex.Section(anchor: id, title: (section.map { CrossReferenceTargets.sectionNumber(chapter: chapterNumber, $0.path) + " " } ?? "") + text, text: ""))
+        } else {
+            searchSections[searchSections.count - 1].text += text + " "
+        }
         if level <= 3 {
             sidebarText = true
             headings.append((max(level, 2), id, number + inlineHTML(inlines)))
@@ -195,11 +232,17 @@ struct ChapterPage: ProseRendering {
         return "<h\(level) id=\"\(id)\">\(number)\(content)<a class=\"anchor\" href=\"#\(id)\" aria-label=\"link to this section\">#</a></h\(level)>"
     }
 
-    /// A lifted item's text as a heading's id and title read it.
-    private func plainLifted(_ item: InlineItem) -> String {
-        var copy = self
-        copy.sidebarText = true
-        return copy.liftedHTML(item, plain: false)
+    /// A lifted item as the words a reader sees, without markup (for ids, the search index and
+    /// the contents page's summaries): maths as its TeX, values and claims as this run's value.
+    func liftedText(_ item: InlineItem) -> String {
+        switch item {
+        case .math(let tex): tex
+        case .value(let name, let format, _): result?.metrics[name].map { formatValue($0, spec: format) } ?? name
+        case .reference(let label, _): outline.targets.target(label, from: chapter.slug)?.text ?? "@" + label
+        case .citation(let citation): References.text(citation, works: chapter.references ?? [])
+        case .claim(let claim): claimShown(claim)
+        case .quoted(let text, _): text
+        }
     }
 
     mutating func uniqueID(_ base: String) -> String {
@@ -303,6 +346,7 @@ struct ChapterPage: ProseRendering {
         // the alt attribute and typeset in the caption; emphasis and code read as their text.
         let alt = captionHTML(caption, plain: true), shown = captionHTML(caption, plain: false)
         let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
+        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(figureCount). " + searchText(caption) + " "
         return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape($0))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
             + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(shown)</figcaption></figure>"
     }

@@ -65,6 +65,7 @@ extension ChapterPage {
     private mutating func opening(_ exercise: Exercise) -> String {
         let level = min(max(exercise.level, 2), 6)
         let title = exercise.titleContent.isEmpty ? "" : " " + inlineHTML(exercise.titleContent)
+        searchSections.append(SearchIndex.Section(anchor: exercise.id, title: "Exercise \(exercise.number) " + searchText(exercise.titleContent), text: ""))
         return "<section class=\"exercise\" id=\"\(HTMLText.escape(exercise.id))\">"
             + "<h\(level) class=\"exercise-title\"><span class=\"exercise-no\">Exercise \(exercise.number)</span>\(title)"
             + "<a class=\"anchor\" href=\"#\(HTMLText.escape(exercise.id))\" aria-label=\"link to this exercise\">#</a></h\(level)>"

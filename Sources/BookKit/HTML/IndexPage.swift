@@ -90,7 +90,7 @@ enum IndexPage {
     static func summaryHTML(_ chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) -> String {
         if let summary = chapter.summary { return HTMLText.escape(summary) }
         guard let paragraph = firstParagraph(chapter) else { return "" }
-        var page = ChapterPage(chapter: chapter, result: result, outline: outline, position: position)
+        let page = ChapterPage(chapter: chapter, result: result, outline: outline, position: position)
         // Words made of text and maths: a formula glued to a comma stays one word with it.
         enum Piece { case text(String), math(String) }
         var words: [[Piece]] = [[]]
@@ -109,7 +109,7 @@ enum IndexPage {
                 case .html, .image: break
                 case .emphasis(let c), .strong(let c), .link(_, _, let c): walk(c)
                 case .lifted(.math(let tex)): words[words.count - 1].append(.math(tex))
-                case .lifted(let other): add(HTMLText.plainText(fromHTML: page.liftedHTML(other, plain: true)))
+                case .lifted(let other): add(page.liftedText(other))
                 }
             }
         }

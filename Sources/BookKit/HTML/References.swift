@@ -10,13 +10,22 @@ enum References {
     /// "Werbos (1990)" for `@werbos1990`; each work links to its entry in the chapter's list.
     /// `plain` (inside an attribute) gives text without markup.
     static func html(_ citation: Citation, works: [BibEntry], plain: Bool) -> String {
+        render(citation, works: works, plain: plain, escape: HTMLText.escape)
+    }
+
+    /// The citation as the words a reader sees, unescaped (for the search index and ids).
+    static func text(_ citation: Citation, works: [BibEntry]) -> String {
+        render(citation, works: works, plain: true, escape: { $0 })
+    }
+
+    private static func render(_ citation: Citation, works: [BibEntry], plain: Bool, escape: (String) -> String) -> String {
         let byID = Dictionary(works.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func link(_ text: String, _ entry: BibEntry) -> String {
-            plain ? HTMLText.escape(text)
+            plain ? escape(text)
                 : "<a class=\"cite\" href=\"#\(HTMLText.escape(anchor(entry.id)))\" title=\"\(HTMLText.escape(plainEntry(entry)))\">\(HTMLText.escape(text))</a>"
         }
         func missing(_ key: String) -> String {
-            plain ? "@\(HTMLText.escape(key))" : "<span class=\"cite unresolved\" title=\"no work with id \(HTMLText.escape(key)) in the bibliography\">@\(HTMLText.escape(key))?</span>"
+            plain ? "@\(escape(key))" : "<span class=\"cite unresolved\" title=\"no work with id \(HTMLText.escape(key)) in the bibliography\">@\(HTMLText.escape(key))?</span>"
         }
         if citation.inText, let item = citation.items.first {
             guard let e = byID[item.key] else { return missing(item.key) }
@@ -24,9 +33,9 @@ enum References {
         }
         let parts = citation.items.map { item -> String in
             guard let e = byID[item.key] else { return missing(item.key) }
-            var out = item.prefix.isEmpty ? "" : HTMLText.escape(item.prefix) + " "
+            var out = item.prefix.isEmpty ? "" : escape(item.prefix) + " "
             out += link(item.suppressAuthor ? e.citationYear : "\(e.citationNames) \(e.citationYear)", e)
-            if !item.locator.isEmpty { out += ", " + HTMLText.escape(item.locator) }
+            if !item.locator.isEmpty { out += ", " + escape(item.locator) }
             return out
         }
         let inner = "(" + parts.joined(separator: "; ") + ")"
@@ -160,6 +169,7 @@ extension ChapterPage {
         guard let works = chapter.references, !works.isEmpty else { return "" }
         let id = uniqueID("references")
         headings.append((2, id, "References"))
+        searchSections.append(SearchIndex.Section(anchor: id, title: "References", text: works.map(References.plainEntry).joined(separator: " ")))
         return "<section class=\"references\"><h2 id=\"\(id)\">References</h2>\(References.list(works))</section>"
     }
 }

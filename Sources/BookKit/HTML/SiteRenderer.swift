@@ -65,7 +65,7 @@ public struct SiteRenderer: Sendable {
                 page.edition = edition
                 page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
                 let html = page.render()
-                search.add(pageHTML: html, slug: item.chapter.slug, title: item.chapter.title)
+                search.add(sections: page.searchSections, slug: item.chapter.slug, title: item.chapter.title)
                 printed.append((item.chapter, html))
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)

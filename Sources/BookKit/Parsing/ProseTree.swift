@@ -57,7 +57,7 @@ public indirect enum ProseInline: Codable, Sendable, Equatable {
 
 extension ProseInline {
     /// The words a reader sees, without markup: text and code as written, breaks as spaces,
-    /// lifted items through `lifted`.
+    /// lifted items through `lifted`; images are pictures, not words.
     static func plainText(_ inlines: [ProseInline], lifted: (InlineItem) -> String) -> String {
         var out = ""
         func walk(_ items: [ProseInline]) {
@@ -65,8 +65,8 @@ extension ProseInline {
                 switch item {
                 case .text(let s), .code(let s): out += s
                 case .softBreak, .lineBreak: out += " "
-                case .emphasis(let c), .strong(let c), .link(_, _, let c), .image(_, _, let c): walk(c)
-                case .html: break
+                case .emphasis(let c), .strong(let c), .link(_, _, let c): walk(c)
+                case .html, .image: break
                 case .lifted(let i): out += lifted(i)
                 }
             }
