@@ -250,6 +250,18 @@ struct CitationRenderingTests {
         #expect(References.entryHTML(bib["werbos1990"]!).contains("<i>Proceedings of the IEEE</i> 78 (10): 1550–1560."))
     }
 
+    /// An italic title that ends in its own question mark takes no full stop after it (the
+    /// entry was built as text and not patched afterwards: "Why?." was the old result).
+    @Test func anItalicTitleEndingInAQuestionMarkEndsThere() throws {
+        var book = try #require(CitationFixtures.bibliography.entries["hostile"])
+        book.title = "Why Recurrence?"
+        let entry = References.entryHTML(book)
+        #expect(entry.contains("<i>Why Recurrence?</i> "), "\(entry)")
+        #expect(!entry.contains("?.") && !entry.contains("?</i>."))
+        book.title = "Recurrence"
+        #expect(References.entryHTML(book).contains("<i>Recurrence.</i> "))
+    }
+
     @Test func bibliographyTextIsEscaped() throws {
         let hostile = try #require(CitationFixtures.bibliography.entries["hostile"])
         let entry = References.entryHTML(hostile)

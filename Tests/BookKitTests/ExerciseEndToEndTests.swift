@@ -68,7 +68,7 @@ struct ExerciseEndToEndTests {
         let html = try String(contentsOf: out.appendingPathComponent("05-ex.html"), encoding: .utf8)
         #expect(!html.contains("<details class=\"solution\""))
         #expect(html.contains("not part of the student edition"))
-        #expect(HTMLText.plainText(fromHTML: html).contains("todo(\"tanh of X W_xh + H W_hh + b_h\")"), "the starter is shown")
+        #expect(HTMLFixtures.plainText(fromHTML: html).contains("todo(\"tanh of X W_xh + H W_hh + b_h\")"), "the starter is shown")
         #expect(html.contains("uniform over 28"))
         #expect(html.contains("```swift submission ex-uniform```"))
         // The full results sit in the private cache, outside the published folder.

@@ -7,6 +7,18 @@ import Foundation
 enum HTMLFixtures {
     static func ph(_ n: Int) -> String { "\u{E000}\(n)\u{E001}" }
 
+    /// A page's text as a reader sees it: tags removed, the entities the pages use decoded.
+    static func plainText(fromHTML html: String) -> String {
+        var out = ""
+        var inTag = false
+        for ch in html {
+            if ch == "<" { inTag = true } else if ch == ">" { inTag = false } else if !inTag { out.append(ch) }
+        }
+        return out.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+
     /// A chapter's prose as libcmark's HTML with each lifted item as its placeholder `ph(n)`
     /// (n: its place in `chapter.inlines`), so tests can look at what cmark made of the text.
     static func markup(_ segment: Segment, of chapter: Chapter) -> String? {

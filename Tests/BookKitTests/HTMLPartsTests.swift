@@ -28,7 +28,7 @@ struct HTMLPartsTests {
         #expect(html.contains("<span class=\"tok-attr\">@MainActor</span>"))
         #expect(html.contains("<span class=\"tok-num\">0x1F</span>"))
         // Nothing lost: the text without tags is the source.
-        #expect(HTMLText.plainText(fromHTML: html) == "let x: Tensor<Float> = f(\"a<b\") // 1 < 2\n@MainActor var n = 0x1F")
+        #expect(HTMLFixtures.plainText(fromHTML: html) == "let x: Tensor<Float> = f(\"a<b\") // 1 < 2\n@MainActor var n = 0x1F")
     }
 
     @Test func ticksAreNiceAndCoverTheData() {

@@ -237,3 +237,31 @@ private func matches(of pattern: String, in text: String) -> [String] {
     let ns = text as NSString
     return regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range(at: 1)) }
 }
+
+/// The print book is rendered with print links, not rewritten from the pages: every id is
+/// unique in the one document and every link and SVG reference inside it lands on one.
+@Suite("Print book")
+struct PrintBookTests {
+    @Test func everyInternalLinkAndSVGReferenceLandsOnAUniqueID() throws {
+        let root = try HTMLFixtures.makeBookRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("output")
+        var renderer = SiteRenderer(bookTitle: "B", bookRoot: root)
+        renderer.printBook = true
+        try renderer.render(chapters: HTMLFixtures.book, to: out)
+        let html = try String(contentsOf: out.appendingPathComponent(PrintBook.fileName), encoding: .utf8)
+        let ids = html.matches(of: #/ id="([^"]+)"/#).map { String($0.1) }
+        #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted())")
+        let targets = html.matches(of: #/href="#([^"]+)"/#).map { String($0.1) } + html.matches(of: #/url\(#([^)]+)\)/#).map { String($0.1) }
+        #expect(!targets.isEmpty)
+        for target in Set(targets) { #expect(ids.contains(target), "#\(target) has no element") }
+        // The first chapter's reference to the second's equation stays inside the document.
+        #expect(html.contains("href=\"#02-rnn--eq-rnn-state\""))
+        #expect(!html.contains("href=\"02-rnn.html"))
+        // The heatmap's colour bar finds its gradient (its id and reference are both the chapter's).
+        #expect(html.contains("fill=\"url(#02-rnn--out"))
+        // The contents' entries are links without links inside them.
+        let toc = try #require(html.firstMatch(of: #/<nav class="print-toc"(?s:.*?)</nav>/#))
+        for entry in String(toc.0).matches(of: #/<li><a href="#[^"]*">((?s:.*?))</a>/#) { #expect(!entry.1.contains("<a ")) }
+    }
+}

@@ -40,16 +40,34 @@ struct ChapterPage: ProseRendering {
     /// The result's checks, in order; a check's index here names its badge (`check-N`).
     let checks: [Finding]
 
-    init(chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) {
-        self.chapter = chapter; self.result = result; self.outline = outline; self.position = position
+    /// Ids and links as the web page or the print book writes them.
+    let links: PageLinks
+    /// The chapter's h2 sections (id, heading without links) for the print book's contents.
+    var printSections: [(id: String, html: String)] = []
+
+    init(chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int, links: PageLinks = .web) {
+        self.chapter = chapter; self.result = result; self.outline = outline; self.position = position; self.links = links
         // Coverage findings ("no check touched eq-x") sit on their equation like its checks.
         checks = result?.findings.filter { $0.kind.isCheck || $0.kind == .coverage } ?? []
-        for i in checks.indices { checkIDs[i] = "check-\(i + 1)" }
+        for i in checks.indices { checkIDs[i] = links.id("check-\(i + 1)") }
     }
 
     // MARK: Page
 
     mutating func render() -> String {
+        let body = renderBody()
+        var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
+        page += "<div class=\"page\">"
+        page += "<a class=\"skip\" href=\"#contents\">Contents</a>"
+        page += "<main id=\"main\">" + body
+        page += navigation() + runInfo() + "</main>"
+        page += sidebar() + "</div>" + Layout.foot
+        return page
+    }
+
+    /// What the print book takes of a page: its header (title, verdicts), the failure banner if
+    /// any, and the article; not the sidebar, navigation or run details.
+    mutating func renderBody() -> String {
         var main = ""
         for (k, segment) in chapter.segments.enumerated() {
             main += exerciseBoundary(at: k)
@@ -66,16 +84,10 @@ struct ChapterPage: ProseRendering {
         main += referencesSection()
         let banner = failureBanner()
         let title = HTMLText.escape(chapter.title)
-        var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
-        page += "<div class=\"page\">"
-        page += "<a class=\"skip\" href=\"#contents\">Contents</a>"
-        page += "<main id=\"main\"><header class=\"chapter-head\">"
-        page += "<p class=\"book-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p>"
-        page += "<h1>\(title)</h1>\(statusLine())</header>"
-        page += banner + "<article class=\"chapter\">" + main + "</article>"
-        page += navigation() + runInfo() + "</main>"
-        page += sidebar() + "</div>" + Layout.foot
-        return page
+        var body = "<header class=\"chapter-head\">"
+        body += "<p class=\"book-title\"><a href=\"\(links.contents)\">\(HTMLText.escape(outline.title))</a></p>"
+        body += "<h1>\(title)</h1>\(statusLine())</header>"
+        return body + banner + "<article class=\"chapter\">" + main + "</article>"
     }
 
     func statusLine() -> String {
@@ -84,7 +96,7 @@ struct ChapterPage: ProseRendering {
         var out = "<p class=\"status-line\"><span class=\"status \(result.status.rawValue)\">\(result.status.rawValue)</span>"
         if result.cached { out += " <span class=\"status cached\">cached</span>" }
         out += " <span class=\"meta\">\(totals.passed) of \(totals.ran) checks passed in this build"
-        if failed > 0 { out += ", <a href=\"#failures\">\(failed) failed</a>" }
+        if failed > 0 { out += ", <a href=\"\(links.local("failures"))\">\(failed) failed</a>" }
         out += " (\(HTMLText.escape(CheckSummary(chapter: chapter, result: result).sentence)))"
         if totals.notChecked > 0 {
             out += ", \(totals.notChecked) shown but not checked in profile \(HTMLText.escape(result.profile))"
@@ -143,10 +155,10 @@ struct ChapterPage: ProseRendering {
                     : "<span class=\"eqref unresolved\" title=\"no equation, section or figure labelled \(HTMLText.escape(label))\">@\(HTMLText.escape(label))</span>"
             }
             if plain || sidebarText { return HTMLText.escape(target.text) }
-            let href = target.page == chapter.slug ? "#\(label)" : HTMLText.pageHref(target.page, fragment: label)
+            let href = target.page == chapter.slug ? links.local(label) : links.page(target.page, fragment: label)
             return "<a class=\"\(target.kind == .equation ? "eqref" : "xref")\" href=\"\(HTMLText.escape(href))\">\(HTMLText.escape(target.text))</a>"
         case .citation(let citation):
-            return References.html(citation, works: chapter.references ?? [], plain: plain)
+            return References.html(citation, works: chapter.references ?? [], plain: plain, links: links)
         case .claim(let claim) where sidebarText:
             let shown = result?.metrics[claim.metric].map { formatValue($0, spec: claim.format) } ?? claim.metric + "?"
             return "<span class=\"value\">\(HTMLText.escape(shown))</span>"
@@ -228,9 +240,13 @@ struct ChapterPage: ProseRendering {
             sidebarText = true
             headings.append((max(level, 2), id, number + inlineHTML(inlines)))
             sidebarText = false
+            if level == 2 { printSections.append((links.id(id), headings[headings.count - 1].html)) }
         }
-        return "<h\(level) id=\"\(id)\">\(number)\(content)<a class=\"anchor\" href=\"#\(id)\" aria-label=\"link to this section\">#</a></h\(level)>"
+        let anchor = links.id(id)
+        return "<h\(level) id=\"\(anchor)\">\(number)\(content)<a class=\"anchor\" href=\"#\(anchor)\" aria-label=\"link to this section\">#</a></h\(level)>"
     }
+
+    func linkDestination(_ destination: String) -> String { links.authored(destination) }
 
     /// A lifted item as the words a reader sees, without markup (for ids, the search index and
     /// the contents page's summaries): maths as its TeX, values and claims as this run's value.
@@ -263,7 +279,7 @@ struct ChapterPage: ProseRendering {
         if let label = eq.label { out += " data-label=\"\(HTMLText.escape(label))\"" }
         out += ">"
         out += "<div class=\"math display\""
-        if let label = eq.label { out += " id=\"\(HTMLText.escape(label))\"" }
+        if let label = eq.label { out += " id=\"\(HTMLText.escape(links.id(label)))\"" }
         out += ">\\[\(HTMLText.escape(eq.tex))\\]</div>"
         var erratum: Finding?
         out += "<div class=\"eq-side\">"
@@ -347,7 +363,7 @@ struct ChapterPage: ProseRendering {
         let alt = captionHTML(caption, plain: true), shown = captionHTML(caption, plain: false)
         let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
         searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(figureCount). " + searchText(caption) + " "
-        return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape($0))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
+        return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape(links.id($0)))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
             + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(shown)</figcaption></figure>"
     }
 
@@ -375,7 +391,7 @@ struct ChapterPage: ProseRendering {
         if let status = blockResult?.status { cls += " \(status.rawValue)" }
         if !block.options.showCode { cls += " hidden-code" }
         var out = "<section class=\"\(cls)\""
-        if let i = block.index { out += " id=\"block-\(i + 1)\"" }
+        if let i = block.index { out += " id=\"\(links.id("block-\(i + 1)"))\"" }
         out += ">"
         // Head: where it is in the Markdown, how long it ran, and its verdicts.
         var head = "<span class=\"cell-loc\">\(HTMLText.escape(chapter.path)):\(block.location.line)</span>"
@@ -475,7 +491,7 @@ struct ChapterPage: ProseRendering {
         case .table(let t): return Self.table(t)
         case .tensor(let t): return Self.tensor(t)
         case .plot(let p):
-            let svg = PlotRenderer(idPrefix: "out\(outputCount)").svg(for: p)
+            let svg = PlotRenderer(idPrefix: links.id("out\(outputCount)")).svg(for: p)
             let caption = p.title.map { "<figcaption>\(HTMLText.escape($0))</figcaption>" } ?? ""
             return "<figure class=\"plot-figure\">\(svg)\(caption)</figure>"
         case .svg(let markup, let caption):
@@ -580,7 +596,9 @@ struct ChapterPage: ProseRendering {
         while let (i, check) = takeCheck(where: { _ in true }) {
             items += "<li>\(Badge.html(for: check, label: check.label, id: checkIDs[i])) <span class=\"check-msg\">\(HTMLText.escape(check.message))</span></li>"
         }
-        return items.isEmpty ? "" : "<section class=\"other-checks\"><h2 id=\"other-checks\">Other checks</h2><ul>\(items)</ul></section>"
+        guard !items.isEmpty else { return "" }
+        printSections.append((links.id("other-checks"), "Other checks"))
+        return "<section class=\"other-checks\"><h2 id=\"\(links.id("other-checks"))\">Other checks</h2><ul>\(items)</ul></section>"
     }
 
     /// At the top of a failed page: what failed, with links to where.
@@ -591,11 +609,11 @@ struct ChapterPage: ProseRendering {
             items += "<li><a href=\"#\(checkIDs[i]!)\">\(HTMLText.escape(c.kind.rawValue)) <code>\(HTMLText.escape(c.label))</code></a>: \(HTMLText.escape(c.message))</li>"
         }
         for b in result.blocks where b.status == .failed {
-            items += "<li><a href=\"#block-\(b.index + 1)\">block \(b.index + 1)</a> failed</li>"
+            items += "<li><a href=\"\(links.local("block-\(b.index + 1)"))\">block \(b.index + 1)</a> failed</li>"
         }
         for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f.description))</pre></li>" }
         let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.escape(HTMLText.pageHref(String($0.dropLast(".html".count)))))\">The last version that passed</a> is kept." } ?? ""
-        return "<aside class=\"failures\" id=\"failures\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
+        return "<aside class=\"failures\" id=\"\(links.id("failures"))\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
     }
 
     // MARK: Navigation, footer, sidebar

@@ -66,9 +66,9 @@ extension ChapterPage {
         let level = min(max(exercise.level, 2), 6)
         let title = exercise.titleContent.isEmpty ? "" : " " + inlineHTML(exercise.titleContent)
         searchSections.append(SearchIndex.Section(anchor: exercise.id, title: "Exercise \(exercise.number) " + searchText(exercise.titleContent), text: ""))
-        return "<section class=\"exercise\" id=\"\(HTMLText.escape(exercise.id))\">"
+        return "<section class=\"exercise\" id=\"\(HTMLText.escape(links.id(exercise.id)))\">"
             + "<h\(level) class=\"exercise-title\"><span class=\"exercise-no\">Exercise \(exercise.number)</span>\(title)"
-            + "<a class=\"anchor\" href=\"#\(HTMLText.escape(exercise.id))\" aria-label=\"link to this exercise\">#</a></h\(level)>"
+            + "<a class=\"anchor\" href=\"\(HTMLText.escape(links.local(exercise.id)))\" aria-label=\"link to this exercise\">#</a></h\(level)>"
     }
 
     private func closing(_ parts: ExerciseParts) -> String {
@@ -82,15 +82,16 @@ extension ChapterPage {
     private mutating func solutionOpening(_ parts: ExerciseParts) -> String {
         let blocks = parts.solutionBlocks
         if edition == .instructor {
-            // A failed solution stays open: its error must not hide behind a click.
+            // A failed solution stays open: its error must not hide behind a click; in print every
+            // solution is open (a closed <details> prints only its summary).
             let failed = result?.blocks.contains { blocks.contains($0.index) && $0.status == .failed } ?? false
-            return "<details class=\"solution\"\(failed ? " open" : "")><summary>Solution <span class=\"meta\">· run in this build; hidden from the student edition</span></summary>"
+            return "<details class=\"solution\"\(failed || links.isPrint ? " open" : "")><summary>Solution <span class=\"meta\">· run in this build; hidden from the student edition</span></summary>"
         }
         var badges = ""
         while let (i, check) = takeCheck(where: { $0.block.map(blocks.contains) ?? false }) {
             badges += " " + Badge.html(for: check, label: check.label, id: checkIDs[i])
         }
-        let anchors = blocks.sorted().map { "<span id=\"block-\($0 + 1)\"></span>" }.joined()
+        let anchors = blocks.sorted().map { "<span id=\"\(links.id("block-\($0 + 1)"))\"></span>" }.joined()
         let ran: String
         switch result?.blocks.filter({ blocks.contains($0.index) }).map(\.status) {
         case nil: ran = "The reference solution has not been run."

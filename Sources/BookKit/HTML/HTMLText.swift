@@ -22,18 +22,6 @@ public enum HTMLText {
         return out
     }
 
-    /// Removes tags and decodes the few entities cmark emits, for titles and ids.
-    static func plainText(fromHTML html: String) -> String {
-        var out = ""
-        var inTag = false
-        for ch in html {
-            if ch == "<" { inTag = true } else if ch == ">" { inTag = false } else if !inTag { out.append(ch) }
-        }
-        return out.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
-    }
-
     /// A fragment id from heading text: lower case, ASCII letters and digits, CJK kept, dashes between.
     static func slug(_ text: String) -> String {
         var out = ""

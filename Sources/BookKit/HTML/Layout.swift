@@ -1,6 +1,7 @@
 /// The `<head>` and closing of every page: our stylesheet, KaTeX, highlight.js, our script.
 enum Layout {
-    static func head(title: String) -> String {
+    /// `extra`: more of the head (the print book's stylesheet), after ours.
+    static func head(title: String, extra: String = "") -> String {
         """
         <!DOCTYPE html>
         <html lang="en">
@@ -16,7 +17,7 @@ enum Layout {
         <script defer src="assets/highlight/highlight.min.js"></script>
         <script defer src="assets/book.js"></script>
         <script defer src="assets/search.js"></script>
-        </head>
+        \(extra)</head>
         <body>
 
         """

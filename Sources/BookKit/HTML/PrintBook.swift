@@ -2,34 +2,38 @@ import Foundation
 
 /// The whole book as one page for print, `book-print.html`: a title page, a contents page and
 /// every chapter as its web page renders it (the same edition: the student edition's print has
-/// no solutions), without navigation, with ids made unique across chapters and links between
-/// chapters turned into links inside the document. Its print stylesheet sets the page margins,
-/// page numbers (CSS margin boxes) and wraps code. `PDFPrinter` turns it into `book.pdf`.
+/// no solutions), without navigation, rendered with print links (`PageLinks.print`: ids unique
+/// across chapters, links between chapters inside the document). Its print stylesheet sets the
+/// page margins, page numbers (CSS margin boxes) and wraps code. `PDFPrinter` turns it into `book.pdf`.
 struct PrintBook {
     var title: String
     var edition: Edition
     static let fileName = "book-print.html"
 
-    /// `pages`: each chapter and its rendered page, in book order.
-    func html(pages: [(chapter: Chapter, html: String)]) -> String {
-        let slugs = Set(pages.map(\.chapter.slug))
+    /// A chapter as the print book takes it: `ChapterPage.renderBody()` with print links, and
+    /// its h2 sections (`ChapterPage.printSections`) for the contents.
+    struct Part {
+        var chapter: Chapter
+        var body: String
+        var sections: [(id: String, html: String)]
+    }
+
+    /// `parts`: each chapter, in book order.
+    func html(parts: [Part]) -> String {
         var chapters = ""
         var contents = ""
-        for (n, item) in pages.enumerated() {
-            let slug = item.chapter.slug
-            let body = Self.rewriteLinks(Self.chapterBody(of: item.html), slug: slug, slugs: slugs)
+        for (n, part) in parts.enumerated() {
+            let slug = part.chapter.slug
             let number = n + 1
             chapters += "<section class=\"print-chapter\" id=\"\(HTMLText.escape(Self.chapterID(slug)))\">"
-            chapters += "<p class=\"print-chapter-no\">Chapter \(number)</p>\(body)</section>\n"
-            contents += "<li><a href=\"#\(HTMLText.escape(Self.chapterID(slug)))\"><span class=\"toc-no\">\(number)</span> \(HTMLText.escape(item.chapter.title))</a>"
-            let sections = Self.sections(in: body)
-            if !sections.isEmpty {
-                contents += "<ol>" + sections.map { "<li><a href=\"#\($0.id)\">\($0.html)</a></li>" }.joined() + "</ol>"
+            chapters += "<p class=\"print-chapter-no\">Chapter \(number)</p>\(part.body)</section>\n"
+            contents += "<li><a href=\"#\(HTMLText.escape(Self.chapterID(slug)))\"><span class=\"toc-no\">\(number)</span> \(HTMLText.escape(part.chapter.title))</a>"
+            if !part.sections.isEmpty {
+                contents += "<ol>" + part.sections.map { "<li><a href=\"#\($0.id)\">\($0.html)</a></li>" }.joined() + "</ol>"
             }
             contents += "</li>"
         }
-        var page = Layout.head(title: title)
-        page = page.replacingOccurrences(of: "</head>", with: "<style>\(Self.css)</style>\n</head>")
+        var page = Layout.head(title: title, extra: "<style>\(Self.css)</style>\n")
         page += "<main class=\"print-book\">"
         page += "<section class=\"print-cover\"><h1>\(HTMLText.escape(title))</h1>"
         page += "<p class=\"print-edition\">\(edition == .student ? "Student edition" : "Instructor edition, with solutions")</p>"
@@ -40,47 +44,6 @@ struct PrintBook {
     }
 
     static func chapterID(_ slug: String) -> String { "ch-\(slug)" }
-
-    /// The part of a chapter page a reader of print needs: its header (title, verdicts), the
-    /// failure banner if any, and the article; not the sidebar, navigation or run details.
-    static func chapterBody(of page: String) -> String {
-        guard let start = page.range(of: "<header class=\"chapter-head\">"),
-              let end = page.range(of: "</article>", options: .backwards), start.lowerBound < end.lowerBound else {
-            return page
-        }
-        // A solution is printed open: a closed <details> prints only its summary.
-        return String(page[start.lowerBound..<end.upperBound])
-            .replacingOccurrences(of: "<details class=\"solution\">", with: "<details class=\"solution\" open>")
-    }
-
-    /// Ids get the chapter's slug in front (every page has its own `check-1`, `block-1`);
-    /// links within the page, to other chapters and to the index stay inside the document.
-    static func rewriteLinks(_ html: String, slug: String, slugs: Set<String>) -> String {
-        let prefix = HTMLText.escape(slug) + "--"
-        var out = html.replacing(#/ id="([^"]*)"/#) { " id=\"\(prefix)\($0.1)\"" }
-        out = out.replacing(#/href="([^"]*)"/#) { match in
-            let target = String(match.1)
-            if target.hasPrefix("#") { return "href=\"#\(prefix)\(target.dropFirst())\"" }
-            let parts = target.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
-            let file = String(parts[0])
-            if file == "index.html" { return "href=\"#contents\"" }
-            guard file.hasSuffix(".html"), !file.contains("/"), !file.contains(":"),
-                  let page = String(file.dropLast(5)).removingPercentEncoding, slugs.contains(page) else {
-                return "href=\"\(target)\""
-            }
-            let escaped = HTMLText.escape(page)
-            if parts.count == 2 { return "href=\"#\(escaped)--\(parts[1])\"" }
-            return "href=\"#\(HTMLText.escape(chapterID(page)))\""
-        }
-        return out
-    }
-
-    /// The chapter's second-level headings (id and inner HTML without the anchor), for the contents.
-    static func sections(in body: String) -> [(id: String, html: String)] {
-        body.matches(of: #/<h2 id="([^"]*)">(.*?)</h2>/#).map { m in
-            (String(m.1), String(m.2).replacing(#/<a class="anchor"[^>]*>#</a>/#, with: ""))
-        }
-    }
 
     static let css = #"""
 @page { size: A4; margin: 18mm 17mm 20mm;
@@ -155,6 +118,12 @@ public struct PDFPrinter: Sendable {
             let log = ((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").split(separator: "\n").suffix(8).joined(separator: "\n")
             throw BookError("Chromium did not print \(html.lastPathComponent) to a PDF (\(chromium) \(termination)):\n\(log)")
         }
-        if fm.fileExists(atPath: pdf.path) { _ = try fm.replaceItemAt(pdf, withItemAt: partial) } else { try fm.moveItem(at: partial, to: pdf) }
+        // rename(2) replaces the old PDF in one step. (Foundation's replaceItemAt failed about
+        // every other run here with "The file doesn't exist", leaving the new PDF unwritten.)
+        guard rename(partial.path, pdf.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: partial)
+            throw BookError("could not move the printed PDF into place at \(pdf.path): \(reason)")
+        }
     }
 }

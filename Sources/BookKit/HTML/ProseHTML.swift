@@ -7,12 +7,16 @@ protocol ProseRendering {
     mutating func liftedHTML(_ item: InlineItem, plain: Bool) -> String
     /// A heading without its trailing newline; `content` is its rendered inlines.
     mutating func headingHTML(level: Int, content: String, inlines: [ProseInline], section: SectionInfo?) -> String
+    /// Where a link the author wrote goes (before escaping); the print book keeps it inside the document.
+    func linkDestination(_ destination: String) -> String
 }
 
 extension ProseRendering {
     mutating func headingHTML(level: Int, content: String, inlines: [ProseInline], section: SectionInfo?) -> String {
         "<h\(level)>\(content)</h\(level)>"
     }
+
+    func linkDestination(_ destination: String) -> String { destination }
 
     /// `blocks` as HTML, as libcmark renders them (raw HTML omitted, unsafe link targets emptied).
     mutating func proseHTML(_ blocks: [ProseBlock]) -> String {
@@ -73,7 +77,7 @@ extension ProseRendering {
         case .emphasis(let c): out += "<em>" + inlineHTML(c) + "</em>"
         case .strong(let c): out += "<strong>" + inlineHTML(c) + "</strong>"
         case .link(let destination, let title, let content):
-            out += "<a href=\"" + CommonMarkEscape.href(destination) + "\""
+            out += "<a href=\"" + CommonMarkEscape.href(linkDestination(destination)) + "\""
             if !title.isEmpty { out += " title=\"" + CommonMarkEscape.text(title) + "\"" }
             out += ">" + inlineHTML(content) + "</a>"
         case .image(let source, let title, let alt):

@@ -9,20 +9,20 @@ enum References {
     /// "(Bengio et al. 2003, p. 33; 1994)" for `[@bengio2003neural, p. 33; -@bengio1994learning]`,
     /// "Werbos (1990)" for `@werbos1990`; each work links to its entry in the chapter's list.
     /// `plain` (inside an attribute) gives text without markup.
-    static func html(_ citation: Citation, works: [BibEntry], plain: Bool) -> String {
-        render(citation, works: works, plain: plain, escape: HTMLText.escape)
+    static func html(_ citation: Citation, works: [BibEntry], plain: Bool, links: PageLinks = .web) -> String {
+        render(citation, works: works, plain: plain, escape: HTMLText.escape, links: links)
     }
 
     /// The citation as the words a reader sees, unescaped (for the search index and ids).
     static func text(_ citation: Citation, works: [BibEntry]) -> String {
-        render(citation, works: works, plain: true, escape: { $0 })
+        render(citation, works: works, plain: true, escape: { $0 }, links: .web)
     }
 
-    private static func render(_ citation: Citation, works: [BibEntry], plain: Bool, escape: (String) -> String) -> String {
+    private static func render(_ citation: Citation, works: [BibEntry], plain: Bool, escape: (String) -> String, links: PageLinks) -> String {
         let byID = Dictionary(works.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func link(_ text: String, _ entry: BibEntry) -> String {
             plain ? escape(text)
-                : "<a class=\"cite\" href=\"#\(HTMLText.escape(anchor(entry.id)))\" title=\"\(HTMLText.escape(plainEntry(entry)))\">\(HTMLText.escape(text))</a>"
+                : "<a class=\"cite\" href=\"\(HTMLText.escape(links.local(anchor(entry.id))))\" title=\"\(HTMLText.escape(plainEntry(entry)))\">\(HTMLText.escape(text))</a>"
         }
         func missing(_ key: String) -> String {
             plain ? "@\(escape(key))" : "<span class=\"cite unresolved\" title=\"no work with id \(HTMLText.escape(key)) in the bibliography\">@\(HTMLText.escape(key))?</span>"
@@ -64,7 +64,7 @@ enum References {
         if quoted {
             parts.append(esc("“\(sentence(e.title))”"))
         } else {
-            parts.append(sentence(italic(e.title)).replacingOccurrences(of: "</i>.", with: ".</i>", options: .backwards))
+            parts.append(italic(sentence(e.title)))
         }
         let pages = e.page.map { $0.replacingOccurrences(of: #"(?<=\d)\s*-+\s*(?=\d)"#, with: "–", options: .regularExpression) }
         var tail = ""
@@ -133,10 +133,10 @@ enum References {
     }
 
     /// An ordered list of works, each with its anchor; `cited` adds "Cited in …" links (the book's list).
-    static func list(_ works: [BibEntry], cited: [String: [(slug: String, title: String)]] = [:]) -> String {
+    static func list(_ works: [BibEntry], cited: [String: [(slug: String, title: String)]] = [:], links: PageLinks = .web) -> String {
         var out = "<ol class=\"reference-list\">"
         for e in works {
-            out += "<li id=\"\(HTMLText.escape(anchor(e.id)))\">\(entryHTML(e))"
+            out += "<li id=\"\(HTMLText.escape(links.id(anchor(e.id))))\">\(entryHTML(e))"
             if let chapters = cited[e.id], !chapters.isEmpty {
                 out += " <span class=\"cited-in\">Cited in " + chapters.map {
                     "<a href=\"\(HTMLText.escape(HTMLText.pageHref($0.slug)))\">\(HTMLText.escape($0.title))</a>"
@@ -169,7 +169,8 @@ extension ChapterPage {
         guard let works = chapter.references, !works.isEmpty else { return "" }
         let id = uniqueID("references")
         headings.append((2, id, "References"))
+        printSections.append((links.id(id), "References"))
         searchSections.append(SearchIndex.Section(anchor: id, title: "References", text: works.map(References.plainEntry).joined(separator: " ")))
-        return "<section class=\"references\"><h2 id=\"\(id)\">References</h2>\(References.list(works))</section>"
+        return "<section class=\"references\"><h2 id=\"\(links.id(id))\">References</h2>\(References.list(works, links: links))</section>"
     }
 }

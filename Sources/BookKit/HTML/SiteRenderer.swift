@@ -57,16 +57,23 @@ public struct SiteRenderer: Sendable {
         // other pages or the index: collect every problem, write everything else, then fail.
         var problems: [String] = []
         var search = SearchIndex()
-        var printed: [(chapter: Chapter, html: String)] = []
+        var printed: [PrintBook.Part] = []
+        let slugs = Set(chapters.map(\.chapter.slug))
         for (position, item) in chapters.enumerated() {
             do {
-                var page = ChapterPage(chapter: item.chapter, result: edition.view(of: item.result, chapter: item.chapter),
-                                       outline: outline, position: position)
+                let result = edition.view(of: item.result, chapter: item.chapter)
+                var page = ChapterPage(chapter: item.chapter, result: result, outline: outline, position: position)
                 page.edition = edition
                 page.lastGoodPage = try keepLastGoodPage(of: item.chapter.slug, result: item.result, in: outputDirectory)
                 let html = page.render()
                 search.add(sections: page.searchSections, slug: item.chapter.slug, title: item.chapter.title)
-                printed.append((item.chapter, html))
+                if printBook {
+                    var print = ChapterPage(chapter: item.chapter, result: result, outline: outline, position: position,
+                                            links: .print(slug: item.chapter.slug, slugs: slugs))
+                    print.edition = edition
+                    print.lastGoodPage = page.lastGoodPage
+                    printed.append(PrintBook.Part(chapter: item.chapter, body: print.renderBody(), sections: print.printSections))
+                }
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)
             } catch {
@@ -83,7 +90,7 @@ public struct SiteRenderer: Sendable {
         }
         if printBook {
             do {
-                try AssetCopier.write(PrintBook(title: bookTitle, edition: edition).html(pages: printed),
+                try AssetCopier.write(PrintBook(title: bookTitle, edition: edition).html(parts: printed),
                                       to: outputDirectory.appendingPathComponent(PrintBook.fileName))
             } catch {
                 problems.append("\(PrintBook.fileName) not written: \(describe(error))")
