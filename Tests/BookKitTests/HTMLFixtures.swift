@@ -172,3 +172,8 @@ extension PlotOutput {
         self.init(kind: kind, title: title, xLabel: xLabel, yLabel: yLabel, logY: logY, categories: categoryRows, matrix: matrix, columns: columns)
     }
 }
+
+extension HTML {
+    /// Tests look into markup as text.
+    func contains(_ text: String) -> Bool { markup.contains(text) }
+}

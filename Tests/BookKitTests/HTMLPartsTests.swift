@@ -129,7 +129,7 @@ struct HTMLPartsTests {
         let values = (0..<6).flatMap { r in (0..<28).map { $0 == 3 * r ? 1.0 : 0.0 } }
         let html = ChapterPage.tensor(TensorOutput(label: "X", shape: [6, 28], values: values))
         #expect(!html.contains("⋯"))
-        #expect(count("<td>1</td>", in: html) == 6)
+        #expect(count("<td>1</td>", in: html.markup) == 6)
         // Long numbers are still elided.
         let wide = ChapterPage.tensor(TensorOutput(label: nil, shape: [2, 28], values: (0..<56).map { Double($0) + 0.123456 }))
         #expect(wide.contains("⋯"))
@@ -222,4 +222,28 @@ private func expectWellFormed(_ xml: String, sourceLocation: Testing.SourceLocat
     let parser = XMLParser(data: Data(xml.utf8))
     let ok = parser.parse()
     #expect(ok, "SVG is not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")", sourceLocation: sourceLocation)
+}
+
+/// The page writers' builder escapes what it is given unless it is markup already.
+@Suite struct HTMLBuilderTests {
+    @Test func textIsEscapedMarkupIsKept() {
+        let name = "<script>alert('x') & \"y\"</script>"
+        let cell: HTML = "<td title=\"\(name)\">\(name)</td>"
+        #expect(cell.markup == "<td title=\"&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;\">&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;</td>")
+        let row: HTML = "<tr>\(cell)\(3)</tr>"
+        #expect(row.markup == "<tr>" + cell.markup + "3</tr>")
+        #expect([cell, cell].joined(separator: " ").markup == cell.markup + " " + cell.markup)
+    }
+
+    /// A checkpoint's name comes from chapter code: it reaches the page as text.
+    @Test func aCheckpointNameFromCodeIsText() throws {
+        let chapter = Chapter(path: "chapters/c.md", slug: "c", title: "C")
+        var result = HTMLFixtures.introResult
+        result.checkpoints = [CheckpointNote(block: 0, name: "<img src=x onerror=alert(1)>", restored: false, computedAt: "2026-12-07T00:00:00Z", seconds: 1)]
+        let outline = BookOutline(title: "B", chapters: [("c", "C", "passed")], targets: CrossReferenceTargets([chapter]))
+        let page = ChapterPage(chapter: chapter, result: result, outline: outline, position: 0)
+        let notes = page.checkpointNotes(block: 0).markup
+        #expect(notes.contains("<code>&lt;img src=x onerror=alert(1)&gt;</code>"))
+        #expect(!notes.contains("<img"))
+    }
 }

@@ -9,15 +9,15 @@ enum Badge {
     var mark: String { switch self { case .pass: "✓"; case .fail: "✗"; case .unchecked: "–" } }
 
     /// `label` is visible next to the mark; `rows` are the detail lines (already plain text).
-    static func html(_ verdict: Badge, label: String?, rows: [(String, String)], id: String? = nil) -> String {
+    static func html(_ verdict: Badge, label: String?, rows: [(String, String)], id: String? = nil) -> HTML {
         let summary = rows.map { "\($0.0): \($0.1)" }.joined(separator: "; ")
-        var out = "<span class=\"badge \(verdict.cssClass)\" tabindex=\"0\""
-        if let id { out += " id=\"\(HTMLText.escape(id))\"" }
-        out += " aria-label=\"\(HTMLText.escape(summary))\">"
+        var out: HTML = "<span class=\"badge \(verdict.cssClass)\" tabindex=\"0\""
+        if let id { out += " id=\"\(id)\"" }
+        out += " aria-label=\"\(summary)\">"
         out += "<span class=\"badge-mark\" aria-hidden=\"true\">\(verdict.mark)</span>"
-        if let label { out += "<span class=\"badge-label\">\(HTMLText.escape(label))</span>" }
+        if let label { out += "<span class=\"badge-label\">\(label)</span>" }
         out += "<span class=\"badge-detail\" role=\"tooltip\">"
-        for (k, v) in rows { out += "<span class=\"row\"><b>\(HTMLText.escape(k))</b> \(HTMLText.escape(v))</span>" }
+        for (k, v) in rows { out += "<span class=\"row\"><b>\(k)</b> \(v)</span>" }
         return out + "</span></span>"
     }
 
@@ -41,7 +41,7 @@ enum Badge {
         return rows
     }
 
-    static func html(for check: Finding, label: String? = nil, rows: [(String, String)]? = nil, id: String? = nil) -> String {
+    static func html(for check: Finding, label: String? = nil, rows: [(String, String)]? = nil, id: String? = nil) -> HTML {
         // A tolerance above its ceiling is part of what the check says: shown, not only on hover.
         let shown = check.toleranceReason != nil && check.tolerance != nil
             ? [label, "±\(formatTolerance(check.tolerance!))"].compactMap { $0 }.joined(separator: " ") : label

@@ -56,19 +56,19 @@ struct ChapterPage: ProseRendering {
 
     mutating func render() -> String {
         let body = renderBody()
-        var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
+        var page = HTML(trusted: Layout.head(title: "\(chapter.title) · \(outline.title)"))
         page += "<div class=\"page\">"
         page += "<a class=\"skip\" href=\"#contents\">Contents</a>"
         page += "<main id=\"main\">" + body
         page += navigation() + runInfo() + "</main>"
-        page += sidebar() + "</div>" + Layout.foot
-        return page
+        page += sidebar() + "</div>"
+        return page.markup + Layout.foot
     }
 
     /// What the print book takes of a page: its header (title, verdicts), the failure banner if
     /// any, and the article; not the sidebar, navigation or run details.
-    mutating func renderBody() -> String {
-        var main = ""
+    mutating func renderBody() -> HTML {
+        var main: HTML = ""
         for (k, segment) in chapter.segments.enumerated() {
             main += exerciseBoundary(at: k)
             if withholds(segment: k) { continue }
@@ -83,35 +83,35 @@ struct ChapterPage: ProseRendering {
         main += remainingChecks()
         main += referencesSection()
         let banner = failureBanner()
-        let title = HTMLText.escape(chapter.title)
-        var body = "<header class=\"chapter-head\">"
-        body += "<p class=\"book-title\"><a href=\"\(links.contents)\">\(HTMLText.escape(outline.title))</a></p>"
+        let title = chapter.title
+        var body: HTML = "<header class=\"chapter-head\">"
+        body += "<p class=\"book-title\"><a href=\"\(links.contents)\">\(outline.title)</a></p>"
         body += "<h1>\(title)</h1>\(statusLine())</header>"
         return body + banner + "<article class=\"chapter\">" + main + "</article>"
     }
 
-    func statusLine() -> String {
+    func statusLine() -> HTML {
         guard let result else { return "<p class=\"status-line\"><span class=\"status notrun\">not run</span></p>" }
         let totals = result.checkTotals, failed = totals.ran - totals.passed
-        var out = "<p class=\"status-line\"><span class=\"status \(result.status.rawValue)\">\(result.status.rawValue)</span>"
+        var out: HTML = "<p class=\"status-line\"><span class=\"status \(result.status.rawValue)\">\(result.status.rawValue)</span>"
         if result.cached { out += " <span class=\"status cached\">cached</span>" }
         out += " <span class=\"meta\">\(totals.passed) of \(totals.ran) checks passed in this build"
         if failed > 0 { out += ", <a href=\"\(links.local("failures"))\">\(failed) failed</a>" }
-        out += " (\(HTMLText.escape(CheckSummary(chapter: chapter, result: result).sentence)))"
+        out += " (\(CheckSummary(chapter: chapter, result: result).sentence))"
         if totals.notChecked > 0 {
-            out += ", \(totals.notChecked) shown but not checked in profile \(HTMLText.escape(result.profile))"
+            out += ", \(totals.notChecked) shown but not checked in profile \(result.profile)"
         }
-        out += " · \(formatValue(result.seconds, spec: ".1f")) s · profile \(HTMLText.escape(result.profile))</span></p>"
+        out += " · \(formatValue(result.seconds, spec: ".1f")) s · profile \(result.profile)</span></p>"
         return out
     }
 
     // MARK: Prose
 
-    mutating func prose(_ blocks: [ProseBlock]) -> String {
+    mutating func prose(_ blocks: [ProseBlock]) -> HTML {
         imageSources += ProseBlock.imageSources(blocks).filter(Self.isLocal)
-        var out = ""
+        var out: HTML = ""
         for block in blocks {
-            out += proseHTML([block])
+            out += HTML(trusted: proseHTML([block]))
             if case .heading = block.kind { continue }  // `headingHTML` opened its search section
             searchSections[searchSections.count - 1].text += searchText(block)
         }
@@ -138,39 +138,40 @@ struct ChapterPage: ProseRendering {
     /// The tooltip of a `{{quoted: …}}` number.
     static let quotedTitle = "quoted, not computed in this book"
 
-    mutating func liftedHTML(_ item: InlineItem, plain: Bool) -> String {
+    mutating func liftedHTML(_ item: InlineItem, plain: Bool) -> String { liftedMarkup(item, plain: plain).markup }
+
+    /// A lifted item on the page; `plain`: inside an attribute (an image's alt text), text only.
+    mutating func liftedMarkup(_ item: InlineItem, plain: Bool) -> HTML {
         switch item {
         case .math(let tex):
-            return plain ? HTMLText.escape(tex) : "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>"
+            return plain ? "\(tex)" : "<span class=\"math inline\">\\(\(tex)\\)</span>"
         case .value(let name, let format, _):
             guard let v = result?.metrics[name] else {
-                return plain ? HTMLText.escape(name)
-                    : "<span class=\"value unresolved\" title=\"no metric named \(HTMLText.escape(name)) was recorded\">\(HTMLText.escape(name))?</span>"
+                return plain ? "\(name)"
+                    : "<span class=\"value unresolved\" title=\"no metric named \(name) was recorded\">\(name)?</span>"
             }
-            let text = HTMLText.escape(formatValue(v, spec: format))
-            return plain ? text : "<span class=\"value\" title=\"\(HTMLText.escape(name))\">\(text)</span>"
+            let text = formatValue(v, spec: format)
+            return plain ? "\(text)" : "<span class=\"value\" title=\"\(name)\">\(text)</span>"
         case .reference(let label, _):
             guard let target = outline.targets.target(label, from: chapter.slug) else {
-                return plain ? "@\(HTMLText.escape(label))"
-                    : "<span class=\"eqref unresolved\" title=\"no equation, section or figure labelled \(HTMLText.escape(label))\">@\(HTMLText.escape(label))</span>"
+                return plain ? "@\(label)"
+                    : "<span class=\"eqref unresolved\" title=\"no equation, section or figure labelled \(label)\">@\(label)</span>"
             }
-            if plain || sidebarText { return HTMLText.escape(target.text) }
+            if plain || sidebarText { return "\(target.text)" }
             let href = target.page == chapter.slug ? links.local(label) : links.page(target.page, fragment: label)
-            return "<a class=\"\(target.kind == .equation ? "eqref" : "xref")\" href=\"\(HTMLText.escape(href))\">\(HTMLText.escape(target.text))</a>"
+            return "<a class=\"\(target.kind == .equation ? "eqref" : "xref")\" href=\"\(href)\">\(target.text)</a>"
         case .citation(let citation):
-            return References.html(citation, works: chapter.references ?? [], plain: plain, links: links)
+            return HTML(trusted: References.html(citation, works: chapter.references ?? [], plain: plain, links: links))
         case .claim(let claim) where sidebarText:
             let shown = result?.metrics[claim.metric].map { formatValue($0, spec: claim.format) } ?? claim.metric + "?"
-            return "<span class=\"value\">\(HTMLText.escape(shown))</span>"
+            return "<span class=\"value\">\(shown)</span>"
         case .claim(let claim):
             return claimHTML(claim, plain: plain)
         case .quoted(let text, _):
-            let escaped = HTMLText.escape(text)
-            return plain ? escaped : "<span class=\"quoted\" title=\"\(Self.quotedTitle)\">\(escaped)</span>"
+            return plain ? "\(text)" : "<span class=\"quoted\" title=\"\(Self.quotedTitle)\">\(text)</span>"
         }
     }
 
-    /// A claim in prose, rendered from the runner's finding for it (the page judges nothing).
     /// What a claim shows as its value: this run's value (else the claimed one); for a
     /// comparison both sides, "1.03 < 1.52" against another metric, "40 < 1000" against a number
     /// (a value alone would read as if any value passed).
@@ -189,7 +190,8 @@ struct ChapterPage: ProseRendering {
         return "\(measured.map { formatValue($0, spec: claim.format) } ?? "\(claim.metric)?") \(bound.relation.rawValue) \(rhs)"
     }
 
-    mutating func claimHTML(_ claim: Claim, plain: Bool) -> String {
+    /// A claim in prose, rendered from the runner's finding for it (the page judges nothing).
+    mutating func claimHTML(_ claim: Claim, plain: Bool) -> HTML {
         let measured = result?.metrics[claim.metric]
         let shown = claimShown(claim)
         var expectedText = "\(formatValue(claim.expected, spec: claim.format)) ± \(formatValue(claim.tolerance, spec: nil))"
@@ -199,24 +201,24 @@ struct ChapterPage: ProseRendering {
                                        && ($0.column == nil || $0.column == claim.location.column) })
         let unchecked = claim.bound == nil ? "≈ \(expectedText)" : claim.statement
         if plain {
-            return HTMLText.escape(found?.1.verdict == .notChecked ? unchecked : shown)
+            return "\(found?.1.verdict == .notChecked ? unchecked : shown)"
         }
         var rows: [(String, String)] = [("claim", claimText)]
         guard let (i, check) = found else {
             rows.append(("not checked", result == nil ? "chapter not run" : "no verdict was recorded for this claim"))
-            return "<span class=\"claim unmeasured\"><span class=\"value\">\(HTMLText.escape(unchecked))</span>\(Badge.html(.unchecked, label: nil, rows: rows))</span>"
+            return "<span class=\"claim unmeasured\"><span class=\"value\">\(unchecked)</span>\(Badge.html(.unchecked, label: nil, rows: rows))</span>"
         }
         if check.verdict == .notChecked {
             // Shown as what it claims, greyed: this run's value would read as if the claim held.
             rows.append(("not checked", check.message))
             let badge = Badge.html(.unchecked, label: nil, rows: rows, id: checkIDs[i])
-            let scope = claim.profile.map { " under \(HTMLText.escape($0))" } ?? ""
-            return "<span class=\"claim other-profile\"><span class=\"value\">\(HTMLText.escape(unchecked))\(scope)</span>\(badge)</span>"
+            let scope = claim.profile.map { " under \($0)" } ?? ""
+            return "<span class=\"claim other-profile\"><span class=\"value\">\(unchecked)\(scope)</span>\(badge)</span>"
         }
         rows += Badge.rows(for: check).dropFirst()
         let badge = Badge.html(for: check, label: nil, rows: rows, id: checkIDs[i])
         let cls = measured == nil ? "claim unmeasured" : "claim"
-        return "<span class=\"\(cls)\"><span class=\"value\">\(HTMLText.escape(shown))</span>\(badge)</span>"
+        return "<span class=\"\(cls)\"><span class=\"value\">\(shown)</span>\(badge)</span>"
     }
 
     /// The chapter's number in the book: its position, from 1.
@@ -230,7 +232,7 @@ struct ChapterPage: ProseRendering {
         if level == 1 && text.trimmingCharacters(in: .whitespaces) == chapter.title { return "" }
         var id: String
         if let label = section?.label { id = label; usedIDs.insert(label) } else { id = uniqueID(HTMLText.slug(text)) }
-        let number = section.map { "<span class=\"secno\">\(CrossReferenceTargets.sectionNumber(chapter: chapterNumber, $0.path))</span> " } ?? ""
+        let number = section.map { "<span class=\"secno\">\(CrossReferenceTargets.sectionNumber(chapter: chapterNumber, $0.path))</span> " as HTML } ?? ""
         if level >= 2 {
             searchSections.append(SearchIndex.Section(anchor: id, title: (section.map { CrossReferenceTargets.sectionNumber(chapter: chapterNumber, $0.path) + " " } ?? "") + text, text: ""))
         } else {
@@ -238,12 +240,13 @@ struct ChapterPage: ProseRendering {
         }
         if level <= 3 {
             sidebarText = true
-            headings.append((max(level, 2), id, number + inlineHTML(inlines)))
+            headings.append((max(level, 2), id, number.markup + inlineHTML(inlines)))
             sidebarText = false
             if level == 2 { printSections.append((links.id(id), headings[headings.count - 1].html)) }
         }
         let anchor = links.id(id)
-        return "<h\(level) id=\"\(anchor)\">\(number)\(content)<a class=\"anchor\" href=\"#\(anchor)\" aria-label=\"link to this section\">#</a></h\(level)>"
+        let heading: HTML = "<h\(level) id=\"\(anchor)\">\(number)\(HTML(trusted: content))<a class=\"anchor\" href=\"#\(anchor)\" aria-label=\"link to this section\">#</a></h\(level)>"
+        return heading.markup
     }
 
     func linkDestination(_ destination: String) -> String { links.authored(destination) }
@@ -274,13 +277,13 @@ struct ChapterPage: ProseRendering {
 
     // MARK: Equations, figures
 
-    mutating func equation(_ eq: Equation) -> String {
-        var out = "<div class=\"equation\""
-        if let label = eq.label { out += " data-label=\"\(HTMLText.escape(label))\"" }
+    mutating func equation(_ eq: Equation) -> HTML {
+        var out: HTML = "<div class=\"equation\""
+        if let label = eq.label { out += " data-label=\"\(label)\"" }
         out += ">"
         out += "<div class=\"math display\""
-        if let label = eq.label { out += " id=\"\(HTMLText.escape(links.id(label)))\"" }
-        out += ">\\[\(HTMLText.escape(eq.tex))\\]</div>"
+        if let label = eq.label { out += " id=\"\(links.id(label))\"" }
+        out += ">\\[\(eq.tex)\\]</div>"
         var erratum: Finding?
         out += "<div class=\"eq-side\">"
         if let number = eq.number { out += "<span class=\"eqno\">(\(chapterNumber).\(number))</span>" }
@@ -319,15 +322,15 @@ struct ChapterPage: ProseRendering {
         // No check is meant to touch it: a quiet mark, with the author's reason when labelled.
         if eq.label == nil || eq.unchecked != nil {
             let why = eq.unchecked.map { "not checked: \($0)" } ?? "not checked: no label, so no verify can name it"
-            out += "<span class=\"eq-unchecked\" title=\"\(HTMLText.escape(why))\">unchecked</span>"
+            out += "<span class=\"eq-unchecked\" title=\"\(why)\">unchecked</span>"
         }
         out += "</div></div>"
         if let reason = eq.unchecked {
-            out += "<p class=\"eq-unchecked-reason\">not checked: \(HTMLText.escape(reason))</p>"
+            out += "<p class=\"eq-unchecked-reason\">not checked: \(reason)</p>"
         }
         // An erratum's point is its failure: say it under the equation, not only on hover.
         if let erratum {
-            out += "<p class=\"erratum-result\">\(HTMLText.escape(erratum.message))</p>"
+            out += "<p class=\"erratum-result\">\(erratum.message)</p>"
         }
         // Survivors of `check --mutate` that the author acknowledged, with the reason each cannot
         // be told apart with these values (mutants not judged are not the reader's concern).
@@ -335,7 +338,7 @@ struct ChapterPage: ProseRendering {
         if !acknowledged.isEmpty {
             out += "<ul class=\"eq-survivors\">"
             for m in acknowledged {
-                out += "<li>passes also if \(HTMLText.escape(m.description)): \(HTMLText.escape(m.acknowledged))</li>"
+                out += "<li>passes also if \(m.description): \(m.acknowledged)</li>"
             }
             out += "</ul>"
         }
@@ -355,7 +358,7 @@ struct ChapterPage: ProseRendering {
         }
     }
 
-    mutating func figure(path: String, caption: [ProseInline]) -> String {
+    mutating func figure(path: String, caption: [ProseInline]) -> HTML {
         figureCount += 1
         if Self.isLocal(path) { imageSources.append(path) }
         // The caption is the image's alt text: its maths (lifted before cmark saw it) is TeX in
@@ -363,20 +366,20 @@ struct ChapterPage: ProseRendering {
         let alt = captionHTML(caption, plain: true), shown = captionHTML(caption, plain: false)
         let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
         searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(figureCount). " + searchText(caption) + " "
-        return "<figure class=\"figure\"\(label.map { " id=\"\(HTMLText.escape(links.id($0)))\"" } ?? "")><img src=\"\(HTMLText.escape(path))\" alt=\"\(alt)\">"
+        return "<figure class=\"figure\"\(label.map { " id=\"\(links.id($0))\"" as HTML } ?? "")><img src=\"\(path)\" alt=\"\(alt)\">"
             + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(shown)</figcaption></figure>"
     }
 
     /// A figure's caption: its words escaped, its lifted items rendered (`plain`: as text, for the alt attribute).
-    mutating func captionHTML(_ caption: [ProseInline], plain: Bool) -> String {
-        var out = ""
+    mutating func captionHTML(_ caption: [ProseInline], plain: Bool) -> HTML {
+        var out: HTML = ""
         for item in caption {
             switch item {
-            case .text(let s), .code(let s): out += HTMLText.escape(s)
+            case .text(let s), .code(let s): out += "\(s)"
             case .softBreak, .lineBreak: out += " "
             case .html: break
             case .emphasis(let c), .strong(let c), .link(_, _, let c), .image(_, _, let c): out += captionHTML(c, plain: plain)
-            case .lifted(let i): out += liftedHTML(i, plain: plain)
+            case .lifted(let i): out += liftedMarkup(i, plain: plain)
             }
         }
         return out
@@ -384,17 +387,17 @@ struct ChapterPage: ProseRendering {
 
     // MARK: Code blocks
 
-    mutating func code(_ block: CodeBlock) -> String {
+    mutating func code(_ block: CodeBlock) -> HTML {
         let blockResult = block.index.flatMap { i in result?.blocks.first { $0.index == i } }
         let isSwift = block.language.lowercased() == "swift"
         var cls = "cell"
         if let status = blockResult?.status { cls += " \(status.rawValue)" }
         if !block.options.showCode { cls += " hidden-code" }
-        var out = "<section class=\"\(cls)\""
+        var out: HTML = "<section class=\"\(cls)\""
         if let i = block.index { out += " id=\"\(links.id("block-\(i + 1)"))\"" }
         out += ">"
         // Head: where it is in the Markdown, how long it ran, and its verdicts.
-        var head = "<span class=\"cell-loc\">\(HTMLText.escape(chapter.path)):\(block.location.line)</span>"
+        var head: HTML = "<span class=\"cell-loc\">\(chapter.path):\(block.location.line)</span>"
         if isSwift {
             if !block.options.run { head += "<span class=\"tag\">not run</span>" }
             if block.options.expectError {
@@ -406,7 +409,7 @@ struct ChapterPage: ProseRendering {
                 else { head += "<span class=\"cell-time\">\(formatValue(r.seconds, spec: r.seconds < 10 ? ".2f" : ".1f")) s</span>" }
             }
         } else {
-            head += "<span class=\"tag\">\(HTMLText.escape(block.language.isEmpty ? "text" : block.language))</span>"
+            head += "<span class=\"tag\">\(block.language.isEmpty ? "text" : block.language)</span>"
         }
         if let index = block.index {
             let labels = equationLabels
@@ -417,16 +420,16 @@ struct ChapterPage: ProseRendering {
         out += "<div class=\"cell-head\">\(head)</div>"
         if block.options.showCode {
             if isSwift {
-                out += "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.highlight(block.code))</code></pre>"
+                out += "<pre class=\"code\"><code class=\"language-swift\">\(HTML(trusted: SwiftHighlighter.highlight(block.code)))</code></pre>"
             } else {
                 let lang = block.language.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "+" }
-                out += "<pre class=\"code\"><code class=\"\(lang.isEmpty ? "nohighlight" : "language-\(lang)")\">\(HTMLText.escape(block.code))</code></pre>"
+                out += "<pre class=\"code\"><code class=\"\(lang.isEmpty ? "nohighlight" : "language-\(lang)")\">\(block.code)</code></pre>"
             }
         }
         if let r = blockResult {
-            var output = ""
-            if !r.stdout.isEmpty { output += "<pre class=\"stdout\">\(HTMLText.escape(Self.trimmedOutput(r.stdout)))</pre>" }
-            if !r.stderr.isEmpty { output += "<pre class=\"stderr\" title=\"standard error\">\(HTMLText.escape(Self.trimmedOutput(r.stderr)))</pre>" }
+            var output: HTML = ""
+            if !r.stdout.isEmpty { output += "<pre class=\"stdout\">\(Self.trimmedOutput(r.stdout))</pre>" }
+            if !r.stderr.isEmpty { output += "<pre class=\"stderr\" title=\"standard error\">\(Self.trimmedOutput(r.stderr))</pre>" }
             for o in r.outputs { output += rich(o) }
             if !output.isEmpty { out += "<div class=\"cell-output\">\(output)</div>" }
             out += checkpointNotes(block: r.index)
@@ -440,24 +443,24 @@ struct ChapterPage: ProseRendering {
 
     /// Which values of this block were restored from a checkpoint (and when they were
     /// computed) or computed in this build and stored.
-    func checkpointNotes(block index: Int) -> String {
+    func checkpointNotes(block index: Int) -> HTML {
         let notes = (result?.checkpoints ?? []).filter { $0.block == index }
         guard !notes.isEmpty else { return "" }
-        var out = "<div class=\"checkpoints\">"
+        var out: HTML = "<div class=\"checkpoints\">"
         for n in notes {
-            let name = "<code>\(HTMLText.escape(n.name))</code>"
+            let name: HTML = "<code>\(n.name)</code>"
             let took = formatSeconds(n.seconds)
             out += n.restored
-                ? "<p class=\"checkpoint restored\">⟲ \(name) restored from checkpoint, computed \(HTMLText.escape(shortDate(n.computedAt))) (took \(took)); not recomputed in this build</p>"
-                : "<p class=\"checkpoint\">\(name) computed in this build, \(HTMLText.escape(shortDate(n.computedAt))) (took \(took))\(n.note.map { "; " + HTMLText.escape($0) } ?? "; stored as a checkpoint")</p>"
+                ? "<p class=\"checkpoint restored\">⟲ \(name) restored from checkpoint, computed \(shortDate(n.computedAt)) (took \(took)); not recomputed in this build</p>"
+                : "<p class=\"checkpoint\">\(name) computed in this build, \(shortDate(n.computedAt)) (took \(took))\(n.note.map { "; " + $0 } ?? "; stored as a checkpoint")</p>"
         }
         return out + "</div>"
     }
 
-    func errorBox(_ message: String, line: SourceLocation) -> String {
+    func errorBox(_ message: String, line: SourceLocation) -> HTML {
         "<div class=\"cell-error\" role=\"alert\"><p class=\"error-title\">✗ This block failed "
-            + "<span class=\"cell-loc\">(\(HTMLText.escape(line.file.isEmpty ? chapter.path : line.file)):\(line.line))</span></p>"
-            + "<pre>\(HTMLText.escape(message))</pre></div>"
+            + "<span class=\"cell-loc\">(\(line.file.isEmpty ? chapter.path : line.file):\(line.line))</span></p>"
+            + "<pre>\(message)</pre></div>"
     }
 
     /// Drops one trailing newline so the box has no empty last line.
@@ -485,20 +488,20 @@ struct ChapterPage: ProseRendering {
 
     // MARK: Rich outputs
 
-    mutating func rich(_ output: RichOutput) -> String {
+    mutating func rich(_ output: RichOutput) -> HTML {
         outputCount += 1
         switch output {
         case .table(let t): return Self.table(t)
         case .tensor(let t): return Self.tensor(t)
         case .plot(let p):
-            let svg = PlotRenderer(idPrefix: links.id("out\(outputCount)")).svg(for: p)
-            let caption = p.title.map { "<figcaption>\(HTMLText.escape($0))</figcaption>" } ?? ""
+            let svg = HTML(trusted: PlotRenderer(idPrefix: links.id("out\(outputCount)")).svg(for: p))
+            let caption = p.title.map { "<figcaption>\($0)</figcaption>" as HTML } ?? ""
             return "<figure class=\"plot-figure\">\(svg)\(caption)</figure>"
         case .svg(let markup, let caption):
             // As an <img>, SVG from chapter code can never run script or reach the page.
             let data = Data(Self.standaloneSVG(markup).utf8).base64EncodedString()
-            let alt = HTMLText.escape(caption ?? "diagram")
-            let cap = caption.map { "<figcaption>\(HTMLText.escape($0))</figcaption>" } ?? ""
+            let alt = caption ?? "diagram"
+            let cap = caption.map { "<figcaption>\($0)</figcaption>" as HTML } ?? ""
             return "<figure class=\"diagram\"><img src=\"data:image/svg+xml;base64,\(data)\" alt=\"\(alt)\">\(cap)</figure>"
         }
     }
@@ -515,20 +518,20 @@ struct ChapterPage: ProseRendering {
         return !t.isEmpty && (Double(t) != nil || ["nan", "inf", "-inf"].contains(t.lowercased()))
     }
 
-    static func table(_ t: TableOutput) -> String {
-        var out = "<div class=\"table-wrap\"><table class=\"data\">"
-        if let c = t.caption { out += "<caption>\(HTMLText.escape(c))</caption>" }
+    static func table(_ t: TableOutput) -> HTML {
+        var out: HTML = "<div class=\"table-wrap\"><table class=\"data\">"
+        if let c = t.caption { out += "<caption>\(c)</caption>" }
         let columns = max(t.header.count, t.rows.map(\.count).max() ?? 0)
         let numeric = (0..<columns).map { c in !t.rows.isEmpty && t.rows.allSatisfy { c >= $0.count || isNumeric($0[c]) } }
         if !t.header.isEmpty {
             out += "<thead><tr>"
-            for (c, h) in t.header.enumerated() { out += "<th\(numeric[c] ? " class=\"num\"" : "")>\(HTMLText.escape(h))</th>" }
+            for (c, h) in t.header.enumerated() { out += "<th\(numeric[c] ? " class=\"num\"" as HTML : "")>\(h)</th>" }
             out += "</tr></thead>"
         }
         out += "<tbody>"
         for row in t.rows {
             out += "<tr>"
-            for (c, cell) in row.enumerated() { out += "<td\(numeric[c] ? " class=\"num\"" : "")>\(HTMLText.escape(cell))</td>" }
+            for (c, cell) in row.enumerated() { out += "<td\(numeric[c] ? " class=\"num\"" as HTML : "")>\(cell)</td>" }
             out += "</tr>"
         }
         return out + "</tbody></table></div>"
@@ -536,11 +539,11 @@ struct ChapterPage: ProseRendering {
 
     /// A tensor as a bracketed matrix: 1-D as a row, 2-D as is, higher ranks as their first slices;
     /// long sides elided in the middle.
-    static func tensor(_ t: TensorOutput) -> String {
+    static func tensor(_ t: TensorOutput) -> HTML {
         let shape = t.shape
         let shapeText = shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "×")
-        var out = "<figure class=\"tensor\"><figcaption>"
-        if let l = t.label { out += "<span class=\"tensor-label\">\(HTMLText.escape(l))</span> " }
+        var out: HTML = "<figure class=\"tensor\"><figcaption>"
+        if let l = t.label { out += "<span class=\"tensor-label\">\(l)</span> " }
         out += "<span class=\"tensor-shape\">\(shapeText)</span></figcaption>"
         let rows = shape.count >= 2 ? shape[shape.count - 2] : 1
         let cols = shape.last ?? 1
@@ -568,7 +571,7 @@ struct ChapterPage: ProseRendering {
                     if let r, let c {
                         let i = s * sliceSize + r * cols + c
                         let v = i < t.values.count ? formatValue(t.values[i], spec: ".4g") : ""
-                        out += "<td>\(HTMLText.escape(v))</td>"
+                        out += "<td>\(v)</td>"
                     } else {
                         out += "<td class=\"gap\">\(r == nil && c == nil ? "⋱" : r == nil ? "⋮" : "⋯")</td>"
                     }
@@ -591,10 +594,10 @@ struct ChapterPage: ProseRendering {
         return nil
     }
 
-    mutating func remainingChecks() -> String {
-        var items = ""
+    mutating func remainingChecks() -> HTML {
+        var items: HTML = ""
         while let (i, check) = takeCheck(where: { _ in true }) {
-            items += "<li>\(Badge.html(for: check, label: check.label, id: checkIDs[i])) <span class=\"check-msg\">\(HTMLText.escape(check.message))</span></li>"
+            items += "<li>\(Badge.html(for: check, label: check.label, id: checkIDs[i])) <span class=\"check-msg\">\(check.message)</span></li>"
         }
         guard !items.isEmpty else { return "" }
         printSections.append((links.id("other-checks"), "Other checks"))
@@ -602,43 +605,43 @@ struct ChapterPage: ProseRendering {
     }
 
     /// At the top of a failed page: what failed, with links to where.
-    func failureBanner() -> String {
+    func failureBanner() -> HTML {
         guard let result, result.status == .failed || !result.failures.isEmpty else { return "" }
-        var items = ""
+        var items: HTML = ""
         for (i, c) in checks.enumerated() where c.failed {
-            items += "<li><a href=\"#\(checkIDs[i]!)\">\(HTMLText.escape(c.kind.rawValue)) <code>\(HTMLText.escape(c.label))</code></a>: \(HTMLText.escape(c.message))</li>"
+            items += "<li><a href=\"#\(checkIDs[i]!)\">\(c.kind.rawValue) <code>\(c.label)</code></a>: \(c.message)</li>"
         }
         for b in result.blocks where b.status == .failed {
             items += "<li><a href=\"\(links.local("block-\(b.index + 1)"))\">block \(b.index + 1)</a> failed</li>"
         }
-        for f in unplacedFailures { items += "<li><pre>\(HTMLText.escape(f.description))</pre></li>" }
-        let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.escape(HTMLText.pageHref(String($0.dropLast(".html".count)))))\">The last version that passed</a> is kept." } ?? ""
+        for f in unplacedFailures { items += "<li><pre>\(f.description)</pre></li>" }
+        let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.pageHref(String($0.dropLast(".html".count))))\">The last version that passed</a> is kept." as HTML } ?? ""
         return "<aside class=\"failures\" id=\"\(links.id("failures"))\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
     }
 
     // MARK: Navigation, footer, sidebar
 
-    func navigation() -> String {
-        var out = "<nav class=\"prevnext\" aria-label=\"chapters\">"
+    func navigation() -> HTML {
+        var out: HTML = "<nav class=\"prevnext\" aria-label=\"chapters\">"
         if position > 0 {
             let p = outline.chapters[position - 1]
-            out += "<a class=\"prev\" rel=\"prev\" href=\"\(HTMLText.escape(HTMLText.pageHref(p.slug)))\"><span>← Previous</span>\(HTMLText.escape(p.title))</a>"
+            out += "<a class=\"prev\" rel=\"prev\" href=\"\(HTMLText.pageHref(p.slug))\"><span>← Previous</span>\(p.title)</a>"
         } else {
-            out += "<a class=\"prev\" href=\"index.html\"><span>← Contents</span>\(HTMLText.escape(outline.title))</a>"
+            out += "<a class=\"prev\" href=\"index.html\"><span>← Contents</span>\(outline.title)</a>"
         }
         if position + 1 < outline.chapters.count {
             let n = outline.chapters[position + 1]
-            out += "<a class=\"next\" rel=\"next\" href=\"\(HTMLText.escape(HTMLText.pageHref(n.slug)))\"><span>Next →</span>\(HTMLText.escape(n.title))</a>"
+            out += "<a class=\"next\" rel=\"next\" href=\"\(HTMLText.pageHref(n.slug))\"><span>Next →</span>\(n.title)</a>"
         }
         return out + "</nav>"
     }
 
-    func runInfo() -> String {
+    func runInfo() -> HTML {
         guard let r = result else {
             return "<footer class=\"run-info\"><p>This chapter has not been run; code is shown without output.</p></footer>"
         }
-        var out = "<footer class=\"run-info\"><h2>About this run</h2><dl>"
-        func row(_ k: String, _ v: String) { out += "<dt>\(HTMLText.escape(k))</dt><dd>\(HTMLText.escape(v))</dd>" }
+        var out: HTML = "<footer class=\"run-info\"><h2>About this run</h2><dl>"
+        func row(_ k: String, _ v: String) { out += "<dt>\(k)</dt><dd>\(v)</dd>" }
         row("profile", r.profile)
         if let seed = r.seed { row("seed", "\(seed)") }
         row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.origin == .rerendered ? ", run from cache, page judged again" : r.cached ? ", from cache" : "")")
@@ -649,7 +652,7 @@ struct ChapterPage: ProseRendering {
         if !r.params.isEmpty {
             out += "<table class=\"params\"><caption>Parameters</caption><tbody>"
             for k in r.params.keys.sorted() {
-                out += "<tr><th>\(HTMLText.escape(k))</th><td class=\"num\">\(HTMLText.escape(r.params[k]!.description))</td></tr>"
+                out += "<tr><th>\(k)</th><td class=\"num\">\(r.params[k]!.description)</td></tr>"
             }
             out += "</tbody></table>"
         }
@@ -662,15 +665,15 @@ struct ChapterPage: ProseRendering {
         return out + "</footer>"
     }
 
-    func sidebar() -> String {
-        var out = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(HTMLText.escape(outline.title))</a></p>\(SearchIndex.box)<ol>"
+    func sidebar() -> HTML {
+        var out: HTML = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(outline.title)</a></p>\(HTML(trusted: SearchIndex.box))<ol>"
         for (i, c) in outline.chapters.enumerated() {
             let current = i == position
-            out += "<li class=\"\(current ? "current " : "")\(HTMLText.escape(c.status))\"><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\"\(current ? " aria-current=\"page\"" : "")>\(HTMLText.escape(c.title))</a>"
+            out += "<li class=\"\(current ? "current " : "")\(c.status)\"><a href=\"\(HTMLText.pageHref(c.slug))\"\(current ? " aria-current=\"page\"" as HTML : "")>\(c.title)</a>"
             if current && !headings.isEmpty {
                 out += "<ul class=\"sections\">"
                 for h in headings {
-                    out += "<li class=\"h\(h.level)\"><a href=\"#\(h.id)\">\(h.html)</a></li>"
+                    out += "<li class=\"h\(h.level)\"><a href=\"#\(h.id)\">\(HTML(trusted: h.html))</a></li>"
                 }
                 out += "</ul>"
             }

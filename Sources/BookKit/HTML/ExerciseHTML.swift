@@ -40,7 +40,7 @@ extension ChapterPage {
     /// The markup that goes before segment `k` (`k == segments.count`: after the last one):
     /// exercises and solutions that end there are closed, those that start there are opened,
     /// and the parts that start there get their label.
-    mutating func exerciseBoundary(at k: Int) -> String {
+    mutating func exerciseBoundary(at k: Int) -> HTML {
         var out = solutionClosing(at: k)
         let all = exerciseParts
         for parts in all where parts.exercise.segments.upperBound == k && parts.exercise.segments.lowerBound < k {
@@ -62,24 +62,24 @@ extension ChapterPage {
         return out
     }
 
-    private mutating func opening(_ exercise: Exercise) -> String {
+    private mutating func opening(_ exercise: Exercise) -> HTML {
         let level = min(max(exercise.level, 2), 6)
-        let title = exercise.titleContent.isEmpty ? "" : " " + inlineHTML(exercise.titleContent)
+        let title: HTML = exercise.titleContent.isEmpty ? "" : " " + HTML(trusted: inlineHTML(exercise.titleContent))
         searchSections.append(SearchIndex.Section(anchor: exercise.id, title: "Exercise \(exercise.number) " + searchText(exercise.titleContent), text: ""))
-        return "<section class=\"exercise\" id=\"\(HTMLText.escape(links.id(exercise.id)))\">"
+        return "<section class=\"exercise\" id=\"\(links.id(exercise.id))\">"
             + "<h\(level) class=\"exercise-title\"><span class=\"exercise-no\">Exercise \(exercise.number)</span>\(title)"
-            + "<a class=\"anchor\" href=\"\(HTMLText.escape(links.local(exercise.id)))\" aria-label=\"link to this exercise\">#</a></h\(level)>"
+            + "<a class=\"anchor\" href=\"\(links.local(exercise.id))\" aria-label=\"link to this exercise\">#</a></h\(level)>"
     }
 
-    private func closing(_ parts: ExerciseParts) -> String {
-        var out = ""
+    private func closing(_ parts: ExerciseParts) -> HTML {
+        var out: HTML = ""
         if edition == .student, parts.solution != nil {
-            out += "<p class=\"submit-hint\">To have your answer checked, put your code in a <code>```swift submission \(HTMLText.escape(parts.exercise.id))```</code> block of a Markdown file and run <code>rnnbook grade \(HTMLText.escape(chapter.path)) --submission FILE</code>.</p>"
+            out += "<p class=\"submit-hint\">To have your answer checked, put your code in a <code>```swift submission \(parts.exercise.id)```</code> block of a Markdown file and run <code>rnnbook grade \(chapter.path) --submission FILE</code>.</p>"
         }
         return out + "</section>"
     }
 
-    private mutating func solutionOpening(_ parts: ExerciseParts) -> String {
+    private mutating func solutionOpening(_ parts: ExerciseParts) -> HTML {
         let blocks = parts.solutionBlocks
         if edition == .instructor {
             // A failed solution stays open: its error must not hide behind a click; in print every
@@ -87,11 +87,11 @@ extension ChapterPage {
             let failed = result?.blocks.contains { blocks.contains($0.index) && $0.status == .failed } ?? false
             return "<details class=\"solution\"\(failed || links.isPrint ? " open" : "")><summary>Solution <span class=\"meta\">· run in this build; hidden from the student edition</span></summary>"
         }
-        var badges = ""
+        var badges: HTML = ""
         while let (i, check) = takeCheck(where: { $0.block.map(blocks.contains) ?? false }) {
             badges += " " + Badge.html(for: check, label: check.label, id: checkIDs[i])
         }
-        let anchors = blocks.sorted().map { "<span id=\"\(links.id("block-\($0 + 1)"))\"></span>" }.joined()
+        let anchors = blocks.sorted().map { "<span id=\"\(links.id("block-\($0 + 1)"))\"></span>" as HTML }.joined()
         let ran: String
         switch result?.blocks.filter({ blocks.contains($0.index) }).map(\.status) {
         case nil: ran = "The reference solution has not been run."
@@ -102,7 +102,7 @@ extension ChapterPage {
     }
 
     /// Closes the solution group before segment `k` when one ends there (instructor edition).
-    private func solutionClosing(at k: Int) -> String {
+    private func solutionClosing(at k: Int) -> HTML {
         guard edition == .instructor else { return "" }
         return exerciseParts.contains { $0.solution?.upperBound == k } ? "</details>" : ""
     }

@@ -165,12 +165,12 @@ enum References {
 
 extension ChapterPage {
     /// The works this chapter cites, after its text; the sidebar lists the section.
-    mutating func referencesSection() -> String {
+    mutating func referencesSection() -> HTML {
         guard let works = chapter.references, !works.isEmpty else { return "" }
         let id = uniqueID("references")
         headings.append((2, id, "References"))
         printSections.append((links.id(id), "References"))
         searchSections.append(SearchIndex.Section(anchor: id, title: "References", text: works.map(References.plainEntry).joined(separator: " ")))
-        return "<section class=\"references\"><h2 id=\"\(links.id(id))\">References</h2>\(References.list(works, links: links))</section>"
+        return "<section class=\"references\"><h2 id=\"\(links.id(id))\">References</h2>\(HTML(trusted: References.list(works, links: links)))</section>"
     }
 }
