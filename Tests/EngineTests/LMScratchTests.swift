@@ -123,7 +123,7 @@ struct LMKernelPathTests {
         #expect(d < 1e-4, "\(ProductKernelPath.current): relative gradient difference \(d)")
     }
 
-    /// The scratch model uses packed W_hh from the second step on (`Variable.packedForProducts`);
+    /// The scratch model uses packed W_hh from the second step on (`PackingCache`);
     /// its gradients must still be those of the Double model, and two backward passes on the same
     /// graph give the same bits.
     @Test func scratchFloatAgreesWithDouble() {
