@@ -50,6 +50,11 @@ let package = Package(
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The book's data files: found in $RNNBOOK_DATA or the cache, else downloaded, and
+        // checked by SHA-1. The runner and the bench use it; chapter programs never link it.
+        .target(name: "BookData", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
@@ -68,6 +73,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
+        .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
         .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
