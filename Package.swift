@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "BookData", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // `rnnbook bench`: the timed configurations, their JSON records, the PyTorch comparison.
+        .target(name: "EngineBench", dependencies: ["Engine", "BookData"], exclude: ["Reference"]),
         .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
@@ -69,11 +71,12 @@ let package = Package(
             .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
         .executableTarget(name: "rnnbook", dependencies: [
-            "BookKit", "Engine", "BookServe",
+            "BookKit", "Engine", "EngineBench", "BookServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
         .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
+        .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
         .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
