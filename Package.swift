@@ -45,10 +45,10 @@ let package = Package(
         .target(name: "COpenLog", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "AVX512Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "skylake-avx512")),
         .target(name: "AVX2Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "haswell")),
+        // Computes only: no files fetched, no hashing, no networking (issue 25).
         .target(name: "Engine", dependencies: [
             "CBLAS", "KernelSupport", "AVX512Kernels", "AVX2Kernels",
             .product(name: "RealModule", package: "swift-numerics"),
-            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The book's data files: found in $RNNBOOK_DATA or the cache, else downloaded, and
         // checked by SHA-1. The runner and the bench use it; chapter programs never link it.
@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
         .target(name: "BookKit", dependencies: [
-            "CCmark", "BookProtocol",
+            "CCmark", "BookProtocol", "BookData",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -74,11 +74,11 @@ let package = Package(
             "BookKit", "Engine", "EngineBench", "BookServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels", "BookData"]),
         .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
-        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
+        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "BookData", "Engine", "rnnbook"]),
         .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
     ],
     swiftLanguageModes: [.v6]
