@@ -45,16 +45,23 @@ let package = Package(
         .target(name: "COpenLog", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "AVX512Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "skylake-avx512")),
         .target(name: "AVX2Kernels", dependencies: ["KernelSupport"], swiftSettings: kernelFlags(cpu: "haswell")),
+        // Computes only: no files fetched, no hashing, no networking (issue 25).
         .target(name: "Engine", dependencies: [
             "CBLAS", "KernelSupport", "AVX512Kernels", "AVX2Kernels",
             .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+        // The book's data files: found in $RNNBOOK_DATA or the cache, else downloaded, and
+        // checked by SHA-1. The runner and the bench use it; chapter programs never link it.
+        .target(name: "BookData", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // `rnnbook bench`: the timed configurations, their JSON records, the PyTorch comparison.
+        .target(name: "EngineBench", dependencies: ["Engine", "BookData"], exclude: ["Reference"]),
         .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
         .target(name: "BookKit", dependencies: [
-            "CCmark", "BookProtocol",
+            "CCmark", "BookProtocol", "BookData",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -64,12 +71,14 @@ let package = Package(
             .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
         .executableTarget(name: "rnnbook", dependencies: [
-            "BookKit", "Engine", "BookServe",
+            "BookKit", "Engine", "EngineBench", "BookServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels", "BookData"]),
+        .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
+        .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
-        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
+        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "BookData", "Engine", "rnnbook"]),
         .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
     ],
     swiftLanguageModes: [.v6]

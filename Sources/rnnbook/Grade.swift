@@ -86,14 +86,8 @@ struct Grade: ParsableCommand {
         settings.productKernels = EngineInfo.productKernels
         if !trustedSubmissions {
             // The sandbox sees the data folder only through RNNBOOK_DATA (it has no home and no
-            // network): without it, hand over the download cache the engine would read.
-            let env = ProcessInfo.processInfo.environment
-            if (env["RNNBOOK_DATA"] ?? "").isEmpty {
-                let cache = TimeMachine.defaultCacheDirectory(environment: env)
-                if FileManager.default.fileExists(atPath: cache.appendingPathComponent(TimeMachine.fileName).path) {
-                    setenv("RNNBOOK_DATA", cache.path, 1)
-                }
-            }
+            // network): the runner fetches and verifies a chapter's declared data outside it and
+            // hands the folder over as RNNBOOK_DATA (the download cache when RNNBOOK_DATA is unset).
             switch Sandbox.probe() {
             case .success(let sandbox): settings.sandbox = sandbox
             case .failure(let why):

@@ -138,13 +138,14 @@ struct SandboxTests {
         #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("escaped.txt").path))
     }
 
-    /// Without RNNBOOK_DATA the engine reads its download cache, which the sandbox (no home, no
-    /// network) could not reach; `grade` hands it over, read-only.
+    /// Without RNNBOOK_DATA the runner verifies the declared file in its download cache, which
+    /// the sandbox (no home, no network) could not reach, and hands that folder over, read-only.
     @Test func withoutRNNBookDataTheDownloadCacheIsHandedOver() throws {
         let book = try Book()
         try book.write("07-data.md", """
         ---
         title: Data
+        data: timemachine.txt
         ---
         # Data
 

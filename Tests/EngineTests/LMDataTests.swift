@@ -2,9 +2,6 @@ import Foundation
 import Testing
 @testable import Engine
 
-/// The Time Machine must be reachable: tests run with RNNBOOK_DATA=../shared/data (or a cache).
-private func timeMachineText() throws -> String { try TimeMachine.loadText() }
-
 @Suite("LM data: The Time Machine, vocabulary, minibatches")
 struct LMDataTests {
     @Test func preprocessingCountsMatchTheReferenceEditions() throws {
@@ -41,44 +38,6 @@ struct LMDataTests {
         let text = "The Time-Machine,\n  by H. G. Wells  \n\n1895!"
         #expect(String(TextPreprocessing.perLine.apply(to: text)) == "the time machineby h g wells")
         #expect(String(TextPreprocessing.wholeText.apply(to: text)) == "the time machine by h g wells ")
-    }
-
-    @Test func loaderVerifiesEveryPathAndSaysWhereItLooked() throws {
-        let good = try TimeMachine.loadData()
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-lm-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let cache = tmp.appendingPathComponent("cache")
-        // Nothing anywhere, download fails: the error lists the places.
-        do {
-            _ = try TimeMachine.loadData(environment: [:], cacheDirectory: cache,
-                                         download: { _ in throw DataFileError("offline") })
-            Issue.record("expected an error")
-        } catch let e as DataFileError {
-            #expect(e.message.contains("RNNBOOK_DATA: not set"))
-            #expect(e.message.contains(cache.path))
-            #expect(e.message.contains("offline"))
-        }
-        // A download of the right bytes lands in the cache and is then read from there.
-        let fetched = try TimeMachine.loadData(environment: [:], cacheDirectory: cache, download: { _ in good })
-        #expect(fetched == good)
-        let again = try TimeMachine.loadData(environment: [:], cacheDirectory: cache,
-                                             download: { _ in Issue.record("should not download"); return Data() })
-        #expect(again == good)
-        // A corrupt file in RNNBOOK_DATA is rejected with both hashes.
-        let bad = tmp.appendingPathComponent("bad")
-        try FileManager.default.createDirectory(at: bad, withIntermediateDirectories: true)
-        try Data("not the book".utf8).write(to: bad.appendingPathComponent(TimeMachine.fileName))
-        #expect {
-            _ = try TimeMachine.loadData(environment: ["RNNBOOK_DATA": bad.path], cacheDirectory: cache)
-        } throws: { error in
-            let m = (error as? DataFileError)?.message ?? ""
-            return m.contains(TimeMachine.sha1) && m.contains(bad.path) && m.contains("Fix")
-        }
-        // A corrupt download is rejected too.
-        #expect(throws: DataFileError.self) {
-            _ = try TimeMachine.loadData(environment: [:], cacheDirectory: tmp.appendingPathComponent("c2"),
-                                         download: { _ in Data("corrupt".utf8) })
-        }
     }
 
     @Test func randomSamplingToyExampleGivesThreeMinibatches() {

@@ -1,4 +1,10 @@
+import BookData
 import Engine
+
+/// The Time Machine, found and verified as the runner does (tests run with
+/// RNNBOOK_DATA=../shared/data, or a cache that holds it). Engine itself reads no files: it
+/// computes over the text it is given.
+func timeMachineText() throws -> String { try DataStore().text(of: .timeMachine) }
 
 /// A small random language-model problem shared by the LM tests: weights with σ larger than
 /// d2l's 0.01 (so that tanh is not linear and the recurrence matters), non-zero biases, and

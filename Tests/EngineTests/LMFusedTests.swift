@@ -171,7 +171,7 @@ struct LMFusedTests {
     }
 
     @Test func shortFusedTrainingRunLowersPerplexity() throws {
-        let corpus = CharacterCorpus(text: try TimeMachine.loadText(), maxTokens: 3_000)
+        let corpus = CharacterCorpus(text: try timeMachineText(), maxTokens: 3_000)
         var g = PCG64(seed: 0)
         let model = FusedRNNLanguageModel(weights: RNNWeights<Float>(vocabularySize: 28, hiddenSize: 32,
                                                                      standardDeviation: 0.1, generator: &g))
@@ -191,7 +191,7 @@ struct LMFusedTests {
     }
 
     @Test func trainingIsDeterministicToTheLastBit() throws {
-        let corpus = CharacterCorpus(text: try TimeMachine.loadText(), maxTokens: 2_000)
+        let corpus = CharacterCorpus(text: try timeMachineText(), maxTokens: 2_000)
         func run() -> [Double] {
             var g = PCG64(seed: 7)
             let m = FusedRNNLanguageModel(weights: RNNWeights<Float>(vocabularySize: 28, hiddenSize: 16, generator: &g))

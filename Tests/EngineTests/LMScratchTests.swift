@@ -69,7 +69,7 @@ struct LMScratchTests {
     func scratchAndFusedTrainTheSameWay(sampling: SequenceSampling) throws {
         // Same data, seed and hyper-parameters: the two implementations follow the same path
         // (Float; they differ only in rounding, so compare perplexities loosely).
-        let corpus = CharacterCorpus(text: try TimeMachine.loadText(), maxTokens: 1_500)
+        let corpus = CharacterCorpus(text: try timeMachineText(), maxTokens: 1_500)
         var c = LanguageModelTraining()
         c.batchSize = 8; c.numSteps = 12; c.epochs = 4; c.sampling = sampling; c.seed = 3
         var g = PCG64(seed: 1)
@@ -81,7 +81,7 @@ struct LMScratchTests {
     }
 
     @Test func scratchTrainingIsDeterministic() throws {
-        let corpus = CharacterCorpus(text: try TimeMachine.loadText(), maxTokens: 1_000)
+        let corpus = CharacterCorpus(text: try timeMachineText(), maxTokens: 1_000)
         func run() -> [UInt64] {
             var g = PCG64(seed: 9)
             let m = ScratchRNNLanguageModel(weights: RNNWeights<Float>(vocabularySize: 28, hiddenSize: 8, generator: &g))
@@ -123,7 +123,7 @@ struct LMKernelPathTests {
         #expect(d < 1e-4, "\(ProductKernelPath.current): relative gradient difference \(d)")
     }
 
-    /// The scratch model uses packed W_hh from the second step on (`Variable.packedForProducts`);
+    /// The scratch model uses packed W_hh from the second step on (`PackingCache`);
     /// its gradients must still be those of the Double model, and two backward passes on the same
     /// graph give the same bits.
     @Test func scratchFloatAgreesWithDouble() {

@@ -1,3 +1,4 @@
+import BookData
 import Foundation
 import Yams
 
@@ -9,7 +10,8 @@ struct FrontMatter: Sendable, Equatable {
     var timeout: Double?
     /// Most memory the chapter's program may use, in MB (`memory:`).
     var memory: Int?
-    /// Data files (relative to `$RNNBOOK_DATA`) the chapter reads; they enter the cache key.
+    /// Data files the chapter reads, by their names in `DataFile.catalog`: the runner fetches and
+    /// verifies them and hands the program their folder; their contents enter the cache key.
     var data: [String] = []
     /// One paragraph for the contents page.
     var summary: String?
@@ -77,14 +79,19 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
             }
             fm.memory = mb
         case "data":
-            if let s = value.string, value.scalar != nil { fm.data = [s] }
+            let entries: [(name: String, mark: Mark?)]
+            if let s = value.string, value.scalar != nil { entries = [(name: s, mark: value.mark)] }
             else if let seq = value.sequence {
-                fm.data = try seq.map { item in
+                entries = try seq.map { item in
                     guard let s = item.scalar?.string else { throw BookError("'data' entries must be file names, found a \(kindName(item))", at: here(item.mark)) }
-                    return s
+                    return (name: s, mark: item.mark)
                 }
             }
             else { throw BookError("'data' must be a file name or a list of them", at: here(value.mark)) }
+            for entry in entries where DataFile.named(entry.name) == nil {
+                throw BookError(unknownDataMessage(entry.name), at: here(entry.mark))
+            }
+            fm.data = entries.map(\.name)
         case "summary", "bibliography":
             guard let s = value.scalar?.string.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
                 throw BookError("'\(key)' must be \(key == "summary" ? "one paragraph of text" : "a file name relative to the chapter's folder, such as references.yaml"), found \(value.scalar == nil ? "a \(kindName(value))" : "nothing")", at: here(value.mark))
@@ -101,6 +108,19 @@ func parseFrontMatter(_ yaml: String, firstLine: Int, file: String) throws -> Fr
         }
     }
     return fm
+}
+
+/// "unknown data file 'x'; did you mean 'y'?" for a name close to a catalog name (or to its
+/// name without the extension), with the names a chapter may declare.
+func unknownDataMessage(_ name: String) -> String {
+    let known = DataFile.catalog.map(\.name)
+    func distance(_ candidate: String) -> Int {
+        let stem = candidate.split(separator: ".").first.map(String.init) ?? candidate
+        return min(editDistance(name.lowercased(), candidate.lowercased()), editDistance(name.lowercased(), stem.lowercased()))
+    }
+    let close = known.map { ($0, distance($0)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    return "unknown data file '\(name)'" + (close.map { "; did you mean '\($0)'?" } ?? "")
+        + " (a chapter may declare: \(known.joined(separator: ", ")); rnnbook fetches and checks each by its SHA-1)"
 }
 
 private func kindName(_ node: Node) -> String {

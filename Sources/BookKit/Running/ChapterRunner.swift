@@ -155,22 +155,6 @@ public struct ChapterRunner: Sendable {
 
     static func hash(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
-    /// Data files a chapter reads: those its front matter declares, plus the Time Machine when
-    /// the code names it (the engine's loader reads it from `$RNNBOOK_DATA`). Their contents are
-    /// hashed, so a changed corpus reruns the chapter.
-    func dataFiles(for chapter: Chapter) -> [URL] {
-        let dataDir = ProcessInfo.processInfo.environment["RNNBOOK_DATA"].map { URL(fileURLWithPath: $0) }
-        var names = chapter.dataFiles ?? []
-        let code = chapter.codeBlocks.map(\.code).joined().lowercased()
-        if code.contains("timemachine") || code.contains("time machine") || code.contains("timeMachine".lowercased()) {
-            names.append("timemachine.txt")
-        }
-        return Set(names).sorted().map { name in
-            name.hasPrefix("/") ? URL(fileURLWithPath: name)
-                : (dataDir ?? settings.bookRoot.appendingPathComponent("data")).appendingPathComponent(name)
-        }
-    }
-
     func effectiveTimeout(_ chapter: Chapter) -> Double {
         settings.timeout ?? chapter.timeout ?? BuildSettings.defaultTimeout
     }
@@ -187,6 +171,17 @@ public struct ChapterRunner: Sendable {
         do { params = try resolvedParams(for: chapter) } catch {
             let problem = (error as? BookError)?.finding ?? Finding(.input, "params", at: SourceLocation(file: chapter.path, line: 1), message: "\(error)")
             return failedResult(chapter, params: chapter.params, findings: [problem], startedAt: startedAt)
+        }
+        // Data first: an undeclared read fails here, at the call; a declared file is fetched
+        // and verified before its contents are hashed into the key.
+        let undeclared = undeclaredDataReads(in: chapter)
+        if !undeclared.isEmpty {
+            return failedResult(chapter, params: params, findings: undeclared.map(\.finding), startedAt: startedAt)
+        }
+        let dataEnvironment: [String: String]
+        switch dataHandover(for: chapter, source: source, work: settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")) {
+        case .success(let environment): dataEnvironment = environment
+        case .failure(let problem): return failedResult(chapter, params: params, findings: [problem.finding], startedAt: startedAt)
         }
         let inputs = runInputs(for: chapter, params: params, engineIdentity: engineIdentity)
         let pageSource = digest([source, settings.profile])
@@ -228,6 +223,7 @@ public struct ChapterRunner: Sendable {
             // In a sandbox the program sees neither the checkpoint store nor the open log.
             let checkpoints = settings.sandbox == nil ? writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work) : nil
             var environment = checkpoints.map { ["RNNBOOK_CHECKPOINTS": $0] } ?? [:]
+            environment.merge(dataEnvironment) { _, data in data }
             let openLog = work.appendingPathComponent("opened.txt")
             try? FileManager.default.removeItem(at: openLog)
             let preload = toolchain.binDirectory.appendingPathComponent("libRnnbookOpenLog.so")

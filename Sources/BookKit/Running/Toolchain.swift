@@ -8,7 +8,7 @@ public struct Toolchain: Sendable {
     public var swiftc: String
     /// Extra folders holding module maps that clients of the engine's modules need (CBLAS).
     public var includeDirectories: [String]
-    /// Module maps of the C modules the engine's dependencies use (`_NumericsShims`, BoringSSL).
+    /// Module maps of the C modules the engine's public imports bring in (`_NumericsShims`).
     public var moduleMapFiles: [String] = []
     public var libraryName = "BookRuntime"
     /// Versions and flags of the tools, cached across builds.
@@ -45,23 +45,26 @@ public struct Toolchain: Sendable {
         return [dir.path] + facts.openBLASIncludes
     }
 
-    /// SwiftPM records the module maps it passes to the compiler in `description.json` next to the
-    /// products; chapter programs need the same ones (minus CBLAS, which we write ourselves).
+    /// The C modules that chapter programs reach through the engine's public imports, each as
+    /// (package, module map inside its checkout): Engine imports RealModule (swift-numerics),
+    /// which imports `_NumericsShims`. Nothing else: Engine imports no Crypto, so a chapter
+    /// compile needs none of BoringSSL's module maps.
+    static let clientCModuleMaps = [("swift-numerics", "Sources/_NumericsShims/include/module.modulemap")]
+
+    /// The module maps of `clientCModuleMaps`, in the package's `checkouts` folder: the first
+    /// folder above the products folder that holds one (`.build/checkouts` for
+    /// `.build/<triple>/release`). A map not found is left out (the compiler then names the
+    /// missing module).
     static func dependencyModuleMaps(bin: URL) -> [String] {
-        var maps: Set<String> = []
-        if let text = try? String(contentsOf: bin.appendingPathComponent("description.json"), encoding: .utf8) {
-            for match in text.matches(of: #/-fmodule-map-file=([^"]+)"/#) { maps.insert(String(match.1)) }
+        var folder = bin.standardizedFileURL
+        for _ in 0 ..< 4 {
+            folder = folder.deletingLastPathComponent()
+            let checkouts = folder.appendingPathComponent("checkouts")
+            guard FileManager.default.fileExists(atPath: checkouts.path) else { continue }
+            return clientCModuleMaps.map { checkouts.appendingPathComponent($0.0).appendingPathComponent($0.1).path }
+                .filter { FileManager.default.fileExists(atPath: $0) }
         }
-        if maps.isEmpty {
-            // No build description: look for the checked-out packages' C module maps.
-            let checkouts = bin.deletingLastPathComponent().appendingPathComponent("checkouts")
-            if let e = FileManager.default.enumerator(atPath: checkouts.path) {
-                for case let path as String in e where path.hasSuffix("include/module.modulemap") {
-                    maps.insert(checkouts.appendingPathComponent(path).path)
-                }
-            }
-        }
-        return maps.filter { !$0.hasSuffix("CBLAS/module.modulemap") && !$0.hasSuffix("CCmark/module.modulemap") && FileManager.default.fileExists(atPath: $0) }.sorted()
+        return []
     }
 
     /// Arguments for `swiftc` compiling `source` into `executable`.

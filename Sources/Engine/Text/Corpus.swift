@@ -130,9 +130,4 @@ public struct CharacterCorpus: Sendable {
         indices = idx
         vocabulary = vocab
     }
-
-    /// The Time Machine corpus (see `TimeMachine.loadText` for where the file is found).
-    public static func timeMachine(preprocessing: TextPreprocessing = .perLine, maxTokens: Int? = nil) throws -> CharacterCorpus {
-        CharacterCorpus(text: try TimeMachine.loadText(), preprocessing: preprocessing, maxTokens: maxTokens)
-    }
 }

@@ -23,8 +23,8 @@ final class ProductThreads: @unchecked Sendable {
     /// Threads that take part in a product, the caller included.
     var count: Int { threads.load(ordering: .relaxed) }
     private let threads: Atomic<Int>
-    private var workers: [Worker] = []
-    private let lock = NSLock()
+    /// The persistent workers, made on demand (`workersFor`).
+    private let workers = Mutex<[Worker]>([])
     /// Held by the one product that uses the workers at a time; another thread's product (tests
     /// run concurrently) then computes its parts alone.
     private let busy = Atomic<Bool>(false)
@@ -69,8 +69,7 @@ final class ProductThreads: @unchecked Sendable {
     /// How many of this pool's workers are asleep on their semaphore (for tests: an idle pool
     /// must use no CPU).
     var sleepingWorkers: Int {
-        lock.lock(); defer { lock.unlock() }
-        return workers.filter(\.isSleeping).count
+        workers.withLock { $0.filter(\.isSleeping).count }
     }
 
     /// Changes the number of threads used for later products.
@@ -146,9 +145,10 @@ final class ProductThreads: @unchecked Sendable {
     }
 
     private func workersFor(_ n: Int) -> ArraySlice<Worker> {
-        lock.lock(); defer { lock.unlock() }
-        while workers.count < n { workers.append(Worker(pool: self, index: workers.count + 1)) }
-        return workers.prefix(n)
+        workers.withLock { workers in
+            while workers.count < n { workers.append(Worker(pool: self, index: workers.count + 1)) }
+            return workers.prefix(n)
+        }
     }
 
     /// One persistent thread that helps with whatever product is current.

@@ -131,13 +131,16 @@ extension Variable {
 /// Matrix product of two variables (see `Variable.matmul`).
 public func matmul<S: TensorScalar>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let av = a.value, bv = b.value
-    let product = b.packedForProducts().map { av.matmul($0) } ?? av.matmul(bv)
+    // A parameter (a leaf) is the right operand of many products (an RNN's W_hh, at every step):
+    // the products layer keeps it packed for its kernels while it is unchanged. Same bits either way.
+    let packedB = b.isLeaf ? PackingCache.shared.packed(bv, transposed: false) : nil
+    let product = packedB.map { av.matmul($0) } ?? av.matmul(bv)
     return Variable(product, operation: "matmul", parents: [a, b], accumulatingBackward: { (g: Tensor<S>) in
         // dA = G Bᵀ and dB = Aᵀ G, with the transposes left to BLAS. dA is added by gemm (β = 1)
         // straight into A's pending gradient; dB is deferred so that all uses of B (every time
         // step of an RNN) are summed in one large product when B's turn comes.
         if a.requiresGrad {
-            if let packed = b.packedForProducts(transposed: true) { a.receiveProduct(g, packed: packed) }
+            if b.isLeaf, let packed = PackingCache.shared.packed(bv, transposed: true) { a.receiveProduct(g, packed: packed) }
             else { a.receiveProduct(g, bv, transposeB: true) }
         }
         if b.requiresGrad { b.receiveDeferredProduct(lhs: av, rhs: g) }

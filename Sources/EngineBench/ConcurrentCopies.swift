@@ -13,12 +13,6 @@ struct ConcurrentCopies {
     let copyArguments: (BenchConfiguration) -> [String]
     let quiet: Bool
 
-    /// One process's JSON line, parsed.
-    struct Copy {
-        var tokensPerSecond: Double
-        var seconds: Double
-    }
-
     func run(configurations: [BenchConfiguration]) throws {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         for c in configurations where c != .gemm {
@@ -41,24 +35,24 @@ struct ConcurrentCopies {
                         sum, sum / alone[0].tokensPerSecond).utf8))
                 }
             }
-            let summary: [String: Any] = [
-                "config": c.rawValue, "concurrent": copies, "repeats": repeats,
-                "solo_tokens_per_s_median": median(solo).rounded(),
-                "aggregate_tokens_per_s_median": median(aggregate).rounded(),
-                "aggregate_over_solo_median": (median(ratios) * 1000).rounded() / 1000,
-                "aggregate_over_solo": ratios.map { ($0 * 1000).rounded() / 1000 },
-                "copies_tokens_per_s": perCopy.map { $0.map { $0.rounded() } },
-                "blas_threads": blasThreadCount(), "kernels": EngineInfo.productKernels,
-                "loadavg_start": loadStart, "loadavg_end": PyTorchComparison.loadAverage(),
-            ]
-            print(try PyTorchComparison.jsonLine(summary, order: ["config", "concurrent", "repeats", "solo_tokens_per_s_median",
-                                                                  "aggregate_tokens_per_s_median", "aggregate_over_solo_median"]))
+            var summary = ConcurrencySummary(
+                config: c.rawValue, concurrent: copies, repeats: repeats,
+                soloTokensPerSecondMedian: median(solo).rounded(), aggregateTokensPerSecondMedian: median(aggregate).rounded(),
+                aggregateOverSoloMedian: rounded(median(ratios), places: 3),
+                aggregateOverSolo: ratios.map { Figure(wrappedValue: rounded($0, places: 3)) },
+                copiesTokensPerSecond: perCopy.map { $0.map { Figure(wrappedValue: $0.rounded()) } },
+                blasThreads: blasThreadCount(), kernels: EngineInfo.productKernels,
+                loadavgStart: loadStart, loadavgEnd: PyTorchComparison.loadAverage())
+            summary.nonFinite = nonFiniteNote(["solo_tokens_per_s_median": summary.soloTokensPerSecondMedian,
+                                               "aggregate_tokens_per_s_median": summary.aggregateTokensPerSecondMedian,
+                                               "aggregate_over_solo_median": summary.aggregateOverSoloMedian])
+            print(try jsonLine(summary))
             fflush(nil)
         }
     }
 
-    /// Starts `count` copies at once and waits for all of them.
-    private func launch(_ executable: String, _ c: BenchConfiguration, count: Int) throws -> [Copy] {
+    /// Starts `count` copies at once and waits for all of them; each prints one `TrainingRun` line.
+    private func launch(_ executable: String, _ c: BenchConfiguration, count: Int) throws -> [TrainingRun] {
         var running: [(Process, Pipe)] = []
         for _ in 0 ..< count {
             let process = Process()
@@ -73,13 +67,10 @@ struct ConcurrentCopies {
             let data = out.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            guard process.terminationStatus == 0,
-                  let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let rate = (json["tokens_per_s"] as? NSNumber)?.doubleValue,
-                  let seconds = (json["seconds"] as? NSNumber)?.doubleValue else {
+            guard process.terminationStatus == 0, let run = try? JSONDecoder().decode(TrainingRun.self, from: Data(line.utf8)) else {
                 throw BenchError("--concurrent: a copy of \(c.rawValue) exited with status \(process.terminationStatus); expected a JSON line with tokens_per_s, found: \(line.isEmpty ? "nothing" : line)")
             }
-            return Copy(tokensPerSecond: rate, seconds: seconds)
+            return run
         }
     }
 }

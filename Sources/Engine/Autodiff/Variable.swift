@@ -11,13 +11,7 @@
 /// value is not tracked, and gives zeros of the right shape when no pass has reached it yet.
 public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
     /// The tensor this node holds.
-    public var value: Tensor<Scalar> {
-        didSet { packed = [nil, nil]; rightOperandUses = [0, 0] }
-    }
-    /// `value` (index 0) and its transpose (1) packed as the right operand of matrix products,
-    /// kept while the value does not change (see `packedForProducts`).
-    private var packed: [PackedMatrix<Scalar>?] = [nil, nil]
-    private var rightOperandUses = [0, 0]
+    public var value: Tensor<Scalar>
     /// Gradient of the last backward pass(es), accumulated; `nil` before any pass.
     public var grad: Tensor<Scalar>?
     /// Whether gradients flow to (and through) this value.
@@ -155,26 +149,6 @@ public final class Variable<Scalar: TensorScalar>: @unchecked Sendable {
     /// into the pending gradient (β = 0 into fresh, unfilled memory for the first contribution).
     func receiveProduct(_ a: Tensor<Scalar>, transposeA: Bool = false, _ b: Tensor<Scalar>, transposeB: Bool = false) {
         Tensor.addProduct(a, transposeA: transposeA, b, transposeB: transposeB, into: &pendingGradient, shape: shape)
-    }
-
-    /// `value` — or its transpose — packed for the kernels (`PackedMatrix`) when this is a
-    /// parameter (a leaf matrix) that has already been the right operand of such a product since
-    /// it last changed: an RNN's W_hh multiplies the state at every step of a sequence (and its
-    /// transpose the gradient at every step back), and packing it once instead of in every
-    /// product saves a fifth of each. nil otherwise, or where packing buys nothing (doubles,
-    /// paths that read B in place). The product's bits are the same either way.
-    func packedForProducts(transposed: Bool = false) -> PackedMatrix<Scalar>? {
-        guard parents.isEmpty, value.rank == 2, PackedMatrix<Scalar>.packingPays else { return nil }
-        let form = transposed ? 1 : 0
-        if let ready = packed[form] { return ready }
-        rightOperandUses[form] += 1
-        guard rightOperandUses[form] >= 2 else { return nil }
-        let (rows, columns) = (value.shape[0], value.shape[1])
-        packed[form] = value.scalars.withUnsafeBufferPointer {
-            PackedMatrix(transposed: transposed, k: transposed ? columns : rows, n: transposed ? rows : columns,
-                         b: $0.baseAddress!, ldb: columns)
-        }
-        return packed[form]
     }
 
     /// Adds `a · P` (P a packed right operand) to the pending gradient, like `receiveProduct`.

@@ -1,12 +1,6 @@
+import BookData
 import Engine
 import Foundation
-
-/// A user-facing failure of `rnnbook bench` (what was expected, what was found, how to fix it).
-struct BenchError: Error, CustomStringConvertible, LocalizedError {
-    let description: String
-    init(_ description: String) { self.description = description }
-    var errorDescription: String? { description }
-}
 
 /// `rnnbook bench --compare-pytorch PYTHON`: times our model and PyTorch's from-scratch eager
 /// reference (Reference/pytorch_rnn_scratch.py) in one run on the same machine, alternating
@@ -48,61 +42,52 @@ struct PyTorchComparison {
         torchVersion = probe.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// One timed training run, parsed from its JSON line.
-    struct Run {
-        var json: [String: Any]
-        var line: String
-        func number(_ key: String) -> Double { (json[key] as? NSNumber)?.doubleValue ?? .nan }
-    }
-
     func run(configurations: [BenchConfiguration], epochs: Int, seed: UInt64, sampling: SequenceSampling?,
              fullCorpus: Bool, repeats: Int) throws {
-        var summaries: [[String: Any]] = []
+        var summaries: [ComparisonSummary] = []
         for c in configurations {
             guard Self.comparable.contains(c) else {
                 // Not comparable: run it once as a plain bench would.
                 print(try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus,
-                                progress: progress(for: c.rawValue, epochs: epochs)).jsonLine)
+                                progress: progress(for: c.rawValue, epochs: epochs)).jsonLines())
                 continue
             }
             let samplingName = (sampling ?? .random).rawValue
             let loadStart = Self.loadAverage()
-            var ours: [Run] = [], theirs: [Run] = []
+            var ours: [TrainingRun] = [], theirs: [TrainingRun] = []
             for r in 1 ... repeats {
                 let load = Self.loadAverage()
-                let mine = try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus,
-                                     progress: progress(for: c.rawValue, epochs: epochs))
-                ours.append(try annotate(mine.jsonLine, implementation: "rnnbook", run: r, loadAverage: load))
-                print(ours.last!.line)
+                guard case .training(var mine) = try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus,
+                                                           progress: progress(for: c.rawValue, epochs: epochs)) else { continue }
+                mine.implementation = "rnnbook"; mine.run = r; mine.loadavg = load
+                ours.append(mine)
+                print(try jsonLine(mine))
                 let loadTheirs = Self.loadAverage()
-                theirs.append(try annotate(try runReference(config: c, epochs: epochs, seed: seed, sampling: samplingName,
-                                                            fullCorpus: fullCorpus),
-                                           implementation: "pytorch", run: r, loadAverage: loadTheirs))
-                print(theirs.last!.line)
+                var reference = try runReference(config: c, epochs: epochs, seed: seed, sampling: samplingName, fullCorpus: fullCorpus)
+                reference.implementation = "pytorch"; reference.run = r; reference.loadavg = loadTheirs
+                theirs.append(reference)
+                print(try jsonLine(reference))
                 fflush(nil)  // nil: every stream (Swift 6 forbids touching the global stdout)
             }
-            let oursRate = median(ours.map { $0.number("tokens_per_s") })
-            let theirRate = median(theirs.map { $0.number("tokens_per_s") })
-            let summary: [String: Any] = [
-                "config": c.rawValue, "comparison": "rnnbook/pytorch", "sampling": samplingName,
-                "epochs": epochs, "repeats": repeats, "seed": Int(truncatingIfNeeded: seed),
-                "rnnbook_tokens_per_s_median": oursRate.rounded(),
-                "pytorch_tokens_per_s_median": theirRate.rounded(),
-                "ratio": round4(oursRate / theirRate),
-                "pair_ratios": zip(ours, theirs).map { round4($0.number("tokens_per_s") / $1.number("tokens_per_s")) },
-                "rnnbook_seconds_median": round4(median(ours.map { $0.number("seconds") })),
-                "pytorch_seconds_median": round4(median(theirs.map { $0.number("seconds") })),
-                "rnnbook_ppl_median": round4(median(ours.map { $0.number("ppl") })),
-                "pytorch_ppl_median": round4(median(theirs.map { $0.number("ppl") })),
-                // Ours runs in this process, so its figure is the high-water mark of all runs so far.
-                "rnnbook_peak_rss_mb": ours.map { $0.number("peak_rss_mb") }.max() ?? .nan,
-                "pytorch_peak_rss_mb": theirs.map { $0.number("peak_rss_mb") }.max() ?? .nan,
-                "torch": torchVersion, "torch_threads": torchThreads, "blas_threads": blasThreadCount(), "blas_core": EngineInfo.blasCore,
-                "kernels": EngineInfo.productKernels,
-                "loadavg_start": loadStart, "loadavg_end": Self.loadAverage(),
-            ]
+            let oursRate = median(ours.map(\.tokensPerSecond)), theirRate = median(theirs.map(\.tokensPerSecond))
+            var summary = ComparisonSummary(
+                config: c.rawValue, sampling: samplingName, epochs: epochs, repeats: repeats, seed: seed,
+                rnnbookTokensPerSecondMedian: oursRate.rounded(), pytorchTokensPerSecondMedian: theirRate.rounded(),
+                ratio: rounded(oursRate / theirRate, places: 4),
+                pairRatios: zip(ours, theirs).map { Figure(wrappedValue: rounded($0.tokensPerSecond / $1.tokensPerSecond, places: 4)) },
+                rnnbookSecondsMedian: rounded(median(ours.map(\.seconds)), places: 4),
+                pytorchSecondsMedian: rounded(median(theirs.map(\.seconds)), places: 4),
+                rnnbookPPLMedian: rounded(median(ours.map(\.ppl)), places: 4),
+                pytorchPPLMedian: rounded(median(theirs.map(\.ppl)), places: 4),
+                rnnbookPeakRSSMB: ours.map(\.peakRSSMB).max() ?? .nan, pytorchPeakRSSMB: theirs.map(\.peakRSSMB).max() ?? .nan,
+                torch: torchVersion, torchThreads: torchThreads, blasThreads: blasThreadCount(), blasCore: EngineInfo.blasCore,
+                kernels: EngineInfo.productKernels, loadavgStart: loadStart, loadavgEnd: Self.loadAverage())
+            summary.nonFinite = nonFiniteNote([
+                "rnnbook_tokens_per_s_median": summary.rnnbookTokensPerSecondMedian, "pytorch_tokens_per_s_median": summary.pytorchTokensPerSecondMedian,
+                "ratio": summary.ratio, "rnnbook_ppl_median": summary.rnnbookPPLMedian, "pytorch_ppl_median": summary.pytorchPPLMedian,
+            ])
             summaries.append(summary)
-            print(try Self.jsonLine(summary, order: Self.summaryOrder))
+            print(try jsonLine(summary))
             fflush(nil)  // nil: every stream (Swift 6 forbids touching the global stdout)
         }
         if !quiet, !summaries.isEmpty { printTable(summaries, epochs: epochs, repeats: repeats) }
@@ -117,11 +102,11 @@ struct PyTorchComparison {
         }
     }
 
-    /// Runs the PyTorch reference once and returns its JSON line.
+    /// Runs the PyTorch reference once and decodes its JSON line.
     private func runReference(config: BenchConfiguration, epochs: Int, seed: UInt64, sampling: String,
-                              fullCorpus: Bool) throws -> String {
+                              fullCorpus: Bool) throws -> TrainingRun {
         var arguments = [script, "--config", config.rawValue, "--epochs", "\(epochs)", "--seed", "\(seed)",
-                         "--sampling", sampling, "--threads", "\(torchThreads)", "--text", Self.textPath()]
+                         "--sampling", sampling, "--threads", "\(torchThreads)", "--text", try DataStore().verifiedURL(of: .timeMachine).path]
         if fullCorpus { arguments.append("--full-corpus") }
         if !quiet { arguments.append("--progress") }
         let r = try Self.runPython(python, arguments, passStandardError: !quiet)
@@ -129,66 +114,31 @@ struct PyTorchComparison {
             let detail = quiet ? r.standardError : "(its messages are above)"
             throw BenchError("--compare-pytorch: the reference \(python) \(script) exited with status \(r.status) and no JSON line \(detail)")
         }
-        return String(line)
-    }
-
-    /// Adds the implementation, the run number and the load average to a JSON line.
-    private func annotate(_ line: String, implementation: String, run: Int, loadAverage: String) throws -> Run {
-        guard var json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw BenchError("--compare-pytorch: expected a JSON object from \(implementation), found: \(line)")
+        do {
+            var run = try JSONDecoder().decode(TrainingRun.self, from: Data(line.utf8))
+            run.noteNonFinite()
+            return run
+        } catch {
+            throw BenchError("--compare-pytorch: expected a JSON line with the training's figures from \(script), found: \(line) (\(error))")
         }
-        json["implementation"] = implementation
-        json["run"] = run
-        json["loadavg"] = loadAverage
-        return Run(json: json, line: try Self.jsonLine(json, order: ["config", "implementation", "run"]))
     }
 
-    private func printTable(_ summaries: [[String: Any]], epochs: Int, repeats: Int) {
+    private func printTable(_ summaries: [ComparisonSummary], epochs: Int, repeats: Int) {
         var out = "\nrnnbook vs PyTorch \(torchVersion) (\(torchThreads) threads), \(epochs) epochs, median of \(repeats) alternating runs; rnnbook \(blasThreadCount()) threads, \(EngineInfo.productKernels)\n"
         out += "config        rnnbook tok/s  pytorch tok/s   ratio  rnnbook ppl  pytorch ppl  load avg\n"
         for s in summaries {
-            func num(_ k: String) -> Double { (s[k] as? Double) ?? .nan }
-            let name = (s["config"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
+            let name = s.config.padding(toLength: 12, withPad: " ", startingAt: 0)
             out += name + String(format: " %14.0f %14.0f %6.2fx %12.4f %12.4f  %@ → %@\n",
-                          num("rnnbook_tokens_per_s_median"), num("pytorch_tokens_per_s_median"),
-                          num("ratio"), num("rnnbook_ppl_median"), num("pytorch_ppl_median"),
-                          s["loadavg_start"] as! String, s["loadavg_end"] as! String)
+                          s.rnnbookTokensPerSecondMedian, s.pytorchTokensPerSecondMedian, s.ratio,
+                          s.rnnbookPPLMedian, s.pytorchPPLMedian, s.loadavgStart, s.loadavgEnd)
         }
         FileHandle.standardError.write(Data(out.utf8))
-    }
-
-    // MARK: helpers
-
-    static let summaryOrder = ["config", "comparison", "sampling", "epochs", "repeats",
-                               "rnnbook_tokens_per_s_median", "pytorch_tokens_per_s_median", "ratio"]
-
-    /// One JSON line with `order`'s keys first, then the rest sorted (stable output for diffs).
-    static func jsonLine(_ object: [String: Any], order: [String]) throws -> String {
-        let keys = order.filter { object[$0] != nil } + object.keys.filter { !order.contains($0) }.sorted()
-        let parts = try keys.map { key -> String in
-            // JSON has no NaN; a missing figure is null.
-            if let d = object[key] as? Double, !d.isFinite { return "\"\(key)\": null" }
-            let value = try JSONSerialization.data(withJSONObject: object[key]!, options: [.fragmentsAllowed, .withoutEscapingSlashes])
-            return "\"\(key)\": " + String(decoding: value, as: UTF8.self)
-        }
-        return "{" + parts.joined(separator: ", ") + "}"
     }
 
     /// The first three fields of /proc/loadavg (1, 5 and 15 minutes).
     static func loadAverage() -> String {
         guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
         return s.split(separator: " ").prefix(3).joined(separator: " ")
-    }
-
-    /// Where our loader found the text: $RNNBOOK_DATA, else the cache (ours has run first, so
-    /// the file is in one of them).
-    static func textPath() -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let root = environment["RNNBOOK_DATA"] {
-            let path = URL(fileURLWithPath: root).appendingPathComponent(TimeMachine.fileName).path
-            if FileManager.default.fileExists(atPath: path) { return path }
-        }
-        return TimeMachine.defaultCacheDirectory(environment: environment).appendingPathComponent(TimeMachine.fileName).path
     }
 
     struct Output { var status: Int32; var standardOutput: String; var standardError: String }
@@ -216,12 +166,3 @@ struct PyTorchComparison {
                       standardError: errors)
     }
 }
-
-/// The median of a sample (NaN when empty).
-func median(_ values: [Double]) -> Double {
-    let v = values.sorted()
-    guard !v.isEmpty else { return .nan }
-    return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
-}
-
-private func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }

@@ -1,0 +1,133 @@
+import BookData
+import Engine
+import Foundation
+
+/// A user-facing failure of `rnnbook bench` (what was expected, what was found, how to fix it).
+public struct BenchError: Error, CustomStringConvertible, LocalizedError {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+    public var errorDescription: String? { description }
+}
+
+/// The named benchmark configurations of issue 3.
+public enum BenchConfiguration: String, CaseIterable, Sendable {
+    case zhScratch = "zh-scratch"
+    case zhFused = "zh-fused"
+    case enScratch = "en-scratch"
+    case enFused = "en-fused"
+    case gemm
+
+    /// What one configuration prints: one training line, or the gemm lines.
+    public enum Output: Sendable {
+        case training(TrainingRun)
+        case products(peak: FMAPeakRecord?, products: [ProductRecord])
+
+        /// The JSON lines, one per record.
+        public func jsonLines() throws -> String {
+            switch self {
+            case .training(let run): return try jsonLine(run)
+            case .products(let peak, let products):
+                return try ((peak.map { [try jsonLine($0)] } ?? []) + products.map { try jsonLine($0) }).joined(separator: "\n")
+            }
+        }
+    }
+
+    /// Trains the configuration (or times the products, for `gemm`: `epochs` × 10 repetitions)
+    /// on *The Time Machine*, found and verified by `DataStore`.
+    public func run(epochs: Int, seed: UInt64, sampling: SequenceSampling?, fullCorpus: Bool = false,
+                    progress: (EpochReport) -> Void) throws -> Output {
+        if self == .gemm { return runGemm(repetitions: epochs * 10) }
+        let text = try DataStore().text(of: .timeMachine)
+        var training = LanguageModelTraining()
+        training.epochs = epochs
+        training.seed = seed
+        training.learningRate = 1
+        training.clipNorm = 1
+        let corpus: CharacterCorpus
+        let hidden: Int
+        switch self {
+        case .zhScratch, .zhFused:
+            // d2l (Chinese edition) §8.5: first 10,000 tokens, per-line preprocessing.
+            corpus = CharacterCorpus(text: text, preprocessing: .perLine, maxTokens: fullCorpus ? nil : 10_000)
+            hidden = 512; training.batchSize = 32; training.numSteps = 35; training.sampling = sampling ?? .random
+        case .enScratch, .enFused:
+            // d2l (English edition) §9.5: whole-text preprocessing, alphabetical vocabulary,
+            // 10,000 training windows of 32 steps, batch 1024.
+            corpus = CharacterCorpus(text: text, preprocessing: .wholeText, maxTokens: 10_000 + 32,
+                                     ordering: .alphabetical)
+            hidden = 32; training.batchSize = 1024; training.numSteps = 32; training.sampling = .shuffledWindows
+        case .gemm: fatalError("unreachable")
+        }
+        var generator = PCG64(seed: seed)
+        let weights = RNNWeights<Float>(vocabularySize: corpus.vocabulary.count, hiddenSize: hidden,
+                                        standardDeviation: 0.01, generator: &generator)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let reports: [EpochReport]
+        let sample: String
+        switch self {
+        case .zhFused, .enFused:
+            let model = FusedRNNLanguageModel(weights: weights)
+            reports = trainLanguageModel(model, corpus: corpus.indices, configuration: training, onEpoch: progress)
+            sample = predict(model, prefix: "time traveller", count: 50, vocabulary: corpus.vocabulary)
+        default:
+            let model = ScratchRNNLanguageModel(weights: weights, encoding: .oneHot)
+            reports = trainLanguageModel(model, corpus: corpus.indices, configuration: training, onEpoch: progress)
+            sample = predict(model, prefix: "time traveller", count: 50, vocabulary: corpus.vocabulary)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return .training(TrainingRun(
+            config: rawValue, sampling: training.sampling.rawValue, epochs: epochs, corpusTokens: corpus.indices.count,
+            tokens: reports.reduce(0) { $0 + $1.tokens }, seconds: seconds, perplexity: reports.last?.perplexity ?? .nan,
+            peakRSSMB: peakResidentMegabytes(), seed: seed, sample: sample,
+            blasThreads: blasThreadCount(), blasCore: EngineInfo.blasCore, kernels: EngineInfo.productKernels))
+    }
+
+    /// The products the RNN makes — a step forward (`…P`: W_hh packed once per sequence, as the
+    /// fused model does; plain, as the scratch model does), a step backward (`…T` = A·Bᵀ), the
+    /// whole-sequence weight gradient (`tA` = Aᵀ·B), the output layer — and 512³; one line each,
+    /// after a line with the CPU's FMA peak measured in the same run.
+    private func runGemm(repetitions: Int) -> Output {
+        let threads = blasThreadCount()
+        let peak = measureFMAPeak(threads: threads).map { p in
+            FMAPeakRecord(fmaPeak: p.unit, peakGFLOPS1Thread: rounded(p.oneThreadGFLOPS, places: 1),
+                          peakGFLOPS: rounded(p.allThreadsGFLOPS, places: 1), threads: threads, kernels: EngineInfo.productKernels,
+                          nonFinite: nonFiniteNote(["peak_gflops_1_thread": p.oneThreadGFLOPS, "peak_gflops": p.allThreadsGFLOPS]))
+        }
+        let shapes = [
+            ProductShape(m: 32, k: 512, n: 512), ProductShape(m: 32, k: 512, n: 512, packed: true),
+            ProductShape(m: 32, k: 512, n: 512, transposeB: true), ProductShape(m: 512, k: 1120, n: 512, transposeA: true),
+            ProductShape(m: 1120, k: 512, n: 28), ProductShape(m: 1120, k: 28, n: 512, transposeB: true),
+            ProductShape(m: 512, k: 512, n: 512),
+        ]
+        let products = shapes.map { shape in
+            let r = benchmarkMatmul(shape, repetitions: repetitions)
+            let ratio = r.blasPathSeconds / r.engineSeconds
+            return ProductRecord(
+                shape: "\(shape)", repetitions: r.repetitions, engineGFLOPS: rounded(r.engineGFLOPS, places: 1),
+                blasPathGFLOPS: rounded(r.blasPathGFLOPS, places: 1), openBLASThreadedGFLOPS: rounded(r.openBLASGFLOPS, places: 1),
+                engineVsBLASPath: rounded(ratio, places: 3),
+                engineShareOfPeak: peak.map { rounded(r.engineGFLOPS / $0.peakGFLOPS, places: 3) }.flatMap { $0.isFinite ? $0 : nil },
+                threads: threads, kernels: EngineInfo.productKernels, blasCore: EngineInfo.blasCore,
+                nonFinite: nonFiniteNote(["engine_gflops": r.engineGFLOPS, "blas_path_gflops": r.blasPathGFLOPS,
+                                          "openblas_threaded_gflops": r.openBLASGFLOPS, "engine_vs_blas_path": ratio]))
+        }
+        return .products(peak: peak, products: products)
+    }
+}
+
+/// Peak resident set size of this process (VmHWM from /proc/self/status), in MB.
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+        return kb / 1024
+    }
+    return .nan
+}
+
+/// The median of a sample (NaN when empty).
+func median(_ values: [Double]) -> Double {
+    let v = values.sorted()
+    guard !v.isEmpty else { return .nan }
+    return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+}
