@@ -15,14 +15,6 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-final class BlockClock: @unchecked Sendable {
-    static let shared = BlockClock()
-    private let lock = NSLock()
-    private var started: Double?
-    func start() -> Double? { lock.withLock { let previous = started; started = monotonicSeconds(); return previous } }
-    func stop() -> Double? { lock.withLock { defer { started = nil }; return started } }
-}
-
 /// C's `stdout` stream, found by name: Swift 6 refuses the global `stdout` as shared mutable state.
 private func cStream(_ name: String) -> UnsafeMutablePointer<FILE>? {
     guard let symbol = dlsym(nil, name) else { return nil }
@@ -42,13 +34,12 @@ public func _bookChapterStart() {
 public func _bookBlockStart(_ index: Int) {
     let context = BookContext.shared
     let now = monotonicSeconds()
-    if let previous = BlockClock.shared.start(), context.currentBlock >= 0 {
+    if let previous = context.startBlock(index, at: now) {
         fflush(nil)
-        context.emit(.blockEnd(index: context.currentBlock, seconds: now - previous))
+        context.emit(.blockEnd(index: previous.block, seconds: now - previous.started))
     }
     fflush(nil)
     let out = Int(lseek(1, 0, SEEK_CUR)), err = Int(lseek(2, 0, SEEK_CUR))
-    context.currentBlock = index
     context.emit(.blockStart(index: index, stdoutOffset: max(out, 0), stderrOffset: max(err, 0)))
 }
 
@@ -56,8 +47,8 @@ public func _bookBlockStart(_ index: Int) {
 public func _bookChapterEnd() {
     let context = BookContext.shared
     fflush(nil)
-    if let started = BlockClock.shared.stop(), context.currentBlock >= 0 {
-        context.emit(.blockEnd(index: context.currentBlock, seconds: monotonicSeconds() - started))
+    if let running = context.stopBlock() {
+        context.emit(.blockEnd(index: running.block, seconds: monotonicSeconds() - running.started))
     }
 }
 
@@ -94,3 +85,6 @@ public func failBlock(_ message: String) -> Never {
     context.emit(.failure(block: context.currentBlock, message: message))
     exit(1)
 }
+
+/// `file:line:column: ` of a call in chapter code (`#sourceLocation` makes it the Markdown's).
+func place(_ file: String, _ line: Int, _ column: Int) -> String { "\(file):\(line):\(column): " }
