@@ -69,6 +69,8 @@ let package = Package(
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
+        // The chapter-facing API in-process, against a context whose sealed channel is in memory.
+        .testTarget(name: "BookRuntimeTests", dependencies: ["BookRuntime", "BookProtocol", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
         .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
     ],
