@@ -54,6 +54,9 @@ public final class BookContext: Sendable {
         var recordings: [[ChannelEvent]] = []
         /// `checkpoint` calls so far, per name (a checkpoint in a loop keeps one value per call).
         var checkpointCalls: [String: Int] = [:]
+        /// In the forked child of an `expect-error` block: where it tells its parent how far it
+        /// took the sequence (see `reportSequence(to:)`).
+        var sequenceReport: Int32?
     }
 
     private let channel: Channel?
@@ -217,12 +220,24 @@ public final class BookContext: Sendable {
                     _exit(70)
                 }
                 s.sequence += 1
+                if let fd = s.sequenceReport {
+                    writeAll(fd, (0..<8).map { UInt8(truncatingIfNeeded: s.sequence >> (8 * UInt64($0))) })
+                }
             }
             // Live progress is not worth replaying; everything else a checkpoint keeps.
             if case .progress = event { return }
             for i in s.recordings.indices { s.recordings[i].append(event) }
         }
     }
+
+    /// In the forked child that runs an `expect-error` block: after each line, write the next
+    /// sequence number (8 bytes, little-endian) on `fd`. The child's lines are on the channel
+    /// with the sequence numbers that follow the parent's; the parent must go on after them, or
+    /// its next line repeats a number and the reader takes the run for tampered.
+    func reportSequence(to fd: Int32) { state.withLock { $0.sequenceReport = fd } }
+
+    /// In the parent, once the child ended: the sequence goes on from where the child left it.
+    func continueSequence(from next: UInt64) { state.withLock { $0.sequence = Swift.max($0.sequence, next) } }
 
     /// Starts keeping the events emitted from now on (for a `checkpoint` closure).
     func beginRecording() { state.withLock { $0.recordings.append([]) } }

@@ -241,3 +241,38 @@ struct RunnerEdgeTests {
     let text = try String(contentsOf: source, encoding: .utf8)
     #expect(text.contains("getenv(\"\(BookEnvironment.openLog)\")"))
 }
+
+/// An `expect-error=run` block runs in a forked child whose events (what it shows, its reason
+/// for failing) reach the channel numbered after the parent's; the parent then goes on after
+/// them. It used to reuse the child's numbers, and the reader took the run for tampered.
+@Test func eventsOfExpectErrorBlocksKeepTheChannelInSequence() throws {
+    let book = try Book()
+    try book.write("e.md", """
+    # E
+
+    ```swift
+    print("before")
+    ```
+
+    ```swift expect-error=run message="first reason"
+    show(table: [["shown"], ["before failing"]])
+    failBlock("first reason")
+    ```
+
+    ```swift expect-error=run message="second reason"
+    failBlock("second reason")
+    ```
+
+    ```swift
+    expect("after both", true)
+    ```
+
+    """)
+    let run = try book.run("build")
+    #expect(run.status == 0, "\(run.stderr)")
+    let result = try book.result("e")
+    #expect(result.channelTampered != true)
+    let checks = result.findings.filter(\.kind.isCheck).map { "\($0.kind) \($0.label) \($0.verdict)" }
+    #expect(checks == ["expectError block 2 passed", "expectError block 3 passed", "expect after both passed"])
+    #expect(result.blocks.first { $0.index == 1 }?.outputs == [.table(TableOutput(header: ["shown"], rows: [["before failing"]]))])
+}
