@@ -2,6 +2,7 @@ import BookProtocol
 @testable import BookRuntime
 import Engine
 import Foundation
+import Synchronization
 import Testing
 
 /// `verify`, `expect`, `show` and the block markers, called in-process: what each puts on the
@@ -146,6 +147,24 @@ struct ChannelEventTests {
         #expect(r.seal.open(sequence: 0, line: lines[1]) == nil)
         let other = ChannelSeal(key0: r.seal.key.0 ^ 1, key1: r.seal.key.1)
         #expect(other.open(sequence: 0, line: lines[0]) == nil)
+    }
+
+    /// Symbols bound with `bindSymbols` are read when a check uses them, not when bound, and
+    /// the check names them; a binding given to `verify` itself wins.
+    @Test func boundSymbolsAreReadAtEachCheck() throws {
+        let r = recorder()
+        let weights = Mutex(Self.W)
+        r.run {
+            bindSymbols(["W": { weights.withLock { $0 } }, "H": { Self.H }, "B": { Self.B }])
+            weights.withLock { $0 = Self.W + Tensor(repeating: 1, shape: [3, 2]) }
+        }
+        let changed = Self.product(Self.H, Self.W + Tensor(repeating: 1, shape: [3, 2]), Self.B)
+        #expect(r.run { verify("eq-output", ["O": changed]) })
+        #expect(!r.run { verify("eq-output", ["O": changed, "W": Self.W]) })
+        let findings = try r.findings()
+        try #require(findings.count == 2)
+        #expect(findings[0].message.hasSuffix("[from bindSymbols, read at this check: B, H, W]"))
+        #expect(findings[1].message.hasSuffix("[from bindSymbols, read at this check: B, H]"))
     }
 
     /// Without a channel (a program run by hand) events go nowhere, and the API still answers.
