@@ -21,10 +21,11 @@ public struct EquationSource: Sendable {
 /// configuration, the equations and the symbols bound for them.
 ///
 /// A chapter program has one, `BookContext.shared`, made from what the runner hands over (see
-/// `init(environment:)`). Tests make their own with `init(channel:params:checkpoints:)` and run
+/// `init(environment:)`). Tests make their own with `init(channel:params:checkpoints:…)` and run
 /// the chapter-facing API inside `BookContext.$injected.withValue(context) { … }`; both are
-/// internal, so chapter code (which imports this module without `@testable`) cannot redirect its
-/// verdicts, and a real run's channel is sealed with the key read from the runner's pipe.
+/// internal, so chapter code (which imports this module without `@testable`, and a release build
+/// of it allows no other) cannot redirect its verdicts; a real run's channel is sealed with the
+/// key read from the runner's pipe, as before.
 public final class BookContext: Sendable {
     /// Where sealed lines go: the key and a writer of whole lines (each with its newline).
     struct Channel: Sendable {
