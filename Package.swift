@@ -53,6 +53,7 @@ let package = Package(
         // The book's data files: found in $RNNBOOK_DATA or the cache, else downloaded, and
         // checked by SHA-1. The runner and the bench use it; chapter programs never link it.
         .target(name: "BookData", dependencies: [
+            "BookProtocol",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `rnnbook bench`: the timed configurations, their JSON records, the PyTorch comparison.
@@ -78,6 +79,8 @@ let package = Package(
         .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
+        // The chapter-facing API in-process, against a context whose sealed channel is in memory.
+        .testTarget(name: "BookRuntimeTests", dependencies: ["BookRuntime", "BookProtocol", "Engine"]),
         .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "BookData", "Engine", "rnnbook"]),
         .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
     ],

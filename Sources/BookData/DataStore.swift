@@ -1,3 +1,4 @@
+import BookProtocol
 import Crypto
 import Foundation
 #if canImport(FoundationNetworking)
@@ -13,7 +14,7 @@ import FoundationNetworking
 /// no hashing or networking module.
 public struct DataStore: Sendable {
     /// The environment variable naming a folder of data files.
-    public static let environmentVariable = "RNNBOOK_DATA"
+    public static let environmentVariable = BookEnvironment.data
     /// `$RNNBOOK_DATA`, when set and not empty.
     public var folder: URL?
     public var cacheDirectory: URL

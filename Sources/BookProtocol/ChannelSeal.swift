@@ -93,9 +93,9 @@ public struct ChannelSeal: Sendable, Equatable {
 
 /// How the runner hands a chapter program its side channel: the channel is open on
 /// `channelDescriptor` and the 16 key bytes wait on a pipe at `keyDescriptor`; the environment
-/// variable says so (a program run by hand has neither, and its events are dropped).
+/// variable `BookEnvironment.channel` says so (a program run by hand has neither, and its events
+/// are dropped).
 public enum ChannelHandoff {
-    public static let environmentVariable = "RNNBOOK_CHANNEL_FD"
     public static let channelDescriptor: Int32 = 3
     public static let keyDescriptor: Int32 = 4
 }

@@ -15,14 +15,6 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-final class BlockClock: @unchecked Sendable {
-    static let shared = BlockClock()
-    private let lock = NSLock()
-    private var started: Double?
-    func start() -> Double? { lock.withLock { let previous = started; started = monotonicSeconds(); return previous } }
-    func stop() -> Double? { lock.withLock { defer { started = nil }; return started } }
-}
-
 /// C's `stdout` stream, found by name: Swift 6 refuses the global `stdout` as shared mutable state.
 private func cStream(_ name: String) -> UnsafeMutablePointer<FILE>? {
     guard let symbol = dlsym(nil, name) else { return nil }
@@ -42,13 +34,12 @@ public func _bookChapterStart() {
 public func _bookBlockStart(_ index: Int) {
     let context = BookContext.shared
     let now = monotonicSeconds()
-    if let previous = BlockClock.shared.start(), context.currentBlock >= 0 {
+    if let previous = context.startBlock(index, at: now) {
         fflush(nil)
-        context.emit(.blockEnd(index: context.currentBlock, seconds: now - previous))
+        context.emit(.blockEnd(index: previous.block, seconds: now - previous.started))
     }
     fflush(nil)
     let out = Int(lseek(1, 0, SEEK_CUR)), err = Int(lseek(2, 0, SEEK_CUR))
-    context.currentBlock = index
     context.emit(.blockStart(index: index, stdoutOffset: max(out, 0), stderrOffset: max(err, 0)))
 }
 
@@ -56,8 +47,8 @@ public func _bookBlockStart(_ index: Int) {
 public func _bookChapterEnd() {
     let context = BookContext.shared
     fflush(nil)
-    if let started = BlockClock.shared.stop(), context.currentBlock >= 0 {
-        context.emit(.blockEnd(index: context.currentBlock, seconds: monotonicSeconds() - started))
+    if let running = context.stopBlock() {
+        context.emit(.blockEnd(index: running.block, seconds: monotonicSeconds() - running.started))
     }
 }
 
@@ -65,15 +56,41 @@ public func _bookChapterEnd() {
 /// take the chapter down; returns true in the child (which runs the block), false in the parent
 /// (which skips it and records whether the child failed as the author expected).
 public func _bookExpectErrorBegin(_ index: Int) -> Bool {
+    let context = BookContext.shared
     fflush(nil)
+    // The child's events (what it shows, its failure) go on the channel too, numbered after the
+    // parent's: it reports how far it took the sequence on this pipe (see `reportSequence`).
+    var report: [Int32] = [-1, -1]
+    let piped = pipe(&report) == 0
+    checkPrecondition(piped, "no pipe for expect-error block \(index): \(String(cString: strerror(errno)))")
     let pid = fork()
     checkPrecondition(pid >= 0, "fork failed for expect-error block \(index)")
-    if pid == 0 { return true }
+    if pid == 0 {
+        close(report[0])
+        _ = fcntl(report[1], F_SETFD, FD_CLOEXEC)
+        context.reportSequence(to: report[1])
+        return true
+    }
+    close(report[1])
+    // Read to the end before waiting: a child that emits much must not block on a full pipe.
+    var reported = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(report[0], $0.baseAddress!, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        reported += buffer[0..<n]
+    }
+    close(report[0])
+    if reported.count >= 8 {
+        let last = reported[(reported.count / 8 * 8 - 8)...].prefix(8)
+        context.continueSequence(from: last.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
     let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "stopped by signal \(status & 0x7f)"
-    BookContext.shared.emit(.check(Finding(
+    context.emit(.check(Finding(
         kind: .expectError, label: "block \(index + 1)", passed: !exitedCleanly,
         message: exitedCleanly ? "the block was expected to fail but ran to completion"
                                : "the block failed as expected (\(how))",
@@ -94,3 +111,6 @@ public func failBlock(_ message: String) -> Never {
     context.emit(.failure(block: context.currentBlock, message: message))
     exit(1)
 }
+
+/// `file:line:column: ` of a call in chapter code (`#sourceLocation` makes it the Markdown's).
+func place(_ file: String, _ line: Int, _ column: Int) -> String { "\(file):\(line):\(column): " }

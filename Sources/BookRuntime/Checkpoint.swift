@@ -20,12 +20,12 @@ import Glibc
 /// the closure create what it uses. `rnnbook build --force` recomputes every checkpoint;
 /// `rnnbook clean --checkpoints` deletes them.
 public func checkpoint<Value: Codable>(_ name: String, line: UInt = #line, _ body: () throws -> Value) rethrows -> Value {
-    try CheckpointStore.shared.value(name, line: line, body)
+    try BookContext.shared.checkpoint(name, line: Int(line), body)
 }
 
 /// The same for a closure that returns a pair, such as `(model, reports)`.
 public func checkpoint<A: Codable, B: Codable>(_ name: String, line: UInt = #line, _ body: () throws -> (A, B)) rethrows -> (A, B) {
-    let pair = try CheckpointStore.shared.value(name, line: line) { () throws -> CodablePair<A, B> in
+    let pair = try BookContext.shared.checkpoint(name, line: Int(line)) { () throws -> CodablePair<A, B> in
         let (a, b) = try body()
         return CodablePair(first: a, second: b)
     }
@@ -42,20 +42,6 @@ struct CodablePair<A: Codable, B: Codable>: Codable {
     var second: B
 }
 
-/// What the runner tells the program about checkpoints (`RNNBOOK_CHECKPOINTS` names the file).
-struct CheckpointConfiguration: Codable {
-    /// Folder of this chapter's checkpoints.
-    var directory: String
-    /// Block index (as text) -> key of everything up to and including that block.
-    var blockKeys: [String: String]
-    /// `"block:line"` of a `checkpoint(` call -> key of everything up to the end of that call.
-    var callKeys: [String: String]?
-    /// False under `--force`: compute every checkpoint again (and store the new values).
-    var restore: Bool
-    /// Most stored values kept per checkpoint name; the least recently used go first.
-    var keepPerName: Int
-}
-
 /// One stored checkpoint: the value and what the closure emitted while it ran.
 struct StoredCheckpoint: Codable {
     var name: String
@@ -68,33 +54,44 @@ struct StoredCheckpoint: Codable {
     var stderr: Data
 }
 
-final class CheckpointStore: @unchecked Sendable {
-    static let shared = CheckpointStore()
-    private let configuration: CheckpointConfiguration?
-    private var calls: [String: Int] = [:]
+/// Why a checkpoint could not be used as written.
+struct CheckpointError: Error, Equatable, CustomStringConvertible {
+    var description: String
+}
 
-    private init() {
-        if let path = ProcessInfo.processInfo.environment["RNNBOOK_CHECKPOINTS"],
-           let data = FileManager.default.contents(atPath: path) {
-            configuration = try? JSONDecoder().decode(CheckpointConfiguration.self, from: data)
-        } else {
-            configuration = nil
+extension BookContext {
+    /// A checkpoint's name, if it may be one: it becomes part of a file name.
+    static func checkpointNameProblem(_ name: String) -> CheckpointError? {
+        let allowed = !name.isEmpty && name.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_".unicodeScalars.contains($0))
+        }
+        return allowed ? nil : CheckpointError(description: "checkpoint name '\(name)': expected ASCII letters, digits, '-' or '_' (e.g. \"seq-model\")")
+    }
+
+    /// `checkpoint(name, line:)`: the value restored or computed, and what became of it on the
+    /// channel; a misuse (a bad name, checks inside the closure) fails the block.
+    func checkpoint<Value: Codable>(_ name: String, line: Int, _ body: () throws -> Value) rethrows -> Value {
+        switch try checkpointValue(name, line: line, body) {
+        case .success(let value): return value
+        case .failure(let error): failBlock(error.description)
         }
     }
 
-    func value<Value: Codable>(_ name: String, line: UInt, _ body: () throws -> Value) rethrows -> Value {
-        let context = BookContext.shared
-        let block = context.currentBlock
-        guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_".unicodeScalars.contains($0)) }) else {
-            failBlock("checkpoint name '\(name)': expected ASCII letters, digits, '-' or '_' (e.g. \"seq-model\")")
-        }
+    /// The same, with a misuse returned rather than failing the block (tests call this).
+    func checkpointValue<Value: Codable>(_ name: String, line: Int, _ body: () throws -> Value) rethrows -> Result<Value, CheckpointError> {
+        let block = currentBlock
+        if let problem = Self.checkpointNameProblem(name) { return .failure(problem) }
         // The same name twice in one run (a checkpoint in a loop) keeps one value per call.
-        let call = calls[name, default: 0]
-        calls[name] = call + 1
-        // A program run by hand (no runner) simply runs the closure.
-        guard let configuration,
-              let blockKey = configuration.callKeys?["\(block):\(line)"] ?? configuration.blockKeys[String(block)] else {
-            return try body()
+        let call = nextCheckpointCall(name)
+        // A program run by hand (no runner), or in a sandbox, simply runs the closure.
+        guard let configuration = checkpoints, let blockKey = configuration.key(block: block, line: line) else {
+            let value = try body()
+            if let checkpointProblem {
+                emit(.checkpoint(CheckpointNote(block: block, name: name, restored: false,
+                                                computedAt: ISO8601DateFormatter().string(from: Date()), seconds: 0,
+                                                note: "not stored: \(checkpointProblem)")))
+            }
+            return .success(value)
         }
         let file = URL(fileURLWithPath: configuration.directory)
             .appendingPathComponent("\(blockKey.prefix(40)).\(name).\(call).checkpoint")
@@ -103,12 +100,12 @@ final class CheckpointStore: @unchecked Sendable {
             do {
                 let stored = try PropertyListDecoder().decode(StoredCheckpoint.self, from: data)
                 let value = try PropertyListDecoder().decode(Boxed<Value>.self, from: stored.value).value
-                replay(stored, block: block)
+                if let problem = replay(stored, block: block) { return .failure(problem) }
                 // Recently used: the last to be dropped when the folder is trimmed.
                 try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: file.path)
-                context.emit(.checkpoint(CheckpointNote(block: block, name: name, restored: true,
-                                                        computedAt: stored.computedAt, seconds: stored.seconds)))
-                return value
+                emit(.checkpoint(CheckpointNote(block: block, name: name, restored: true,
+                                                computedAt: stored.computedAt, seconds: stored.seconds)))
+                return .success(value)
             } catch {
                 note = "the stored value could not be read (\(error)); computed again"
             }
@@ -118,20 +115,22 @@ final class CheckpointStore: @unchecked Sendable {
 
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let clock = monotonicSeconds()
+        // Where the captured streams stand, to keep what the closure prints (a test's streams
+        // are not captured files: it keeps none).
         fflush(nil)
-        let out = lseek(1, 0, SEEK_CUR), err = lseek(2, 0, SEEK_CUR)
-        context.beginRecording()
+        let out = ownsProcess ? lseek(1, 0, SEEK_CUR) : -1, err = ownsProcess ? lseek(2, 0, SEEK_CUR) : -1
+        beginRecording()
         let value: Value
         do { value = try body() } catch {
-            _ = context.endRecording()
+            _ = endRecording()
             throw error
         }
-        let events = context.endRecording()
+        let events = endRecording()
         fflush(nil)
         let seconds = monotonicSeconds() - clock
         let checks = events.compactMap { e -> String? in if case .check(let f) = e { f.label } else { nil } }
         if !checks.isEmpty {
-            failBlock("checkpoint '\(name)': its closure made checks (\(checks.joined(separator: ", "))); a restored value would show checks this build did not make. Move verify/verifyGradient after the checkpoint.")
+            return .failure(CheckpointError(description: "checkpoint '\(name)': its closure made checks (\(checks.joined(separator: ", "))); a restored value would show checks this build did not make. Move verify/verifyGradient after the checkpoint."))
         }
         let stored = StoredCheckpoint(name: name, valueType: String(describing: Value.self), computedAt: startedAt,
                                       seconds: seconds, value: Data(), events: events,
@@ -152,29 +151,30 @@ final class CheckpointStore: @unchecked Sendable {
         } catch {
             note = (note.map { $0 + "; " } ?? "") + "not stored: \(error)"
         }
-        context.emit(.checkpoint(CheckpointNote(block: block, name: name, restored: false, computedAt: startedAt,
-                                                seconds: seconds, note: note)))
-        return value
+        emit(.checkpoint(CheckpointNote(block: block, name: name, restored: false, computedAt: startedAt,
+                                        seconds: seconds, note: note)))
+        return .success(value)
     }
 
     /// Emits again what the closure emitted when it ran, in this block: its output and metrics
     /// (a checkpoint nested in it was restored with it, so its own note is not repeated).
-    private func replay(_ stored: StoredCheckpoint, block: Int) {
-        let context = BookContext.shared
+    /// Returns why it could not, if a restored metric was recorded before.
+    private func replay(_ stored: StoredCheckpoint, block: Int) -> CheckpointError? {
         fflush(nil)
-        stored.stdout.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
-        stored.stderr.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+        writeAll(1, Array(stored.stdout))
+        writeAll(2, Array(stored.stderr))
         for event in stored.events {
             switch event {
-            case .output(_, let o): context.emit(.output(block: block, o))
+            case .output(_, let o): emit(.output(block: block, o))
             case .metric(_, let name, let value):
-                if let first = context.noteMetric(name, at: "block \(block + 1) (restored from checkpoint)") {
-                    failBlock("metric '\(name)' was already recorded at \(first); the restored checkpoint records it again")
+                if let first = noteMetric(name, at: "block \(block + 1) (restored from checkpoint)") {
+                    return CheckpointError(description: "metric '\(name)' was already recorded at \(first); the restored checkpoint records it again")
                 }
-                context.emit(.metric(block: block, name: name, value: value))
+                emit(.metric(block: block, name: name, value: value))
             default: break
             }
         }
+        return nil
     }
 
     /// Keeps the `keepPerName` most recently used values of checkpoint `name`.

@@ -1,3 +1,4 @@
+import BookProtocol
 import Engine
 import Foundation
 
@@ -15,7 +16,7 @@ public enum TimeMachine {
 
     /// The text of `$RNNBOOK_DATA/timemachine.txt`.
     public static func loadText(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
-        guard let folder = environment["RNNBOOK_DATA"], !folder.isEmpty else {
+        guard let folder = environment[BookEnvironment.data], !folder.isEmpty else {
             throw UndeclaredDataError(description: "\(fileName) was not handed to this program (RNNBOOK_DATA is not set): declare it in the chapter's front matter with `data: \(fileName)`, and rnnbook finds, checks and hands it over before the program runs")
         }
         let path = URL(fileURLWithPath: folder).appendingPathComponent(fileName).path

@@ -1,69 +1,88 @@
+import BookProtocol
 import Foundation
 
-/// A type a chapter parameter can have: Int, Double, Bool or String, as typed in the YAML.
+/// A type a chapter parameter can be read as: Int, Double, Float, Bool or String.
 public protocol ParamRepresentable: Sendable {
-    /// Converts the runner's text form (`type` is int, double, bool or string).
-    static func fromParam(type: String, text: String) -> Self?
+    /// The param's value as this type, or nil when a param of that YAML type cannot be read as it.
+    init?(param value: ParamsFile.Value)
     static var paramTypeName: String { get }
 }
 
 extension Int: ParamRepresentable {
-    public static func fromParam(type: String, text: String) -> Int? { type == "int" ? Int(text) : nil }
+    public init?(param value: ParamsFile.Value) {
+        guard case .int(let v) = value else { return nil }
+        self = v
+    }
     public static var paramTypeName: String { "Int" }
 }
 extension Double: ParamRepresentable {
-    public static func fromParam(type: String, text: String) -> Double? { type == "int" || type == "double" ? Double(text) : nil }
+    /// An int param reads as a Double too (`lr: 1` and `lr: 1.0` mean the same rate).
+    public init?(param value: ParamsFile.Value) {
+        switch value {
+        case .int(let v): self = Double(v)
+        case .double(let v): self = v
+        default: return nil
+        }
+    }
     public static var paramTypeName: String { "Double" }
 }
 extension Float: ParamRepresentable {
-    public static func fromParam(type: String, text: String) -> Float? { type == "int" || type == "double" ? Float(text) : nil }
+    /// Rounded to the nearest Float.
+    public init?(param value: ParamsFile.Value) {
+        guard let v = Double(param: value) else { return nil }
+        self = Float(v)
+    }
     public static var paramTypeName: String { "Float" }
 }
 extension Bool: ParamRepresentable {
-    public static func fromParam(type: String, text: String) -> Bool? { type == "bool" ? Bool(text) : nil }
+    public init?(param value: ParamsFile.Value) {
+        guard case .bool(let v) = value else { return nil }
+        self = v
+    }
     public static var paramTypeName: String { "Bool" }
 }
 extension String: ParamRepresentable {
-    public static func fromParam(type: String, text: String) -> String? { text }
+    /// Any param reads as a String: its value as the YAML writes it.
+    public init?(param value: ParamsFile.Value) { self = value.description }
     public static var paramTypeName: String { "String" }
 }
 
-/// The resolved parameters the runner passes (front matter defaults, profile, `--set`).
-final class ParamStore: @unchecked Sendable {
-    static let shared = ParamStore()
-    /// name -> [type, text]: typed by the runner, so 1.0 stays a Double and `true` a Bool.
-    let values: [String: [String]]
-    /// True when the runner passed params (not a program run by hand).
-    let fromRunner: Bool
-    private init() {
-        var values: [String: [String]] = [:]
-        var fromRunner = false
-        if let path = ProcessInfo.processInfo.environment["RNNBOOK_PARAMS"],
-           let data = FileManager.default.contents(atPath: path),
-           let object = try? JSONDecoder().decode([String: [String]].self, from: data) {
-            values = object
-            fromRunner = true
+/// Why a param could not be read as the chapter code asked.
+struct ParamError: Error, Equatable, CustomStringConvertible {
+    var description: String
+}
+
+extension BookContext {
+    /// The param `name` as `T`, `defaultValue` when run by hand (and for `seed`, which a chapter
+    /// need not declare); an error when the runner's params lack it (a misspelt name would
+    /// silently ignore the front matter and `--set`), hold another type, or could not be read.
+    func param<T: ParamRepresentable>(_ name: String, default defaultValue: T) -> Result<T, ParamError> {
+        let values: [String: ParamsFile.Value]
+        switch params {
+        case .byHand: return .success(defaultValue)
+        case .unreadable(let why): return .failure(ParamError(description: "param '\(name)': \(why)"))
+        case .runner(let file): values = file.values
         }
-        self.values = values
-        self.fromRunner = fromRunner
+        guard let value = values[name] else {
+            if name == "seed" { return .success(defaultValue) }
+            return .failure(ParamError(description: "param '\(name)' is not declared in the front matter's params (declared: \(values.keys.sorted().joined(separator: ", ")))"))
+        }
+        guard let typed = T(param: value) else {
+            return .failure(ParamError(description: "param '\(name)' is the \(value.typeName) \(value) but the code reads it as \(T.paramTypeName)"))
+        }
+        return .success(typed)
     }
 }
 
 /// The chapter parameter `name` as resolved by the runner, or `defaultValue` when the chapter
-/// runs by hand or does not declare it: `let h = param("num_hiddens", default: 512)`.
-public func param<T: ParamRepresentable>(_ name: String, default defaultValue: T) -> T {
-    let store = ParamStore.shared
-    guard let raw = store.values[name], raw.count == 2 else {
-        // A misspelt name would silently ignore the front matter and --set; say so instead.
-        if store.fromRunner && name != "seed" {
-            failBlock("param '\(name)' is not declared in the front matter's params (declared: \(store.values.keys.sorted().joined(separator: ", ")))")
-        }
-        return defaultValue
+/// runs by hand: `let h = param("num_hiddens", default: 512)`. A name the front matter does not
+/// declare, or a value the code reads as another type, fails the block at the call.
+public func param<T: ParamRepresentable>(_ name: String, default defaultValue: T,
+                                         file: String = #filePath, line: Int = #line, column: Int = #column) -> T {
+    switch BookContext.shared.param(name, default: defaultValue) {
+    case .success(let value): return value
+    case .failure(let error): failBlock(place(file, line, column) + error.description)
     }
-    guard let value = T.fromParam(type: raw[0], text: raw[1]) else {
-        failBlock("param '\(name)' is the \(raw[0]) \(raw[1]) but the code reads it as \(T.paramTypeName)")
-    }
-    return value
 }
 
 /// The run's seed: `--seed`, else the `seed` param, else 0.

@@ -2,13 +2,16 @@ import BookProtocol
 import Engine
 import Foundation
 import MathCheck
+import Synchronization
 
 /// Symbols a chapter binds once for several equations (`bindSymbols`), merged into every
 /// `verify`; a binding passed to `verify` itself wins over these. Values are kept as closures and
 /// read at each check, so a symbol is never filled in from a value the chapter has since replaced.
-private final class ChapterBindings: @unchecked Sendable {
-    static let shared = ChapterBindings()
-    let lock = NSLock()
+///
+/// Kept in `BookContext.bindings`, a `Mutex`. Unchecked Sendable for the closures only: they are
+/// the chapter's code, bound and called on the one thread that runs the chapter, and a check
+/// copies them out of the mutex to call them with the lock released.
+struct ChapterBindingTable: @unchecked Sendable {
     var values: [String: () -> any MathValue] = [:]
     var functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:]
     var indexed: [String: (Int) -> any MathValue] = [:]
@@ -21,11 +24,11 @@ private final class ChapterBindings: @unchecked Sendable {
 public func bindSymbols(_ values: [String: () -> any MathValue],
                         functions: [String: (Tensor<Double>) -> Tensor<Double>] = [:],
                         indexed: [String: (Int) -> any MathValue] = [:]) {
-    let store = ChapterBindings.shared
-    store.lock.withLock {
-        store.values.merge(values) { $1 }
-        store.functions.merge(functions) { $1 }
-        store.indexed.merge(indexed) { $1 }
+    let more = ChapterBindingTable(values: values, functions: functions, indexed: indexed)
+    BookContext.shared.bindings.withLock { table in
+        table.values.merge(more.values) { $1 }
+        table.functions.merge(more.functions) { $1 }
+        table.indexed.merge(more.indexed) { $1 }
     }
 }
 
@@ -59,8 +62,8 @@ public func verify(_ label: String, _ bindings: [String: any MathValue],
     record.toleranceReason = reason
     if record.passed, let verdict {
         // Mutants are judged as the equation was: its TeX, bindings and tolerance.
-        let mutants = MutantJudge.shared.judge(label: label, tex: verdict.tex, bindings: verdict.bindings,
-                                               tolerance: verdict.verdict.tolerance)
+        let mutants = BookContext.shared.mutantJudge.judge(label: label, tex: verdict.tex, bindings: verdict.bindings,
+                                                           tolerance: verdict.verdict.tolerance)
         let described = Set(mutants.map(\.description))
         let unknown = survivors.keys.filter { !described.contains($0) }.sorted()
         if !unknown.isEmpty {
@@ -158,8 +161,8 @@ private func equationCheck(_ label: String, _ bindings: [String: any MathValue],
             message: "no equation labelled `\(label)` in this chapter; labelled equations: \(known.isEmpty ? "none" : known.joined(separator: ", "))",
             block: context.currentBlock), nil, nil)
     }
-    let store = ChapterBindings.shared
-    let (chapterValues, chapterFunctions, chapterIndexed) = store.lock.withLock { (store.values, store.functions, store.indexed) }
+    let table = context.bindings.withLock { $0 }
+    let (chapterValues, chapterFunctions, chapterIndexed) = (table.values, table.functions, table.indexed)
     var values = [String: any MathValue]()
     var functionTable = [String: (Tensor<Double>) -> Tensor<Double>]()
     var families = [String: (Int) -> any MathValue]()
@@ -288,10 +291,13 @@ private func p(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(s
 /// was judging not judged, and a new child goes on from the next one. A mutant killed once stays
 /// killed for later checks of the same label (a check inside a loop is judged at most once per
 /// mutant).
-final class MutantJudge: @unchecked Sendable {
-    static let shared = MutantJudge()
-    private let lock = NSLock()
-    private var killed: [String: Set<String>] = [:]
+final class MutantJudge: Sendable {
+    /// Each label's mutants (by TeX) killed so far.
+    private let killed = Mutex<[String: Set<String>]>([:])
+    /// Whether mutants are judged in forked children (a chapter program) or here (a test: see
+    /// `BookContext.ownsProcess`; a mutant that crashes would take the test process down).
+    let judgesInChildren: Bool
+    init(judgesInChildren: Bool) { self.judgesInChildren = judgesInChildren }
 
     /// What became of one mutant.
     enum Outcome: Equatable {
@@ -301,12 +307,13 @@ final class MutantJudge: @unchecked Sendable {
 
     func judge(label: String, tex: String, bindings: Bindings, tolerance: Double) -> [MutantVerdict] {
         guard let mutants = try? equationMutants(of: tex) else { return [] }
-        let alreadyKilled = lock.withLock { killed[label] ?? [] }
+        let alreadyKilled = killed.withLock { $0[label] ?? [] }
         let pending = mutants.filter { !alreadyKilled.contains($0.tex) }
-        let outcomes = Self.outcomes(pending, bindings: bindings, tolerance: tolerance)
-        lock.withLock {
-            for (m, o) in zip(pending, outcomes) where o == .killed { killed[label, default: []].insert(m.tex) }
-        }
+        let outcomes = judgesInChildren
+            ? Self.outcomes(pending, bindings: bindings, tolerance: tolerance)
+            : pending.map { Self.outcome($0, bindings: bindings, tolerance: tolerance) }
+        let newlyKilled = Set(zip(pending, outcomes).filter { $0.1 == .killed }.map(\.0.tex))
+        killed.withLock { $0[label, default: []].formUnion(newlyKilled) }
         let byTeX = Dictionary(zip(pending.map(\.tex), outcomes), uniquingKeysWith: { a, _ in a })
         return mutants.map { m in
             let outcome = byTeX[m.tex] ?? .killed

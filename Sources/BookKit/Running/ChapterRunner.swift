@@ -222,14 +222,14 @@ public struct ChapterRunner: Sendable {
         if compile.problems.isEmpty && compile.stopAfter != 0 && !runnable.isEmpty {
             // In a sandbox the program sees neither the checkpoint store nor the open log.
             let checkpoints = settings.sandbox == nil ? writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work) : nil
-            var environment = checkpoints.map { ["RNNBOOK_CHECKPOINTS": $0] } ?? [:]
+            var environment = checkpoints.map { [BookEnvironment.checkpoints: $0] } ?? [:]
             environment.merge(dataEnvironment) { _, data in data }
             let openLog = work.appendingPathComponent("opened.txt")
             try? FileManager.default.removeItem(at: openLog)
             let preload = toolchain.binDirectory.appendingPathComponent("libRnnbookOpenLog.so")
             if settings.sandbox == nil && FileManager.default.fileExists(atPath: preload.path) {
                 environment["LD_PRELOAD"] = ([preload.path] + (ProcessInfo.processInfo.environment["LD_PRELOAD"].map { [$0] } ?? [])).joined(separator: ":")
-                environment["RNNBOOK_OPEN_LOG"] = openLog.path
+                environment[BookEnvironment.openLog] = openLog.path
                 _ = FileManager.default.createFile(atPath: openLog.path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             record.run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal,
@@ -270,15 +270,11 @@ public struct ChapterRunner: Sendable {
     /// Where checkpoints of this chapter live, and each block's key; returns the file's path.
     func writeCheckpointConfiguration(for chapter: Chapter, params: [String: ParamValue], engineIdentity: String, work: URL) -> String? {
         let keys = checkpointKeys(for: chapter, params: params, engineIdentity: engineIdentity)
-        let configuration: [String: AnyCodable] = [
-            "directory": .string(settings.cacheDirectory.appendingPathComponent("checkpoints/\(chapter.slug)").path),
-            "blockKeys": .strings(keys.blocks),
-            "callKeys": .strings(keys.calls),
-            "restore": .bool(!settings.force),
-            "keepPerName": .int(4),
-        ]
+        let configuration = CheckpointConfiguration(
+            directory: settings.cacheDirectory.appendingPathComponent("checkpoints/\(chapter.slug)").path,
+            blockKeys: keys.blocks, callKeys: keys.calls, restore: !settings.force, keepPerName: 4)
         let file = work.appendingPathComponent("checkpoints.json")
-        guard let data = try? JSONEncoder().encode(configuration), (try? writeAtomically(data, to: file)) != nil else { return nil }
+        guard let data = try? configuration.encoded(), (try? writeAtomically(data, to: file)) != nil else { return nil }
         return file.path
     }
 
@@ -290,23 +286,20 @@ public struct ChapterRunner: Sendable {
     }
 }
 
-/// The few JSON shapes the checkpoint configuration needs.
-enum AnyCodable: Encodable {
-    case string(String), strings([String: String]), bool(Bool), int(Int)
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
+extension ParamValue {
+    /// The value as the params file carries it to the chapter program (`ParamsFile`).
+    var fileValue: ParamsFile.Value {
         switch self {
-        case .string(let v): try c.encode(v)
-        case .strings(let v): try c.encode(v)
-        case .bool(let v): try c.encode(v)
-        case .int(let v): try c.encode(v)
+        case .int(let v): .int(v)
+        case .double(let v): .double(v)
+        case .bool(let v): .bool(v)
+        case .string(let v): .string(v)
         }
     }
 }
 
-func typeName(_ v: ParamValue) -> String {
-    switch v { case .int: "int"; case .double: "double"; case .bool: "bool"; case .string: "string" }
-}
+/// The param's YAML type as messages name it (`int`, `double`, `bool`, `string`).
+func typeName(_ v: ParamValue) -> String { v.fileValue.typeName }
 
 func machineDescription() -> String {
     var u = utsname()

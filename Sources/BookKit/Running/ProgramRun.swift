@@ -12,12 +12,19 @@ extension ChapterRunner {
         let paramsPath = work.appendingPathComponent("params.json").path
         let outPath = work.appendingPathComponent("stdout").path, errPath = work.appendingPathComponent("stderr").path
         FileManager.default.createFile(atPath: channelPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        let typed = params.mapValues { [typeName($0), $0.description] }
-        try? writeAtomically((try? JSONEncoder().encode(typed)) ?? Data("{}".utf8), to: URL(fileURLWithPath: paramsPath))
+        var outcome = RunOutcome()
+        do {
+            try writeAtomically(try ParamsFile(params.mapValues(\.fileValue)).encoded(), to: URL(fileURLWithPath: paramsPath))
+        } catch {
+            // Without its params file the program would take every default in silence.
+            outcome.termination = .exited(-1)
+            outcome.stderr = Data("cannot write the params file \(paramsPath): \(describe(error))".utf8)
+            return outcome
+        }
         var env = ProcessInfo.processInfo.environment
-        env[ChannelHandoff.environmentVariable] = String(ChannelHandoff.channelDescriptor)
-        env["RNNBOOK_PARAMS"] = paramsPath
-        env["RNNBOOK_CHAPTER"] = chapter.path
+        env[BookEnvironment.channel] = String(ChannelHandoff.channelDescriptor)
+        env[BookEnvironment.params] = paramsPath
+        env[BookEnvironment.chapter] = chapter.path
         env.merge(extra) { _, new in new }
         // Crash reports name the Markdown line; keep them plain and bounded.
         env["SWIFT_BACKTRACE"] = env["SWIFT_BACKTRACE"] ?? "enable=yes,interactive=no,color=no,limit=24,top=8,sanitize=yes,threads=crashed,registers=none,images=none"
@@ -26,7 +33,6 @@ extension ChapterRunner {
         let blockTimeouts = Dictionary(uniqueKeysWithValues: chapter.codeBlocks.compactMap { b in
             b.index.flatMap { i in b.options.timeout.map { (i, $0) } } })
 
-        var outcome = RunOutcome()
         // The channel goes to the program as an open descriptor (the file itself may be out of
         // its sight), its key on a pipe the runtime reads once and closes.
         let seal = ChannelSeal.random()
@@ -81,7 +87,7 @@ extension ChapterRunner {
                 if openLogFD >= 0 {
                     binds.append((preload, Sandbox.openLogLibraryPath))
                     inside["LD_PRELOAD"] = Sandbox.openLogLibraryPath
-                    inside["RNNBOOK_OPEN_LOG"] = "fd:\(Sandbox.openLogDescriptor)"
+                    inside[BookEnvironment.openLog] = "fd:\(Sandbox.openLogDescriptor)"
                     openLogPath = log
                 }
             }
@@ -168,10 +174,11 @@ extension ChapterRunner {
     /// the user's other variables (tokens, paths).
     func sandboxedEnvironment(_ env: [String: String], paramsPath: String) -> [String: String] {
         var inside = env.filter { key, _ in
-            [ChannelHandoff.environmentVariable, "RNNBOOK_CHAPTER", "RNNBOOK_DATA", "RNNBOOK_KERNELS", "SWIFT_BACKTRACE", "LANG", "LC_ALL"].contains(key)
+            [BookEnvironment.channel, BookEnvironment.chapter, BookEnvironment.data, BookEnvironment.kernels,
+             "SWIFT_BACKTRACE", "LANG", "LC_ALL"].contains(key)
                 || key.hasPrefix("OPENBLAS_") || key.hasPrefix("OMP_")
         }
-        inside["RNNBOOK_PARAMS"] = paramsPath
+        inside[BookEnvironment.params] = paramsPath
         return inside
     }
 
@@ -180,7 +187,7 @@ extension ChapterRunner {
     func sandboxReadOnlyPaths(env: [String: String]) -> [String] {
         let toolchainRoot = URL(fileURLWithPath: toolchain.swiftc).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
         var paths = [toolchainRoot.path, toolchain.binDirectory.appendingPathComponent("libBookRuntime.so").path]
-        if let data = env["RNNBOOK_DATA"], !data.isEmpty { paths.append(URL(fileURLWithPath: data).standardizedFileURL.path) }
+        if let data = env[BookEnvironment.data], !data.isEmpty { paths.append(URL(fileURLWithPath: data).standardizedFileURL.path) }
         return paths
     }
 

@@ -1,3 +1,4 @@
+import BookProtocol
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -36,12 +37,12 @@ public struct Sandbox: Sendable, Equatable {
 
     /// Finds bwrap (and setpriv, as root) and proves that a sandbox starts here, or says why not.
     public static func probe() -> Result<Sandbox, SandboxUnavailable> {
-        // RNNBOOK_BWRAP names another bwrap (a test names a missing one to see the refusal).
-        guard let bwrap = ProcessInfo.processInfo.environment["RNNBOOK_BWRAP"].map({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) ?? which("bwrap") else {
+        // BookEnvironment.bubblewrap names another bwrap (a test names a missing one to see the refusal).
+        guard let bwrap = ProcessInfo.processInfo.environment[BookEnvironment.bubblewrap].map({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) ?? which("bwrap") else {
             return .failure(SandboxUnavailable(reason: "bubblewrap (bwrap) is not installed; install it with `apt-get install bubblewrap`"))
         }
-        // RNNBOOK_SANDBOX_USERNS makes root use the user-namespace sandbox of other users (tests).
-        let asRoot = geteuid() == 0 && ProcessInfo.processInfo.environment["RNNBOOK_SANDBOX_USERNS"] == nil
+        // BookEnvironment.sandboxUserNamespace makes root use the user-namespace sandbox of other users (tests).
+        let asRoot = geteuid() == 0 && ProcessInfo.processInfo.environment[BookEnvironment.sandboxUserNamespace] == nil
         var sandbox = Sandbox(bwrap: bwrap, setpriv: nil, asRoot: asRoot)
         if asRoot {
             guard let setpriv = which("setpriv") else {
