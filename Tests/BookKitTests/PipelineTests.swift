@@ -167,4 +167,17 @@ struct PipelineTests {
         }
         #expect(error.description.contains("--set nope=…: no chapter has a param 'nope'; valid params: steps"), "\(error.description)")
     }
+
+    @Test func gradingAChapterThatIsNotThereOrHasNoExercisesIsAUsageError() throws {
+        let book = try PipelineBook(["01-a.md": Self.a])
+        var request = GradeRequest(bookRoot: book.root, chapter: "chapters/gone.md")
+        request.template = true
+        #expect(throws: UsageError.self) { try Grading.run(request, terminal: Terminal(live: false)) }
+        request.chapter = "chapters/01-a.md"
+        let error = try #require(throws: UsageError.self) { try Grading.run(request, terminal: Terminal(live: false)) }
+        #expect(error.description == "chapters/01-a.md has no exercise with a solution and checks")
+        request.template = false
+        request.submissions = [book.root.appendingPathComponent("chapters").path + "/none"]
+        #expect(throws: UsageError.self) { try Grading.run(request, terminal: Terminal(live: false)) }
+    }
 }
