@@ -180,4 +180,12 @@ struct PipelineTests {
         request.submissions = [book.root.appendingPathComponent("chapters").path + "/none"]
         #expect(throws: UsageError.self) { try Grading.run(request, terminal: Terminal(live: false)) }
     }
+
+    @Test func listingFailsOnAChapterThatDoesNotParseAndParsesEachOnce() throws {
+        let book = try PipelineBook(["01-a.md": Self.a, "02-b.md": Self.brokenB])
+        let pipeline = book.pipeline()
+        #expect(try BookPipeline.list(paths: [book.root.appendingPathComponent("chapters").path], bookRoot: book.root,
+                                      parser: pipeline.parser) == .failed)
+        #expect(book.takeParses() == ["chapters/01-a.md": 1, "chapters/02-b.md": 1])
+    }
 }
