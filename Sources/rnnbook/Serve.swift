@@ -1,7 +1,6 @@
 import ArgumentParser
 import BookKit
 import BookServe
-import Foundation
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
