@@ -13,25 +13,47 @@ import Glibc
 /// poll, which compares against the stamps taken before that build, so they queue exactly one
 /// more build.
 public final class ServeSession {
-    public typealias Site = [(chapter: Chapter, result: ChapterResult?)]
+    public typealias Site = BookPipeline.Site
 
-    /// How the session reaches the build machinery (the command line wires these to `BookBuilder`,
-    /// the output folder's lock and `SiteRenderer`).
-    public struct Hooks {
+    /// How the session reaches the build machinery: `init(pipeline:…)` wires these to a
+    /// `BookPipeline`; tests give a fake build.
+    struct Hooks {
         /// The chapter files the command names, found again before every build (a new chapter).
-        public var chapterFiles: () throws -> [ChapterFile]
+        var chapterFiles: () throws -> [ChapterFile]
         /// Builds `files` (the book's other chapters given for `--set`/`--profile`), writing the
         /// JSON and the pages of the site `site` makes of the outcome.
-        public var build: (_ files: [ChapterFile], _ others: [Chapter], _ site: (BookBuilder.Outcome) -> Site) throws -> BookBuilder.Outcome
+        var build: (_ files: [ChapterFile], _ others: [Chapter], _ site: (BookBuilder.Outcome) -> Site) throws -> BookBuilder.Outcome
         /// The whole book's site after a build: the chapters built, and the others with their last results.
-        public var fullSite: (BookBuilder.Outcome) -> Site
+        var fullSite: (BookBuilder.Outcome) -> Site
         /// Figures and data files a chapter reads besides its Markdown.
-        public var inputFiles: (Chapter) -> [URL]
+        var inputFiles: (Chapter) -> [URL]
 
-        public init(chapterFiles: @escaping () throws -> [ChapterFile],
-                    build: @escaping ([ChapterFile], [Chapter], (BookBuilder.Outcome) -> Site) throws -> BookBuilder.Outcome,
-                    fullSite: @escaping (BookBuilder.Outcome) -> Site, inputFiles: @escaping (Chapter) -> [URL]) {
+        init(chapterFiles: @escaping () throws -> [ChapterFile],
+             build: @escaping ([ChapterFile], [Chapter], (BookBuilder.Outcome) -> Site) throws -> BookBuilder.Outcome,
+             fullSite: @escaping (BookBuilder.Outcome) -> Site, inputFiles: @escaping (Chapter) -> [URL]) {
             self.chapterFiles = chapterFiles; self.build = build; self.fullSite = fullSite; self.inputFiles = inputFiles
+        }
+
+        /// Each build is one `pipeline.build` (the output folder's lock, one parse of the book,
+        /// the run, the JSON and the site); the chapter files are found again before each.
+        init(pipeline: BookPipeline, terminal: Terminal) {
+            let runner = try? ChapterRunner(settings: pipeline.request.settings)
+            let paths = pipeline.request.paths
+            self.init(
+                chapterFiles: {
+                    // The first build's files were checked by `serve`; later ones find the chapters again.
+                    let files = try pipeline.builder.chapterFiles(paths)
+                    if files.isEmpty { throw BookError("no chapters left in \(paths.isEmpty ? "chapters/" : paths.joined(separator: " "))") }
+                    return files
+                },
+                build: { files, others, site in
+                    var p = pipeline
+                    p.builder.otherChapters = others
+                    // `build` calls `site` before it returns and keeps it no longer.
+                    return try withoutActuallyEscaping(site) { try p.build(files, terminal: terminal, site: $0) }
+                },
+                fullSite: pipeline.builder.siteChapters,
+                inputFiles: { runner?.inputFiles(of: $0) ?? [] })
         }
     }
 
@@ -47,8 +69,51 @@ public final class ServeSession {
     /// Absolute paths each chapter (by path relative to the book root) reads: its Markdown, figures, data.
     private(set) var inputs: [String: Set<String>] = [:]
 
-    public init(hooks: Hooks, state: LiveState, hub: EventHub, terminal: Terminal, folders: [URL]) {
+    init(hooks: Hooks, state: LiveState, hub: EventHub, terminal: Terminal, folders: [URL]) {
         self.hooks = hooks; self.state = state; self.hub = hub; self.terminal = terminal; self.folders = folders
+    }
+
+    /// A session that builds through `pipeline` (its request writes pages).
+    public convenience init(pipeline: BookPipeline, state: LiveState, hub: EventHub, terminal: Terminal, folders: [URL]) {
+        self.init(hooks: Hooks(pipeline: pipeline, terminal: terminal), state: state, hub: hub, terminal: terminal, folders: folders)
+    }
+
+    /// `rnnbook serve`: checks the chapters the request names (usage errors first, before the
+    /// port is taken or anything is written), serves the output folder on 127.0.0.1:`port`,
+    /// builds the book, then watches and rebuilds until Ctrl-C or SIGTERM (the interrupt handler
+    /// stops every chapter program and exits). Returns only when it cannot start: `.failed`
+    /// after printing a book mistake; a `UsageError` is thrown.
+    public static func serve(_ request: BookRequest, port: UInt16, terminal: Terminal) throws -> BookStatus {
+        var request = request
+        request.pages = true
+        let pipeline = BookPipeline(request)
+        do { _ = try pipeline.chapterFiles() } catch let error as BookError {
+            terminal.line(error.description)
+            return .failed
+        }
+        let state = LiveState()
+        let hub = EventHub()
+        let server = LiveServer(port: port, handler: BookHandler(output: request.settings.outputDirectory, state: state, hub: hub),
+                                report: { terminal.line($0) })
+        let actual = try server.startBlocking()
+        terminal.line("serving http://127.0.0.1:\(actual)/ (Ctrl-C stops); building the book…")
+        let session = ServeSession(pipeline: pipeline, state: state, hub: hub, terminal: terminal,
+                                   folders: watchedFolders(request.paths))
+        let baseline = session.buildAll()
+        terminal.line("watching \(session.watchedFiles.count) files; open http://127.0.0.1:\(actual)/")
+        session.watch(from: baseline)
+        return .passed
+    }
+
+    /// The folders named in `paths` (or `chapters/`), listed on every poll for chapters added or
+    /// removed; single chapter files are watched as files.
+    static func watchedFolders(_ paths: [String]) -> [URL] {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        return (paths.isEmpty ? ["chapters"] : paths).compactMap { p in
+            let url = URL(fileURLWithPath: p, relativeTo: cwd).standardizedFileURL
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue ? url : nil
+        }
     }
 
     /// Every file the session watches besides the folders' listings.

@@ -73,99 +73,27 @@ struct RunOptions: ParsableArguments {
         s.productKernels = EngineInfo.productKernels
         return s
     }
-}
 
-/// Runs the chapters and reports; shared by `build` (pages) and `check` (no pages).
-/// With `mutate`, also prints the mutation report and fails when a checked equation has no
-/// mutant killed.
-func runBook(_ options: RunOptions, pages: Bool, mutate: Bool = false, edition: Edition = .instructor, pdf: Bool = false) throws {
-    let terminal = Terminal()
-    var settings = options.settings()
-    settings.edition = edition
-    let builder = BookBuilder(settings: settings)
-    func reported(_ error: BookError) -> ExitCode {
-        terminal.line(error.description)
-        return ExitCode(1)
-    }
-    // Usage errors first, before anything is written.
-    let files = try chapterFiles(options, builder: builder, terminal: terminal)
-    // Before anything runs: a PDF needs Chromium.
-    let printer: PDFPrinter?
-    do { printer = pdf ? try PDFPrinter.locate() : nil } catch let error as BookError { throw reported(error) }
-    let outcome: BookBuilder.Outcome
-    do {
-        outcome = try buildChapters(files, with: builder, jobs: options.jobs, wait: !options.noWait, pages: pages,
-                                    printer: printer, terminal: terminal, site: builder.siteChapters)
-    }
-    catch let error as UsageError { throw ValidationError(error.description) }
-    catch let error as BookError { throw reported(error) }
-    let failures = outcome.failures
-    let ran = outcome.chapters.filter { $0.result != nil }.count
-    var mutationFailed = false
-    if mutate {
-        let report = MutationReport(results: outcome.chapters.compactMap(\.result))
-        terminal.line("\nMutation test (profile \(options.profile)):\n" + report.text)
-        mutationFailed = report.failed
-    }
-    if failures.isEmpty {
-        terminal.line("\(ran) chapter\(ran == 1 ? "" : "s") passed" + (pages ? "; pages in \(options.output)/" : ""))
-        if mutationFailed {
-            terminal.line("mutation test failed: a checked equation had no mutant killed by value, or a mutant survived unexplained (see the errors above)")
-            throw ExitCode(1)
-        }
-    } else {
-        terminal.line("\nFailures (\(failures.count)):")
-        for f in failures { terminal.line(f) }
-        throw ExitCode(1)
+    /// The request these options make: `pages` for `build` and `serve`, not for `check`.
+    func request(pages: Bool, edition: Edition = .instructor) -> BookRequest {
+        var settings = settings()
+        settings.edition = edition
+        var request = BookRequest(settings: settings)
+        request.paths = paths
+        request.outputName = output
+        request.jobs = jobs
+        request.wait = !noWait
+        request.pages = pages
+        return request
     }
 }
 
-/// The chapter files `options` name; a missing path or an empty selection is a usage error
-/// (exit 2), a book mistake (two chapters with one slug) is reported (exit 1).
-func chapterFiles(_ options: RunOptions, builder: BookBuilder, terminal: Terminal) throws -> [ChapterFile] {
-    let files: [ChapterFile]
-    do { files = try builder.chapterFiles(options.paths) }
-    catch let error as UsageError { throw ValidationError(error.description) }
-    catch let error as BookError { terminal.line(error.description); throw ExitCode(1) }
-    if files.isEmpty {
-        throw ValidationError("no chapters found in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))")
-    }
-    return files
-}
-
-/// One build of `files` into the builder's output folder: marks and locks the folder (one build
-/// per folder at a time, waiting for another unless `wait` is false; released when this returns
-/// or the process ends), runs the chapters, and with `pages` writes the JSON and the site that
-/// `site` makes of the outcome, in the builder's edition (a folder holds one edition), and the
-/// PDF when a `printer` is given. A page or PDF that cannot be written is one more failure in the
-/// returned outcome, not a lost summary. `build`, `check` and `serve` all build through this.
-func buildChapters(_ files: [ChapterFile], with builder: BookBuilder, jobs: Int, wait: Bool, pages: Bool,
-                   printer: PDFPrinter? = nil, terminal: Terminal,
-                   site: (BookBuilder.Outcome) -> [(chapter: Chapter, result: ChapterResult?)]) throws -> BookBuilder.Outcome {
-    let output = builder.settings.outputDirectory
-    let folder = OutputFolder(output)
-    let before = try folder.prepare()
-    let lock = try folder.lock(wait: wait) { terminal.line($0) }
-    defer { lock.release() }
-    // Whatever this build writes is listed as rnnbook's, so that `clean` removes it and only it.
-    defer { folder.recordWritten(since: before) }
-    if pages { try folder.claim(builder.settings.edition) }
-    var outcome = try builder.build(files, jobs: jobs, writeResults: pages, terminal: terminal)
-    guard pages else { return outcome }
-    var renderer = SiteRenderer()
-    renderer.edition = builder.settings.edition
-    renderer.printBook = printer != nil
-    do { try renderer.render(chapters: site(outcome), to: output) }
-    catch { outcome.failures.append(describe(error)) }
-    if let printer {
-        terminal.status("printing the book to \(output.lastPathComponent)/book.pdf")
-        do {
-            try printer.print(html: output.appendingPathComponent("book-print.html"), to: output.appendingPathComponent("book.pdf"))
-            terminal.clear()
-            terminal.line("wrote \(output.lastPathComponent)/book.pdf")
-        } catch { terminal.clear(); outcome.failures.append(describe(error)) }
-    }
-    return outcome
+/// Runs `body`, a BookKit call: its `UsageError` is a usage error here (exit 2, with the usage
+/// line), and a failed status exits 1 (the reasons are printed already).
+func bookCommand(_ body: () throws -> BookStatus) throws {
+    let status: BookStatus
+    do { status = try body() } catch let error as UsageError { throw ValidationError(error.description) }
+    if status == .failed { throw ExitCode(1) }
 }
 
 struct Build: ParsableCommand {
@@ -175,7 +103,11 @@ struct Build: ParsableCommand {
     var edition: Edition = .instructor
     @Flag(help: "Also print the whole book to book.pdf (book-print.html through headless Chromium).")
     var pdf = false
-    func run() throws { try runBook(options, pages: true, edition: edition, pdf: pdf) }
+    func run() throws {
+        var request = options.request(pages: true, edition: edition)
+        request.pdf = pdf
+        try bookCommand { try BookPipeline(request).run(terminal: Terminal()) }
+    }
 }
 
 extension Edition: ExpressibleByArgument {}

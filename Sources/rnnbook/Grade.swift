@@ -57,65 +57,19 @@ struct Grade: ParsableCommand {
     }
 
     func run() throws {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let chapterURL = URL(fileURLWithPath: chapter, relativeTo: cwd).standardizedFileURL
-        guard FileManager.default.fileExists(atPath: chapterURL.path) else { throw ValidationError("no such chapter: \(chapter)") }
-        if template {
-            do {
-                let parsed = try ChapterParser().parse(contentsOf: chapterURL, displayPath: chapter)
-                guard !parsed.gradableExercises.isEmpty else { throw ValidationError("\(chapter) has no exercise with a solution and checks") }
-                print(parsed.submissionTemplate, terminator: "")
-                return
-            } catch let error as BookError {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
-                throw ExitCode(1)
-            }
-        }
-        let files: [(url: URL, displayPath: String)]
-        do { files = try Submission.files(submissions) } catch let error as UsageError { throw ValidationError(error.description) }
-        if files.isEmpty { throw ValidationError("no .md or .swift submission files in \(submissions.joined(separator: " "))") }
-
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-grade-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        var settings = BuildSettings(bookRoot: cwd, outputDirectory: scratch)
-        settings.profile = profile
-        settings.overrides = RunOptions.overrides(assignments)
-        settings.seed = seed
-        settings.timeout = timeout
-        settings.memoryLimitMB = memory
-        settings.productKernels = EngineInfo.productKernels
-        if !trustedSubmissions {
-            // The sandbox sees the data folder only through RNNBOOK_DATA (it has no home and no
-            // network): the runner fetches and verifies a chapter's declared data outside it and
-            // hands the folder over as RNNBOOK_DATA (the download cache when RNNBOOK_DATA is unset).
-            switch Sandbox.probe() {
-            case .success(let sandbox): settings.sandbox = sandbox
-            case .failure(let why):
-                FileHandle.standardError.write(Data("""
-                    error: grade runs each submission in a sandbox, which cannot be set up on this machine: \(why)
-                    Fix it, or pass --trusted-submissions to run the submissions with your own rights (only for code you trust).
-
-                    """.utf8))
-                throw ExitCode(1)
-            }
-        }
-        let report: Grader.Report
-        do {
-            report = try Grader(settings: settings).grade(chapterURL: chapterURL, displayPath: chapter, submissions: files,
-                                                          only: exercises, parallel: jobs, terminal: Terminal())
-        } catch let error as UsageError {
-            throw ValidationError(error.description)
-        } catch let error as BookError {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } else {
-            print(report.text, terminator: "")
-        }
-        if !report.allPassed { throw ExitCode(1) }
+        var request = GradeRequest(bookRoot: URL(fileURLWithPath: FileManager.default.currentDirectoryPath), chapter: chapter)
+        request.submissions = submissions
+        request.exercises = exercises
+        request.template = template
+        request.json = json
+        request.profile = profile
+        request.overrides = RunOptions.overrides(assignments)
+        request.seed = seed
+        request.timeout = timeout
+        request.memoryLimitMB = memory
+        request.jobs = jobs
+        request.productKernels = EngineInfo.productKernels
+        request.trustedSubmissions = trustedSubmissions
+        try bookCommand { try Grading.run(request, terminal: Terminal()) }
     }
 }

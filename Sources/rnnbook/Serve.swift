@@ -1,7 +1,6 @@
 import ArgumentParser
 import BookKit
 import BookServe
-import Foundation
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,52 +17,6 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let terminal = Terminal()
-        let settings = options.settings()
-        let builder = BookBuilder(settings: settings)
-        // Usage errors first, before the port is taken or anything is written.
-        _ = try chapterFiles(options, builder: builder, terminal: terminal)
-
-        let state = LiveState()
-        let hub = EventHub()
-        let server = LiveServer(port: UInt16(port), handler: BookHandler(output: settings.outputDirectory, state: state, hub: hub),
-                                report: { terminal.line($0) })
-        let actual = try server.startBlocking()
-        terminal.line("serving http://127.0.0.1:\(actual)/ (Ctrl-C stops); building the book…")
-
-        let runner = try? ChapterRunner(settings: settings)
-        let hooks = ServeSession.Hooks(
-            chapterFiles: { [options] in
-                // The first build uses the files checked above; later ones find the chapters again.
-                let files = try builder.chapterFiles(options.paths)
-                if files.isEmpty { throw BookError("no chapters left in \(options.paths.isEmpty ? "chapters/" : options.paths.joined(separator: " "))") }
-                return files
-            },
-            build: { [options] files, others, site in
-                var b = builder
-                b.otherChapters = others
-                return try buildChapters(files, with: b, jobs: options.jobs, wait: !options.noWait, pages: true,
-                                         terminal: terminal, site: site)
-            },
-            fullSite: builder.siteChapters,
-            inputFiles: { runner?.inputFiles(of: $0) ?? [] })
-        let session = ServeSession(hooks: hooks, state: state, hub: hub, terminal: terminal,
-                                   folders: watchedFolders())
-        let baseline = session.buildAll()
-        terminal.line("watching \(session.watchedFiles.count) files; open http://127.0.0.1:\(actual)/")
-        // Runs until Ctrl-C or SIGTERM: the interrupt handler stops every chapter program and exits.
-        session.watch(from: baseline)
-    }
-
-    /// The folders named on the command line (or `chapters/`), listed on every poll for chapters
-    /// added or removed; single chapter files are watched as files.
-    func watchedFolders() -> [URL] {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let paths = options.paths.isEmpty ? ["chapters"] : options.paths
-        return paths.compactMap { p in
-            let url = URL(fileURLWithPath: p, relativeTo: cwd).standardizedFileURL
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue ? url : nil
-        }
+        try bookCommand { try ServeSession.serve(options.request(pages: true), port: UInt16(port), terminal: Terminal()) }
     }
 }

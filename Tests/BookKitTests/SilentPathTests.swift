@@ -166,8 +166,10 @@ struct SilentPathTests {
         let builder = BookBuilder(settings: BuildSettings(bookRoot: root, outputDirectory: root.appendingPathComponent("output")))
         let files = try builder.chapterFiles([])
         #expect(files.map(\.displayPath) == ["chapters/01-a.md", "chapters/02-b.md"])
+        // The site is made from the book the build parsed (01-a, named, did not parse), not read again.
+        let book = ParsedBook.load(selected: [files[0]], others: files)
         let failed = BookBuilder.Outcome(chapters: [], failures: ["chapters/01-a.md:3:1: error: figure not found"],
-                                         builtPaths: ["chapters/01-a.md"])
+                                         builtPaths: ["chapters/01-a.md"], book: book)
         #expect(builder.siteChapters(failed).map(\.chapter.slug) == ["02-b"])
     }
 

@@ -79,9 +79,10 @@ public struct ChapterLabels: Sendable {
     }
 
     /// The labels of chapter `source` read without parsing the chapter: its maths and `{#…}`
-    /// labels are lifted (front matter, Markdown and code are not parsed), so that a build of
-    /// one chapter does not pay for parsing every other. A label the full parse would refuse
-    /// (`{#sec-…}` not ending a heading) counts here; that chapter's own build reports it.
+    /// labels are lifted (front matter, Markdown and code are not parsed), so that another
+    /// chapter that does not parse still lends its labels to a build (see `ParsedBook.labels()`).
+    /// A label the full parse would refuse (`{#sec-…}` not ending a heading) counts here; that
+    /// chapter's own build reports it.
     public init(scanning source: String, path: String) throws {
         self.path = path
         slug = ((path as NSString).lastPathComponent as NSString).deletingPathExtension

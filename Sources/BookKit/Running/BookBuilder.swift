@@ -7,7 +7,8 @@ public struct ChapterFile: Sendable {
     public var displayPath: String
 }
 
-/// Finds, parses, runs and writes chapters: what `rnnbook build` and `check` do.
+/// Finds, runs and writes chapters: the stages of `BookPipeline` that run a book
+/// `ParsedBook` parsed (what `rnnbook build`, `check` and `serve` do).
 public struct BookBuilder: Sendable {
     public var settings: BuildSettings
     /// The book's chapters outside this build whose params and profiles `--set` and `--profile`
@@ -72,26 +73,23 @@ public struct BookBuilder: Sendable {
         public var builtPaths: Set<String> = []
         /// Why a chapter file of this build did not parse, by its path relative to the book root.
         public var parseErrors: [String: BookError] = [:]
+        /// The book this build parsed (its chapters and the book's others): the site's other pages come from it.
+        public var book = ParsedBook()
         public var allPassed: Bool { failures.isEmpty }
+        public init(chapters: [(chapter: Chapter, result: ChapterResult?)], failures: [String], builtPaths: Set<String> = [],
+                    parseErrors: [String: BookError] = [:], book: ParsedBook = ParsedBook()) {
+            self.chapters = chapters; self.failures = failures; self.builtPaths = builtPaths
+            self.parseErrors = parseErrors; self.book = book
+        }
     }
 
-    /// Parses and runs `files` with up to `jobs` chapters at a time; writes JSON (unless `writeResults` is false).
-    public func build(_ files: [ChapterFile], jobs: Int, writeResults: Bool, terminal: Terminal) throws -> Outcome {
-        var parsed: [(ChapterFile, Result<(Chapter, String), BookError>)] = []
-        for file in files {
-            do {
-                let source = try readBoundedText(file.url, displayPath: file.displayPath, what: "chapter")
-                let chapter = try ChapterParser().parse(source: source, path: file.displayPath,
-                                                        baseDirectory: file.url.deletingLastPathComponent())
-                parsed.append((file, .success((chapter, source))))
-            } catch let error as BookError {
-                parsed.append((file, .failure(error)))
-            } catch {
-                parsed.append((file, .failure(BookError("cannot read: \(error.localizedDescription)", at: SourceLocation(file: file.displayPath, line: 1)))))
-            }
-        }
-        parsed = resolveCrossReferences(parsed)
-        try validateOverrides(parsed.compactMap { try? $0.1.get().0 })
+    /// Runs the chapters `book` selects (parsed once, by `ParsedBook.load`) with up to `jobs` at a
+    /// time, after failing those whose cross-references do not resolve. Writes nothing: see
+    /// `writeResults(of:)`.
+    public func build(_ book: ParsedBook, jobs: Int, terminal: Terminal) throws -> Outcome {
+        let book = book.resolvingCrossReferences()
+        let parsed = book.selected
+        try validateOverrides(parsed.compactMap { try? $0.chapter.get() })
 
         let runner = try ChapterRunner(settings: settings)
         let engine = runner.toolchain.engineIdentity
@@ -99,9 +97,10 @@ public struct BookBuilder: Sendable {
         let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
         let group = DispatchGroup()
         let semaphore = DispatchSemaphore(value: max(1, jobs))
-        terminal.number(chapters: parsed.compactMap { file, p in if case .success = p { file.displayPath } else { nil } })
-        for (i, (file, parsedChapter)) in parsed.enumerated() {
-            guard case .success(let (chapter, source)) = parsedChapter else { continue }
+        terminal.number(chapters: parsed.compactMap { entry in if case .success = entry.chapter { entry.file.displayPath } else { nil } })
+        for (i, entry) in parsed.enumerated() {
+            guard case .success(let chapter) = entry.chapter, let source = entry.source else { continue }
+            let file = entry.file
             semaphore.wait()
             group.enter()
             queue.async {
@@ -116,22 +115,26 @@ public struct BookBuilder: Sendable {
         }
         group.wait()
 
-        var outcome = Outcome(chapters: [], failures: [], builtPaths: Set(files.map(\.displayPath)))
-        for (i, (file, parsedChapter)) in parsed.enumerated() {
-            switch parsedChapter {
+        var outcome = Outcome(chapters: [], failures: [], builtPaths: Set(parsed.map(\.file.displayPath)), book: book)
+        for (i, entry) in parsed.enumerated() {
+            switch entry.chapter {
             case .failure(let error):
                 outcome.failures.append(error.description)
-                outcome.parseErrors[file.displayPath] = error
-            case .success(let (chapter, _)):
+                outcome.parseErrors[entry.file.displayPath] = error
+            case .success(let chapter):
                 let result = results.get(i)
                 outcome.chapters.append((chapter, result))
-                if let result {
-                    outcome.failures += result.failures.map(\.description)
-                    if writeResults, let published = settings.edition.view(of: result, chapter: chapter) { try write(published, slug: chapter.slug) }
-                }
+                if let result { outcome.failures += result.failures.map(\.description) }
             }
         }
         return outcome
+    }
+
+    /// Writes each result of `outcome` as the edition publishes it to `output/<slug>.json`.
+    public func writeResults(of outcome: Outcome) throws {
+        for (chapter, result) in outcome.chapters {
+            if let result, let published = settings.edition.view(of: result, chapter: chapter) { try write(published, slug: chapter.slug) }
+        }
     }
 
     /// What happened to a chapter in this build, for its summary line: restored from the cache,
@@ -175,52 +178,22 @@ public struct BookBuilder: Sendable {
     }
 
     /// Every chapter of the book for the site: those just built with their new results, the
-    /// others (when only some chapters were named) with their last results from the output folder,
-    /// so that a partial build never shrinks the table of contents.
+    /// book's others (when only some chapters were named) as the build parsed them, with their
+    /// last results from the output folder, so that a partial build never shrinks the table of
+    /// contents. Reads no chapter again.
     public func siteChapters(_ outcome: Outcome) -> [(chapter: Chapter, result: ChapterResult?)] {
         var bySlug: [String: (chapter: Chapter, result: ChapterResult?)] = [:]
         for item in outcome.chapters { bySlug[item.chapter.slug] = item }
-        for file in (try? chapterFiles([])) ?? [] {
-            let slug = file.url.deletingPathExtension().lastPathComponent
+        for entry in outcome.book.others {
+            let slug = entry.file.url.deletingPathExtension().lastPathComponent
             // A chapter of this build that did not parse keeps no page: its error is in the failures.
-            guard bySlug[slug] == nil, !outcome.builtPaths.contains(file.displayPath),
-                  let source = try? readBoundedText(file.url, displayPath: file.displayPath, what: "chapter"),
-                  let chapter = try? ChapterParser().parse(source: source, path: file.displayPath,
-                                                           baseDirectory: file.url.deletingLastPathComponent()) else { continue }
+            guard bySlug[slug] == nil, !outcome.builtPaths.contains(entry.file.displayPath),
+                  case .success(let chapter) = entry.chapter else { continue }
             let json = settings.outputDirectory.appendingPathComponent("\(chapter.slug).json")
             let previous = (try? Data(contentsOf: json)).flatMap { try? resultDecoder().decode(ChapterResult.self, from: $0) }
             bySlug[chapter.slug] = (chapter, previous)
         }
         return bySlug.keys.sorted().map { bySlug[$0]! }
-    }
-
-    /// Fails each parsed chapter whose `@eq-`/`@sec-`/`@fig-` references do not resolve in the
-    /// whole book: the chapters of this build and, for a partial build, the book's other chapters.
-    func resolveCrossReferences(_ parsed: [(ChapterFile, Result<(Chapter, String), BookError>)]) -> [(ChapterFile, Result<(Chapter, String), BookError>)] {
-        var book = parsed.compactMap { try? $0.1.get().0 }.map(ChapterLabels.init)
-        var unknown = parsed.compactMap { file, r -> (path: String, why: String)? in
-            if case .failure = r { (file.displayPath, "did not parse") } else { nil }
-        }
-        // The other chapters give only their labels (see ChapterLabels), and one over the size
-        // limit is refused from its size: neither a huge nor a broken chapter holds this build up.
-        let built = Set(parsed.map(\.0.displayPath))
-        for file in (try? chapterFiles([])) ?? [] where !built.contains(file.displayPath) {
-            let source: String
-            do { source = try readBoundedText(file.url, displayPath: file.displayPath, what: "chapter") } catch {
-                unknown.append((file.displayPath, "could not be read (\((error as? BookError)?.message ?? describe(error)))"))
-                continue
-            }
-            do { book.append(try ChapterLabels(scanning: source, path: file.displayPath)) } catch {
-                unknown.append((file.displayPath, "did not parse"))
-            }
-        }
-        return parsed.map { file, result in
-            guard case .success(let (chapter, _)) = result else { return (file, result) }
-            do { try CrossReferences.check(chapter, labels: book, unknown: unknown) } catch let error as BookError {
-                return (file, .failure(error))
-            } catch { return (file, .failure(BookError(describe(error)))) }
-            return (file, result)
-        }
     }
 
     /// `--set` keys must be params of at least one selected chapter.
