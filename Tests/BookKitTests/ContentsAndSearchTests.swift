@@ -71,7 +71,7 @@ struct ContentsAndSearchTests {
         let words = (1...80).map { "w\($0)" }.joined(separator: " ")
         let chapter = try ChapterParser().parse(source: words + "\n", path: "chapters/a.md")
         let outline = BookOutline(title: "", chapters: [], targets: CrossReferenceTargets([chapter]))
-        let summary = IndexPage.summaryHTML(chapter, result: nil, outline: outline, position: 0)
+        let summary = IndexPage.summaryHTML(chapter, result: nil, outline: outline, position: 0).markup
         #expect(summary.hasPrefix("w1 w2 ") && summary.hasSuffix("w60 …"))
         // One that stops before display maths says it goes on.
         let stops = try ChapterParser().parse(source: "The loss is\n\n$$L = 1$$\n", path: "chapters/b.md")

@@ -13,9 +13,9 @@ enum IndexPage {
         let ran = totals.reduce(0) { $0 + $1.ran }, passedChecks = totals.reduce(0) { $0 + $1.passed }
         let notChecked = totals.reduce(0) { $0 + $1.notChecked }
         let allRan = results.count == chapters.count
-        var out = Layout.head(title: title)
+        var out = HTML(trusted: Layout.head(title: title))
         out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">"
-        out += "<h1>\(HTMLText.escape(title))</h1>"
+        out += "<h1>\(title)</h1>"
         // Say exactly what was checked, by kind, and what was not: never "every claim".
         let summary = chapters.reduce(CheckSummary()) { sum, item in
             item.result == nil ? sum : sum + CheckSummary(chapter: item.chapter, result: item.result)
@@ -25,37 +25,37 @@ enum IndexPage {
         if notChecked > 0 { lede += "; \(notChecked) shown but not checked in this build (each says why on its page)" }
         if !allRan { lede += "; \(chapters.count - results.count) chapter\(chapters.count - results.count == 1 ? " was" : "s were") not run" }
         lede += "."
-        out += "<p class=\"lede\">\(HTMLText.escape(lede))</p>"
+        out += "<p class=\"lede\">\(lede)</p>"
         out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(passedChecks) of \(ran) checks passed"
         if notChecked > 0 { out += " · \(notChecked) not checked in this build" }
         let profiles = Set(results.map(\.profile))
-        if !profiles.isEmpty { out += " · profile \(HTMLText.escape(profiles.sorted().joined(separator: ", ")))" }
-        out += "</p>" + SearchIndex.box + "</header>"
+        if !profiles.isEmpty { out += " · profile \(profiles.sorted().joined(separator: ", "))" }
+        out += "</p>" + HTML(trusted: SearchIndex.box) + "</header>"
         out += contents(chapters)
         out += buildInfo(results)
-        out += References.bookSection(chapters.map(\.chapter))
-        out += "</main></div>" + Layout.foot
-        return out
+        out += HTML(trusted: References.bookSection(chapters.map(\.chapter)))
+        out += "</main></div>"
+        return out.markup + Layout.foot
     }
 
     /// One row per chapter (title, summary, verdict, checks, exercises, run time) and the book's totals.
-    static func contents(_ chapters: [(chapter: Chapter, result: ChapterResult?)]) -> String {
+    static func contents(_ chapters: [(chapter: Chapter, result: ChapterResult?)]) -> HTML {
         let exercises = chapters.map { exerciseCount(of: $0.chapter) }
         let showExercises = exercises.contains { $0 != nil }
         let outline = BookOutline(title: "", chapters: chapters.map { ($0.chapter.slug, $0.chapter.title, $0.result?.status.rawValue ?? "notrun") },
                                   targets: CrossReferenceTargets(chapters.map(\.chapter)))
-        var out = "<nav aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th>"
-        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num\">Exercises</th>" : "") + "<th class=\"num runtime\">Run time</th></tr></thead><tbody>"
+        var out: HTML = "<nav aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th>"
+        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num\">Exercises</th>" as HTML : "") + "<th class=\"num runtime\">Run time</th></tr></thead><tbody>"
         for (i, item) in chapters.enumerated() {
             let c = item.chapter
-            out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.escape(HTMLText.pageHref(c.slug)))\">\(HTMLText.escape(c.title))</a>"
+            out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.pageHref(c.slug))\">\(c.title)</a>"
             let summary = summaryHTML(c, result: item.result, outline: outline, position: i)
             if !summary.isEmpty { out += "<p class=\"chapter-summary\">\(summary)</p>" }
             out += "</td>"
             if let r = item.result {
                 out += "<td><span class=\"status \(r.status.rawValue)\">\(r.status.rawValue)</span>"
                 if r.cached { out += " <span class=\"status cached\">cached</span>" }
-                out += "</td><td class=\"num\" title=\"\(HTMLText.escape(CheckSummary(chapter: c, result: r).sentence))\">\(counts(r.checkTotals))</td>"
+                out += "</td><td class=\"num\" title=\"\(CheckSummary(chapter: c, result: r).sentence)\">\(counts(r.checkTotals))</td>"
             } else {
                 out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td>"
             }
@@ -77,9 +77,9 @@ enum IndexPage {
         return out + "</table></nav>"
     }
 
-    static func counts(_ totals: (ran: Int, passed: Int, notChecked: Int)) -> String {
+    static func counts(_ totals: (ran: Int, passed: Int, notChecked: Int)) -> HTML {
         let bad = totals.ran - totals.passed
-        var out = "<span class=\"count pass\" title=\"checks passed\">✓ \(totals.passed)</span>"
+        var out: HTML = "<span class=\"count pass\" title=\"checks passed\">✓ \(totals.passed)</span>"
         out += bad > 0 ? " <span class=\"count fail\" title=\"checks failed\">✗ \(bad)</span>" : ""
         out += totals.notChecked > 0 ? " <span class=\"count unchecked\" title=\"shown but not checked in this build\">– \(totals.notChecked)</span>" : ""
         return out
@@ -87,9 +87,9 @@ enum IndexPage {
 
     /// The chapter's front matter `summary:`, else its first paragraph as text with its inline
     /// maths kept (KaTeX sets it), cut at about 60 words.
-    static func summaryHTML(_ chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) -> String {
-        if let summary = chapter.summary { return HTMLText.escape(summary) }
-        guard let paragraph = firstParagraph(chapter) else { return "" }
+    static func summaryHTML(_ chapter: Chapter, result: ChapterResult?, outline: BookOutline, position: Int) -> HTML {
+        if let summary = chapter.summary { return "\(summary)" }
+        guard let paragraph = firstParagraph(chapter) else { return .empty }
         let page = ChapterPage(chapter: chapter, result: result, outline: outline, position: position)
         // Words made of text and maths: a formula glued to a comma stays one word with it.
         enum Piece { case text(String), math(String) }
@@ -122,8 +122,8 @@ enum IndexPage {
         let text = words.map { word in
             word.map { piece in
                 switch piece {
-                case .text(let t): HTMLText.escape(t)
-                case .math(let tex): "<span class=\"math inline\">\\(\(HTMLText.escape(tex))\\)</span>"
+                case .text(let t): "\(t)" as HTML
+                case .math(let tex): "<span class=\"math inline\">\\(\(tex)\\)</span>"
                 }
             }.joined()
         }.joined(separator: " ")
@@ -144,7 +144,7 @@ enum IndexPage {
     }
 
     /// What the pages were built with: profile, seed, engine, CPU and kernel path, versions.
-    static func buildInfo(_ results: [ChapterResult]) -> String {
+    static func buildInfo(_ results: [ChapterResult]) -> HTML {
         guard let first = results.first else { return "" }
         func distinct(_ values: [String?]) -> String {
             let set = Array(Set(values.compactMap { $0 })).sorted()
@@ -162,8 +162,8 @@ enum IndexPage {
         if let from = started.first, let to = started.last { rows.append(("run", from == to ? from : "\(from) to \(to)")) }
         let cached = results.filter(\.cached).count
         if cached > 0 { rows.append(("cache", "\(cached) of \(results.count) results come from an earlier run with the same inputs")) }
-        var out = "<footer class=\"run-info build-info\"><h2>About this build</h2><dl>"
-        for (k, v) in rows { out += "<dt>\(HTMLText.escape(k))</dt><dd>\(HTMLText.escape(v))</dd>" }
+        var out: HTML = "<footer class=\"run-info build-info\"><h2>About this build</h2><dl>"
+        for (k, v) in rows { out += "<dt>\(k)</dt><dd>\(v)</dd>" }
         return out + "</dl></footer>"
     }
 }
