@@ -15,7 +15,8 @@ func kernelFlags(cpu: String) -> [SwiftSetting] { [.unsafeFlags(["-O"], .when(co
 
 let package = Package(
     name: "rnnbook",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization's Mutex (shared state) is there from 15 on.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rnnbook", targets: ["rnnbook"]),
         // Chapter programs link this one dynamic library (Engine + MathCheck + BookRuntime),
