@@ -54,8 +54,10 @@ let package = Package(
         .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
+        // The one way rnnbook starts a program: fork + exec under a keeper, limits, timeouts, peak memory.
+        .target(name: "ProcessRunner"),
         .target(name: "BookKit", dependencies: [
-            "CCmark", "BookProtocol",
+            "CCmark", "BookProtocol", "ProcessRunner",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
