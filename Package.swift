@@ -70,10 +70,13 @@ let package = Package(
             "BookKit", "Engine", "BookServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels"]),
+        // What the test targets share: running the rnnbook binary and other programs.
+        .target(name: "TestSupport", dependencies: ["ProcessRunner"], path: "Tests/TestSupport"),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels", "TestSupport"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
-        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook"]),
-        .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
+        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "Engine", "rnnbook", "TestSupport"]),
+        .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
