@@ -62,8 +62,17 @@ struct FaultTests {
         q.executableURL = URL(fileURLWithPath: "/bin/sleep")
         q.arguments = ["784.\(m)"]
         try! q.run()
-        Thread.sleep(forTimeInterval: 1)  // time for sh to start its children
-        print("started")
+        // Until all four sleeps run (sh starts them in its own time), so that each has left
+        // the group before the block ends; a minute at most.
+        func sleeping(_ n: Int) -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).contains { entry in
+                let args = ((try? String(contentsOfFile: "/proc/\\(entry)/cmdline", encoding: .utf8)) ?? "").split(separator: "\\0")
+                return args.count == 2 && args[0].hasSuffix("sleep") && args[1] == "\\(n).\(m)"
+            }
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !(781...784).allSatisfy(sleeping) && Date() < deadline { usleep(10_000) }
+        print((781...784).allSatisfy(sleeping) ? "started" : "not started")
         ```
         """)
         let run = try book.run("build")
