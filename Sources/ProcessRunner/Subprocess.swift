@@ -54,8 +54,9 @@ public func formatSeconds(_ s: Double) -> String { s < 10 ? String(format: "%.2f
 /// `inherited`), so that nothing it starts outlives it.
 ///
 /// Containment: the program is not our child but our grandchild. We fork a tiny *keeper*
-/// process (a fork of rnnbook that never execs and makes only system calls) which
-/// - asks for SIGKILL when rnnbook's forking thread dies (`PR_SET_PDEATHSIG`), and
+/// process (a fork of this process, rnnbook or a test, that never execs and makes only system
+/// calls) which
+/// - asks for SIGKILL when our forking thread dies (`PR_SET_PDEATHSIG`), and
 /// - becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`), then forks the program in a new
 ///   process group, itself with `PR_SET_PDEATHSIG` = SIGKILL, and execs it.
 /// Every orphan below the program (a `Process` child, something that called `setsid` or
@@ -65,6 +66,9 @@ public func formatSeconds(_ s: Double) -> String { s < 10 ? String(format: "%.2f
 /// exit means the whole tree is gone. To stop a run we kill the program's group, then kill
 /// the keeper's children (read from /proc) round after round until the keeper exits. Each
 /// run has its own keeper, so with `--jobs 2` stopping one chapter never touches the other.
+/// As it never execs, a keeper holds a copy of every descriptor we had open when it was forked,
+/// close-on-exec or not, until it exits: a pipe's write end shared with another run's keeper
+/// does not show end of file when we close ours.
 ///
 /// With `containment = .programOnly` (for tests of a program that must contain its own
 /// children, such as rnnbook itself) the keeper is no subreaper and nothing but the program is
@@ -282,10 +286,10 @@ private struct KeeperPlan {
 /// The keeper, in the child of `fork`: system calls only, on memory prepared by the parent.
 private func keeperMain(_ plan: KeeperPlan) -> Never {
     _ = plan.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
-    if getppid() != plan.parent { _exit(125) }  // rnnbook died before the line above
+    if getppid() != plan.parent { _exit(125) }  // our process died before the line above
     if plan.subreaper { _ = plan.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
-    // Out of rnnbook's group (a terminal's Ctrl-C is rnnbook's to handle), deaf to the signals
-    // rnnbook handles; SIGCHLD at its default so that waitpid sees children.
+    // Out of our process group (a terminal's Ctrl-C is ours to handle), deaf to the signals
+    // we handle; SIGCHLD at its default so that waitpid sees children.
     setpgid(0, 0)
     signal(SIGINT, SIG_IGN); signal(SIGTERM, SIG_IGN); signal(SIGHUP, SIG_IGN); signal(SIGPIPE, SIG_IGN)
     signal(SIGCHLD, SIG_DFL)
@@ -387,8 +391,8 @@ func stopTree(_ run: ChildRegistry.Run, ownKeeper: Bool) {
     }
 }
 
-/// Runs we started, so that Ctrl-C, SIGTERM or SIGHUP to rnnbook kills them rather than
-/// orphaning them.
+/// Runs we started, so that Ctrl-C, SIGTERM or SIGHUP to this process (see
+/// `installInterruptHandler`) kills them rather than orphaning them.
 final class ChildRegistry: Sendable {
     struct Run: Hashable { var keeper: pid_t; var group: pid_t }
     static let shared = ChildRegistry()
