@@ -15,7 +15,8 @@ func kernelFlags(cpu: String) -> [SwiftSetting] { [.unsafeFlags(["-O"], .when(co
 
 let package = Package(
     name: "rnnbook",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization's Mutex (shared state) is there from 15 on.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rnnbook", targets: ["rnnbook"]),
         // Chapter programs link this one dynamic library (Engine + MathCheck + BookRuntime),
@@ -61,8 +62,10 @@ let package = Package(
         .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),
+        // The one way rnnbook starts a program: fork + exec under a keeper, limits, timeouts, peak memory.
+        .target(name: "ProcessRunner"),
         .target(name: "BookKit", dependencies: [
-            "CCmark", "BookProtocol", "BookData",
+            "CCmark", "BookProtocol", "BookData", "ProcessRunner",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -75,14 +78,17 @@ let package = Package(
             "BookKit", "Engine", "EngineBench", "BookServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels", "BookData"]),
+        // What the test targets share: running the rnnbook binary and other programs.
+        .target(name: "TestSupport", dependencies: ["ProcessRunner"], path: "Tests/TestSupport"),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels", "BookData", "TestSupport"]),
         .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),
         // The chapter-facing API in-process, against a context whose sealed channel is in memory.
         .testTarget(name: "BookRuntimeTests", dependencies: ["BookRuntime", "BookProtocol", "Engine"]),
-        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "BookData", "Engine", "rnnbook"]),
-        .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol"]),
+        .testTarget(name: "BookKitTests", dependencies: ["BookKit", "BookProtocol", "BookData", "Engine", "rnnbook", "TestSupport"]),
+        .testTarget(name: "BookServeTests", dependencies: ["BookServe", "BookKit", "BookProtocol", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

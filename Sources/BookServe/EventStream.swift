@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import Synchronization
 
 /// One server-sent event, framed as the EventSource specification reads it: an `event:` line,
 /// one `data:` line per line of data (a bare CR or CRLF also ends a line there, so every line
@@ -29,9 +30,8 @@ public struct ServerSentEvent: Equatable, Sendable {
 }
 
 /// The open event streams (one per open page) and what is broadcast to them.
-public final class EventHub: @unchecked Sendable {
-    private let lock = NSLock()
-    private var clients: [UUID: AsyncStream<Data>.Continuation] = [:]
+public final class EventHub: Sendable {
+    private let clients = Mutex<[UUID: AsyncStream<Data>.Continuation]>([:])
 
     public init() {}
 
@@ -43,20 +43,20 @@ public final class EventHub: @unchecked Sendable {
         // EventSource reconnects after `retry` milliseconds when the server restarts.
         continuation.yield(Data("retry: 1000\n\n".utf8))
         for event in first { continuation.yield(Data(event.encoded.utf8)) }
-        lock.withLock { clients[id] = continuation }
+        clients.withLock { $0[id] = continuation }
         return stream
     }
 
-    private func remove(_ id: UUID) { _ = lock.withLock { clients.removeValue(forKey: id) } }
+    private func remove(_ id: UUID) { _ = clients.withLock { $0.removeValue(forKey: id) } }
 
-    public var count: Int { lock.withLock { clients.count } }
+    public var count: Int { clients.withLock { $0.count } }
 
     public func broadcast(_ event: ServerSentEvent) { send(Data(event.encoded.utf8)) }
 
     public func keepAlive() { send(Data(ServerSentEvent.keepAlive.utf8)) }
 
     private func send(_ data: Data) {
-        for client in lock.withLock({ Array(clients.values) }) { client.yield(data) }
+        for client in clients.withLock({ Array($0.values) }) { client.yield(data) }
     }
 }
 

@@ -2,6 +2,7 @@ import BookKit
 import FlyingFox
 import FlyingSocks
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -480,31 +481,29 @@ actor ConnectionSlots {
 }
 
 /// A value behind a lock.
-final class Guarded<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func set(_ v: Value) { lock.withLock { value = v } }
-    func get() -> Value { lock.withLock { value } }
+final class Guarded<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func set(_ v: Value) { value.withLock { $0 = v } }
+    func get() -> Value { value.withLock { $0 } }
 }
 
 extension Guarded {
     func take<T>() -> T? where Value == T? {
-        lock.withLock { defer { value = nil }; return value }
+        value.withLock { v in defer { v = nil }; return v }
     }
 }
 
 /// The outcome of `start()`, handed from its task to the calling thread.
-private final class StartOutcome: @unchecked Sendable {
-    private let lock = NSLock()
+private final class StartOutcome: Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var result: Result<UInt16, any Error>?
+    private let result = Mutex<Result<UInt16, any Error>?>(nil)
     func finish(_ r: Result<UInt16, any Error>) {
-        lock.withLock { result = r }
+        result.withLock { $0 = r }
         done.signal()
     }
     func wait() -> Result<UInt16, any Error> {
         done.wait()
-        return lock.withLock { result! }
+        return result.withLock { $0! }
     }
 }

@@ -1,6 +1,7 @@
 import BookKit
 import BookProtocol
 import Foundation
+import Synchronization
 
 /// A problem of the last build, as the page shows it: where (a Markdown place, when known) and what.
 public struct ShownFinding: Equatable, Sendable {
@@ -42,48 +43,50 @@ public struct LiveChapter: Equatable, Sendable {
 
 /// The chapters and their latest findings, shared by the build loop (which writes) and the
 /// server's connections (which read).
-public final class LiveState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var chapters: [String: LiveChapter] = [:]
-    private var problems: [String] = []
-    private var indexGeneration = 0
-    /// Generations count up from the start time in milliseconds, so that a page left open from
-    /// an earlier `serve` sees a newer generation and reloads.
-    private var counter = Int(Date().timeIntervalSince1970 * 1000)
+public final class LiveState: Sendable {
+    private struct Contents {
+        var chapters: [String: LiveChapter] = [:]
+        var problems: [String] = []
+        var indexGeneration = 0
+        /// Generations count up from the start time in milliseconds, so that a page left open from
+        /// an earlier `serve` sees a newer generation and reloads.
+        var counter = Int(Date().timeIntervalSince1970 * 1000)
+    }
+    private let contents = Mutex(Contents())
 
     public init() {}
 
-    public func chapter(slug: String) -> LiveChapter? { lock.withLock { chapters[slug] } }
-    public func chapter(path: String) -> LiveChapter? { lock.withLock { chapters.values.first { $0.path == path } } }
-    public var all: [LiveChapter] { lock.withLock { chapters.values.sorted { $0.slug < $1.slug } } }
+    public func chapter(slug: String) -> LiveChapter? { contents.withLock { $0.chapters[slug] } }
+    public func chapter(path: String) -> LiveChapter? { contents.withLock { s in s.chapters.values.first { $0.path == path } } }
+    public var all: [LiveChapter] { contents.withLock { s in s.chapters.values.sorted { $0.slug < $1.slug } } }
     /// Problems of the last build that belong to no one chapter (a page not written, a build
     /// that could not start); every page shows them.
-    public var generalProblems: [String] { lock.withLock { problems } }
+    public var generalProblems: [String] { contents.withLock { $0.problems } }
 
     /// The generation a page is served at: its chapter's, or the index's (every build changes it).
     public func generation(of page: String) -> Int {
-        lock.withLock { page == "index" ? indexGeneration : chapters[page]?.generation ?? 0 }
+        contents.withLock { page == "index" ? $0.indexGeneration : $0.chapters[page]?.generation ?? 0 }
     }
 
     /// Every page's generation, for a page that (re)connects to see whether it missed a build.
     public var generations: [String: Int] {
-        lock.withLock {
-            var g = chapters.mapValues(\.generation)
-            g["index"] = indexGeneration
+        contents.withLock {
+            var g = $0.chapters.mapValues(\.generation)
+            g["index"] = $0.indexGeneration
             return g
         }
     }
 
     /// Makes the known chapters exactly `files` (by slug), keeping what is known of each.
     public func setChapters(_ files: [(path: String, file: URL, slug: String)]) {
-        lock.withLock {
+        contents.withLock { s in
             var next: [String: LiveChapter] = [:]
             for f in files {
-                var c = chapters[f.slug] ?? LiveChapter(path: f.path, file: f.file, slug: f.slug)
+                var c = s.chapters[f.slug] ?? LiveChapter(path: f.path, file: f.file, slug: f.slug)
                 c.path = f.path; c.file = f.file
                 next[f.slug] = c
             }
-            chapters = next
+            s.chapters = next
         }
     }
 
@@ -91,24 +94,24 @@ public final class LiveState: @unchecked Sendable {
     /// `passed` is nil when the build wrote no result (the chapter did not parse, or the build
     /// could not start).
     public func finished(_ slug: String, findings: [ShownFinding], passed: Bool?, at date: Date = Date()) {
-        lock.withLock {
-            guard var c = chapters[slug] else { return }
+        contents.withLock { s in
+            guard var c = s.chapters[slug] else { return }
             c.findings = findings
             if let passed { c.lastResultPassed = passed }
             c.lastBuildWrotePage = passed != nil
             c.builtAt = date
-            counter += 1
-            c.generation = counter
-            chapters[slug] = c
+            s.counter += 1
+            c.generation = s.counter
+            s.chapters[slug] = c
         }
     }
 
     /// Records the end of a build: its general problems, and a new index.
     public func finishedBuild(problems: [String]) {
-        lock.withLock {
-            self.problems = problems
-            counter += 1
-            indexGeneration = counter
+        contents.withLock { s in
+            s.problems = problems
+            s.counter += 1
+            s.indexGeneration = s.counter
         }
     }
 }

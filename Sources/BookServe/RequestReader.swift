@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import Synchronization
 
 /// What reading one request from a connection gave.
 enum RequestRead: Sendable {
@@ -42,34 +43,36 @@ func withDeadline<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Senda
 }
 
 /// The first result of a body and its deadline; the other task is cancelled.
-final class Race<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
-    private var result: Result<T, any Error>?
-    private var tasks: [Task<Void, Never>] = []
+final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var result: Result<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+    private let state = Mutex(State())
 
     func wait(with c: CheckedContinuation<T, any Error>) {
-        let done = lock.withLock { () -> Result<T, any Error>? in
-            if result == nil { continuation = c }
-            return result
+        let done = state.withLock { s -> Result<T, any Error>? in
+            if s.result == nil { s.continuation = c }
+            return s.result
         }
         if let done { c.resume(with: done) }
     }
 
     func add(_ task: Task<Void, Never>) {
-        let finished = lock.withLock { () -> Bool in
-            if result == nil { tasks.append(task) }
-            return result != nil
+        let finished = state.withLock { s -> Bool in
+            if s.result == nil { s.tasks.append(task) }
+            return s.result != nil
         }
         if finished { task.cancel() }
     }
 
     func finish(_ r: Result<T, any Error>) {
-        let (c, running) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
-            guard result == nil else { return (nil, []) }
-            result = r
-            defer { continuation = nil; tasks = [] }
-            return (continuation, tasks)
+        let (c, running) = state.withLock { s -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard s.result == nil else { return (nil, []) }
+            s.result = r
+            defer { s.continuation = nil; s.tasks = [] }
+            return (s.continuation, s.tasks)
         }
         for t in running { t.cancel() }
         c?.resume(with: r)
@@ -190,10 +193,9 @@ enum RequestReader {
 }
 
 /// A count shared between a reading task and the one that gives up on it.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count: Int
-    init(_ start: Int = 0) { count = start }
-    func add(_ n: Int) { lock.withLock { count += n } }
-    var value: Int { lock.withLock { count } }
+final class Counter: Sendable {
+    private let count: Atomic<Int>
+    init(_ start: Int = 0) { count = Atomic(start) }
+    func add(_ n: Int) { count.wrappingAdd(n, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import BookKit
 import BookProtocol
+import TestSupport
 
 /// Exercises through the built `rnnbook`: both editions, a wrong solution, a starter that does
 /// not fit its checks, `grade` with right and wrong submissions, and the printed book.
@@ -213,16 +214,8 @@ struct ExerciseEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/05-ex.html").path))
     }
 
+    /// What `tool arguments…` prints on stdout.
     static func capture(_ tool: String, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try Program(tool, arguments).run().stdout
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import BookKit
 import BookProtocol
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +28,8 @@ struct FaultTests {
         }
     }
 
-    /// Polls `condition` every 50 ms for up to `seconds`.
+    /// Polls `condition` every 50 ms for up to `seconds`: for states that no event announces
+    /// (processes coming and going, a file filling).
     static func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -37,23 +39,9 @@ struct FaultTests {
         return condition()
     }
 
-    /// Starts `rnnbook` without waiting, output to files in the book.
-    static func start(_ book: Book, _ arguments: [String], environment extra: [String: String]) throws -> Process {
-        let p = Process()
-        p.executableURL = Book.binary
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
-        p.currentDirectoryURL = book.root
-        FileManager.default.createFile(atPath: book.root.appendingPathComponent("run.out").path, contents: nil)
-        FileManager.default.createFile(atPath: book.root.appendingPathComponent("run.err").path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: book.root.appendingPathComponent("run.out"))
-        p.standardError = try FileHandle(forWritingTo: book.root.appendingPathComponent("run.err"))
-        try p.run()
-        return p
-    }
-
-    static func waitForExit(_ p: Process, seconds: Double) -> Bool {
-        eventually(seconds) { !p.isRunning }
+    /// Starts `rnnbook` in the book without waiting.
+    static func start(_ book: Book, _ arguments: [String], environment extra: [String: String]) throws -> RunningProgram {
+        try Program(Book.binary.path, arguments, environment: extra, workingDirectory: book.root.path).start()
     }
 
     @Test func processChildrenThatLeaveTheGroupDieWithTheBlock() throws {
@@ -74,8 +62,17 @@ struct FaultTests {
         q.executableURL = URL(fileURLWithPath: "/bin/sleep")
         q.arguments = ["784.\(m)"]
         try! q.run()
-        Thread.sleep(forTimeInterval: 1)  // time for sh to start its children
-        print("started")
+        // Until all four sleeps run (sh starts them in its own time), so that each has left
+        // the group before the block ends; a minute at most.
+        func sleeping(_ n: Int) -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).contains { entry in
+                let args = ((try? String(contentsOfFile: "/proc/\\(entry)/cmdline", encoding: .utf8)) ?? "").split(separator: "\\0")
+                return args.count == 2 && args[0].hasSuffix("sleep") && args[1] == "\\(n).\(m)"
+            }
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !(781...784).allSatisfy(sleeping) && Date() < deadline { usleep(10_000) }
+        print((781...784).allSatisfy(sleeping) ? "started" : "not started")
         ```
         """)
         let run = try book.run("build")
@@ -121,17 +118,17 @@ struct FaultTests {
         let envMarker = "RNNBOOK_FAULT_TEST=\(m)"
         // Only the slow chapter: the good one's files must not be touched by anything.
         let p = try Self.start(book, ["build", "chapters/slow.md"], environment: ["RNNBOOK_FAULT_TEST": m])
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { p.send(SIGKILL) }
         // The block has started once the setsid'd sleep exists (compiling takes a while here).
         let channel = book.root.appendingPathComponent("output/.cache/build/slow/channel.jsonl").path
         #expect(Self.eventually(180) {
             (try? String(contentsOfFile: channel, encoding: .utf8))?.contains("blockStart") == true
                 && !Self.processes(containing: "785.\(m)").isEmpty
         }, "the block never started")
-        kill(p.processIdentifier, signalNumber)
-        #expect(Self.waitForExit(p, seconds: 20))
+        p.send(signalNumber)
+        #expect(p.waitForExit(seconds: 20))
         if signalNumber == SIGKILL {
-            #expect(p.terminationReason == .uncaughtSignal)
+            #expect(p.termination == .signaled(SIGKILL))
             // Only what had the keeper on its parent chain dies with it: the chapter program
             // (its parent-death signal) and the keeper. A setsid'd grandchild is reparented to
             // init and survives a SIGKILL (no cgroup or PID namespace here); clean it up.
@@ -140,7 +137,7 @@ struct FaultTests {
                     "left behind: \(Set(Self.processes(containing: envMarker)).subtracting(escaped))")
             for pid in Self.processes(containing: "785.\(m)") { kill(pid, SIGKILL) }
         } else {
-            #expect(p.terminationStatus == 128 + signalNumber)
+            #expect(p.termination == .exited(128 + signalNumber))
             #expect(Self.eventually(5) { Self.processes(containing: envMarker).isEmpty && Self.processes(containing: "785.\(m)").isEmpty },
                     "left behind: \(Self.processes(containing: envMarker) + Self.processes(containing: "785.\(m)"))")
         }
@@ -156,16 +153,16 @@ struct FaultTests {
         let m = Self.marker()
         let envMarker = "RNNBOOK_FAULT_TEST=\(m)"
         let p = try Self.start(book, ["build"], environment: ["RNNBOOK_FAULT_TEST": m])
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { p.send(SIGKILL) }
         func frontends() -> [pid_t] {
             Self.processes(containing: envMarker).filter {
                 (FileManager.default.contents(atPath: "/proc/\($0)/cmdline")).map { let c = String(decoding: $0, as: UTF8.self); return c.contains("swift-frontend") && c.contains("main.swift") } ?? false
             }
         }
         #expect(Self.eventually(120) { !frontends().isEmpty }, "no swift-frontend seen")
-        kill(p.processIdentifier, SIGINT)
-        #expect(Self.waitForExit(p, seconds: 20))
-        #expect(p.terminationStatus == 130)
+        p.send(SIGINT)
+        #expect(p.waitForExit(seconds: 20))
+        #expect(p.termination == .exited(130))
         #expect(Self.eventually(5) { Self.processes(containing: envMarker).isEmpty },
                 "left behind: \(Self.processes(containing: envMarker))")
     }
@@ -191,16 +188,16 @@ struct FaultTests {
         ```
         """)
         let p = try Self.start(book, ["build"], environment: [:])
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { p.send(SIGKILL) }
         var peakKB = 0
-        let status = "/proc/\(p.processIdentifier)/status"
+        let status = "/proc/\(p.pid)/status"
         #expect(Self.eventually(300) {
             if let text = try? String(contentsOfFile: status, encoding: .utf8),
                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
                let kb = Int(line.split(separator: " ").dropFirst().first ?? "") { peakKB = max(peakKB, kb) }
             return !p.isRunning
         })
-        #expect(p.terminationStatus == 1)
+        #expect(p.termination == .exited(1))
         // The 100 MB never entered rnnbook: it idles near 32 MB and holds a few hundred KB of the output.
         #expect(peakKB > 0 && peakKB < 80 * 1024, "rnnbook's peak resident memory: \(peakKB) KB")
         let r = try book.result("loud")

@@ -31,6 +31,18 @@ struct HTMLPartsTests {
         #expect(HTMLFixtures.plainText(fromHTML: html) == "let x: Tensor<Float> = f(\"a<b\") // 1 < 2\n@MainActor var n = 0x1F")
     }
 
+    /// The old highlighter coloured `"n = \(x + 1)!"` as one string and `default` in backticks
+    /// as a keyword; the tokenizer it shares with the submission rules knows better.
+    @Test func interpolationsAreCodeAndBacktickedNamesAreNames() {
+        let code = "print(\"n = \\(x + 1)!\")\nlet `default` = Tensor(2)\nlet r = #\"a\\#(f(b)) \\(c)\"#"
+        let html = SwiftHighlighter.highlight(code)
+        #expect(html.contains("<span class=\"tok-str\">&quot;n = \\(</span>x + <span class=\"tok-num\">1</span><span class=\"tok-str\">)!&quot;</span>"), "\(html)")
+        #expect(html.contains("<span class=\"tok-kw\">let</span> `default` = <span class=\"tok-type\">Tensor</span>"), "\(html)")
+        // A raw string: only `\#(` interpolates.
+        #expect(html.contains("<span class=\"tok-str\">#&quot;a\\#(</span><span class=\"tok-fn\">f</span>(b)<span class=\"tok-str\">) \\(c)&quot;#</span>"), "\(html)")
+        #expect(HTMLFixtures.plainText(fromHTML: html) == code)
+    }
+
     @Test func ticksAreNiceAndCoverTheData() {
         #expect(niceTicks(0, 9.3) == [0, 2, 4, 6, 8, 10])
         #expect(niceTicks(0.13, 0.87, count: 5) == [0, 0.2, 0.4, 0.6, 0.8, 1])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import BookKit
 
 /// `clean` empties only a folder `build` marked as its own; one build per output folder at once.
@@ -121,10 +122,13 @@ struct OutputFolderTests {
         let failed = try book.run("check", "--no-wait")
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("another rnnbook build is using"), "\(failed.stderr)")
-        // Without --no-wait the build waits for the lock, then runs.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { held.release() }
-        let waited = try book.run("check")
+        // Without --no-wait the build says it waits for the lock, and runs once it is released.
+        let waiting = try Program(Book.binary.path, ["check"], workingDirectory: book.root.path).start()
+        defer { waiting.send(SIGKILL) }
+        #expect(waiting.waitForStderr(containing: "waiting for another rnnbook build", seconds: 120), "\(waiting.stderr)")
+        #expect(waiting.isRunning, "the build did not wait: \(waiting.stderr)")
+        held.release()
+        let waited = waiting.result()
         #expect(waited.status == 0, "\(waited.stderr)")
-        #expect(waited.stderr.contains("waiting for another rnnbook build"), "\(waited.stderr)")
     }
 }

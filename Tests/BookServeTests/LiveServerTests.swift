@@ -1,6 +1,7 @@
 @testable import BookKit
 import FlyingFox
 import Foundation
+import Synchronization
 import Testing
 @testable import BookServe
 #if canImport(Glibc)
@@ -9,7 +10,7 @@ import Glibc
 
 /// A TCP client of 127.0.0.1 with blocking calls. Tests run them through `onThread`, never on
 /// Swift's concurrency threads: the server under test needs those.
-final class RawClient: @unchecked Sendable {
+final class RawClient: Sendable {
     let fd: Int32
 
     init(port: UInt16) throws {
@@ -94,11 +95,10 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 }
 
 /// What a server said on the terminal.
-final class Reports: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func add(_ line: String) { lock.withLock { lines.append(line) } }
-    var all: [String] { lock.withLock { lines } }
+final class Reports: Sendable {
+    private let lines = Mutex<[String]>([])
+    func add(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
 }
 
 /// Answers every request with its path.

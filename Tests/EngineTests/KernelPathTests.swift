@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Engine
+import TestSupport
 
 /// `swift test` runs the suites below on the kernel path this process chose (the fastest the
 /// CPU runs, or `RNNBOOK_KERNELS`). This test runs them once more in a child test process for
@@ -17,27 +18,12 @@ struct OtherKernelPathTests {
 
     @Test(arguments: otherPaths)
     func productAndLanguageModelTestsPassOn(path: ProductKernelPath) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["--testing-library", "swift-testing", "--filter", Self.pathSuites.joined(separator: "|")]
-        var environment = ProcessInfo.processInfo.environment
-        environment["RNNBOOK_KERNELS"] = path.rawValue
-        environment["RNNBOOK_KERNEL_PATH_CHILD"] = "1"
-        process.environment = environment
-        let output = FileManager.default.temporaryDirectory
-            .appendingPathComponent("rnnbook-kernel-path-\(path.rawValue)-\(getpid()).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let log = try String(contentsOf: output, encoding: .utf8)
+        let run = try Program(CommandLine.arguments[0], ["--testing-library", "swift-testing", "--filter", Self.pathSuites.joined(separator: "|")],
+                              environment: ["RNNBOOK_KERNELS": path.rawValue, "RNNBOOK_KERNEL_PATH_CHILD": "1"]).run()
+        let log = run.stdout + run.stderr
         let failures = log.split(separator: "\n").filter { $0.contains("✘") }.prefix(20)
-        #expect(process.terminationStatus == 0,
-                "RNNBOOK_KERNELS=\(path.rawValue): the product and language-model tests failed (exit \(process.terminationStatus)):\n\(failures.joined(separator: "\n"))")
+        #expect(run.status == 0,
+                "RNNBOOK_KERNELS=\(path.rawValue): the product and language-model tests failed (\(run.termination)):\n\(failures.joined(separator: "\n"))")
         // It must have run the suites, not filtered everything away.
         let summary = log.split(separator: "\n").last { $0.contains("Test run with") } ?? ""
         let count = summary.split(separator: " ").drop { $0 != "with" }.dropFirst().first.flatMap { Int($0) } ?? 0

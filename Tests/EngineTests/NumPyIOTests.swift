@@ -1,18 +1,10 @@
 import Foundation
 import Testing
 @testable import Engine
+import TestSupport
 
 /// Whether `python3` here imports NumPy (the round-trip tests need it; CI's machines have it).
-private let pythonHasNumPy: Bool = {
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    probe.arguments = ["python3", "-c", "import numpy"]
-    probe.standardError = FileHandle.nullDevice
-    probe.standardOutput = FileHandle.nullDevice
-    guard (try? probe.run()) != nil else { return false }
-    probe.waitUntilExit()
-    return probe.terminationStatus == 0
-}()
+private let pythonHasNumPy: Bool = (try? Program("/usr/bin/env", ["python3", "-c", "import numpy"]).run().status) == 0
 
 @Suite("NumPy .npy and .npz")
 struct NumPyIOTests {
@@ -70,18 +62,9 @@ struct NumPyIOTests {
 
     /// Runs a Python snippet (only called where `pythonHasNumPy`).
     private func python(_ code: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", code]
-        p.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "python failed: \(errors)")
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let run = try Program("/usr/bin/env", ["python3", "-c", code], workingDirectory: directory.path).run()
+        #expect(run.status == 0, "python failed: \(run.stderr)")
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test(.enabled(if: pythonHasNumPy, "no python3 with NumPy here (`pip install numpy`)"))

@@ -1,5 +1,7 @@
 /// Colours Swift source on the server, so code reads in colour with JavaScript off.
-/// A small tokenizer, not a parser: comments, strings, numbers, keywords, types, attributes.
+/// Not a parser: it colours the tokens of `SwiftTokens` (the tokenizer the submission rules
+/// use), so strings stop where their interpolations start and the code inside is coloured as
+/// code, and a backticked keyword is a name.
 public enum SwiftHighlighter {
     static let keywords: Set<String> = [
         "associatedtype", "class", "deinit", "enum", "extension", "fileprivate", "func", "import", "init",
@@ -12,86 +14,60 @@ public enum SwiftHighlighter {
         "borrowing", "actor", "nonisolated", "isolated",
     ]
 
-    /// HTML for `code`: escaped text with `<span class="tok-…">` around tokens.
+    /// HTML for `code`: escaped text with `<span class="tok-…">` around tokens. A name is a
+    /// keyword (`kw`, not after a dot: `.self`), a type (`type`, capitalised) or a called
+    /// function (`fn`, a `(` right after it); other names stay plain.
     public static func highlight(_ code: String) -> String {
         let s = Array(code.unicodeScalars)
         var out = ""
-        var i = 0
+        var plainStart = 0
+        /// `s[from..<to]` escaped, in a span of class `cls` unless it is nil.
         func emit(_ cls: String?, _ from: Int, _ to: Int) {
+            guard to > from else { return }
             var text = ""
             text.unicodeScalars.append(contentsOf: s[from..<to])
             let escaped = HTMLText.escape(text)
             if let cls { out += "<span class=\"tok-\(cls)\">\(escaped)</span>" } else { out += escaped }
         }
-        func isIdentStart(_ c: Unicode.Scalar) -> Bool { c == "_" || c.properties.isAlphabetic }
-        func isIdent(_ c: Unicode.Scalar) -> Bool { isIdentStart(c) || ("0"..."9").contains(c) }
-        var plainStart = 0
-        func flushPlain(_ upTo: Int) { if upTo > plainStart { emit(nil, plainStart, upTo) } }
-        while i < s.count {
-            let c = s[i]
-            let next: Unicode.Scalar? = i + 1 < s.count ? s[i + 1] : nil
-            var tokenEnd: Int?
-            var cls = ""
-            if c == "/" && next == "/" {
-                var j = i
-                while j < s.count && s[j] != "\n" { j += 1 }
-                tokenEnd = j; cls = "com"
-            } else if c == "/" && next == "*" {
-                var j = i + 2, depth = 1
-                while j < s.count && depth > 0 {
-                    if s[j] == "/" && j + 1 < s.count && s[j + 1] == "*" { depth += 1; j += 2 }
-                    else if s[j] == "*" && j + 1 < s.count && s[j + 1] == "/" { depth -= 1; j += 2 }
-                    else { j += 1 }
+        func coloured(_ cls: String, _ range: Range<Int>) {
+            emit(nil, plainStart, range.lowerBound)
+            emit(cls, range.lowerBound, range.upperBound)
+            plainStart = range.upperBound
+        }
+        /// The class of the name in `range` (nil: plain); `end` is where its token ends (a
+        /// backticked name's closing backtick is not part of the name), `keyword` whether it
+        /// may be a keyword.
+        func nameClass(_ range: Range<Int>, end: Int, keyword: Bool) -> String? {
+            var word = ""
+            word.unicodeScalars.append(contentsOf: s[range])
+            let afterDot = range.lowerBound > 0 && s[range.lowerBound - 1] == "."
+            if keyword && keywords.contains(word) && !afterDot { return "kw" }
+            if let f = word.unicodeScalars.first, f.properties.isUppercase { return "type" }
+            if end < s.count && s[end] == "(" { return "fn" }
+            return nil
+        }
+        for t in SwiftTokens.tokens(in: s) {
+            switch t.kind {
+            case .comment: coloured("com", t.range)
+            case .string: coloured("str", t.range)
+            case .number: coloured("num", t.range)
+            case .name:
+                if let cls = nameClass(t.range, end: t.range.upperBound, keyword: true) { coloured(cls, t.range) }
+            case .backtickedName:
+                // The name inside is coloured (never as a keyword), the backticks are not.
+                let inside = (t.range.lowerBound + 1)..<(s[t.range.upperBound - 1] == "`" && t.range.count > 1 ? t.range.upperBound - 1 : t.range.upperBound)
+                if let cls = nameClass(inside, end: t.range.upperBound, keyword: false) { coloured(cls, inside) }
+            case .sigilName:
+                if s[t.range.lowerBound] == "$" {
+                    // `$name` (a projected value): the name is coloured, the `$` is not.
+                    let name = (t.range.lowerBound + 1)..<t.range.upperBound
+                    if let cls = nameClass(name, end: t.range.upperBound, keyword: true) { coloured(cls, name) }
+                } else {
+                    coloured("attr", t.range)
                 }
-                tokenEnd = j; cls = "com"
-            } else if c == "\"" {
-                let triple = i + 2 < s.count && s[i + 1] == "\"" && s[i + 2] == "\""
-                var j = i + (triple ? 3 : 1)
-                while j < s.count {
-                    if s[j] == "\\" { j += 2; continue }
-                    if triple {
-                        if s[j] == "\"" && j + 2 < s.count && s[j + 1] == "\"" && s[j + 2] == "\"" { j += 3; break }
-                    } else if s[j] == "\"" { j += 1; break } else if s[j] == "\n" { break }
-                    j += 1
-                }
-                tokenEnd = min(j, s.count); cls = "str"
-            } else if ("0"..."9").contains(c) && (i == 0 || !isIdent(s[i - 1])) {
-                var j = i + 1
-                while j < s.count, isIdent(s[j]) || s[j] == "." && j + 1 < s.count && ("0"..."9").contains(s[j + 1])
-                    || (s[j] == "-" || s[j] == "+") && (s[j - 1] == "e" || s[j - 1] == "E") {
-                    j += 1
-                }
-                tokenEnd = j; cls = "num"
-            } else if (c == "@" || c == "#"), let n = next, isIdentStart(n) {
-                var j = i + 1
-                while j < s.count && isIdent(s[j]) { j += 1 }
-                tokenEnd = j; cls = "attr"
-            } else if isIdentStart(c) && (i == 0 || !isIdent(s[i - 1])) {
-                var j = i
-                while j < s.count && isIdent(s[j]) { j += 1 }
-                var word = ""
-                word.unicodeScalars.append(contentsOf: s[i..<j])
-                let afterDot = i > 0 && s[i - 1] == "."
-                if keywords.contains(word) && !afterDot { cls = "kw" }
-                else if let f = word.unicodeScalars.first, f.properties.isUppercase { cls = "type" }
-                else if j < s.count && s[j] == "(" { cls = "fn" }
-                else { cls = "" }
-                tokenEnd = j
-            }
-            if let end = tokenEnd {
-                if cls.isEmpty {
-                    i = end
-                    continue
-                }
-                flushPlain(i)
-                emit(cls, i, end)
-                i = end
-                plainStart = end
-            } else {
-                i += 1
             }
         }
-        flushPlain(s.count)
+        emit(nil, plainStart, s.count)
         return out
     }
 }

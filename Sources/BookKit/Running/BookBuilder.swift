@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A chapter file found on disk.
 public struct ChapterFile: Sendable {
@@ -249,10 +250,9 @@ public struct UsageError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [ChapterResult?]
-    init(count: Int) { items = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: ChapterResult) { lock.withLock { items[i] = r } }
-    func get(_ i: Int) -> ChapterResult? { lock.withLock { items[i] } }
+private final class ResultBox: Sendable {
+    private let items: Mutex<[ChapterResult?]>
+    init(count: Int) { items = Mutex(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ r: ChapterResult) { items.withLock { $0[i] = r } }
+    func get(_ i: Int) -> ChapterResult? { items.withLock { $0[i] } }
 }

@@ -1,5 +1,6 @@
 import BookProtocol
 import Foundation
+import Synchronization
 
 /// Grades submissions against a chapter's exercises (`rnnbook grade`).
 ///
@@ -289,15 +290,14 @@ func parallelMap<T, R>(_ items: [T], jobs: Int, _ body: @escaping @Sendable (Int
         queue.async {
             defer { semaphore.signal(); group.leave() }
             let r = body(k, item)
-            box.lock.withLock { box.values[k] = r }
+            box.values.withLock { $0[k] = r }
         }
     }
     group.wait()
-    return box.values.map { $0! }
+    return box.values.withLock { $0.map { $0! } }
 }
 
-private final class ParallelResults<R>: @unchecked Sendable {
-    let lock = NSLock()
-    var values: [R?]
-    init(_ n: Int) { values = Array(repeating: nil, count: n) }
+private final class ParallelResults<R: Sendable>: Sendable {
+    let values: Mutex<[R?]>
+    init(_ n: Int) { values = Mutex(Array(repeating: nil, count: n)) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,53 +8,56 @@ import Glibc
 /// terminal's width (a line longer than the width wraps, and the redraw then leaves the wrapped
 /// part behind). Elsewhere (CI logs): a plain line at most every `plainInterval` seconds, so a
 /// long chapter still shows signs of life without flooding the log.
-public final class Terminal: @unchecked Sendable {
-    private let lock = NSLock()
+public final class Terminal: Sendable {
     private let live: Bool
-    private var shown = false
-    private var lastDraw = 0.0
-    private var lastPlain: Double
+    private struct Drawn {
+        var shown = false
+        var lastDraw = 0.0
+        var lastPlain: Double
+        /// "k of n" for each chapter path, so every status line says where the build is.
+        var positions: [String: String] = [:]
+    }
+    /// Also held while writing to stderr, so that lines of two threads never interleave.
+    private let drawn: Mutex<Drawn>
     /// Seconds between plain progress lines when stderr is not a terminal.
     public static let plainInterval = 10.0
-    /// "k of n" for each chapter path, so every status line says where the build is.
-    private var positions: [String: String] = [:]
 
     public init(live: Bool = true) {
         self.live = live && isatty(2) != 0
-        lastPlain = Date().timeIntervalSince1970
+        drawn = Mutex(Drawn(lastPlain: Date().timeIntervalSince1970))
     }
 
     /// Numbers the chapters of this build: status lines about a chapter get "[k/n]" in front.
     public func number(chapters paths: [String]) {
-        lock.withLock {
-            positions = [:]
-            for (i, p) in paths.enumerated() { positions[p] = "[\(i + 1)/\(paths.count)]" }
+        drawn.withLock { d in
+            d.positions = [:]
+            for (i, p) in paths.enumerated() { d.positions[p] = "[\(i + 1)/\(paths.count)]" }
         }
     }
 
     /// "[k/n] " for a line about `path`, or "".
     public func position(of path: String) -> String {
-        lock.withLock { positions[path].map { $0 + " " } ?? "" }
+        drawn.withLock { d in d.positions[path].map { $0 + " " } ?? "" }
     }
 
     /// Replaces the status line (at most 10 times a second), with "[k/n]" in front when `chapter`
     /// is numbered; off a terminal, prints it as a plain line at most every `plainInterval` seconds.
     public func status(_ text: String, chapter: String? = nil) {
         let full = (chapter.map(position(of:)) ?? "") + text
-        lock.withLock {
+        drawn.withLock { d in
             let now = Date().timeIntervalSince1970
             guard live else {
-                guard now - lastPlain >= Self.plainInterval else { return }
-                lastPlain = now
+                guard now - d.lastPlain >= Self.plainInterval else { return }
+                d.lastPlain = now
                 FileHandle.standardError.write(Data((full + "\n").utf8))
                 return
             }
-            guard now - lastDraw > 0.1 else { return }
-            lastDraw = now
+            guard now - d.lastDraw > 0.1 else { return }
+            d.lastDraw = now
             let width = Self.width()
             let line = Self.fitted(full, width: width)
             FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
-            shown = true
+            d.shown = true
         }
     }
 
@@ -73,17 +77,17 @@ public final class Terminal: @unchecked Sendable {
     /// Removes the status line.
     public func clear() {
         guard live else { return }
-        lock.withLock {
-            if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); shown = false }
+        drawn.withLock { d in
+            if d.shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); d.shown = false }
         }
     }
 
     /// Prints a permanent line (clearing the status line first).
     public func line(_ text: String) {
         clear()
-        lock.withLock {
+        drawn.withLock { d in
             FileHandle.standardError.write(Data((text + "\n").utf8))
-            lastPlain = Date().timeIntervalSince1970
+            d.lastPlain = Date().timeIntervalSince1970
         }
     }
 }

@@ -1,7 +1,16 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Why a program could not be started (not how it ended: that is a `Termination`).
+public struct SpawnError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    /// As rnnbook prints an error that has no place in the book.
+    public var description: String { "error: \(message)" }
+}
 
 /// How a child process ended.
 public enum Termination: Sendable, Equatable, Codable, CustomStringConvertible {
@@ -23,7 +32,8 @@ public enum Termination: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
-func signalName(_ signal: Int32) -> String {
+/// A signal's name, and for a trap what it means in Swift.
+public func signalName(_ signal: Int32) -> String {
     switch signal {
     case SIGILL: "SIGILL: a Swift runtime trap"
     case SIGTRAP: "SIGTRAP: a Swift runtime trap"
@@ -37,13 +47,16 @@ func signalName(_ signal: Int32) -> String {
     }
 }
 
-func formatSeconds(_ s: Double) -> String { s < 10 ? String(format: "%.2f s", s) : String(format: "%.0f s", s) }
+/// Seconds as a person reads them: "1.25 s" under ten seconds, "42 s" above.
+public func formatSeconds(_ s: Double) -> String { s < 10 ? String(format: "%.2f s", s) : String(format: "%.0f s", s) }
 
-/// Runs a program with stdout and stderr going to files, so that nothing it starts outlives it.
+/// Runs a program with stdout and stderr going to files (or to descriptors of the caller's, see
+/// `inherited`), so that nothing it starts outlives it.
 ///
 /// Containment: the program is not our child but our grandchild. We fork a tiny *keeper*
-/// process (a fork of rnnbook that never execs and makes only system calls) which
-/// - asks for SIGKILL when rnnbook's forking thread dies (`PR_SET_PDEATHSIG`), and
+/// process (a fork of this process, rnnbook or a test, that never execs and makes only system
+/// calls) which
+/// - asks for SIGKILL when our forking thread dies (`PR_SET_PDEATHSIG`), and
 /// - becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`), then forks the program in a new
 ///   process group, itself with `PR_SET_PDEATHSIG` = SIGKILL, and execs it.
 /// Every orphan below the program (a `Process` child, something that called `setsid` or
@@ -53,46 +66,77 @@ func formatSeconds(_ s: Double) -> String { s < 10 ? String(format: "%.2f s", s)
 /// exit means the whole tree is gone. To stop a run we kill the program's group, then kill
 /// the keeper's children (read from /proc) round after round until the keeper exits. Each
 /// run has its own keeper, so with `--jobs 2` stopping one chapter never touches the other.
+/// As it never execs, a keeper holds a copy of every descriptor we had open when it was forked,
+/// close-on-exec or not, until it exits: a pipe's write end shared with another run's keeper
+/// does not show end of file when we close ours.
+///
+/// With `containment = .programOnly` (for tests of a program that must contain its own
+/// children, such as rnnbook itself) the keeper is no subreaper and nothing but the program is
+/// killed: orphans go where they would go without us, so a test can see what the program left.
+///
 /// `fork` rather than posix_spawn, since posix_spawn cannot set the parent-death signal; after
 /// `fork` in this multithreaded process both children only make system calls on memory
 /// prepared before the fork (no allocation, no locks) until `execve`.
-struct Subprocess {
-    var executable: String
-    var arguments: [String]
-    var environment: [String: String]
-    var workingDirectory: String?
-    var stdoutPath: String
-    var stderrPath: String
+public struct Subprocess: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String: String]
+    public var workingDirectory: String?
+    public var stdoutPath: String
+    public var stderrPath: String
     /// Descriptors of ours the program gets, at the numbers given (they are close-on-exec here).
-    var inherited: [(descriptor: Int32, as: Int32)] = []
+    /// Applied after stdout and stderr are opened, so `(fd, 1)` and `(fd, 2)` replace them.
+    public var inherited: [(descriptor: Int32, as: Int32)] = []
     /// Set on the program before it starts (inherited by all it starts).
-    var limits: [ResourceLimit] = []
+    public var limits: [ResourceLimit] = []
+    /// What is stopped with the program when it ends or is stopped.
+    public var containment = Containment.wholeTree
+
+    public enum Containment: Sendable {
+        /// The program and everything it started, wherever it went (see the type's summary).
+        case wholeTree
+        /// Only the program: what it leaves behind is its own business.
+        case programOnly
+    }
+
+    public init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil,
+                stdoutPath: String, stderrPath: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.stdoutPath = stdoutPath
+        self.stderrPath = stderrPath
+    }
 
     /// A limit `setrlimit` sets (soft and hard alike).
-    struct ResourceLimit: Equatable {
-        var resource: Int32
-        var value: UInt64
-        static func memory(bytes: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_DATA.rawValue), value: bytes) }
-        static func cpu(seconds: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_CPU.rawValue), value: seconds) }
-        static func fileSize(bytes: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_FSIZE.rawValue), value: bytes) }
-        static func processes(_ n: UInt64) -> ResourceLimit { ResourceLimit(resource: 6, value: n) }  // RLIMIT_NPROC (Linux; not imported by Glibc's overlay)
-        static func openFiles(_ n: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_NOFILE.rawValue), value: n) }
+    public struct ResourceLimit: Equatable, Sendable {
+        public var resource: Int32
+        public var value: UInt64
+        public init(resource: Int32, value: UInt64) { self.resource = resource; self.value = value }
+        public static func memory(bytes: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_DATA.rawValue), value: bytes) }
+        public static func cpu(seconds: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_CPU.rawValue), value: seconds) }
+        public static func fileSize(bytes: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_FSIZE.rawValue), value: bytes) }
+        public static func processes(_ n: UInt64) -> ResourceLimit { ResourceLimit(resource: 6, value: n) }  // RLIMIT_NPROC (Linux; not imported by Glibc's overlay)
+        public static func openFiles(_ n: UInt64) -> ResourceLimit { ResourceLimit(resource: Int32(RLIMIT_NOFILE.rawValue), value: n) }
     }
 
     /// How the run ended, and the largest resident set of the program or anything it waited for.
-    struct Outcome { var termination: Termination; var peakResidentBytes: Int? }
+    public struct Outcome: Sendable { public var termination: Termination; public var peakResidentBytes: Int? }
 
     /// Starts the process and polls until it ends. `poll` runs every 50 ms with the elapsed
     /// seconds and returns a reason to stop it (a timeout), or nil to keep going.
     ///
     /// The forking thread stays in this call until the keeper has exited, so the keeper's
-    /// parent-death signal fires only when rnnbook itself dies.
-    func run(poll: (Double) -> Termination? = { _ in nil }) throws -> Termination {
+    /// parent-death signal fires only when this thread ends.
+    public func run(poll: (Double) -> Termination? = { _ in nil }) throws -> Termination {
         try runMeasured(poll: poll).termination
     }
 
-    func runMeasured(poll: (Double) -> Termination? = { _ in nil }) throws -> Outcome {
-        guard let prctl = prctlFunction else { throw BookError("cannot start \(executable): prctl not found") }
+    /// `run`, with the program's peak memory; `started` is called with the program's pid (also
+    /// its process group) as soon as it exists.
+    public func runMeasured(poll: (Double) -> Termination? = { _ in nil }, started: (pid_t) -> Void = { _ in }) throws -> Outcome {
+        guard let prctl = prctlFunction else { throw SpawnError("cannot start \(executable): prctl not found") }
         // Everything the children touch is prepared here, before the fork.
         let path = strdup(executable)!
         let args = [executable] + arguments
@@ -108,7 +152,7 @@ struct Subprocess {
         // Copies above every target number, so that moving one into place never overwrites another.
         let copies = try inherited.map { m -> Int32 in
             let c = fcntl(m.descriptor, F_DUPFD_CLOEXEC, 64)
-            if c < 0 { throw BookError("cannot start \(executable): cannot pass descriptor \(m.descriptor): \(String(cString: strerror(errno)))") }
+            if c < 0 { throw SpawnError("cannot start \(executable): cannot pass descriptor \(m.descriptor): \(String(cString: strerror(errno)))") }
             return c
         }
         defer { for c in copies { close(c) } }
@@ -126,8 +170,8 @@ struct Subprocess {
         }
         var fds: [Int32] = [0, 0]
         // Close-on-exec from the start: another build thread may fork at any moment.
-        guard let pipe2 = pipe2Function, pipe2(&fds, O_CLOEXEC) == 0 else { throw BookError("cannot start \(executable): pipe: \(String(cString: strerror(errno)))") }
-        let plan = KeeperPlan(prctl: prctl, parent: getpid(), report: fds[1], path: path, argv: argv, envp: envp,
+        guard let pipe2 = pipe2Function, pipe2(&fds, O_CLOEXEC) == 0 else { throw SpawnError("cannot start \(executable): pipe: \(String(cString: strerror(errno)))") }
+        let plan = KeeperPlan(prctl: prctl, parent: getpid(), subreaper: containment == .wholeTree, report: fds[1], path: path, argv: argv, envp: envp,
                               stdin: devNull, stdout: out, stderr: err, cwd: cwd,
                               moves: moves, moveCount: inherited.count, limits: rlimits, limitCount: limits.count)
         let keeper = fork()
@@ -135,18 +179,19 @@ struct Subprocess {
         close(fds[1])
         let reader = fds[0]
         defer { close(reader) }
-        guard keeper > 0 else { throw BookError("cannot start \(executable): fork: \(String(cString: strerror(errno)))") }
+        guard keeper > 0 else { throw SpawnError("cannot start \(executable): fork: \(String(cString: strerror(errno)))") }
 
         // The keeper reports the program's pid (its process group), then its wait status.
         var program: Int32 = 0
         guard readInt32(reader, &program), program > 0 else {
             var s: Int32 = 0
             while waitpid(keeper, &s, 0) < 0 && errno == EINTR {}
-            throw BookError("cannot start \(executable): the keeper process failed")
+            throw SpawnError("cannot start \(executable): the keeper process failed")
         }
         let run = ChildRegistry.Run(keeper: keeper, group: program)
         ChildRegistry.shared.add(run)
         defer { ChildRegistry.shared.remove(run) }
+        started(program)
 
         let start = Date()
         var status: Int32 = 0
@@ -159,19 +204,40 @@ struct Subprocess {
                 break
             }
             if let stop = poll(Date().timeIntervalSince(start)) {
-                stopTree(run, ownKeeper: true)
+                end(run, programReaped: false)
                 return Outcome(termination: stop, peakResidentBytes: nil)
             }
             usleep(50_000)
         }
-        // Leftovers of the program (its group, and anything that left the group) go too.
         var peakKB: Int32 = -1
         if !readInt32(reader, &peakKB) { peakKB = -1 }
-        stopTree(run, ownKeeper: true)
+        end(run, programReaped: true)
         let peak = peakKB >= 0 ? Int(peakKB) * 1024 : nil
         if status & 0x7f == 0 { return Outcome(termination: .exited((status >> 8) & 0xff), peakResidentBytes: peak) }
         return Outcome(termination: .signaled(status & 0x7f), peakResidentBytes: peak)
     }
+
+    /// Stops what `containment` says (whole tree: the program's group and every leftover of
+    /// it; program only: the program, unless the keeper has reaped it already, when its pid
+    /// may belong to someone else) and reaps the keeper.
+    private func end(_ run: ChildRegistry.Run, programReaped: Bool) {
+        switch containment {
+        case .wholeTree:
+            stopTree(run, ownKeeper: true)
+        case .programOnly:
+            // The keeper reaps the program and then exits (as no subreaper, it is given no orphans).
+            if !programReaped { kill(run.group, SIGKILL) }
+            var status: Int32 = 0
+            while waitpid(run.keeper, &status, 0) < 0 && errno == EINTR {}
+        }
+    }
+}
+
+/// A pipe whose ends are closed on exec (another thread may start a program at any moment).
+public func closeOnExecPipe() throws -> (read: Int32, write: Int32) {
+    var fds: [Int32] = [0, 0]
+    guard let pipe2 = pipe2Function, pipe2(&fds, O_CLOEXEC) == 0 else { throw SpawnError("pipe: \(String(cString: strerror(errno)))") }
+    return (fds[0], fds[1])
 }
 
 /// Reads exactly 4 bytes (blocking); false at end of file.
@@ -200,6 +266,8 @@ private let PR_SET_CHILD_SUBREAPER: Int32 = 36
 private struct KeeperPlan {
     var prctl: PrctlFunction
     var parent: pid_t
+    /// Whether orphans below the program are handed to the keeper (`Containment.wholeTree`).
+    var subreaper: Bool
     var report: Int32
     var path: UnsafeMutablePointer<CChar>
     var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
@@ -218,10 +286,10 @@ private struct KeeperPlan {
 /// The keeper, in the child of `fork`: system calls only, on memory prepared by the parent.
 private func keeperMain(_ plan: KeeperPlan) -> Never {
     _ = plan.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
-    if getppid() != plan.parent { _exit(125) }  // rnnbook died before the line above
-    _ = plan.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    // Out of rnnbook's group (a terminal's Ctrl-C is rnnbook's to handle), deaf to the signals
-    // rnnbook handles; SIGCHLD at its default so that waitpid sees children.
+    if getppid() != plan.parent { _exit(125) }  // our process died before the line above
+    if plan.subreaper { _ = plan.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
+    // Out of our process group (a terminal's Ctrl-C is ours to handle), deaf to the signals
+    // we handle; SIGCHLD at its default so that waitpid sees children.
     setpgid(0, 0)
     signal(SIGINT, SIG_IGN); signal(SIGTERM, SIG_IGN); signal(SIGHUP, SIG_IGN); signal(SIGPIPE, SIG_IGN)
     signal(SIGCHLD, SIG_DFL)
@@ -270,14 +338,14 @@ private func keeperMain(_ plan: KeeperPlan) -> Never {
             close(plan.report)
         } else if r < 0 {
             if errno == EINTR { continue }
-            break  // ECHILD: nothing below us is alive any more
+            break  // ECHILD: nothing below us is alive any more (or, as no subreaper, the program is reaped)
         }
     }
     _exit(0)
 }
 
 /// The processes whose parent is `pid`, from /proc (zombies included: they are gone once reaped).
-func childProcesses(of pid: pid_t) -> [pid_t] {
+public func childProcesses(of pid: pid_t) -> [pid_t] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     var out: [pid_t] = []
     for entry in entries {
@@ -323,24 +391,23 @@ func stopTree(_ run: ChildRegistry.Run, ownKeeper: Bool) {
     }
 }
 
-/// Runs we started, so that Ctrl-C, SIGTERM or SIGHUP to rnnbook kills them rather than
-/// orphaning them.
-final class ChildRegistry: @unchecked Sendable {
+/// Runs we started, so that Ctrl-C, SIGTERM or SIGHUP to this process (see
+/// `installInterruptHandler`) kills them rather than orphaning them.
+final class ChildRegistry: Sendable {
     struct Run: Hashable { var keeper: pid_t; var group: pid_t }
     static let shared = ChildRegistry()
-    private let lock = NSLock()
-    private var runs: Set<Run> = []
-    func add(_ run: Run) { lock.withLock { _ = runs.insert(run) } }
-    func remove(_ run: Run) { lock.withLock { _ = runs.remove(run) } }
+    private let runs = Mutex<Set<Run>>([])
+    func add(_ run: Run) { runs.withLock { _ = $0.insert(run) } }
+    func remove(_ run: Run) { runs.withLock { _ = $0.remove(run) } }
     func killAll() {
-        let all = lock.withLock { runs }
+        let all = runs.withLock { $0 }
         for run in all { kill(-run.group, SIGKILL) }
         for run in all { stopTree(run, ownKeeper: false) }
     }
 }
 
 /// Runs a short command and returns its stdout (for `swiftc --version`, `pkg-config`).
-func captureOutput(_ executable: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+public func captureOutput(_ executable: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-\(getpid())-\(UUID().uuidString)")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -352,7 +419,7 @@ func captureOutput(_ executable: String, _ arguments: [String], environment: [St
 }
 
 /// Finds `name` on PATH.
-func which(_ name: String) -> String? {
+public func which(_ name: String) -> String? {
     if name.contains("/") { return name }
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
         let candidate = "\(dir)/\(name)"
@@ -361,9 +428,9 @@ func which(_ name: String) -> String? {
     return nil
 }
 
-/// On Ctrl-C, SIGTERM or SIGHUP: kill everything the build started (the chapter programs
-/// run in their own process groups, so the terminal's SIGINT does not reach them), leave the
-/// pages of earlier builds as they are, and exit 128 + the signal.
+/// On Ctrl-C, SIGTERM or SIGHUP: kill everything started through `Subprocess` (the programs
+/// run in their own process groups, so the terminal's SIGINT does not reach them) and exit
+/// 128 + the signal, doing nothing else (a build's earlier pages are left as they are).
 public func installInterruptHandler() {
     for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
         signal(signalNumber, SIG_IGN)
