@@ -58,7 +58,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // `rnnbook bench`: the timed configurations, their JSON records, the PyTorch comparison.
-        .target(name: "EngineBench", dependencies: ["Engine", "BookData"], exclude: ["Reference"]),
+        .target(name: "EngineBench", dependencies: ["Engine", "BookData", "ProcessRunner"], exclude: ["Reference"]),
         .target(name: "MathCheck", dependencies: ["Engine", "BookProtocol"]),
         .target(name: "BookProtocol"),
         .target(name: "BookRuntime", dependencies: ["Engine", "MathCheck", "BookProtocol"]),

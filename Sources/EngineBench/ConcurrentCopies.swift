@@ -1,5 +1,7 @@
 import Engine
 import Foundation
+import ProcessRunner
+import Synchronization
 
 /// `rnnbook bench --concurrent N`: how training shares the machine. Runs one copy of a
 /// configuration alone, then N copies at once (each its own process, as N builds or a build and
@@ -52,23 +54,25 @@ struct ConcurrentCopies {
     }
 
     /// Starts `count` copies at once and waits for all of them; each prints one `TrainingRun` line.
+    /// (Each copy runs under the one process runner, on a thread of its own that waits for it.)
     private func launch(_ executable: String, _ c: BenchConfiguration, count: Int) throws -> [TrainingRun] {
-        var running: [(Process, Pipe)] = []
-        for _ in 0 ..< count {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["bench"] + copyArguments(c) + ["--json"]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            running.append((process, out))
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-copies-\(getpid())-\(UInt64.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let arguments = ["bench"] + copyArguments(c) + ["--json"]
+        let outcomes = Mutex([Int: Result<Termination, Error>]())
+        DispatchQueue.concurrentPerform(iterations: count) { k in
+            let copy = Subprocess(executable: executable, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+                                  stdoutPath: scratch.appendingPathComponent("\(k).out").path, stderrPath: "/dev/stderr")
+            let outcome = Result { try copy.run() }
+            outcomes.withLock { $0[k] = outcome }
         }
-        return try running.map { process, out in
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+        return try (0 ..< count).map { k in
+            let termination = try outcomes.withLock { $0[k]! }.get()
+            let data = (try? Data(contentsOf: scratch.appendingPathComponent("\(k).out"))) ?? Data()
             let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            guard process.terminationStatus == 0, let run = try? JSONDecoder().decode(TrainingRun.self, from: Data(line.utf8)) else {
-                throw BenchError("--concurrent: a copy of \(c.rawValue) exited with status \(process.terminationStatus); expected a JSON line with tokens_per_s, found: \(line.isEmpty ? "nothing" : line)")
+            guard termination == .exited(0), let run = try? JSONDecoder().decode(TrainingRun.self, from: Data(line.utf8)) else {
+                throw BenchError("--concurrent: a copy of \(c.rawValue) \(termination); expected a JSON line with tokens_per_s, found: \(line.isEmpty ? "nothing" : line)")
             }
             return run
         }

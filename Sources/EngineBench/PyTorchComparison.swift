@@ -1,6 +1,7 @@
 import BookData
 import Engine
 import Foundation
+import ProcessRunner
 
 /// `rnnbook bench --compare-pytorch PYTHON`: times our model and PyTorch's from-scratch eager
 /// reference (Reference/pytorch_rnn_scratch.py) in one run on the same machine, alternating
@@ -143,26 +144,18 @@ struct PyTorchComparison {
 
     struct Output { var status: Int32; var standardOutput: String; var standardError: String }
 
-    /// Runs `python` (a path or a name on PATH, through env) and collects its output.
+    /// Runs `python` (a path or a name on PATH, through env) with the one process runner and
+    /// collects its output (both streams go to files, so neither can fill up and stall it).
     static func runPython(_ python: String, _ arguments: [String], passStandardError: Bool) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        // Errors go to a file, not a pipe, so that reading stdout to its end cannot deadlock.
-        let errorFile = FileManager.default.temporaryDirectory
-            .appendingPathComponent("rnnbook-pytorch-\(getpid())-\(UInt64.random(in: 0 ... .max)).err")
-        if !passStandardError {
-            _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: errorFile)
-        }
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errors = passStandardError ? "" : ((try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
-        return Output(status: process.terminationStatus, standardOutput: String(decoding: data, as: UTF8.self),
-                      standardError: errors)
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("rnnbook-pytorch-\(getpid())-\(UInt64.random(in: 0 ... .max))")
+        let outFile = scratch.path + ".out", errorFile = scratch.path + ".err"
+        defer { for f in [outFile, errorFile] { try? FileManager.default.removeItem(atPath: f) } }
+        let termination = try Subprocess(executable: "/usr/bin/env", arguments: [python] + arguments,
+                                         environment: ProcessInfo.processInfo.environment,
+                                         stdoutPath: outFile, stderrPath: passStandardError ? "/dev/stderr" : errorFile).run()
+        let status: Int32 = if case .exited(let code) = termination { code } else { 128 }
+        return Output(status: status, standardOutput: (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? "",
+                      standardError: passStandardError ? "" : ((try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""))
     }
 }
