@@ -18,36 +18,6 @@ public struct BookError: Error, CustomStringConvertible, Sendable {
     public var description: String { location.map { "\($0): error: \(message)" } ?? "error: \(message)" }
 }
 
-/// A parameter value from front matter or `--set`, typed from its YAML form.
-public enum ParamValue: Codable, Sendable, Equatable, CustomStringConvertible {
-    case int(Int), double(Double), bool(Bool), string(String)
-    /// Encoded as the plain JSON value (`512`, `0.1`, `true`, `"x"`), so results read naturally.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .int(let v): try c.encode(v)
-        case .double(let v): try c.encode(v)
-        case .bool(let v): try c.encode(v)
-        case .string(let v): try c.encode(v)
-        }
-    }
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(Bool.self) { self = .bool(v) }
-        else if let v = try? c.decode(Int.self) { self = .int(v) }
-        else if let v = try? c.decode(Double.self) { self = .double(v) }
-        else { self = .string(try c.decode(String.self)) }
-    }
-    public var description: String {
-        switch self {
-        case .int(let v): "\(v)"
-        case .double(let v): "\(v)"
-        case .bool(let v): "\(v)"
-        case .string(let v): v
-        }
-    }
-}
-
 /// How a fenced Swift block is treated.
 public struct BlockOptions: Codable, Sendable, Equatable {
     public var run = true

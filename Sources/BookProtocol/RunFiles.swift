@@ -1,5 +1,45 @@
 import Foundation
 
+/// A param's value from front matter or `--set`, typed from its YAML form: the one type the
+/// runner, the results and the program use. In results it is the plain JSON value (`512`, `0.1`,
+/// `true`, `"x"`), so they read naturally; in the params file it carries its type (`ParamsFile`).
+public enum ParamValue: Codable, Sendable, Equatable, CustomStringConvertible {
+    case int(Int), double(Double), bool(Bool), string(String)
+
+    /// The YAML type's name, as messages say it: `int`, `double`, `bool`, `string`.
+    public var typeName: String {
+        switch self { case .int: "int"; case .double: "double"; case .bool: "bool"; case .string: "string" }
+    }
+
+    /// The value as the YAML would write it (a string without quotes).
+    public var description: String {
+        switch self {
+        case .int(let v): "\(v)"
+        case .double(let v): "\(v)"
+        case .bool(let v): "\(v)"
+        case .string(let v): v
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let v): try c.encode(v)
+        case .double(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        case .string(let v): try c.encode(v)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Int.self) { self = .int(v) }
+        else if let v = try? c.decode(Double.self) { self = .double(v) }
+        else { self = .string(try c.decode(String.self)) }
+    }
+}
+
 /// The chapter's resolved params as the runner hands them to the program (front matter defaults,
 /// profile, `--set`, `--seed`), in the file `BookEnvironment.params` names.
 ///
@@ -7,32 +47,18 @@ import Foundation
 /// crosses as a JSON number, not as text to parse again: a Double arrives bit for bit (JSON
 /// numbers are written in their shortest round-trip form, `-0` and subnormals included).
 public struct ParamsFile: Codable, Sendable, Equatable {
-    /// One param's value, as typed in the front matter.
-    public enum Value: Codable, Sendable, Equatable, CustomStringConvertible {
-        case int(Int), double(Double), bool(Bool), string(String)
+    public typealias Value = ParamValue
 
-        /// The YAML type's name, as messages say it: `int`, `double`, `bool`, `string`.
-        public var typeName: String {
-            switch self { case .int: "int"; case .double: "double"; case .bool: "bool"; case .string: "string" }
-        }
-
-        /// The value as the YAML would write it (a string without quotes).
-        public var description: String {
-            switch self {
-            case .int(let v): "\(v)"
-            case .double(let v): "\(v)"
-            case .bool(let v): "\(v)"
-            case .string(let v): v
-            }
-        }
-
-        /// Encoded as a one-key object naming the type: `{"double": 0.1}`, `{"int": 3}`. A plain
-        /// JSON number could not tell `1.0` from `1` (the encoder writes both as `1`).
+    /// One value as the file writes it: a one-key object naming the type, `{"double": 0.1}`,
+    /// `{"int": 3}` (a plain JSON number could not tell `1.0` from `1`: the encoder writes both as `1`).
+    private struct Tagged: Codable {
+        var value: ParamValue
+        init(_ value: ParamValue) { self.value = value }
         private enum Key: String, CodingKey { case int, double, bool, string }
 
-        public func encode(to encoder: Encoder) throws {
+        func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
-            switch self {
+            switch value {
             case .int(let v): try c.encode(v, forKey: .int)
             case .double(let v): try c.encode(v, forKey: .double)
             case .bool(let v): try c.encode(v, forKey: .bool)
@@ -40,7 +66,7 @@ public struct ParamsFile: Codable, Sendable, Equatable {
             }
         }
 
-        public init(from decoder: Decoder) throws {
+        init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
             guard c.allKeys.count == 1, let key = c.allKeys.first else {
                 throw DecodingError.dataCorrupted(.init(
@@ -48,12 +74,24 @@ public struct ParamsFile: Codable, Sendable, Equatable {
                     debugDescription: "expected one of the keys int, double, bool, string; found \(c.allKeys.map(\.stringValue).sorted())"))
             }
             switch key {
-            case .int: self = .int(try c.decode(Int.self, forKey: key))
-            case .double: self = .double(try c.decode(Double.self, forKey: key))
-            case .bool: self = .bool(try c.decode(Bool.self, forKey: key))
-            case .string: self = .string(try c.decode(String.self, forKey: key))
+            case .int: value = .int(try c.decode(Int.self, forKey: key))
+            case .double: value = .double(try c.decode(Double.self, forKey: key))
+            case .bool: value = .bool(try c.decode(Bool.self, forKey: key))
+            case .string: value = .string(try c.decode(String.self, forKey: key))
             }
         }
+    }
+
+    private enum CodingKeys: String, CodingKey { case values }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(values.mapValues(Tagged.init), forKey: .values)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        values = try c.decode([String: Tagged].self, forKey: .values).mapValues(\.value)
     }
 
     /// Param name → value.

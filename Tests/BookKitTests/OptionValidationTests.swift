@@ -1,3 +1,4 @@
+import BookProtocol
 import Foundation
 import Testing
 @testable import BookKit

@@ -1,3 +1,4 @@
+import BookProtocol
 import BookData
 import Foundation
 import Yams

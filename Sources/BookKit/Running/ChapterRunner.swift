@@ -286,20 +286,8 @@ public struct ChapterRunner: Sendable {
     }
 }
 
-extension ParamValue {
-    /// The value as the params file carries it to the chapter program (`ParamsFile`).
-    var fileValue: ParamsFile.Value {
-        switch self {
-        case .int(let v): .int(v)
-        case .double(let v): .double(v)
-        case .bool(let v): .bool(v)
-        case .string(let v): .string(v)
-        }
-    }
-}
-
 /// The param's YAML type as messages name it (`int`, `double`, `bool`, `string`).
-func typeName(_ v: ParamValue) -> String { v.fileValue.typeName }
+func typeName(_ v: ParamValue) -> String { v.typeName }
 
 func machineDescription() -> String {
     var u = utsname()

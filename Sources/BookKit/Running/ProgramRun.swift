@@ -14,7 +14,7 @@ extension ChapterRunner {
         FileManager.default.createFile(atPath: channelPath, contents: nil, attributes: [.posixPermissions: 0o600])
         var outcome = RunOutcome()
         do {
-            try writeAtomically(try ParamsFile(params.mapValues(\.fileValue)).encoded(), to: URL(fileURLWithPath: paramsPath))
+            try writeAtomically(try ParamsFile(params).encoded(), to: URL(fileURLWithPath: paramsPath))
         } catch {
             // Without its params file the program would take every default in silence.
             outcome.termination = .exited(-1)
