@@ -176,4 +176,6 @@ extension PlotOutput {
 extension HTML {
     /// Tests look into markup as text.
     func contains(_ text: String) -> Bool { markup.contains(text) }
+    func hasPrefix(_ text: String) -> Bool { markup.hasPrefix(text) }
+    func hasSuffix(_ text: String) -> Bool { markup.hasSuffix(text) }
 }

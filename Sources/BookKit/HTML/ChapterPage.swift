@@ -56,7 +56,7 @@ struct ChapterPage: ProseRendering {
 
     mutating func render() -> String {
         let body = renderBody()
-        var page = HTML(trusted: Layout.head(title: "\(chapter.title) · \(outline.title)"))
+        var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
         page += "<div class=\"page\">"
         page += "<a class=\"skip\" href=\"#contents\">Contents</a>"
         page += "<main id=\"main\">" + body
@@ -161,7 +161,7 @@ struct ChapterPage: ProseRendering {
             let href = target.page == chapter.slug ? links.local(label) : links.page(target.page, fragment: label)
             return "<a class=\"\(target.kind == .equation ? "eqref" : "xref")\" href=\"\(href)\">\(target.text)</a>"
         case .citation(let citation):
-            return HTML(trusted: References.html(citation, works: chapter.references ?? [], plain: plain, links: links))
+            return References.html(citation, works: chapter.references ?? [], plain: plain, links: links)
         case .claim(let claim) where sidebarText:
             let shown = result?.metrics[claim.metric].map { formatValue($0, spec: claim.format) } ?? claim.metric + "?"
             return "<span class=\"value\">\(shown)</span>"
@@ -420,7 +420,7 @@ struct ChapterPage: ProseRendering {
         out += "<div class=\"cell-head\">\(head)</div>"
         if block.options.showCode {
             if isSwift {
-                out += "<pre class=\"code\"><code class=\"language-swift\">\(HTML(trusted: SwiftHighlighter.highlight(block.code)))</code></pre>"
+                out += "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre>"
             } else {
                 let lang = block.language.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "+" }
                 out += "<pre class=\"code\"><code class=\"\(lang.isEmpty ? "nohighlight" : "language-\(lang)")\">\(block.code)</code></pre>"
@@ -494,7 +494,7 @@ struct ChapterPage: ProseRendering {
         case .table(let t): return Self.table(t)
         case .tensor(let t): return Self.tensor(t)
         case .plot(let p):
-            let svg = HTML(trusted: PlotRenderer(idPrefix: links.id("out\(outputCount)")).svg(for: p))
+            let svg = PlotRenderer(idPrefix: links.id("out\(outputCount)")).markup(for: p)
             let caption = p.title.map { "<figcaption>\($0)</figcaption>" as HTML } ?? ""
             return "<figure class=\"plot-figure\">\(svg)\(caption)</figure>"
         case .svg(let markup, let caption):

@@ -13,7 +13,7 @@ enum IndexPage {
         let ran = totals.reduce(0) { $0 + $1.ran }, passedChecks = totals.reduce(0) { $0 + $1.passed }
         let notChecked = totals.reduce(0) { $0 + $1.notChecked }
         let allRan = results.count == chapters.count
-        var out = HTML(trusted: Layout.head(title: title))
+        var out = Layout.head(title: title)
         out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">"
         out += "<h1>\(title)</h1>"
         // Say exactly what was checked, by kind, and what was not: never "every claim".
@@ -33,7 +33,7 @@ enum IndexPage {
         out += "</p>" + HTML(trusted: SearchIndex.box) + "</header>"
         out += contents(chapters)
         out += buildInfo(results)
-        out += HTML(trusted: References.bookSection(chapters.map(\.chapter)))
+        out += References.bookSection(chapters.map(\.chapter))
         out += "</main></div>"
         return out.markup + Layout.foot
     }

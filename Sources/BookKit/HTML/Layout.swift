@@ -1,7 +1,7 @@
 /// The `<head>` and closing of every page: our stylesheet, KaTeX, highlight.js, our script.
 enum Layout {
     /// `extra`: more of the head (the print book's stylesheet), after ours.
-    static func head(title: String, extra: String = "") -> String {
+    static func head(title: String, extra: HTML = "") -> HTML {
         """
         <!DOCTYPE html>
         <html lang="en">
@@ -9,7 +9,7 @@ enum Layout {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
-        <title>\(HTMLText.escape(title))</title>
+        <title>\(title)</title>
         <link rel="stylesheet" href="assets/katex/katex.min.css">
         <link rel="stylesheet" href="assets/book.css">
         <link rel="stylesheet" href="assets/course.css">

@@ -15,7 +15,9 @@ public struct PlotRenderer: Sendable {
     static let palette = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000"]
 
     /// The SVG markup for `plot`, sized by its viewBox to the width of its container.
-    public func svg(for plot: PlotOutput) -> String {
+    public func svg(for plot: PlotOutput) -> String { markup(for: plot).markup }
+
+    func markup(for plot: PlotOutput) -> HTML {
         switch plot.kind {
         case .lines: lines(plot)
         case .bars: bars(plot)
@@ -23,51 +25,51 @@ public struct PlotRenderer: Sendable {
         }
     }
 
-    func open(_ plot: PlotOutput, height h: Double? = nil) -> String {
+    func open(_ plot: PlotOutput, height h: Double? = nil) -> HTML {
         let title = plot.title ?? [plot.yLabel, plot.xLabel].filter { !$0.isEmpty }.joined(separator: " against ")
         return "<svg class=\"plot plot-\(plot.kind.rawValue)\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(svgNumber(width)) \(svgNumber(h ?? height))\" role=\"img\" font-size=\"12\">"
-            + "<title>\(HTMLText.escape(title))</title>"
+            + "<title>\(title)</title>"
     }
 
     /// Frame, grid, ticks and axis labels around the area `x0...x1`, `y1...y0` (y grows down).
-    func axes(x: PlotScale?, y: PlotScale, xLabel: String, yLabel: String, x0: Double, x1: Double, y0: Double, y1: Double) -> String {
-        var out = "<g class=\"grid\" stroke=\"#d0d0d0\" stroke-width=\"1\">"
+    func axes(x: PlotScale?, y: PlotScale, xLabel: String, yLabel: String, x0: Double, x1: Double, y0: Double, y1: Double) -> HTML {
+        var out: HTML = "<g class=\"grid\" stroke=\"#d0d0d0\" stroke-width=\"1\">"
         for t in y.ticks { let py = y.pixel(t); out += "<line x1=\"\(svgNumber(x0))\" x2=\"\(svgNumber(x1))\" y1=\"\(svgNumber(py))\" y2=\"\(svgNumber(py))\"/>" }
         if let x { for t in x.ticks { let px = x.pixel(t); out += "<line y1=\"\(svgNumber(y0))\" y2=\"\(svgNumber(y1))\" x1=\"\(svgNumber(px))\" x2=\"\(svgNumber(px))\"/>" } }
         out += "</g><g class=\"axis\" fill=\"#444\">"
         out += "<path class=\"frame\" fill=\"none\" stroke=\"#666\" d=\"M\(svgNumber(x0)),\(svgNumber(y1))V\(svgNumber(y0))H\(svgNumber(x1))\"/>"
         for t in y.ticks {
-            out += "<text x=\"\(svgNumber(x0 - 6))\" y=\"\(svgNumber(y.pixel(t) + 4))\" text-anchor=\"end\">\(HTMLText.escape(y.label(t)))</text>"
+            out += "<text x=\"\(svgNumber(x0 - 6))\" y=\"\(svgNumber(y.pixel(t) + 4))\" text-anchor=\"end\">\(y.label(t))</text>"
         }
         if let x {
             for t in x.ticks {
-                out += "<text x=\"\(svgNumber(x.pixel(t)))\" y=\"\(svgNumber(y0 + 16))\" text-anchor=\"middle\">\(HTMLText.escape(x.label(t)))</text>"
+                out += "<text x=\"\(svgNumber(x.pixel(t)))\" y=\"\(svgNumber(y0 + 16))\" text-anchor=\"middle\">\(x.label(t))</text>"
             }
         }
         if !xLabel.isEmpty {
-            out += "<text class=\"axis-label\" x=\"\(svgNumber((x0 + x1) / 2))\" y=\"\(svgNumber(y0 + 36))\" text-anchor=\"middle\">\(HTMLText.escape(xLabel))</text>"
+            out += "<text class=\"axis-label\" x=\"\(svgNumber((x0 + x1) / 2))\" y=\"\(svgNumber(y0 + 36))\" text-anchor=\"middle\">\(xLabel)</text>"
         }
         if !yLabel.isEmpty {
             let cy = (y0 + y1) / 2
-            out += "<text class=\"axis-label\" transform=\"translate(14 \(svgNumber(cy))) rotate(-90)\" text-anchor=\"middle\">\(HTMLText.escape(yLabel))</text>"
+            out += "<text class=\"axis-label\" transform=\"translate(14 \(svgNumber(cy))) rotate(-90)\" text-anchor=\"middle\">\(yLabel)</text>"
         }
         return out + "</g>"
     }
 
     /// A row of legend entries above the plot area; wraps when it runs out of width.
-    func legend(_ names: [String], x0: Double, x1: Double, top: Double, swatch: (Int) -> String) -> (svg: String, height: Double) {
-        var out = "<g class=\"legend\" fill=\"#444\">"
+    func legend(_ names: [String], x0: Double, x1: Double, top: Double, swatch: (Int) -> HTML) -> (svg: HTML, height: Double) {
+        var out: HTML = "<g class=\"legend\" fill=\"#444\">"
         var x = x0, y = top + 10
         for (i, name) in names.enumerated() {
             let w = 26 + estimatedTextWidth(name) + 14
             if x + w > x1 && x > x0 { x = x0; y += 18 }
-            out += "<g transform=\"translate(\(svgNumber(x)) \(svgNumber(y)))\">\(swatch(i))<text x=\"24\" y=\"4\">\(HTMLText.escape(name))</text></g>"
+            out += "<g transform=\"translate(\(svgNumber(x)) \(svgNumber(y)))\">\(swatch(i))<text x=\"24\" y=\"4\">\(name)</text></g>"
             x += w
         }
         return (out + "</g>", y - top + 12)
     }
 
-    func lines(_ plot: PlotOutput) -> String {
+    func lines(_ plot: PlotOutput) -> HTML {
         let series = plot.series
         let left = 64.0, right = width - 16
         let legendBlock = series.count > 1
@@ -101,7 +103,7 @@ public struct PlotRenderer: Sendable {
                 points.append(p)
             }
             let colour = Self.palette[i % 8]
-            out += "<g class=\"series s\(i % 8)\" stroke=\"\(colour)\" fill=\"\(colour)\"><title>\(HTMLText.escape(s.name))</title>"
+            out += "<g class=\"series s\(i % 8)\" stroke=\"\(colour)\" fill=\"\(colour)\"><title>\(s.name)</title>"
             out += "<path d=\"\(path)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\"/>"
             if points.count <= 40 {
                 for p in points { out += "<circle cx=\"\(svgNumber(p.0))\" cy=\"\(svgNumber(p.1))\" r=\"2.6\" stroke=\"none\"/>" }
@@ -109,7 +111,7 @@ public struct PlotRenderer: Sendable {
             for (xv, yv) in below {
                 let px = x.pixel(xv)
                 out += "<path class=\"off-axis\" d=\"M\(svgNumber(px - 5)),\(svgNumber(bottom - 9))H\(svgNumber(px + 5))L\(svgNumber(px)),\(svgNumber(bottom - 1))Z\" stroke=\"none\">"
-                    + "<title>\(HTMLText.escape(s.name)): \(HTMLText.escape(x.label(xv))) → \(formatValue(yv, spec: nil)) (no place on a log axis)</title></path>"
+                    + "<title>\(s.name): \(x.label(xv)) → \(formatValue(yv, spec: nil)) (no place on a log axis)</title></path>"
             }
             out += "</g>"
         }
@@ -119,7 +121,7 @@ public struct PlotRenderer: Sendable {
         return out + "</svg>"
     }
 
-    func bars(_ plot: PlotOutput) -> String {
+    func bars(_ plot: PlotOutput) -> HTML {
         let series = plot.series
         let count = max(series.map(\.y.count).max() ?? 0, plot.categories?.count ?? 0)
         let labels: [String] = (0..<count).map { i in barLabel(plot, i) }
@@ -146,7 +148,7 @@ public struct PlotRenderer: Sendable {
             for (i, v) in s.y.enumerated() where v.isFinite && (!plot.logY || v > 0) {
                 let px = left + band * (Double(i) + (1 - fill) / 2) + barWidth * Double(si)
                 let py = y.pixel(v)
-                out += "<rect x=\"\(svgNumber(px))\" y=\"\(svgNumber(min(py, base)))\" width=\"\(svgNumber(max(barWidth - 1, 1)))\" height=\"\(svgNumber(abs(base - py)))\"><title>\(HTMLText.escape(labels[i])): \(formatValue(v, spec: nil))</title></rect>"
+                out += "<rect x=\"\(svgNumber(px))\" y=\"\(svgNumber(min(py, base)))\" width=\"\(svgNumber(max(barWidth - 1, 1)))\" height=\"\(svgNumber(abs(base - py)))\"><title>\(labels[i]): \(formatValue(v, spec: nil))</title></rect>"
             }
             out += "</g>"
         }
@@ -154,13 +156,13 @@ public struct PlotRenderer: Sendable {
         for (i, label) in labels.enumerated() {
             let cx = left + band * (Double(i) + 0.5)
             if rotate {
-                out += "<text transform=\"translate(\(svgNumber(cx + 4)) \(svgNumber(bottom + 12))) rotate(-40)\" text-anchor=\"end\">\(HTMLText.escape(label))</text>"
+                out += "<text transform=\"translate(\(svgNumber(cx + 4)) \(svgNumber(bottom + 12))) rotate(-40)\" text-anchor=\"end\">\(label)</text>"
             } else {
-                out += "<text x=\"\(svgNumber(cx))\" y=\"\(svgNumber(bottom + 16))\" text-anchor=\"middle\">\(HTMLText.escape(label))</text>"
+                out += "<text x=\"\(svgNumber(cx))\" y=\"\(svgNumber(bottom + 16))\" text-anchor=\"middle\">\(label)</text>"
             }
         }
         if !plot.xLabel.isEmpty {
-            out += "<text class=\"axis-label\" x=\"\(svgNumber((left + right) / 2))\" y=\"\(svgNumber(height - 10))\" text-anchor=\"middle\">\(HTMLText.escape(plot.xLabel))</text>"
+            out += "<text class=\"axis-label\" x=\"\(svgNumber((left + right) / 2))\" y=\"\(svgNumber(height - 10))\" text-anchor=\"middle\">\(plot.xLabel)</text>"
         }
         return out + "</g></svg>"
     }

@@ -20,7 +20,7 @@ extension PlotRenderer {
 
     /// Rows × columns of coloured cells, row labels on the left, a colour bar on the right.
     /// `logY` makes the colour scale logarithmic (gradient norms span many decades).
-    func heatmap(_ plot: PlotOutput) -> String {
+    func heatmap(_ plot: PlotOutput) -> HTML {
         let matrix = plot.matrix ?? []
         let rows = matrix.count, cols = matrix.map(\.count).max() ?? 0
         let rowLabels = plot.categories ?? []
@@ -43,7 +43,7 @@ extension PlotRenderer {
                 let ok = v.isFinite && (!plot.logY || v > 0)
                 let fill = ok ? Self.colour(unit(v)) : "#9a9a9a"
                 let rl = r < rowLabels.count ? rowLabels[r] : "\(r)", cl = c < colLabels.count ? colLabels[c] : "\(c)"
-                out += "<rect x=\"\(svgNumber(left + Double(c) * cw))\" y=\"\(svgNumber(top + Double(r) * ch))\" width=\"\(svgNumber(cw + 0.4))\" height=\"\(svgNumber(ch + 0.4))\" fill=\"\(fill)\"><title>\(HTMLText.escape(rl)), \(HTMLText.escape(cl)): \(formatValue(v, spec: ".4g"))</title></rect>"
+                out += "<rect x=\"\(svgNumber(left + Double(c) * cw))\" y=\"\(svgNumber(top + Double(r) * ch))\" width=\"\(svgNumber(cw + 0.4))\" height=\"\(svgNumber(ch + 0.4))\" fill=\"\(fill)\"><title>\(rl), \(cl): \(formatValue(v, spec: ".4g"))</title></rect>"
             }
         }
         // Outlined cells (the targets of a prediction): a dark and a light ring, visible on any colour.
@@ -59,23 +59,23 @@ extension PlotRenderer {
         let rowStep = max(1, Int((14 / ch).rounded(.up))), colStep = max(1, Int((widest / cw).rounded(.up)))
         for r in stride(from: 0, to: rows, by: rowStep) {
             let label = r < rowLabels.count ? rowLabels[r] : "\(r)"
-            out += "<text x=\"\(svgNumber(left - 5))\" y=\"\(svgNumber(top + (Double(r) + 0.5) * ch + 4))\" text-anchor=\"end\">\(HTMLText.escape(label))</text>"
+            out += "<text x=\"\(svgNumber(left - 5))\" y=\"\(svgNumber(top + (Double(r) + 0.5) * ch + 4))\" text-anchor=\"end\">\(label)</text>"
         }
         for c in stride(from: 0, to: cols, by: colStep) {
             let label = c < colLabels.count ? colLabels[c] : "\(c)"
-            out += "<text x=\"\(svgNumber(left + (Double(c) + 0.5) * cw))\" y=\"\(svgNumber(bottom + 16))\" text-anchor=\"middle\">\(HTMLText.escape(label))</text>"
+            out += "<text x=\"\(svgNumber(left + (Double(c) + 0.5) * cw))\" y=\"\(svgNumber(bottom + 16))\" text-anchor=\"middle\">\(label)</text>"
         }
         if !plot.xLabel.isEmpty {
-            out += "<text class=\"axis-label\" x=\"\(svgNumber((left + right) / 2))\" y=\"\(svgNumber(bottom + 36))\" text-anchor=\"middle\">\(HTMLText.escape(plot.xLabel))</text>"
+            out += "<text class=\"axis-label\" x=\"\(svgNumber((left + right) / 2))\" y=\"\(svgNumber(bottom + 36))\" text-anchor=\"middle\">\(plot.xLabel)</text>"
         }
         if let label = plot.markLabel, !(plot.marks ?? []).isEmpty {
             // Bottom right, clear of the centred axis label.
             let lx = right - estimatedTextWidth(label) - 16
             out += "<rect x=\"\(svgNumber(lx))\" y=\"\(svgNumber(bottom + 27))\" width=\"11\" height=\"11\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>"
-            out += "<text x=\"\(svgNumber(lx + 16))\" y=\"\(svgNumber(bottom + 37))\">\(HTMLText.escape(label))</text>"
+            out += "<text x=\"\(svgNumber(lx + 16))\" y=\"\(svgNumber(bottom + 37))\">\(label)</text>"
         }
         if !plot.yLabel.isEmpty {
-            out += "<text class=\"axis-label\" transform=\"translate(14 \(svgNumber((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(HTMLText.escape(plot.yLabel))</text>"
+            out += "<text class=\"axis-label\" transform=\"translate(14 \(svgNumber((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(plot.yLabel)</text>"
         }
         // Colour bar: a vertical gradient with the value ticks of the scale.
         let gid = "\(idPrefix)-viridis"
@@ -90,7 +90,7 @@ extension PlotRenderer {
         for t in scale.ticks {
             let py = scale.pixel(t)
             out += "<line x1=\"\(svgNumber(bx + 14))\" x2=\"\(svgNumber(bx + 18))\" y1=\"\(svgNumber(py))\" y2=\"\(svgNumber(py))\" stroke=\"#666\"/>"
-            out += "<text x=\"\(svgNumber(bx + 21))\" y=\"\(svgNumber(py + 4))\">\(HTMLText.escape(scale.label(t)))</text>"
+            out += "<text x=\"\(svgNumber(bx + 21))\" y=\"\(svgNumber(py + 4))\">\(scale.label(t))</text>"
         }
         return out + "</g></svg>"
     }

@@ -14,33 +14,33 @@ struct PrintBook {
     /// its h2 sections (`ChapterPage.printSections`) for the contents.
     struct Part {
         var chapter: Chapter
-        var body: String
+        var body: HTML
         var sections: [(id: String, html: String)]
     }
 
     /// `parts`: each chapter, in book order.
     func html(parts: [Part]) -> String {
-        var chapters = ""
-        var contents = ""
+        var chapters: HTML = ""
+        var contents: HTML = ""
         for (n, part) in parts.enumerated() {
             let slug = part.chapter.slug
             let number = n + 1
-            chapters += "<section class=\"print-chapter\" id=\"\(HTMLText.escape(Self.chapterID(slug)))\">"
+            chapters += "<section class=\"print-chapter\" id=\"\(Self.chapterID(slug))\">"
             chapters += "<p class=\"print-chapter-no\">Chapter \(number)</p>\(part.body)</section>\n"
-            contents += "<li><a href=\"#\(HTMLText.escape(Self.chapterID(slug)))\"><span class=\"toc-no\">\(number)</span> \(HTMLText.escape(part.chapter.title))</a>"
+            contents += "<li><a href=\"#\(Self.chapterID(slug))\"><span class=\"toc-no\">\(number)</span> \(part.chapter.title)</a>"
             if !part.sections.isEmpty {
-                contents += "<ol>" + part.sections.map { "<li><a href=\"#\($0.id)\">\($0.html)</a></li>" }.joined() + "</ol>"
+                contents += "<ol>" + part.sections.map { "<li><a href=\"#\($0.id)\">\(HTML(trusted: $0.html))</a></li>" as HTML }.joined() + "</ol>"
             }
             contents += "</li>"
         }
-        var page = Layout.head(title: title, extra: "<style>\(Self.css)</style>\n")
+        var page = Layout.head(title: title, extra: "<style>\(HTML(trusted: Self.css))</style>\n")
         page += "<main class=\"print-book\">"
-        page += "<section class=\"print-cover\"><h1>\(HTMLText.escape(title))</h1>"
+        page += "<section class=\"print-cover\"><h1>\(title)</h1>"
         page += "<p class=\"print-edition\">\(edition == .student ? "Student edition" : "Instructor edition, with solutions")</p>"
         page += "<p class=\"print-note\">Made by rnnbook from the chapters' Markdown: each chapter says how many of its checks passed in the build that made this book, and each check's verdict is printed where it was made.</p></section>"
         page += "<nav class=\"print-toc\" id=\"contents\"><h2>Contents</h2><ol>\(contents)</ol></nav>\n"
-        page += chapters + "</main>" + Layout.foot
-        return page
+        page += chapters + "</main>"
+        return page.markup + Layout.foot
     }
 
     static func chapterID(_ slug: String) -> String { "ch-\(slug)" }

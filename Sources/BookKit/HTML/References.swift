@@ -9,103 +9,139 @@ enum References {
     /// "(Bengio et al. 2003, p. 33; 1994)" for `[@bengio2003neural, p. 33; -@bengio1994learning]`,
     /// "Werbos (1990)" for `@werbos1990`; each work links to its entry in the chapter's list.
     /// `plain` (inside an attribute) gives text without markup.
-    static func html(_ citation: Citation, works: [BibEntry], plain: Bool, links: PageLinks = .web) -> String {
-        render(citation, works: works, plain: plain, escape: HTMLText.escape, links: links)
+    static func html(_ citation: Citation, works: [BibEntry], plain: Bool, links: PageLinks = .web) -> HTML {
+        if plain { return "\(text(citation, works: works))" }
+        let pieces = self.pieces(citation, works: works).map { piece -> HTML in
+            switch piece {
+            case .text(let t): "\(t)"
+            case .work(let shown, let entry):
+                "<a class=\"cite\" href=\"\(links.local(anchor(entry.id)))\" title=\"\(plainEntry(entry))\">\(shown)</a>"
+            case .missing(let key):
+                "<span class=\"cite unresolved\" title=\"no work with id \(key) in the bibliography\">@\(key)?</span>"
+            }
+        }.joined()
+        return citation.inText ? pieces : "<span class=\"citation\">\(pieces)</span>"
     }
 
-    /// The citation as the words a reader sees, unescaped (for the search index and ids).
+    /// The citation as the words a reader sees, unescaped (for the search index, ids and attributes).
     static func text(_ citation: Citation, works: [BibEntry]) -> String {
-        render(citation, works: works, plain: true, escape: { $0 }, links: .web)
+        pieces(citation, works: works).map { piece in
+            switch piece {
+            case .text(let t): t
+            case .work(let shown, _): shown
+            case .missing(let key): "@" + key
+            }
+        }.joined()
     }
 
-    private static func render(_ citation: Citation, works: [BibEntry], plain: Bool, escape: (String) -> String, links: PageLinks) -> String {
+    /// A citation as text around the works it names: what the page and the text both render from.
+    private enum Piece { case text(String), work(shown: String, entry: BibEntry), missing(key: String) }
+
+    private static func pieces(_ citation: Citation, works: [BibEntry]) -> [Piece] {
         let byID = Dictionary(works.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        func link(_ text: String, _ entry: BibEntry) -> String {
-            plain ? escape(text)
-                : "<a class=\"cite\" href=\"\(HTMLText.escape(links.local(anchor(entry.id))))\" title=\"\(HTMLText.escape(plainEntry(entry)))\">\(HTMLText.escape(text))</a>"
-        }
-        func missing(_ key: String) -> String {
-            plain ? "@\(escape(key))" : "<span class=\"cite unresolved\" title=\"no work with id \(HTMLText.escape(key)) in the bibliography\">@\(HTMLText.escape(key))?</span>"
-        }
         if citation.inText, let item = citation.items.first {
-            guard let e = byID[item.key] else { return missing(item.key) }
-            return link("\(e.citationNames) (\(e.citationYear))", e)
+            guard let e = byID[item.key] else { return [.missing(key: item.key)] }
+            return [.work(shown: "\(e.citationNames) (\(e.citationYear))", entry: e)]
         }
-        let parts = citation.items.map { item -> String in
-            guard let e = byID[item.key] else { return missing(item.key) }
-            var out = item.prefix.isEmpty ? "" : escape(item.prefix) + " "
-            out += link(item.suppressAuthor ? e.citationYear : "\(e.citationNames) \(e.citationYear)", e)
-            if !item.locator.isEmpty { out += ", " + escape(item.locator) }
-            return out
+        var out: [Piece] = [.text("(")]
+        for (k, item) in citation.items.enumerated() {
+            if k > 0 { out.append(.text("; ")) }
+            guard let e = byID[item.key] else { out.append(.missing(key: item.key)); continue }
+            if !item.prefix.isEmpty { out.append(.text(item.prefix + " ")) }
+            out.append(.work(shown: item.suppressAuthor ? e.citationYear : "\(e.citationNames) \(e.citationYear)", entry: e))
+            if !item.locator.isEmpty { out.append(.text(", " + item.locator)) }
         }
-        let inner = "(" + parts.joined(separator: "; ") + ")"
-        return plain ? inner : "<span class=\"citation\">\(inner)</span>"
+        out.append(.text(")"))
+        return out
     }
 
     /// One entry of a reference list, Chicago author-date style:
     /// Bengio, Yoshua, Réjean Ducharme, …, and Christian Jauvin. 2003. “A Neural …” *JMLR* 3: 1137–1155.
-    static func entryHTML(_ e: BibEntry) -> String { render(e, html: true) }
+    static func entryHTML(_ e: BibEntry) -> HTML {
+        render(e).map { run -> HTML in
+            switch run {
+            case .text(let t): "\(t)"
+            case .italic(let t): "<i>\(t)</i>"
+            case .link(let url): "<a href=\"\(url)\">\(url)</a>"
+            }
+        }.joined()
+    }
 
     /// The same entry as plain text (for a link's title).
-    static func plainEntry(_ e: BibEntry) -> String { render(e, html: false) }
+    static func plainEntry(_ e: BibEntry) -> String {
+        render(e).map { run in
+            switch run { case .text(let t), .italic(let t), .link(let t): t }
+        }.joined()
+    }
 
-    private static func render(_ e: BibEntry, html: Bool) -> String {
-        func esc(_ s: String) -> String { html ? HTMLText.escape(s) : s }
-        func italic(_ s: String) -> String { html ? "<i>\(HTMLText.escape(s))</i>" : s }
+    /// An entry as runs of text, some in italics, some a link: what the page and the plain
+    /// text both render from (so neither patches the other's markup).
+    private enum Run { case text(String), italic(String), link(String) }
+
+    private static func render(_ e: BibEntry) -> [Run] {
         func sentence(_ s: String) -> String { s.last.map { ".?!".contains($0) } == true ? s : s + "." }
-        var parts: [String] = []
+        var runs: [Run] = []
+        func add(_ text: String) { if case .text(let t)? = runs.last { runs[runs.count - 1] = .text(t + text) } else { runs.append(.text(text)) } }
         let people = e.authors.isEmpty ? e.editors : e.authors
         var names = listNames(people)
         if e.authors.isEmpty { names += people.count == 1 ? ", ed" : ", eds" }
-        parts.append(esc(sentence(names)))
-        parts.append(esc("\(e.citationYear)."))
+        add(sentence(names) + " " + "\(e.citationYear).")
         let quoted = ["article-journal", "article", "article-magazine", "article-newspaper", "paper-conference", "chapter",
                       "entry", "entry-dictionary", "entry-encyclopedia", "post", "post-weblog", "webpage", "speech"].contains(e.type)
-        if quoted {
-            parts.append(esc("“\(sentence(e.title))”"))
-        } else {
-            parts.append(italic(sentence(e.title)))
-        }
-        let pages = e.page.map { $0.replacingOccurrences(of: #"(?<=\d)\s*-+\s*(?=\d)"#, with: "–", options: .regularExpression) }
-        var tail = ""
+        if quoted { add(" “\(sentence(e.title))”") } else { add(" "); runs.append(.italic(sentence(e.title))) }
+        let pages = e.page.map(Self.pageRange)
+        var tail: [Run] = []
+        func text(_ t: String) { if case .text(let x)? = tail.last { tail[tail.count - 1] = .text(x + t) } else { tail.append(.text(t)) } }
+        func italic(_ t: String) { tail.append(.italic(t)) }
         switch e.type {
         case "article-journal", "article-magazine", "article-newspaper":
-            if let c = e.containerTitle { tail += italic(c) }
-            if let v = e.volume { tail += " " + esc(v) }
-            if let i = e.issue { tail += esc(" (\(i))") }
-            if let p = pages { tail += esc(e.volume == nil && e.issue == nil ? ", \(p)" : ": \(p)") }
-            if !tail.isEmpty { tail += "." }
+            if let c = e.containerTitle { italic(c) }
+            if let v = e.volume { text(" " + v) }
+            if let i = e.issue { text(" (\(i))") }
+            if let p = pages { text(e.volume == nil && e.issue == nil ? ", \(p)" : ": \(p)") }
+            if !tail.isEmpty { text(".") }
         case "paper-conference", "chapter":
-            if let c = e.containerTitle { tail += "In " + italic(c) }
-            if !e.authors.isEmpty && !e.editors.isEmpty { tail += esc(", edited by \(listNames(e.editors, invertFirst: false))") }
-            if let col = e.collectionTitle { tail += esc(", ") + esc(col) + (e.volume.map { esc(" \($0)") } ?? "") }
-            if let p = pages { tail += esc(", \(p)") }
-            if !tail.isEmpty { tail += "." }
-            if let pub = publisherText(e) { tail += " " + esc(sentence(pub)) }
+            if let c = e.containerTitle { text("In "); italic(c) }
+            if !e.authors.isEmpty && !e.editors.isEmpty { text(", edited by \(listNames(e.editors, invertFirst: false))") }
+            if let col = e.collectionTitle { text(", " + col + (e.volume.map { " \($0)" } ?? "")) }
+            if let p = pages { text(", \(p)") }
+            if !tail.isEmpty { text(".") }
+            if let pub = publisherText(e) { text(" " + sentence(pub)) }
         case "report", "thesis":
             let series = [e.genre, e.number].compactMap { $0 }.joined(separator: " ")
-            if !series.isEmpty { tail += esc(sentence(series)) }
-            if let pub = publisherText(e) { tail += (tail.isEmpty ? "" : " ") + esc(sentence(pub)) }
+            if !series.isEmpty { text(sentence(series)) }
+            if let pub = publisherText(e) { text((tail.isEmpty ? "" : " ") + sentence(pub)) }
         case "article":
-            if let c = e.containerTitle { tail += italic(c) + " " }
-            if let n = e.number { tail += esc(n) }
-            tail = tail.trimmingCharacters(in: .whitespaces)
-            if !tail.isEmpty { tail += "." }
+            if let c = e.containerTitle { italic(c); if e.number != nil { text(" ") } }
+            if let n = e.number { text(n) }
+            if !tail.isEmpty { text(".") }
         default:
-            if let c = e.containerTitle { tail += italic(c) + ". " }
-            if let ed = e.edition { tail += esc(sentence("\(ed) ed")) + " " }
-            if let pub = publisherText(e) { tail += esc(sentence(pub)) }
-            tail = tail.trimmingCharacters(in: .whitespaces)
+            if let c = e.containerTitle { italic(c); text(". ") }
+            if let ed = e.edition { text(sentence("\(ed) ed") + " ") }
+            if let pub = publisherText(e) { text(sentence(pub)) }
+            // No trailing space after the container or the edition when nothing follows.
+            if case .text(let t)? = tail.last { let trimmed = String(t.reversed().drop(while: { $0 == " " }).reversed()); if trimmed.isEmpty { tail.removeLast() } else { tail[tail.count - 1] = .text(trimmed) } }
         }
-        if !tail.isEmpty { parts.append(tail) }
-        if let note = e.note { parts.append(esc(sentence(note))) }
-        if let doi = e.doi {
-            let url = "https://doi.org/" + doi
-            parts.append(html ? "<a href=\"\(HTMLText.escape(url))\">\(HTMLText.escape(url))</a>." : url + ".")
-        } else if let url = e.url {
-            parts.append(html ? "<a href=\"\(HTMLText.escape(url))\">\(HTMLText.escape(url))</a>." : url + ".")
+        if !tail.isEmpty { add(" "); for run in tail { if case .text(let t) = run { add(t) } else { runs.append(run) } } }
+        if let note = e.note { add(" " + sentence(note)) }
+        if let url = e.doi.map({ "https://doi.org/" + $0 }) ?? e.url { add(" "); runs.append(.link(url)); add(".") }
+        return runs
+    }
+
+    /// Page ranges with an en dash: `1550-1560` and `1550 -- 1560` read `1550–1560`.
+    private static func pageRange(_ page: String) -> String {
+        var out = ""
+        let chars = Array(page)
+        var i = 0
+        while i < chars.count {
+            if chars[i] == "-" || chars[i] == " ", let before = out.last, before.isNumber {
+                var j = i
+                while j < chars.count && (chars[j] == " " || chars[j] == "-") { j += 1 }
+                if j < chars.count, chars[j].isNumber, chars[i..<j].contains("-") { out.append("–"); i = j; continue }
+            }
+            out.append(chars[i]); i += 1
         }
-        return parts.joined(separator: " ")
+        return out
     }
 
     private static func publisherText(_ e: BibEntry) -> String? {
@@ -133,13 +169,13 @@ enum References {
     }
 
     /// An ordered list of works, each with its anchor; `cited` adds "Cited in …" links (the book's list).
-    static func list(_ works: [BibEntry], cited: [String: [(slug: String, title: String)]] = [:], links: PageLinks = .web) -> String {
-        var out = "<ol class=\"reference-list\">"
+    static func list(_ works: [BibEntry], cited: [String: [(slug: String, title: String)]] = [:], links: PageLinks = .web) -> HTML {
+        var out: HTML = "<ol class=\"reference-list\">"
         for e in works {
-            out += "<li id=\"\(HTMLText.escape(links.id(anchor(e.id))))\">\(entryHTML(e))"
+            out += "<li id=\"\(links.id(anchor(e.id)))\">\(entryHTML(e))"
             if let chapters = cited[e.id], !chapters.isEmpty {
                 out += " <span class=\"cited-in\">Cited in " + chapters.map {
-                    "<a href=\"\(HTMLText.escape(HTMLText.pageHref($0.slug)))\">\(HTMLText.escape($0.title))</a>"
+                    "<a href=\"\(HTMLText.pageHref($0.slug))\">\($0.title)</a>" as HTML
                 }.joined(separator: ", ") + ".</span>"
             }
             out += "</li>"
@@ -148,7 +184,7 @@ enum References {
     }
 
     /// Every work the book cites, with the chapters citing it, for the contents page.
-    static func bookSection(_ chapters: [Chapter]) -> String {
+    static func bookSection(_ chapters: [Chapter]) -> HTML {
         var works: [String: BibEntry] = [:]
         var cited: [String: [(slug: String, title: String)]] = [:]
         for c in chapters {
@@ -171,6 +207,6 @@ extension ChapterPage {
         headings.append((2, id, "References"))
         printSections.append((links.id(id), "References"))
         searchSections.append(SearchIndex.Section(anchor: id, title: "References", text: works.map(References.plainEntry).joined(separator: " ")))
-        return "<section class=\"references\"><h2 id=\"\(links.id(id))\">References</h2>\(HTML(trusted: References.list(works, links: links)))</section>"
+        return "<section class=\"references\"><h2 id=\"\(links.id(id))\">References</h2>\(References.list(works, links: links))</section>"
     }
 }

@@ -72,7 +72,7 @@ public struct SiteRenderer: Sendable {
                                             links: .print(slug: item.chapter.slug, slugs: slugs))
                     print.edition = edition
                     print.lastGoodPage = page.lastGoodPage
-                    printed.append(PrintBook.Part(chapter: item.chapter, body: print.renderBody().markup, sections: print.printSections))
+                    printed.append(PrintBook.Part(chapter: item.chapter, body: print.renderBody(), sections: print.printSections))
                 }
                 try AssetCopier.write(html, to: outputDirectory.appendingPathComponent("\(item.chapter.slug).html"))
                 problems += copyImages(page.imageSources, of: item.chapter, into: outputDirectory)

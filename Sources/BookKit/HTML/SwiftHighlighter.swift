@@ -17,17 +17,18 @@ public enum SwiftHighlighter {
     /// HTML for `code`: escaped text with `<span class="tok-…">` around tokens. A name is a
     /// keyword (`kw`, not after a dot: `.self`), a type (`type`, capitalised) or a called
     /// function (`fn`, a `(` right after it); other names stay plain.
-    public static func highlight(_ code: String) -> String {
+    public static func highlight(_ code: String) -> String { markup(code).markup }
+
+    static func markup(_ code: String) -> HTML {
         let s = Array(code.unicodeScalars)
-        var out = ""
+        var out: HTML = ""
         var plainStart = 0
         /// `s[from..<to]` escaped, in a span of class `cls` unless it is nil.
         func emit(_ cls: String?, _ from: Int, _ to: Int) {
             guard to > from else { return }
             var text = ""
             text.unicodeScalars.append(contentsOf: s[from..<to])
-            let escaped = HTMLText.escape(text)
-            if let cls { out += "<span class=\"tok-\(cls)\">\(escaped)</span>" } else { out += escaped }
+            if let cls { out += "<span class=\"tok-\(cls)\">\(text)</span>" } else { out += "\(text)" }
         }
         func coloured(_ cls: String, _ range: Range<Int>) {
             emit(nil, plainStart, range.lowerBound)
