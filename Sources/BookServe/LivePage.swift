@@ -81,8 +81,8 @@ public enum LivePage {
     /// or cut: HTML parses what follows `</html>` into the end of the body (the parsing algorithm's
     /// "after after body" mode), and the script moves the panel to the top of the body.
     public static func inject(into html: String, page: String, generation: Int, panel: String?) -> String {
-        let tag = "<script src=\"\(scriptPath)\" data-page=\"\(HTMLText.escape(page))\" data-generation=\"\(generation)\"></script>"
-        return html + styleTag + (panel ?? "") + tag + "\n"
+        let tag: HTML = "<script src=\"\(scriptPath)\" data-page=\"\(page)\" data-generation=\"\(generation)\"></script>"
+        return html + styleTag + (panel ?? "") + tag.markup + "\n"
     }
 
     /// The page a request for a page maps to: a chapter's slug, or `index`.
@@ -103,11 +103,11 @@ public enum LivePage {
     }
 
     /// Link to a Markdown place in the source view, shown as `file:line:column`.
-    static func link(_ location: SourceLocation?, known: Set<String>) -> String {
+    static func link(_ location: SourceLocation?, known: Set<String>) -> HTML {
         guard let location else { return "" }
-        let text = HTMLText.escape(location.description)
+        let text = location.description
         guard known.contains(location.file) else { return "<span class=\"loc\">\(text)</span>: " }
-        return "<a class=\"loc\" href=\"\(HTMLText.escape(sourceHref(location.file, line: location.line)))\">\(text)</a>: "
+        return "<a class=\"loc\" href=\"\(sourceHref(location.file, line: location.line))\">\(text)</a>: "
     }
 
     public static func sourceHref(_ path: String, line: Int? = nil) -> String {
@@ -115,8 +115,8 @@ public enum LivePage {
         return sourcePrefix + encoded.joined(separator: "/") + (line.map { "#L\($0)" } ?? "")
     }
 
-    static func items(_ findings: [ShownFinding], known: Set<String>) -> String {
-        findings.map { "<li>\(link($0.location, known: known))<span class=\"msg\">\(HTMLText.escape($0.message))</span></li>" }.joined()
+    static func items(_ findings: [ShownFinding], known: Set<String>) -> HTML {
+        findings.map { "<li>\(link($0.location, known: known))<span class=\"msg\">\($0.message)</span></li>" as HTML }.joined()
     }
 
     static func time(_ date: Date?) -> String {
@@ -129,53 +129,54 @@ public enum LivePage {
     /// The panel above a chapter page whose last build failed, or nil when there is nothing to say.
     public static func panel(for chapter: LiveChapter, general: [String], below: Below, known: Set<String>) -> String? {
         guard !chapter.findings.isEmpty || !general.isEmpty else { return nil }
-        var out = "<aside class=\"failures\" id=\"rnnbook-findings\" role=\"alert\">"
+        var out: HTML = "<aside class=\"failures\" id=\"rnnbook-findings\" role=\"alert\">"
         if !chapter.findings.isEmpty {
-            out += "<p><strong>The last build of \(HTMLText.escape(chapter.path)) failed\(time(chapter.builtAt)).</strong></p>"
+            out += "<p><strong>The last build of \(chapter.path) failed\(time(chapter.builtAt)).</strong></p>"
             out += "<ul>\(items(chapter.findings, known: known))</ul>"
         }
         if !general.isEmpty {
             out += "<p><strong>The last build had problems:</strong></p><ul>"
-            out += general.map { "<li><span class=\"msg\">\(HTMLText.escape($0))</span></li>" }.joined() + "</ul>"
+            out += general.map { "<li><span class=\"msg\">\($0)</span></li>" as HTML }.joined() + "</ul>"
         }
         switch below {
         case .lastPassed(let asBuilt):
             out += "<p class=\"below\">Below: the last version of this chapter that passed."
-            if let asBuilt { out += " <a href=\"\(HTMLText.escape(asBuilt))\">The page as this build rendered it.</a>" }
+            if let asBuilt { out += " <a href=\"\(asBuilt)\">The page as this build rendered it.</a>" }
             out += "</p>"
         case .asBuilt:
             out += "<p class=\"below\">No version of this chapter has passed yet; below: the page this build rendered.</p>"
         case .nothing:
             out += "<p class=\"below\">No page has been written for this chapter yet.</p>"
         }
-        return out + "</aside>"
+        return (out + "</aside>").markup
     }
 
     /// The panel above the index: every chapter whose last build failed, with its findings.
     public static func indexPanel(chapters: [LiveChapter], general: [String], known: Set<String>) -> String? {
         let failed = chapters.filter { !$0.findings.isEmpty }
         guard !failed.isEmpty || !general.isEmpty else { return nil }
-        var out = "<aside class=\"failures\" id=\"rnnbook-findings\" role=\"alert\">"
+        var out: HTML = "<aside class=\"failures\" id=\"rnnbook-findings\" role=\"alert\">"
         if !failed.isEmpty {
             out += "<p><strong>\(failed.count) chapter\(failed.count == 1 ? "" : "s") failed in the last build.</strong></p><ul>"
             for c in failed {
-                out += "<li><a href=\"\(HTMLText.escape(c.slug)).html\">\(HTMLText.escape(c.path))</a><ul>\(items(c.findings, known: known))</ul></li>"
+                out += "<li><a href=\"\(c.slug).html\">\(c.path)</a><ul>\(items(c.findings, known: known))</ul></li>"
             }
             out += "</ul>"
         }
         if !general.isEmpty {
             out += "<p><strong>The last build had problems:</strong></p><ul>"
-            out += general.map { "<li><span class=\"msg\">\(HTMLText.escape($0))</span></li>" }.joined() + "</ul>"
+            out += general.map { "<li><span class=\"msg\">\($0)</span></li>" as HTML }.joined() + "</ul>"
         }
-        return out + "</aside>"
+        return (out + "</aside>").markup
     }
 
     /// A whole page for a chapter that has findings but no page file (it never parsed).
     public static func placeholder(title: String, bookTitle: String = "rnnbook serve") -> String {
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            + "<meta name=\"color-scheme\" content=\"light dark\">\n<title>\(HTMLText.escape(title)) · \(HTMLText.escape(bookTitle))</title>\n"
+        let page: HTML = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            + "<meta name=\"color-scheme\" content=\"light dark\">\n<title>\(title) · \(bookTitle)</title>\n"
             + "<link rel=\"stylesheet\" href=\"/assets/book.css\">\n</head>\n<body>\n<main id=\"main\"><p><a href=\"/index.html\">Contents</a></p>"
-            + "<h1>\(HTMLText.escape(title))</h1></main>\n</body>\n</html>\n"
+            + "<h1>\(title)</h1></main>\n</body>\n</html>\n"
+        return page.markup
     }
 
     /// The chapter's Markdown with numbered lines (`#L12` is line 12) and each finding under its line.
@@ -186,16 +187,17 @@ public enum LivePage {
         }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if text.hasSuffix("\n") { lines.removeLast() }
-        var body = ""
+        var body: HTML = ""
         for (i, line) in lines.enumerated() {
-            body += "<li id=\"L\(i + 1)\">\(HTMLText.escape(line))"
-            for message in byLine[i + 1] ?? [] { body += "\n<span class=\"finding\">✗ \(HTMLText.escape(message))</span>" }
+            body += "<li id=\"L\(i + 1)\">\(line)"
+            for message in byLine[i + 1] ?? [] { body += "\n<span class=\"finding\">✗ \(message)</span>" }
             body += "</li>"
         }
-        return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            + "<meta name=\"color-scheme\" content=\"light dark\">\n<title>\(HTMLText.escape(path))</title>\n"
+        let page: HTML = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            + "<meta name=\"color-scheme\" content=\"light dark\">\n<title>\(path)</title>\n"
             + "<link rel=\"stylesheet\" href=\"/assets/book.css\">\n</head>\n<body>\n"
-            + "<div class=\"rnnbook-source\"><p><a href=\"/index.html\">Contents</a> · <strong>\(HTMLText.escape(path))</strong> (as it is on disk now)</p>"
+            + "<div class=\"rnnbook-source\"><p><a href=\"/index.html\">Contents</a> · <strong>\(path)</strong> (as it is on disk now)</p>"
             + "<ol>\(body)</ol></div>\n</body>\n</html>\n"
+        return page.markup
     }
 }
