@@ -92,24 +92,20 @@ public struct DataStore: Sendable {
         let fm = FileManager.default
         var looked: [String] = []
         let fix = "Fix: set \(Self.environmentVariable) to a folder holding \(file.name) (SHA-1 \(file.sha1)), or delete the bad file and let rnnbook download it from \(file.sourceURL.absoluteString)."
+        /// The verified file at `url`, nil when there is none (what was looked at is noted as `place`).
+        func existing(_ url: URL, _ place: String) throws -> (url: URL, data: Data)? {
+            guard fm.fileExists(atPath: url.path) else { looked.append("\(url.path) (\(place)): no such file"); return nil }
+            let data = try read(url, file)
+            try verify(data, of: file, from: url.path, fix: fix)
+            return (url, data)
+        }
         if let folder {
-            let url = folder.appendingPathComponent(file.name)
-            if fm.fileExists(atPath: url.path) {
-                let data = try read(url, file)
-                try verify(data, of: file, from: url.path, fix: fix)
-                return (url, data)
-            }
-            looked.append("\(url.path) (\(Self.environmentVariable)): no such file")
+            if let found = try existing(folder.appendingPathComponent(file.name), Self.environmentVariable) { return found }
         } else {
             looked.append("\(Self.environmentVariable): not set")
         }
         let cached = cacheDirectory.appendingPathComponent(file.name)
-        if fm.fileExists(atPath: cached.path) {
-            let data = try read(cached, file)
-            try verify(data, of: file, from: cached.path, fix: fix)
-            return (cached, data)
-        }
-        looked.append("\(cached.path) (cache): no such file")
+        if let found = try existing(cached, "cache") { return found }
         let data: Data
         do { data = try download(file.sourceURL) } catch {
             looked.append("\(file.sourceURL.absoluteString) (download): \(error)")
