@@ -208,7 +208,7 @@ public struct BookBuilder: Sendable {
             for (key, text) in settings.overrides {
                 guard let existing = chapter.params[key] else { continue }
                 guard let value = parseParamValue(text, like: existing) else {
-                    throw UsageError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing)); give a value of that type")
+                    throw UsageError("--set \(key)=\(text): '\(key)' is \(existing.typeName) in \(chapter.path) (default \(existing)); give a value of that type")
                 }
                 // An integer param with a positive default is a count (hidden units, epochs,
                 // steps): zero or less would crash the chapter instead of being refused here.

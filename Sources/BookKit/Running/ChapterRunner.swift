@@ -64,8 +64,8 @@ public struct ChapterRunner: Sendable {
         for (key, text) in settings.overrides {
             guard let existing = params[key] else { continue }
             guard let value = parseParamValue(text, like: existing) else {
-                let expected = typeName(existing) == "double" ? "a finite double" : "\(typeName(existing))"
-                throw BookError("--set \(key)=\(text): '\(key)' is \(typeName(existing)) in \(chapter.path) (default \(existing)); expected \(expected), found '\(text)'")
+                let expected = existing.typeName == "double" ? "a finite double" : "\(existing.typeName)"
+                throw BookError("--set \(key)=\(text): '\(key)' is \(existing.typeName) in \(chapter.path) (default \(existing)); expected \(expected), found '\(text)'")
             }
             params[key] = value
         }
@@ -285,9 +285,6 @@ public struct ChapterRunner: Sendable {
                       startedAt: startedAt, seconds: 0, compileSeconds: 0, cached: false)
     }
 }
-
-/// The param's YAML type as messages name it (`int`, `double`, `bool`, `string`).
-func typeName(_ v: ParamValue) -> String { v.typeName }
 
 func machineDescription() -> String {
     var u = utsname()
