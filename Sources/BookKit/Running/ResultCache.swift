@@ -176,8 +176,14 @@ struct RunCache: Sendable {
         index(slug).entries.max { $0.lastUsed < $1.lastUsed }?.inputs
     }
 
+    /// Held around each change of a chapter's index: the points of a grid, run side by side
+    /// (`--jobs`, or Slurm tasks on one folder), store their runs at the same time.
+    private func indexLock(_ slug: String) -> FileLock? { FileLock(folder(slug).appendingPathComponent("index.lock")) }
+
     /// The run stored under `key`, and the source its page was last judged from; marks it used.
     func run(for slug: String, key: String, pageSource: String) -> (record: RunRecord, samePage: Bool)? {
+        let lock = indexLock(slug)
+        defer { lock?.release() }
         var index = self.index(slug)
         guard let i = index.entries.firstIndex(where: { $0.key == key }),
               let data = try? Data(contentsOf: runFile(slug, key)),
@@ -196,6 +202,8 @@ struct RunCache: Sendable {
             try FileManager.default.createDirectory(at: folder(slug), withIntermediateDirectories: true)
             try writeAtomically(data, to: runFile(slug, key))
         } catch { return }
+        let lock = indexLock(slug)
+        defer { lock?.release() }
         var index = self.index(slug)
         index.entries.removeAll { $0.key == key }
         index.entries.append(Entry(key: key, lastUsed: Date(), passed: passed, inputs: record.inputs, pageSource: pageSource))
