@@ -25,7 +25,7 @@ extension ChapterRunner {
                 verdict.problems.append(Finding(.program, "program", at: chapterStart, message: "cannot write the chapter's program: \(describe(error))"))
                 break
             }
-            terminal.status("\(chapter.path): compiling", chapter: chapter.path)
+            progress("\(chapter.path): compiling", chapter, terminal: terminal)
             let t0 = Date()
             let compile = compileProgram(source: sourcePath, executable: executable, work: work)
             verdict.seconds += Date().timeIntervalSince(t0)

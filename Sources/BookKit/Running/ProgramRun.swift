@@ -127,7 +127,7 @@ extension ChapterRunner {
                         if let tps = p.tps { line += String(format: " · %.0f tok/s", tps) }
                         if p.step > 0 { line += " · ETA \(formatSeconds((elapsed - b.since) / Double(p.step) * Double(p.of - p.step)))" }
                     }
-                    terminal.status(line, chapter: chapter.path)
+                    progress(line, chapter, terminal: terminal)
                     if let limit = blockTimeouts[b.index], elapsed - b.since > limit {
                         outcome.timedOutBlock = b.index
                         return .timedOut(seconds: limit)

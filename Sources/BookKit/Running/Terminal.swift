@@ -4,27 +4,45 @@ import Synchronization
 import Glibc
 #endif
 
-/// Progress on stderr. On a terminal: one status line, redrawn in place and cut to the
-/// terminal's width (a line longer than the width wraps, and the redraw then leaves the wrapped
-/// part behind). Elsewhere (CI logs): a plain line at most every `plainInterval` seconds, so a
-/// long chapter still shows signs of life without flooding the log.
+/// Progress on stderr. On a terminal: one status line per lane (a chapter, or a point of a grid,
+/// running side by side with others), redrawn in place, each cut to the terminal's width (a line
+/// longer than the width wraps, and the redraw then leaves the wrapped part behind). Elsewhere
+/// (CI logs): a plain line per lane at most every `plainInterval` seconds, so a long chapter
+/// still shows signs of life without flooding the log.
 public final class Terminal: Sendable {
     private let live: Bool
     private struct Drawn {
-        var shown = false
+        /// Lines on screen below the last permanent line.
+        var shownLines = 0
         var lastDraw = 0.0
-        var lastPlain: Double
+        /// Each lane's status, in the order the lanes first spoke.
+        var lanes: [(id: String, text: String)] = []
+        var lastPlain: [String: Double] = [:]
+        var started: Double
         /// "k of n" for each chapter path, so every status line says where the build is.
         var positions: [String: String] = [:]
     }
-    /// Also held while writing to stderr, so that lines of two threads never interleave.
+    /// Also held while writing, so that lines of two threads never interleave.
     private let drawn: Mutex<Drawn>
+    private let sink: @Sendable (String) -> Void
+    private let fixedWidth: Int?
     /// Seconds between plain progress lines when stderr is not a terminal.
     public static let plainInterval = 10.0
 
     public init(live: Bool = true) {
         self.live = live && isatty(2) != 0
-        drawn = Mutex(Drawn(lastPlain: Date().timeIntervalSince1970))
+        sink = { FileHandle.standardError.write(Data($0.utf8)) }
+        fixedWidth = nil
+        drawn = Mutex(Drawn(started: Date().timeIntervalSince1970))
+    }
+
+    /// A terminal that writes to `sink` as if to a terminal `width` columns wide (`live`), or to
+    /// a log (tests).
+    init(live: Bool, width: Int, sink: @escaping @Sendable (String) -> Void) {
+        self.live = live
+        self.sink = sink
+        fixedWidth = width
+        drawn = Mutex(Drawn(started: Date().timeIntervalSince1970))
     }
 
     /// Numbers the chapters of this build: status lines about a chapter get "[k/n]" in front.
@@ -42,23 +60,53 @@ public final class Terminal: Sendable {
 
     /// Replaces the status line (at most 10 times a second), with "[k/n]" in front when `chapter`
     /// is numbered; off a terminal, prints it as a plain line at most every `plainInterval` seconds.
+    /// The line is the chapter's lane when `chapter` is given, so chapters built side by side
+    /// each keep a line.
     public func status(_ text: String, chapter: String? = nil) {
-        let full = (chapter.map(position(of:)) ?? "") + text
+        status(text, lane: chapter ?? "", prefix: chapter.map(position(of:)) ?? "")
+    }
+
+    /// A view of this terminal whose status lines are one lane, each starting with `prefix`
+    /// (a point of a grid: `[2/4] num_hiddens=64 `): runs side by side each keep their line.
+    public func lane(_ id: String, prefix: String) -> Lane { Lane(terminal: self, id: id, prefix: prefix) }
+
+    public struct Lane: Sendable {
+        let terminal: Terminal
+        let id: String
+        let prefix: String
+        public func status(_ text: String) { terminal.status(text, lane: id, prefix: prefix) }
+        public func clear() { terminal.clear(lane: id) }
+    }
+
+    func status(_ text: String, lane: String, prefix: String) {
+        let full = prefix + text
         drawn.withLock { d in
             let now = Date().timeIntervalSince1970
             guard live else {
-                guard now - d.lastPlain >= Self.plainInterval else { return }
-                d.lastPlain = now
-                FileHandle.standardError.write(Data((full + "\n").utf8))
+                guard now - (d.lastPlain[lane] ?? d.started) >= Self.plainInterval else { return }
+                d.lastPlain[lane] = now
+                sink(full + "\n")
                 return
             }
+            if let i = d.lanes.firstIndex(where: { $0.id == lane }) { d.lanes[i].text = full } else { d.lanes.append((lane, full)) }
             guard now - d.lastDraw > 0.1 else { return }
-            d.lastDraw = now
-            let width = Self.width()
-            let line = Self.fitted(full, width: width)
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
-            d.shown = true
+            redraw(&d, now: now)
         }
+    }
+
+    /// Erases the lines on screen and draws every lane's (caller holds the lock).
+    private func redraw(_ d: inout Drawn, now: Double, before text: String = "") {
+        let width = fixedWidth ?? Self.width()
+        var out = ""
+        if d.shownLines > 0 {
+            out += "\r\u{1B}[2K" + String(repeating: "\u{1B}[1A\u{1B}[2K", count: d.shownLines - 1)
+        }
+        out += text
+        let lines = d.lanes.map { Self.fitted($0.text, width: width) }
+        out += lines.joined(separator: "\n")
+        d.shownLines = lines.count
+        d.lastDraw = now
+        if !out.isEmpty { sink(out) }
     }
 
     /// `text` cut to `width` columns less one (the last column would make some terminals wrap).
@@ -74,20 +122,29 @@ public final class Terminal: Sendable {
         return 80
     }
 
-    /// Removes the status line.
-    public func clear() {
-        guard live else { return }
+    /// Removes the status line (the unnamed lane's, or `chapter`'s).
+    public func clear(chapter: String? = nil) { clear(lane: chapter ?? "") }
+
+    func clear(lane: String) {
         drawn.withLock { d in
-            if d.shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); d.shown = false }
+            guard let i = d.lanes.firstIndex(where: { $0.id == lane }) else { return }
+            d.lanes.remove(at: i)
+            d.lastPlain[lane] = nil
+            if live { redraw(&d, now: Date().timeIntervalSince1970) }
         }
     }
 
-    /// Prints a permanent line (clearing the status line first).
+    /// Prints a permanent line above the status lines, which stay.
     public func line(_ text: String) {
-        clear()
         drawn.withLock { d in
-            FileHandle.standardError.write(Data((text + "\n").utf8))
-            d.lastPlain = Date().timeIntervalSince1970
+            let now = Date().timeIntervalSince1970
+            if live {
+                redraw(&d, now: now, before: text + "\n")
+            } else {
+                sink(text + "\n")
+                for key in d.lastPlain.keys { d.lastPlain[key] = now }
+                d.started = now
+            }
         }
     }
 }
