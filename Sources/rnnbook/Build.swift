@@ -11,10 +11,10 @@ struct RunOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Where pages, JSON and the cache go.")
     var output: String = "output"
 
-    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define, e.g. 'quick'.")
-    var profile: String = "default"
+    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define, e.g. 'quick'. With --set or --seed: the profile the book in the output folder was built in.")
+    var profile: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a chapter param, e.g. --set num_epochs=5.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a chapter param, e.g. --set num_epochs=5; several values make a grid (--set lr=0.5,1 --set num_hiddens=32..128*2, ranges FROM..TO+STEP or FROM..TO*FACTOR). With build, an experiment: reported in OUTPUT/experiments/NAME/ beside the book's run, never over the book's pages.", valueName: "KEY=VALUES"))
     var assignments: [String] = []
 
     @Option(help: "Seed for every chapter (overrides the 'seed' param).")
@@ -64,7 +64,7 @@ struct RunOptions: ParsableArguments {
     func settings() -> BuildSettings {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         var s = BuildSettings(bookRoot: cwd, outputDirectory: URL(fileURLWithPath: output, relativeTo: cwd).standardizedFileURL)
-        s.profile = profile
+        s.profile = profile ?? "default"
         s.overrides = overrides
         s.seed = seed
         s.force = force
@@ -97,17 +97,71 @@ func bookCommand(_ body: () throws -> BookStatus) throws {
 }
 
 struct Build: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run every chapter and write the pages and JSON results.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run every chapter and write the pages and JSON results.",
+        discussion: """
+        With --set, --seed or --experiment, build runs an experiment instead: the chapters whose \
+        params are set run once per point of the grid, beside the book's own run (from the cache when \
+        the book is built), and the report (metrics side by side with their differences, training \
+        curves overlaid, each claim of the text re-judged: holds, or differs from the text) goes to \
+        OUTPUT/experiments/NAME/index.html; the book's pages are not touched. A claim that differs \
+        does not fail the command; a crash, a compile error or a failed maths check (equation, \
+        gradient, shape) does. Each point is cached on its own: a rerun computes only what changed.
+        """)
     @OptionGroup var options: RunOptions
     @Option(help: "Which edition to write: 'instructor' (exercise solutions shown, collapsed) or 'student' (no solution text in the output folder; its cache is kept outside it).")
     var edition: Edition = .instructor
     @Flag(help: "Also print the whole book to book.pdf (book-print.html through headless Chromium).")
     var pdf = false
-    func run() throws {
-        var request = options.request(pages: true, edition: edition)
-        request.pdf = pdf
-        try bookCommand { try BookPipeline(request).run(terminal: Terminal()) }
+    @Option(help: ArgumentHelp("Name the experiment (its folder under OUTPUT/experiments/); also makes a run without --set an experiment, e.g. with another --profile. Default: named after its params.", valueName: "NAME"))
+    var experiment: String?
+    @Option(help: ArgumentHelp("A metric the experiment's grid plots against each varied param (repeatable; default: those the text states that differ between points).", valueName: "NAME"))
+    var metric: [String] = []
+    @OptionGroup var executor: ExecutorOptions
+
+    var isExperiment: Bool { !options.assignments.isEmpty || options.seed != nil || experiment != nil }
+
+    func validate() throws {
+        if !isExperiment {
+            if !metric.isEmpty { throw ValidationError("--metric is for experiments (with --set, --seed or --experiment)") }
+        } else {
+            if pdf { throw ValidationError("--pdf prints the book; an experiment (--set, --seed, --experiment) writes only its report") }
+            if edition != .instructor { throw ValidationError("--edition is for the book; an experiment's report is for instructors") }
+        }
     }
+
+    func run() throws {
+        let request = options.request(pages: true, edition: edition)
+        let terminal = Terminal()
+        if isExperiment {
+            var experiment = ExperimentRequest(grid: try usage { try ParamGrid(assignments: options.assignments) })
+            experiment.name = self.experiment
+            experiment.profileGiven = options.profile != nil
+            experiment.metrics = metric
+            experiment.command = (["rnnbook"] + CommandLine.arguments.dropFirst()).map(shellQuoted).joined(separator: " ")
+            let executor = try self.executor.make(jobs: options.jobs)
+            try bookCommand { try BookPipeline(request).runExperiment(experiment, executor: executor, terminal: terminal) }
+            return
+        }
+        var book = request
+        book.pdf = pdf
+        if executor.executor != .local {
+            book.executor = try executor.make(jobs: options.jobs)
+        }
+        try bookCommand { try BookPipeline(book).run(terminal: terminal) }
+    }
+}
+
+/// A BookKit `UsageError` thrown by `body` as a usage error of the command line (exit 2).
+func usage<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as UsageError { throw ValidationError(error.description) }
+}
+
+/// `word` as a shell would need it typed.
+func shellQuoted(_ word: String) -> String {
+    let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+*@%")
+    if !word.isEmpty && word.unicodeScalars.allSatisfy(plain.contains) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
 extension Edition: ExpressibleByArgument {}

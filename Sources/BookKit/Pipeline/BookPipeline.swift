@@ -17,6 +17,8 @@ public struct BookRequest: Sendable {
     public var pdf = false
     /// Also report the mutation test, and fail when it fails.
     public var mutate = false
+    /// Where the chapters run: nil, this process (`jobs` at a time); else that executor (Slurm).
+    public var executor: TaskExecutor? = nil
 
     public init(settings: BuildSettings) { self.settings = settings }
 }
@@ -78,7 +80,7 @@ public struct BookPipeline: Sendable {
         // Whatever this build writes is listed as rnnbook's, so that `clean` removes it and only it.
         defer { folder.recordWritten(since: before) }
         if request.pages { try folder.claim(builder.settings.edition) }
-        var outcome = try builder.build(load(files), jobs: request.jobs, terminal: terminal)
+        var outcome = try builder.build(load(files), jobs: request.jobs, executor: request.executor, terminal: terminal)
         guard request.pages else { return outcome }
         try builder.writeResults(of: outcome)
         var renderer = SiteRenderer()

@@ -21,18 +21,35 @@ extension BookPipeline {
             let runnable = blocks.filter { $0.index != nil }.count
             print("\(entry.file.displayPath)  \(chapter.title)")
             print("  blocks: \(runnable) run, \(blocks.count - runnable) shown; equations: \(chapter.equations.count) (\(chapter.equations.compactMap(\.label).count) labelled)")
-            if !chapter.params.isEmpty {
-                print("  params: " + chapter.params.keys.sorted().map { "\($0)=\(chapter.params[$0]!)" }.joined(separator: ", "))
-            }
+            if !chapter.params.isEmpty { print(paramTable(chapter)) }
             if !chapter.exercises.isEmpty {
                 print("  exercises: " + chapter.exercises.map(\.id).joined(separator: ", "))
             }
-            for name in chapter.profiles.keys.sorted() {
-                let o = chapter.profiles[name]!
-                print("  profile \(name): " + o.keys.sorted().map { "\($0)=\(o[$0]!)" }.joined(separator: ", "))
+            if chapter.params.isEmpty && !chapter.profiles.isEmpty {
+                print("  profiles: " + chapter.profiles.keys.sorted().joined(separator: ", "))
             }
         }
         return status
+    }
+}
+
+extension BookPipeline {
+    /// The chapter's params, one per line: name, type, default, and each profile's value where
+    /// it differs, so that users know what `--set` can vary and with what.
+    static func paramTable(_ chapter: Chapter) -> String {
+        let names = chapter.params.keys.sorted()
+        let profiles = chapter.profiles.keys.sorted()
+        var rows = [["param", "type", "default"] + profiles.map { "profile \($0)" }]
+        for name in names {
+            let value = chapter.params[name]!
+            rows.append([name, value.typeName, value.description] + profiles.map { chapter.profiles[$0]?[name]?.description ?? "·" })
+        }
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
+        let lines = rows.map { row in
+            "    " + row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        return "  params (vary with --set NAME=VALUE, or a grid: --set NAME=A,B):\n" + lines.joined(separator: "\n")
     }
 }
 

@@ -88,7 +88,7 @@ public struct BookBuilder: Sendable {
     /// Runs the chapters `book` selects (parsed once, by `ParsedBook.load`) with up to `jobs` at a
     /// time, after failing those whose cross-references do not resolve. Writes nothing: see
     /// `writeResults(of:)`.
-    public func build(_ book: ParsedBook, jobs: Int, terminal: Terminal) throws -> Outcome {
+    public func build(_ book: ParsedBook, jobs: Int, executor: TaskExecutor? = nil, terminal: Terminal) throws -> Outcome {
         let book = book.resolvingCrossReferences()
         let parsed = book.selected
         try validateOverrides(parsed.compactMap { try? $0.chapter.get() })
@@ -96,11 +96,29 @@ public struct BookBuilder: Sendable {
         let runner = try ChapterRunner(settings: settings)
         let engine = runner.toolchain.engineIdentity
         let results = ResultBox(count: parsed.count)
+        if let executor {
+            // Each chapter a task of the executor (a Slurm array task): the same run as here.
+            let runnable = parsed.enumerated().compactMap { i, entry -> (Int, RunTask)? in
+                guard case .success(let chapter) = entry.chapter, let source = entry.source else { return nil }
+                return (i, RunTask(label: entry.file.displayPath, settings: settings, chapter: chapter, source: source))
+            }
+            let outcomes = try executor.run(runnable.map(\.1), terminal: terminal)
+            for ((i, task), outcome) in zip(runnable, outcomes) {
+                let result = outcome.result ?? ChapterResult(
+                    chapter: task.chapter.path, title: task.chapter.title, status: .failed, profile: settings.profile, params: task.chapter.params,
+                    seed: nil, blocks: [], findings: [Finding(.program, "task", at: SourceLocation(file: task.chapter.path, line: 1),
+                                                              message: "the chapter's run did not finish: \(outcome.reason ?? "no result")")],
+                    metrics: [:], versions: runner.versions, machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
+                    seconds: 0, compileSeconds: 0, cached: false)
+                results.set(i, result)
+                terminal.line("\(result.status == .passed ? "passed" : "FAILED")  \(task.label)  \(Self.howBuilt(result))")
+            }
+        }
         let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
         let group = DispatchGroup()
         let semaphore = DispatchSemaphore(value: max(1, jobs))
         terminal.number(chapters: parsed.compactMap { entry in if case .success = entry.chapter { entry.file.displayPath } else { nil } })
-        for (i, entry) in parsed.enumerated() {
+        for (i, entry) in parsed.enumerated() where executor == nil {
             guard case .success(let chapter) = entry.chapter, let source = entry.source else { continue }
             let file = entry.file
             semaphore.wait()
@@ -198,26 +216,36 @@ public struct BookBuilder: Sendable {
         return bySlug.keys.sorted().map { bySlug[$0]! }
     }
 
-    /// `--set` keys must be params of at least one selected chapter.
+    /// `--set` keys must be params of at least one selected chapter, with values of their type.
     func validateOverrides(_ chapters: [Chapter]) throws {
+        try validate(values: settings.overrides.mapValues { [$0] }, chapters: chapters)
+    }
+
+    /// Every value of every `--set` key (one per key, or a grid's) must suit each selected chapter
+    /// that has the param: known key, right type, a count at least 1, a seed at least 0; and the
+    /// profile must be one some chapter defines.
+    public func validate(values: [String: [String]], chapters: [Chapter]) throws {
         let known = Set((chapters + otherChapters).flatMap { $0.params.keys })
-        for key in settings.overrides.keys.sorted() where !known.contains(key) {
-            throw UsageError("--set \(key)=…: no chapter has a param '\(key)'; valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
+        for key in values.keys.sorted() where !known.contains(key) {
+            let hint = known.map { ($0, editDistance($0, key)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }.map { " (did you mean '\($0.0)'?)" } ?? ""
+            throw UsageError("--set \(key)=…: no chapter has a param '\(key)'\(hint); valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
         for chapter in chapters {
-            for (key, text) in settings.overrides {
+            for key in values.keys.sorted() {
                 guard let existing = chapter.params[key] else { continue }
-                guard let value = parseParamValue(text, like: existing) else {
-                    throw UsageError("--set \(key)=\(text): '\(key)' is \(existing.typeName) in \(chapter.path) (default \(existing)); give a value of that type")
-                }
-                // An integer param with a positive default is a count (hidden units, epochs,
-                // steps): zero or less would crash the chapter instead of being refused here.
-                if case .int(let d) = existing, case .int(let v) = value {
-                    if key == "seed" && v < 0 {
-                        throw UsageError("--set seed=\(text): a seed is 0 or more")
+                for text in values[key]! {
+                    guard let value = parseParamValue(text, like: existing) else {
+                        throw UsageError("--set \(key)=\(text): '\(key)' is \(existing.typeName) in \(chapter.path) (default \(existing)); give a value of that type")
                     }
-                    if d > 0 && v < 1 {
-                        throw UsageError("--set \(key)=\(text): '\(key)' is a count in \(chapter.path) (default \(d)); give a value of at least 1")
+                    // An integer param with a positive default is a count (hidden units, epochs,
+                    // steps): zero or less would crash the chapter instead of being refused here.
+                    if case .int(let d) = existing, case .int(let v) = value {
+                        if key == "seed" && v < 0 {
+                            throw UsageError("--set seed=\(text): a seed is 0 or more")
+                        }
+                        if d > 0 && v < 1 {
+                            throw UsageError("--set \(key)=\(text): '\(key)' is a count in \(chapter.path) (default \(d)); give a value of at least 1")
+                        }
                     }
                 }
             }

@@ -36,6 +36,61 @@ public struct BuildSettings: Sendable {
     public var edition: Edition = .instructor
     /// The student edition keeps its cache (programs with solutions, full results) outside the published folder.
     var cacheDirectory: URL { edition == .student ? OutputFolder(outputDirectory).privateCacheDirectory : outputDirectory.appendingPathComponent(".cache") }
+
+    /// The status line a run's progress goes to: its chapter's, unless set (the points of a grid
+    /// share a chapter, and each keeps a line).
+    public var lane: ProgressLane?
+
+    /// Where runs are kept: the book's (pages, `.cache/runs`, checkpoints) or an experiment
+    /// point's (see `RunStore`).
+    public var store: RunStore = .book
+
+    /// The folder a chapter's program runs in (its params, channel and captured output).
+    func workDirectory(_ slug: String) -> URL {
+        switch store {
+        case .book: cacheDirectory.appendingPathComponent("build/\(slug)")
+        case .experiment(let point): cacheDirectory.appendingPathComponent("experiments/work/\(slug)/\(point)")
+        }
+    }
+
+    /// The run cache: the book's keeps a few runs per chapter; experiments keep theirs apart, so
+    /// that a grid never pushes the book's run out.
+    var runCache: RunCache {
+        switch store {
+        case .book: RunCache(directory: cacheDirectory)
+        case .experiment: RunCache(directory: cacheDirectory.appendingPathComponent("experiments"), capacity: RunStore.experimentCapacity)
+        }
+    }
+}
+
+/// A status line of its own for one run: its id and what starts it (`[2/4] lr=0.5 `).
+public struct ProgressLane: Sendable, Equatable, Codable {
+    public var id: String
+    public var prefix: String
+    public init(id: String, prefix: String) { self.id = id; self.prefix = prefix }
+}
+
+extension ChapterRunner {
+    /// Shows `text` as the run's progress (see `BuildSettings.lane`).
+    func progress(_ text: String, _ chapter: Chapter, terminal: Terminal) {
+        if let lane = settings.lane { terminal.lane(lane.id, prefix: lane.prefix).status(text) } else { terminal.status(text, chapter: chapter.path) }
+    }
+
+    func clearProgress(_ chapter: Chapter, terminal: Terminal) {
+        if let lane = settings.lane { terminal.lane(lane.id, prefix: lane.prefix).clear() } else { terminal.clear(chapter: chapter.path) }
+    }
+}
+
+/// Which runs a build keeps, and where.
+public enum RunStore: Sendable, Equatable, Codable {
+    /// The book's: its run cache and its checkpoints.
+    case book
+    /// A point of an experiment, named by `point` (a folder name): its own work folder, a run
+    /// cache apart from the book's (any number of points per chapter, up to
+    /// `experimentCapacity`), and no checkpoints (a point's trainings are its own).
+    case experiment(point: String)
+
+    public static let experimentCapacity = 256
 }
 
 /// Compiles and runs chapters, one program each.
@@ -179,13 +234,14 @@ public struct ChapterRunner: Sendable {
             return failedResult(chapter, params: params, findings: undeclared.map(\.finding), startedAt: startedAt)
         }
         let dataEnvironment: [String: String]
-        switch dataHandover(for: chapter, source: source, work: settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")) {
+        let work = settings.workDirectory(chapter.slug)
+        switch dataHandover(for: chapter, source: source, work: work) {
         case .success(let environment): dataEnvironment = environment
         case .failure(let problem): return failedResult(chapter, params: params, findings: [problem.finding], startedAt: startedAt)
         }
         let inputs = runInputs(for: chapter, params: params, engineIdentity: engineIdentity)
         let pageSource = digest([source, settings.profile])
-        let cache = RunCache(directory: settings.cacheDirectory)
+        let cache = settings.runCache
         var reasons: [String]
         let hit = settings.force ? nil : cache.run(for: chapter.slug, key: inputs.key, pageSource: pageSource)
         // A cached run is only as good as the files the program read: one changed, run again.
@@ -208,10 +264,8 @@ public struct ChapterRunner: Sendable {
             reasons = ["no earlier run kept"]
         }
 
-        let work = settings.cacheDirectory.appendingPathComponent("build/\(chapter.slug)")
         try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let executable = work.appendingPathComponent("chapter").path
-        let compile = compileBlocks(of: chapter, source: source, work: work, executable: executable, terminal: terminal)
+        let (compile, executable) = compiled(chapter, source: source, engineIdentity: engineIdentity, terminal: terminal)
         let runnable = chapter.codeBlocks.filter { $0.index != nil }
 
         var versions = self.versions
@@ -221,7 +275,7 @@ public struct ChapterRunner: Sendable {
                                compileSeconds: compile.seconds)
         if compile.problems.isEmpty && compile.stopAfter != 0 && !runnable.isEmpty {
             // In a sandbox the program sees neither the checkpoint store nor the open log.
-            let checkpoints = settings.sandbox == nil ? writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work) : nil
+            let checkpoints = settings.sandbox == nil && settings.store == .book ? writeCheckpointConfiguration(for: chapter, params: params, engineIdentity: engineIdentity, work: work) : nil
             var environment = checkpoints.map { [BookEnvironment.checkpoints: $0] } ?? [:]
             environment.merge(dataEnvironment) { _, data in data }
             let openLog = work.appendingPathComponent("opened.txt")
@@ -239,7 +293,7 @@ public struct ChapterRunner: Sendable {
                 ? ObservedInputs.read(log: openLog, excluding: [toolchainRoot, toolchain.binDirectory, settings.cacheDirectory])
                 : ObservedInputs(complete: false, problem: "libRnnbookOpenLog.so is not built next to rnnbook, so the files it read are unknown")
         }
-        terminal.clear()
+        clearProgress(chapter, terminal: terminal)
         record.seconds = Date().timeIntervalSince(clock)
         // Progress lines are only for the live terminal; the cache need not keep them.
         record.run.events.removeAll { if case .progress = $0 { true } else { false } }

@@ -1,0 +1,117 @@
+import BookProtocol
+import Foundation
+
+/// One run of a chapter program, described completely enough to run anywhere the output folder
+/// is reachable: in this process (the local executor) or in another on a cluster node (a Slurm
+/// array task runs `rnnbook task FILE`). Both call `perform`, so both give the same result for
+/// the same seed.
+public struct RunTask: Codable, Sendable {
+    /// What the progress and the summary call it (`chapters/03-char-lm.md num_hiddens=64`).
+    public var label: String
+    public var bookRoot: String
+    public var outputDirectory: String
+    public var edition: Edition
+    public var profile: String
+    /// `--set` values of this run, one per key.
+    public var overrides: [String: String]
+    public var seed: Int?
+    public var force: Bool
+    public var timeout: Double?
+    public var memoryLimitMB: Int?
+    public var productKernels: String?
+    public var store: RunStore
+    public var lane: ProgressLane?
+    /// Run inside the bubblewrap sandbox (probed again where the task runs).
+    public var sandboxed: Bool
+    /// The chapter as parsed (the task does not parse again: it runs exactly what was judged
+    /// here), and its text.
+    public var chapter: Chapter
+    public var source: String
+
+    public init(label: String, settings: BuildSettings, chapter: Chapter, source: String) {
+        self.label = label
+        bookRoot = settings.bookRoot.path
+        outputDirectory = settings.outputDirectory.path
+        edition = settings.edition
+        profile = settings.profile
+        overrides = settings.overrides
+        seed = settings.seed
+        force = settings.force
+        timeout = settings.timeout
+        memoryLimitMB = settings.memoryLimitMB
+        productKernels = settings.productKernels
+        store = settings.store
+        lane = settings.lane
+        sandboxed = settings.sandbox != nil
+        self.chapter = chapter
+        self.source = source
+    }
+
+    /// The build settings this task runs with.
+    public func settings() throws -> BuildSettings {
+        var s = BuildSettings(bookRoot: URL(fileURLWithPath: bookRoot), outputDirectory: URL(fileURLWithPath: outputDirectory))
+        s.edition = edition
+        s.profile = profile
+        s.overrides = overrides
+        s.seed = seed
+        s.force = force
+        s.timeout = timeout
+        s.memoryLimitMB = memoryLimitMB
+        s.productKernels = productKernels
+        s.store = store
+        s.lane = lane
+        if sandboxed {
+            switch Sandbox.probe() {
+            case .success(let sandbox): s.sandbox = sandbox
+            case .failure(let why): throw BookError("this run needs the sandbox, which cannot be set up here: \(why)")
+            }
+        }
+        return s
+    }
+
+    /// Seconds the task may take: the chapter's timeout (or `--timeout`), plus compiling.
+    public var secondsLimit: Double { (timeout ?? chapter.timeout ?? BuildSettings.defaultTimeout) + 600 }
+    /// Memory the task may use: the program's limit (`memory:` or `--memory`) plus rnnbook's own.
+    public var memoryLimit: Int { (memoryLimitMB ?? chapter.memoryLimitMB ?? BuildSettings.defaultMemoryLimitMB) + 512 }
+
+    /// Runs the task here and returns the chapter's result; a task that cannot start (no engine,
+    /// no sandbox) gives a failed result that says why.
+    public func perform(terminal: Terminal) -> ChapterResult {
+        do {
+            let runner = try ChapterRunner(settings: try settings())
+            return runner.run(chapter, source: source, engineIdentity: runner.toolchain.engineIdentity, terminal: terminal)
+        } catch {
+            return ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: profile, params: chapter.params,
+                                 seed: nil, blocks: [], findings: [Finding(.program, "task", at: SourceLocation(file: chapter.path, line: 1), message: describe(error))],
+                                 metrics: [:], versions: VersionInfo(rnnbook: ChapterRunner.generatorVersion, swiftc: "-", cmark: cmarkVersion, openblas: "-"),
+                                 machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
+                                 seconds: 0, compileSeconds: 0, cached: false)
+        }
+    }
+}
+
+/// How a task ended when it did not give a result: the executor's reason (Slurm: `TIMEOUT`,
+/// `OUT_OF_MEMORY`, `NODE_FAIL`, with its words).
+public struct TaskOutcome: Sendable {
+    public var result: ChapterResult?
+    public var reason: String?
+    public init(result: ChapterResult?, reason: String? = nil) { self.result = result; self.reason = reason }
+}
+
+/// Runs tasks somewhere and gives back each one's outcome, in order.
+public protocol TaskExecutor: Sendable {
+    /// Says how the tasks ran, for the report ("local, 2 at a time").
+    var description: String { get }
+    func run(_ tasks: [RunTask], terminal: Terminal) throws -> [TaskOutcome]
+}
+
+/// Runs tasks in this process, `jobs` at a time.
+public struct LocalExecutor: TaskExecutor {
+    public var jobs: Int
+    public init(jobs: Int) { self.jobs = max(1, jobs) }
+    public var description: String { jobs == 1 ? "local, one at a time" : "local, \(jobs) at a time" }
+    public func run(_ tasks: [RunTask], terminal: Terminal) throws -> [TaskOutcome] {
+        parallelMap(tasks, jobs: jobs) { _, task in TaskOutcome(result: task.perform(terminal: terminal)) }
+    }
+}
+

@@ -1,0 +1,253 @@
+import BookProtocol
+import Foundation
+import Testing
+@testable import BookKit
+
+/// `rnnbook build --set …`: an experiment beside the book, through the built CLI. Whether a
+/// program ran is told by a file the chapter appends to, never by timing.
+@Suite("Experiments end to end", .serialized)
+struct ExperimentTests {
+    /// `runs.txt` gets one line per run of the program, naming its n; with n = 7 the chapter
+    /// crashes (a failure that does not depend on what the text claims); while `hold` exists,
+    /// n = 5 waits (so a test can kill the build in the middle of a grid).
+    static let chapter = """
+    ---
+    title: Sums
+    params:
+      n: 3
+      scale: 1.0
+    profiles:
+      quick:
+        n: 2
+    ---
+    # Sums
+
+    ```swift
+    let n = param("n", default: 3)
+    let scale = param("scale", default: 1.0)
+    // Appended in one write: two points running side by side both count.
+    let log = fopen("runs.txt", "a")!
+    fputs("n=\\(n)\\n", log)
+    fclose(log)
+    while n == 5 && FileManager.default.fileExists(atPath: "hold") { usleep(20_000) }
+    if n == 7 { fatalError("n = 7 is not supported") }
+    var total = 0.0
+    for i in 1...n { total += Double(i) * scale }
+    record("total", total)
+    record("n_squared", n * n)
+    var sums: [Double] = []
+    for i in 1...n { sums.append(Double(i * (i + 1) / 2) * scale) }
+    show(plot: .lines(["total so far": sums], x: "i", y: "sum"))
+    ```
+
+    The total is {{total ≈ 6 ± 0.5 @default}} and it stays below {{total < 7}}.
+    """
+
+    func runs(_ book: Book) -> [String] {
+        ((try? String(contentsOf: book.root.appendingPathComponent("runs.txt"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func report(_ book: Book, _ name: String) throws -> ExperimentReport {
+        try resultDecoder().decode(ExperimentReport.self, from: Data(contentsOf: book.root.appendingPathComponent("output/experiments/\(name)/report.json")))
+    }
+
+    /// Every file of the output folder but the experiments and the cache, with its bytes.
+    func bookFiles(_ book: Book) -> [String: Data] {
+        let output = book.root.appendingPathComponent("output")
+        var out: [String: Data] = [:]
+        for name in (try? FileManager.default.subpathsOfDirectory(atPath: output.path)) ?? []
+        where !name.hasPrefix("experiments") && !name.hasPrefix(".") {
+            if let data = FileManager.default.contents(atPath: output.appendingPathComponent(name).path) { out[name] = data }
+        }
+        return out
+    }
+
+    /// The README's example: a claim that does not hold with other params is reported with
+    /// both values, the command passes, and the book's pages are untouched, byte for byte.
+    @Test func anOverrideIsAReportBesideTheBookNotAFailedBook() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        let built = try book.run("build")
+        #expect(built.status == 0, "\(built.stderr)")
+        let before = bookFiles(book)
+        #expect(before["sums.html"] != nil)
+
+        let run = try book.run("build", "chapters/sums.md", "--set", "n=4", "--seed", "3")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("report: output/experiments/n=4_seed=3/index.html"), "\(run.stderr)")
+        #expect(run.stderr.contains("total ≈ 6.0 ± 0.5 (book total = 6, now total = 10)"), "\(run.stderr)")
+        #expect(bookFiles(book) == before, "an experiment changed the book's pages")
+        #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/sums.last-good.html").path))
+        // The book's run came from the cache; only the point ran.
+        #expect(runs(book) == ["n=3", "n=4"])
+
+        let r = try report(book, "n=4_seed=3")
+        #expect(r.axes.map(\.key) == ["n", "seed"])
+        let part = try #require(r.chapters.first)
+        #expect(part.book?.metrics["total"] == 6 && part.book?.cached == true)
+        let point = try #require(part.points.first)
+        #expect(point.state == .completed && point.failures.isEmpty)
+        #expect(point.run?.metrics["total"] == 10 && point.run?.params["seed"] == .int(3))
+        let claim = try #require(point.outcomes.first { $0.statement == "total ≈ 6.0 ± 0.5" })
+        #expect(claim.verdict == .differs && claim.book == "total = 6" && claim.found == "total = 10")
+        #expect(point.outcomes.first { $0.statement.hasPrefix("total <") }?.verdict == .differs)
+        // The training curve of both runs, to overlay.
+        #expect(point.run?.curves.first?.y.count == 4 && part.book?.curves.first?.y.count == 3)
+        let page = try String(contentsOf: book.root.appendingPathComponent("output/experiments/n=4_seed=3/index.html"), encoding: .utf8)
+        #expect(page.contains("n=4") || page.contains("n = 4"))
+    }
+
+    /// A crash with other params is no claim that differs: the point and the command fail, at
+    /// the Markdown line, and the report says so.
+    @Test func aCrashFailsThePointAndTheCommand() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        let run = try book.run("build", "--set", "n=2,7", "--experiment", "crash")
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("n=7: FAILED"), "\(run.stderr)")
+        #expect(run.stderr.contains("chapters/sums.md:"), "\(run.stderr)")
+        let r = try report(book, "crash")
+        #expect(r.chapters[0].points.map(\.state) == [.completed, .failed])
+        #expect(r.chapters[0].points[1].failures.joined().contains("n = 7 is not supported"))
+        // No book was built: its run was computed for the report, and no page was written.
+        #expect(r.chapters[0].bookNote.contains("not built"))
+        #expect(!FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/sums.html").path))
+    }
+
+    /// A grid runs every combination, each cached on its own: a second run computes nothing, a
+    /// larger grid only its new points, and a run killed half-way loses only the unfinished point.
+    @Test func gridPointsAreCachedOneByOneAndAKilledRunResumes() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        let grid = try book.run("build", "--set", "n=2,3", "--set", "scale=0.5..1+0.5", "--profile", "quick", "--jobs", "2")
+        #expect(grid.status == 0, "\(grid.stderr)")
+        // The book's run (quick: n = 2) and four points; n=2 scale=1 is the book's params but a point of its own.
+        #expect(runs(book).sorted() == ["n=2", "n=2", "n=2", "n=3", "n=3"], "\(runs(book))")
+        let name = "quick_n=2,3_scale=0.5,1.0"
+        let r = try report(book, name)
+        #expect(r.chapters[0].points.map { $0.values } == [["n": "2", "scale": "0.5"], ["n": "2", "scale": "1.0"],
+                                                            ["n": "3", "scale": "0.5"], ["n": "3", "scale": "1.0"]])
+        #expect(r.chapters[0].points.map { $0.run?.metrics["total"] } == [1.5, 3, 3, 6])
+        #expect(r.plotted == ["total"])
+
+        let again = try book.run("build", "--set", "n=2,3", "--set", "scale=0.5..1+0.5", "--profile", "quick")
+        #expect(again.status == 0 && runs(book).count == 5, "\(again.stderr)")
+        #expect(again.stderr.contains("completed (from the cache)"))
+
+        // Kill the build while n = 5 waits: n = 4 is done and kept, n = 5 is lost with the process.
+        try Data().write(to: book.root.appendingPathComponent("hold"))
+        let process = Process()
+        process.executableURL = Book.binary
+        process.arguments = ["build", "--set", "n=4,5", "--set", "scale=1", "--profile", "quick"]
+        process.currentDirectoryURL = book.root
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<600 where !runs(book).contains("n=5") { usleep(50_000) }
+        #expect(runs(book).suffix(2) == ["n=4", "n=5"])
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try FileManager.default.removeItem(at: book.root.appendingPathComponent("hold"))
+        // The chapter program waiting on `hold` ends by itself now.
+        let resumed = try book.run("build", "--set", "n=4,5", "--set", "scale=1", "--profile", "quick")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(runs(book).suffix(3) == ["n=4", "n=5", "n=5"], "n = 4 ran again: \(runs(book))")
+    }
+
+    @Test func gridMistakesAreUsageErrors() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        for (arguments, message) in [
+            (["--set", "n=2,x"], "--set n=x: 'n' is int in chapters/sums.md (default 3); give a value of that type"),
+            (["--set", "n=2,,3"], "an empty value in the list"),
+            (["--set", "n=5..1+1"], "the range is empty (5 is above 1)"),
+            (["--set", "n=1..9+0"], "the STEP must be above 0"),
+            (["--set", "n=1", "--set", "n=2"], "--set n is given twice"),
+            (["--set", "n=1..5000+1"], "more than 1000 values"),
+            (["--set", "nn=2"], "no chapter has a param 'nn' (did you mean 'n'?)"),
+            (["--set", "n=2", "--metric", "totl"], "--metric totl: no chapter of this experiment records a metric 'totl' (did you mean 'total'?)"),
+            (["--set", "n=2", "--seed", "1", "--set", "seed=2"], "--seed and --set seed=… both set the seed"),
+            (["--set", "n=0,2"], "give a value of at least 1"),
+            (["--metric", "total"], "--metric is for experiments"),
+        ] {
+            let run = try book.run(["build"] + arguments)
+            #expect(run.status == 2, "\(arguments): \(run.stderr)")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+        #expect(runs(book).isEmpty, "a usage error ran a chapter")
+        let check = try book.run("check", "--set", "n=2,3")
+        #expect(check.status == 2 && check.stderr.contains("check takes one value per --set"), "\(check.stderr)")
+    }
+
+    @Test func listShowsEachParamWithItsTypeDefaultAndProfiles() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        let list = try book.run("list")
+        #expect(list.status == 0, "\(list.stderr)")
+        let lines = list.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.contains { $0.hasPrefix("param") && $0.hasSuffix("profile quick") }, "\(list.stdout)")
+        #expect(lines.contains { $0.split(separator: " ", omittingEmptySubsequences: true) == ["n", "int", "3", "2"] }, "\(list.stdout)")
+        #expect(lines.contains { $0.split(separator: " ", omittingEmptySubsequences: true) == ["scale", "double", "1.0", "·"] }, "\(list.stdout)")
+    }
+}
+
+extension Book {
+    @discardableResult
+    func run(_ arguments: [String]) throws -> Run { try run(executable: Self.binary, arguments) }
+}
+
+@Suite("Parameter grids")
+struct ParamGridTests {
+    @Test func listsRangesAndEscapesExpandInOrder() throws {
+        let g = try ParamGrid(assignments: ["h=32..256*2", "lr=0.1..0.3+0.1,1", "name=a\\,b,c", "e=10..45+10"])
+        #expect(g.axes.map(\.values) == [["32", "64", "128", "256"], ["0.1", "0.2", "0.3", "1"], ["a,b", "c"], ["10", "20", "30", "40"]])
+        #expect(g.points.count == 4 * 4 * 2 * 4)
+        #expect(g.points.first == ["h": "32", "lr": "0.1", "name": "a,b", "e": "10"])
+        #expect(g.points[1] == ["h": "32", "lr": "0.1", "name": "a,b", "e": "20"], "the last axis varies fastest")
+        #expect(try ParamGrid(assignments: ["s="]).axes[0].values == [""], "an empty value is an empty string, as before")
+        #expect(try ParamGrid(assignments: ["x=1"]).single == ["x": "1"])
+        #expect(try ParamGrid(assignments: ["x=1,2"]).single == nil)
+    }
+
+    @Test func malformedGridsAreRefusedWithTheAssignment() {
+        for (assignment, message) in [("=3", "--set expects KEY=VALUE, got '=3'"), ("x", "got 'x'"),
+                                      ("x=1..", "a range is FROM..TO+STEP"), ("x=1..4*1", "FACTOR must be above 1"),
+                                      ("x=0..4*2", "FROM above 0"), ("x=a..b+1", "a range is"), ("x=1..nan+1", "a range is")] {
+            #expect { try ParamGrid(assignments: [assignment]) } throws: { ($0 as? UsageError)?.description.contains(message) == true }
+        }
+        #expect { try ParamGrid(assignments: ["a=1..40+1", "b=1..40+1"]) } throws: {
+            ($0 as? UsageError)?.description.contains("a grid of 1600 points (40 a × 40 b); at most 1000") == true
+        }
+    }
+}
+
+@Suite("Progress lanes")
+struct TerminalLaneTests {
+    final class Sink: @unchecked Sendable { var text = "" }
+
+    /// Two runs side by side each keep a line; a permanent line goes above them; a lane that
+    /// ends leaves the other.
+    @Test func eachLaneKeepsItsLine() {
+        let sink = Sink()
+        let terminal = Terminal(live: true, width: 40, sink: { sink.text += $0 })
+        terminal.lane("a", prefix: "[1/2] ").status("epoch 1")
+        usleep(120_000)
+        terminal.lane("b", prefix: "[2/2] ").status("epoch 7 of a very long line that does not fit")
+        #expect(sink.text.hasSuffix("[1/2] epoch 1\n[2/2] epoch 7 of a very long line that…"), "\(sink.text.debugDescription)")
+        sink.text = ""
+        terminal.line("passed a")
+        // Two lines erased (this one and the one above), the line, the lanes again.
+        #expect(sink.text == "\r\u{1B}[2K\u{1B}[1A\u{1B}[2Kpassed a\n[1/2] epoch 1\n[2/2] epoch 7 of a very long line that…", "\(sink.text.debugDescription)")
+        sink.text = ""
+        terminal.lane("a", prefix: "").clear()
+        #expect(sink.text.hasSuffix("[2/2] epoch 7 of a very long line that…") && !sink.text.contains("[1/2]"))
+    }
+
+    @Test func offATerminalEachLanePrintsPlainLinesAtMostEveryTenSeconds() {
+        let sink = Sink()
+        let terminal = Terminal(live: false, width: 80, sink: { sink.text += $0 })
+        terminal.lane("a", prefix: "a ").status("1")
+        terminal.lane("a", prefix: "a ").status("2")
+        terminal.line("done")
+        #expect(sink.text == "done\n", "a plain status line within ten seconds of the start: \(sink.text.debugDescription)")
+    }
+}
