@@ -106,11 +106,13 @@ public struct ExperimentPage: Sendable {
             parts.append("<span class=\"bad\">No point ran</span>")
         } else if t.failed + t.lost == 0 {
             parts.append("<span class=\"good\">\(Self.plural(t.points, "point")), \(t.points == 1 ? "completed" : "all completed")</span>")
+        } else if t.points == 1 {
+            parts.append(t.failed > 0 ? "<span class=\"bad\">The point FAILED</span>" : "<span class=\"bad\">The point was LOST (not run)</span>")
         } else {
-            if t.failed > 0 { parts.append("<span class=\"bad\">\(t.failed) of \(Self.plural(t.points, "point")) FAILED</span>") }
+            if t.failed > 0 { parts.append("<span class=\"bad\">\(t.failed) of \(t.points) points FAILED</span>") }
             if t.lost > 0 {
                 parts.append(t.failed > 0 ? "<span class=\"bad\">\(t.lost) lost (not run)</span>"
-                                          : "<span class=\"bad\">\(t.lost) of \(Self.plural(t.points, "point")) LOST (not run)</span>")
+                                          : "<span class=\"bad\">\(t.lost) of \(t.points) points LOST (not run)</span>")
             }
         }
         if t.differs > 0 {
