@@ -17,7 +17,7 @@ enum ExperimentFixtures {
 
     static var book: R.Run {
         R.Run(profile: "default", params: bookParams,
-              metrics: ["ppl_train": 2.0, "ppl_val": 8.0, "acc": 0.5, "tokens": 170_580, "grad_norm": 1.0, "loss": 0.25],
+              metrics: ["ppl_train": 2.0, "ppl_val": 8.0, "acc": 0.5, "tokens": 170_580, "grad_norm": 1.0, "loss": 0.25, "log_lik": -2],
               curves: [curve("train", epochs: 100, start: 20), curve("val", epochs: 100, start: 22),
                        curve("lr", epochs: 100, start: 1, plot: "Learning rate")],
               seconds: 41.2, cached: true)
@@ -37,7 +37,7 @@ enum ExperimentFixtures {
         let run = R.Run(profile: "default",
                         params: bookParams.merging(["num_epochs": .int(50), "seed": .int(3)]) { $1 },
                         metrics: ["ppl_train": 1.5, "ppl_val": 8.0, "acc": 0.6, "tokens": 170_580, "grad_norm": .nan,
-                                  "loss": .infinity, "only_here": 3.25],
+                                  "loss": .infinity, "only_here": 3.25, "log_lik": -1],
                         curves: [curve("train", epochs: 50, start: 20), curve("val", epochs: 50, start: 25)],
                         seconds: 20.5, cached: false)
         let point = R.Point(values: ["num_epochs": "50", "seed": "3"], state: .completed, run: run, outcomes: outcomes, failures: [])
@@ -124,6 +124,8 @@ struct ExperimentPageTests {
         #expect(train.hasPrefix("<tr class=\"changed\">"))
         // A rise.
         #expect(cells(try row("acc", in: html)) == ["0.5", "0.6", "+0.1", "+20%"])
+        // Relative to the book's size: from -2 to -1 is a rise of 50%.
+        #expect(cells(try row("log_lik", in: html)) == ["-2", "-1", "+1", "+50%"])
         // Unchanged: not highlighted, no difference.
         let val = try row("ppl_val", in: html)
         #expect(cells(val) == ["8", "8", "same", ""])
@@ -136,7 +138,7 @@ struct ExperimentPageTests {
         #expect(cells(try row("loss", in: html)) == ["0.25", "inf", "—", "—"])
         // Missing in the book's run: a dash, never 0.
         #expect(cells(try row("only_here", in: html)) == ["—", "3.25", "—", "—"])
-        #expect(html.contains("5 of 7 metrics changed"))
+        #expect(html.contains("6 of 8 metrics changed"))
         // The params the point changed, and the heading's overrides.
         #expect(html.contains("<code>num_epochs</code> 100 → 50") && html.contains("<code>seed</code> 0 → 3"))
         #expect(html.contains("<code>num_epochs = 50</code>, <code>seed = 3</code>"))
@@ -155,19 +157,32 @@ struct ExperimentPageTests {
 
     @Test func curvesOverlayTheBooksRunAndThisOne() throws {
         let html = ExperimentPage(report: ExperimentFixtures.single).render()
-        let figure = try slice(html, from: "<figure class=\"plot-figure curve\">", to: "</figure>")
+        let figure = try slice(html, from: "<figure class=\"plot-figure curve paired\">", to: "</figure>")
         for name in ["train (book)", "train (this run)", "val (book)", "val (this run)"] {
             #expect(figure.contains(">\(name)</text>"), "legend lacks \(name)")
         }
         // Interleaved so each pair sits side by side in the legend.
         let order = ["train (book)", "train (this run)", "val (book)", "val (this run)"].map { figure.range(of: ">\($0)</text>")!.lowerBound }
         #expect(order == order.sorted())
-        #expect(figure.contains("<figcaption>Perplexity</figcaption>"))
+        #expect(figure.contains("<figcaption>Perplexity <span class=\"muted\">(dashed: the book's run; solid: this run)</span></figcaption>"))
         // One axis for 100 epochs and 50: the ticks reach 100.
         #expect(figure.contains(">100</text>"))
         // Only plots this run drew: the book's learning-rate plot is not drawn.
-        #expect(count("<figure class=\"plot-figure curve\">", in: html) == 1)
+        #expect(count("<figure class=\"plot-figure curve", in: html) == 1)
         #expect(!html.contains("Learning rate"))
+    }
+
+    /// The pairs' style (one colour a pair, the book's dashed) holds only when every series is in both runs.
+    @Test func curvesNotInTheBooksRunAreNotPaired() throws {
+        var report = ExperimentFixtures.single
+        report.chapters[0].points[0].run!.curves.append(ExperimentFixtures.curve("grad", epochs: 50, start: 3, plot: "Gradient norm"))
+        report.chapters[0].points[0].run!.curves.append(ExperimentFixtures.curve("test", epochs: 50, start: 3))
+        let html = ExperimentPage(report: report).render()
+        let perplexity = try slice(html, from: "<figure class=\"plot-figure curve\">", to: "</figure>")
+        #expect(perplexity.contains(">test (this run)</text>") && !perplexity.contains("test (book)"))
+        let grad = try slice(html, from: "<title>Gradient norm</title>", to: "</figure>")
+        #expect(grad.contains("(the book's run has no such plot)"))
+        #expect(!html.contains("curve paired"))
     }
 
     @Test func outcomesDifferingComeFirstWithTheirBadges() throws {
@@ -214,8 +229,8 @@ struct ExperimentPageTests {
         let head = try slice(table, from: "<thead>", to: "</thead>")
         let columns = HTMLFixtures.plainText(fromHTML: head.replacingOccurrences(of: "</th>", with: "|")).split(separator: "|").map(String.init)
         #expect(columns == ["#", "num_hiddens", "lr", "state", "ppl_train", "ppl_val", "acc", "grad_norm", "loss", "claims"])
-        // tokens is the same everywhere: only in the table of all metrics.
-        #expect(html.contains("<summary>All 6 metrics</summary>"))
+        // tokens is the same everywhere, log_lik only in the book's run: only in the table of all metrics.
+        #expect(html.contains("<summary>All 7 metrics</summary>"))
         // The book's row shows its own values of the varied params.
         let bookRow = try slice(table, from: "<tr class=\"book-row\">", to: "</tr>")
         #expect(cells(bookRow).prefix(3) == ["128", "1.0", "profile default"])
@@ -223,14 +238,19 @@ struct ExperimentPageTests {
         let failed = try slice(table, from: "<tr class=\"point failed\">", to: "</tr>")
         #expect(failed.contains("<span class=\"status failed\">failed</span>"))
         #expect(cells(failed).dropFirst(3).prefix(5).allSatisfy { $0 == "—" })
-        #expect(html.contains("Point num_hiddens=64, lr=1 FAILED"))
+        #expect(failed.contains("<a href=\"#c0-failure4\"><span class=\"status failed\">failed</span></a>"))
+        let box = try slice(html, from: "<div class=\"failures point-failures\" role=\"alert\" id=\"c0-failure4\">", to: "</div>")
+        #expect(box.contains("Point 4 (num_hiddens=64, lr=1) FAILED"))
+        #expect(box.contains("<pre>chapters/03-char-lm.md:64:5: gradient check failed\n  max |Δ| 0.3 &gt; 1e-4</pre>"))
+        #expect(count("<div class=\"failures point-failures\"", in: html) == 1)
         #expect(html.contains("<p class=\"verdict failed\"><span class=\"bad\">1 of 4 points FAILED</span>"))
         // A point's cell: its value and the change from the book's 2.
         let first = try slice(table, from: "<tr class=\"point completed\">", to: "</tr>")
         #expect(first.contains("<td class=\"num\">3<span class=\"delta\" title=\"change from the book's run\">+50%</span></td>"))
-        #expect(first.contains("claims: <span class=\"good\">1 holds</span>, <span class=\"warn\">1 differs</span>, <span class=\"muted\">1 not checked</span>"))
+        #expect(first.contains("<td class=\"claims\"><span class=\"good\">1 holds</span>, <span class=\"warn\">1 differs</span>, <span class=\"muted\">1 not checked</span>"))
         // Every point in full, under its own <details>.
         #expect(count("<details class=\"point\"", in: html) == 4)
+        #expect(html.contains("<summary><span class=\"point-no\">1</span> num_hiddens=32, lr=0.5 · completed · claims: "))
     }
 
     @Test func aGridPlotsEachMetricAgainstEachVariedParam() throws {

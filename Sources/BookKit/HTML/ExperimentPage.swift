@@ -132,13 +132,7 @@ public struct ExperimentPage: Sendable {
     func chapter(_ part: Part, index c: Int) -> HTML {
         var out: HTML = "<section class=\"chapter-part\" id=\"chapter-\(c + 1)\">"
         out += "<h2>\(part.title)</h2><p class=\"chapter-path\"><code>\(part.path)</code></p>"
-        out += "<p class=\"book-note\"><strong>The book's run:</strong> \(part.bookNote)"
-        if let book = part.book {
-            let keys = report.axes.map(\.key)
-            let values = keys.compactMap { k in book.params[k].map { "<code>\(k) = \($0.description)</code>" as HTML } }
-            if !values.isEmpty { out += " It used \(values.joined(separator: ", "))." }
-        }
-        out += "</p>"
+        out += "<p class=\"book-note\"><strong>The book's run:</strong> \(part.bookNote)</p>"
         if part.points.isEmpty {
             out += "<p class=\"note\">No point of the experiment ran this chapter.</p>"
         } else if report.variedAxes.isEmpty && part.points.count == 1 {
@@ -178,9 +172,15 @@ public struct ExperimentPage: Sendable {
             if !changed.isEmpty { out += "<p class=\"params-diff\">Params changed from the book's run: \(changed.joined(separator: ", "))</p>" }
         }
         var runs: [HTML] = []
-        if let book { runs.append("the book's run: \(Self.runTime(book)), profile <code>\(book.profile)</code>") }
-        if let run = point.run { runs.append("this run: \(Self.runTime(run)), profile <code>\(run.profile)</code>") }
-        if !runs.isEmpty { out += "<p class=\"run-times\">\(runs.joined(separator: "; "))</p>" }
+        switch (book, point.run) {
+        case let (b?, r?) where b.profile == r.profile: runs.append("Profile <code>\(r.profile)</code>")
+        case let (b?, r?): runs.append("Profiles: book <code>\(b.profile)</code>, this run <code>\(r.profile)</code>")
+        case let (nil, r?): runs.append("Profile <code>\(r.profile)</code>")
+        default: break
+        }
+        if let book { runs.append("book: \(Self.runTime(book))") }
+        if let run = point.run { runs.append("this run: \(Self.runTime(run))") }
+        if !runs.isEmpty { out += "<p class=\"run-times\">\(runs.joined(separator: " · "))</p>" }
         return out
     }
 
@@ -282,9 +282,14 @@ public struct ExperimentPage: Sendable {
             }
             let first = mine[0]
             let plot = PlotOutput(kind: .lines, title: key.plot, xLabel: first.xLabel, yLabel: first.yLabel, logY: first.logY, series: series)
-            let svg = PlotRenderer(idPrefix: "\(id)-curve\(k)").markup(for: plot)
-            let note: HTML = theirs.isEmpty ? " <span class=\"muted\">(the book's run has no such plot)</span>" : ""
-            out += "<figure class=\"plot-figure curve\">\(svg)<figcaption>\(key.plot)\(note)</figcaption></figure>"
+            let svg = Self.renderer("\(id)-curve\(k)").markup(for: plot)
+            // Each series in both runs: the pairs sit at 2k (book) and 2k + 1 (this run), and the
+            // style gives a pair one colour, the book's dashed.
+            let paired = series.count == 2 * names.count
+            var caption: HTML = "\(key.plot)"
+            if theirs.isEmpty { caption += " <span class=\"muted\">(the book's run has no such plot)</span>" }
+            else if paired { caption += " <span class=\"muted\">(dashed: the book's run; solid: this run)</span>" }
+            out += "<figure class=\"plot-figure curve\(HTML(trusted: paired ? " paired" : ""))\">\(svg)<figcaption>\(caption)</figcaption></figure>"
         }
         return out
     }
@@ -297,17 +302,17 @@ public struct ExperimentPage: Sendable {
         let sorted = outcomes.enumerated().sorted { (rank($0.element.verdict), $0.offset) < (rank($1.element.verdict), $1.offset) }.map(\.element)
         var rows: HTML = ""
         for o in sorted {
-            rows += "<tr class=\"outcome \(o.verdict.rawValue)\"><td class=\"where\">"
-            rows += o.location.map { "<code>\($0)</code>" as HTML } ?? "—"
-            rows += "</td><td class=\"statement\">\(Self.textBlock(o.statement))<div class=\"muted small\">\(o.kind) · \(o.label)</div></td>"
-            rows += "<td>\(o.book.map(Self.textBlock) ?? "—")</td><td>\(o.found.map(Self.textBlock) ?? "—")</td>"
-            rows += "<td class=\"verdict-cell\">\(Self.badge(o.verdict))"
+            rows += "<tr class=\"outcome \(o.verdict.rawValue)\"><td class=\"verdict-cell\">\(Self.badge(o.verdict))"
             if !o.message.isEmpty { rows += "<div class=\"check-msg\">\(o.message)</div>" }
+            rows += "</td><td class=\"statement\">\(Self.textBlock(o.statement))<div class=\"muted small\">\(o.kind) · \(o.label)</div></td>"
+            rows += "<td>\(o.book.map(Self.textBlock) ?? "—")</td><td>\(o.found.map(Self.textBlock) ?? "—")</td><td class=\"where\">"
+            rows += o.location.map { "<code>\($0)</code>" as HTML } ?? "—"
             rows += "</td></tr>"
         }
+        // The verdict first: on a phone it is what shows before the table scrolls.
         return """
-        <div class="table-wrap"><table class="data outcomes"><thead><tr><th scope="col">where</th><th scope="col">what the text states</th>\
-        <th scope="col">book</th><th scope="col">this run</th><th scope="col">verdict</th></tr></thead>
+        <div class="table-wrap"><table class="data outcomes"><thead><tr><th scope="col">verdict</th><th scope="col">what the text states</th>\
+        <th scope="col">book</th><th scope="col">this run</th><th scope="col">where</th></tr></thead>
         <tbody>\(rows)</tbody></table></div>
         """
     }
@@ -331,9 +336,9 @@ public struct ExperimentPage: Sendable {
     // MARK: Failures
 
     /// The red box of a point that failed or was lost: its located failures and the executor's word.
-    func failureBox(_ point: Point, label: String?) -> HTML {
+    func failureBox(_ point: Point, label: String?, id: String? = nil) -> HTML {
         let what: HTML = point.state == .lost ? "was lost: it did not run" : "FAILED"
-        var out: HTML = "<div class=\"failures point-failures\" role=\"alert\"><p><strong>"
+        var out: HTML = "<div class=\"failures point-failures\" role=\"alert\"\(id.map { " id=\"\($0)\"" as HTML } ?? "")><p><strong>"
         out += label.map { "Point \($0) \(what)" as HTML } ?? "This point \(what)"
         out += "</strong></p>"
         if let reason = point.reason { out += "<p class=\"reason\">Executor: <code>\(reason)</code></p>" }
@@ -344,6 +349,14 @@ public struct ExperimentPage: Sendable {
 }
 
 extension ExperimentPage {
+    /// Plots drawn narrower than the book's (480 units, not 640), so their text stays readable
+    /// two to a row and on a phone.
+    static func renderer(_ idPrefix: String) -> PlotRenderer {
+        var r = PlotRenderer(idPrefix: idPrefix)
+        r.width = 480; r.height = 320
+        return r
+    }
+
     /// "1 point", "3 points".
     static func plural(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }
 
@@ -381,9 +394,10 @@ td.nonfinite { font-style: italic; }
 table.grid-table tr.book-row th, table.grid-table tr.book-row td { background: var(--side-bg); font-style: italic; border-bottom: 2px solid var(--rule); }
 table.grid-table tr.failed td, table.grid-table tr.lost td { color: var(--muted); }
 table.grid-table td.claims { white-space: nowrap; font-size: .8rem; }
+table.grid-table td.state { white-space: nowrap; }
 table.outcomes td.where code { white-space: nowrap; font-size: .78rem; }
 table.outcomes pre.text { font-size: .78rem; white-space: pre-wrap; margin: 0; }
-.verdict-cell { min-width: 10rem; }
+.verdict-cell { min-width: 9rem; }
 .check-msg { font-size: .76rem; color: var(--muted); margin-top: .2rem; overflow-wrap: anywhere; }
 .experiment .badge { cursor: default; margin-left: 0; }
 .badge.differs { color: var(--warn); background: color-mix(in srgb, var(--warn) 16%, transparent);
@@ -391,6 +405,15 @@ table.outcomes pre.text { font-size: .78rem; white-space: pre-wrap; margin: 0; }
 .point-failures p.reason { color: var(--fg); }
 .point-failures pre { font-size: .8rem; overflow-wrap: anywhere; margin: .3rem 0; }
 .experiment figure.plot-figure { margin: .8rem 0 1.6rem; }
+.experiment svg.plot { max-width: 36rem; }
+.plot-row { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 26rem), 1fr)); gap: 0 1.5rem; }
+/* A curve plot whose series come in pairs (book's, this run's): one colour a pair, the book's dashed. */
+.paired svg.plot .s0, .paired svg.plot .s1 { stroke: var(--s0); fill: var(--s0); }
+.paired svg.plot .s2, .paired svg.plot .s3 { stroke: var(--s1); fill: var(--s1); }
+.paired svg.plot .s4, .paired svg.plot .s5 { stroke: var(--s2); fill: var(--s2); }
+.paired svg.plot .s6, .paired svg.plot .s7 { stroke: var(--s3); fill: var(--s3); }
+.paired svg.plot g.series:is(.s0, .s2, .s4, .s6) path, .paired svg.plot .legend line:is(.s0, .s2, .s4, .s6) { stroke-dasharray: 6 4; }
+.paired svg.plot g.series:is(.s0, .s2, .s4, .s6) circle { display: none; }
 /* The book's run in a grid plot is its first series (the one right after the axes): a grey dashed
    level without markers, and so is its legend swatch; as a bar, grey. */
 .grid-plot.has-book svg.plot g.axis + g.series { stroke: var(--muted); fill: var(--muted); }

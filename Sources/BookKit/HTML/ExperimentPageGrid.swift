@@ -17,22 +17,27 @@ extension ExperimentPage {
         shown += differing.prefix(max(0, Self.gridMetricColumns - shown.count))
 
         var out: HTML = "<h3>Points</h3>"
-        out += gridTable(part, varied: varied, metrics: shown)
+        out += gridTable(part, index: c, varied: varied, metrics: shown)
         if all.count > shown.count {
             out += "<details class=\"all-metrics\"><summary>All \(all.count) metrics</summary>"
-            out += gridTable(part, varied: varied, metrics: all) + "</details>"
+            out += gridTable(part, index: c, varied: varied, metrics: all) + "</details>"
         }
         let failed = part.points.filter { $0.state != .completed }
         if !failed.isEmpty {
             out += "<h3>Failures</h3>"
-            for p in failed { out += failureBox(p, label: p.label(axes: report.axes)) }
+            for (i, p) in part.points.enumerated() where p.state != .completed {
+                out += failureBox(p, label: "\(i + 1) (\(p.label(axes: report.axes)))", id: "c\(c)-failure\(i + 1)")
+            }
         }
         if !report.plotted.isEmpty && !varied.isEmpty {
             out += "<h3>Plots</h3>"
+            // A metric's plots side by side on a wide screen.
             for (m, metric) in report.plotted.enumerated() {
+                out += "<div class=\"plot-row\">"
                 for (a, axis) in varied.enumerated() {
                     out += gridPlot(part, metric: metric, axis: axis, id: "c\(c)-m\(m)-a\(a)")
                 }
+                out += "</div>"
             }
         }
         out += "<h3>Each point beside the book's run</h3>"
@@ -40,6 +45,9 @@ extension ExperimentPage {
             let summary: HTML = "<span class=\"point-no\">\(i + 1)</span> \(p.label(axes: varied.isEmpty ? report.axes : varied)) · "
                 + stateText(p) + (p.outcomes.isEmpty ? "" : " · " + claimCounts(p.outcomes))
             out += "<details class=\"point\" id=\"c\(c)-point\(i + 1)\"><summary>\(summary)</summary>"
+            if p.state != .completed {
+                out += "<p class=\"note\"><a href=\"#c\(c)-failure\(i + 1)\">What failed</a> is shown under Failures.</p>"
+            }
             out += pointBody(part, p, id: "c\(c)p\(i)", level: 4, showFailures: false) + "</details>"
         }
         return out
@@ -47,7 +55,7 @@ extension ExperimentPage {
 
     /// A row per point after the book's: the varied params, the state, the metrics (with the
     /// change from the book's run), the outcome verdicts counted.
-    func gridTable(_ part: Part, varied: [ExperimentReport.Axis], metrics: [String]) -> HTML {
+    func gridTable(_ part: Part, index c: Int, varied: [ExperimentReport.Axis], metrics: [String]) -> HTML {
         var head: HTML = "<tr><th scope=\"col\">#</th>"
         for a in varied { head += "<th scope=\"col\" class=\"axis-col\">\(a.key)</th>" }
         head += "<th scope=\"col\">state</th>"
@@ -57,14 +65,15 @@ extension ExperimentPage {
         let book = part.book
         var rows: HTML = "<tr class=\"book-row\"><th scope=\"row\">book</th>"
         for a in varied { rows += "<td class=\"axis-col\">\(book?.params[a.key]?.description ?? "—")</td>" }
-        rows += "<td>\(book.map { "profile \($0.profile)" } ?? "no run")</td>"
+        rows += "<td class=\"state\">\(book.map { "profile \($0.profile)" } ?? "no run")</td>"
         for m in metrics { rows += Self.valueCell(book?.metrics[m], missing: "not recorded in the book's run") }
         rows += "<td class=\"muted\">—</td></tr>"
 
         for (i, p) in part.points.enumerated() {
             rows += "<tr class=\"point \(p.state.rawValue)\"><th scope=\"row\">\(i + 1)</th>"
             for a in varied { rows += "<td class=\"axis-col\">\(p.values[a.key] ?? "—")</td>" }
-            rows += "<td>\(stateText(p))</td>"
+            let state = p.state == .completed ? stateText(p) : "<a href=\"#c\(c)-failure\(i + 1)\">\(stateText(p))</a>"
+            rows += "<td class=\"state\">\(state)</td>"
             for m in metrics {
                 guard p.state == .completed, let run = p.run else { rows += "<td class=\"num missing\">—</td>"; continue }
                 guard let v = run.metrics[m] else { rows += Self.valueCell(nil, missing: "not recorded in this run"); continue }
@@ -74,7 +83,7 @@ extension ExperimentPage {
                 }
                 rows += cell + "</td>"
             }
-            rows += "<td class=\"claims\">\(p.outcomes.isEmpty ? "—" : claimCounts(p.outcomes))</td></tr>"
+            rows += "<td class=\"claims\">\(p.outcomes.isEmpty ? "—" : claimCounts(p.outcomes, prefix: false))</td></tr>"
         }
         return """
         <div class="table-wrap"><table class="data grid-table"><thead>\(head)</thead>
@@ -90,8 +99,8 @@ extension ExperimentPage {
         }
     }
 
-    /// "3 hold, 1 differs, 2 not checked".
-    func claimCounts(_ outcomes: [Outcome]) -> HTML {
+    /// "claims: 3 hold, 1 differs, 2 not checked" (the table's column is headed "claims").
+    func claimCounts(_ outcomes: [Outcome], prefix: Bool = true) -> HTML {
         let holds = outcomes.filter { $0.verdict == .holds }.count
         let differs = outcomes.filter { $0.verdict == .differs }.count
         let unchecked = outcomes.filter { $0.verdict == .notChecked }.count
@@ -99,7 +108,7 @@ extension ExperimentPage {
         if holds > 0 { parts.append("<span class=\"good\">\(holds) \(holds == 1 ? "holds" : "hold")</span>") }
         if differs > 0 { parts.append("<span class=\"warn\">\(differs) \(differs == 1 ? "differs" : "differ")</span>") }
         if unchecked > 0 { parts.append("<span class=\"muted\">\(unchecked) not checked</span>") }
-        return "claims: " + parts.joined(separator: ", ")
+        return (prefix ? "claims: " : "") + parts.joined(separator: ", ")
     }
 
     // MARK: Plots against a param
@@ -161,7 +170,7 @@ extension ExperimentPage {
             if bookValue != nil { caption += "; the first bar is the book's run" }
             caption += "."
         }
-        let svg = PlotRenderer(idPrefix: id).markup(for: plot)
+        let svg = Self.renderer(id).markup(for: plot)
         let cls: HTML = bookValue == nil ? "plot-figure grid-plot" : "plot-figure grid-plot has-book"
         return "<figure class=\"\(cls)\" id=\"\(id)\">\(svg)<figcaption>\(caption)</figcaption></figure>"
     }
