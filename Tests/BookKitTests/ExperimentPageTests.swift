@@ -48,27 +48,27 @@ enum ExperimentFixtures {
                                           book: book, bookNote: "from the cache of the last build", points: [point])])
     }
 
-    /// `--set num_hiddens=32,64 --set lr=0.5,1`: a 2×2 grid whose last point failed.
+    /// `--set num_epochs=50 --set num_hiddens=32,64 --set lr=0.5,1`: a 2×2 grid whose last point failed.
     static var grid: R {
         var points: [R.Point] = []
         for (h, nh) in ["32", "64"].enumerated() {
             for (l, lr) in ["0.5", "1"].enumerated() {
                 let ppl = 3.0 - Double(h) * 0.5 - Double(l) * 0.25
                 let run = R.Run(profile: "default",
-                                params: bookParams.merging(["num_hiddens": .int(Int(nh)!), "lr": .double(Double(lr)!)]) { $1 },
+                                params: bookParams.merging(["num_epochs": .int(50), "num_hiddens": .int(Int(nh)!), "lr": .double(Double(lr)!)]) { $1 },
                                 metrics: ["ppl_train": ppl, "ppl_val": ppl * 3, "acc": 0.4 + 0.05 * Double(h + l), "tokens": 170_580,
                                           "grad_norm": 1.0 + Double(l), "loss": log(ppl)],
                                 curves: [curve("train", epochs: 100, start: 20 + ppl), curve("val", epochs: 100, start: 22 + ppl)],
                                 seconds: 30 + Double(h + l), cached: false)
                 let failed = h == 1 && l == 1
-                points.append(R.Point(values: ["num_hiddens": nh, "lr": lr], state: failed ? .failed : .completed,
+                points.append(R.Point(values: ["num_epochs": "50", "num_hiddens": nh, "lr": lr], state: failed ? .failed : .completed,
                                       run: failed ? nil : run, outcomes: failed ? [] : outcomes,
                                       failures: failed ? ["chapters/03-char-lm.md:64:5: gradient check failed\n  max |Δ| 0.3 > 1e-4"] : []))
             }
         }
-        return R(name: "width-and-rate", command: "rnnbook build chapters/03-char-lm.md --set num_hiddens=32,64 --set lr=0.5,1",
+        return R(name: "width-and-rate", command: "rnnbook build chapters/03-char-lm.md --set num_epochs=50 --set num_hiddens=32,64 --set lr=0.5,1",
                  createdAt: "2026-12-07T09:00:00Z", profile: "default", executor: "Slurm job 42 (partition debug)",
-                 axes: [R.Axis(key: "num_hiddens", values: ["32", "64"]), R.Axis(key: "lr", values: ["0.5", "1"])],
+                 axes: [R.Axis(key: "num_epochs", values: ["50"]), R.Axis(key: "num_hiddens", values: ["32", "64"]), R.Axis(key: "lr", values: ["0.5", "1"])],
                  plotted: ["ppl_train", "ppl_val"],
                  chapters: [R.ChapterPart(path: "chapters/03-char-lm.md", slug: "03-char-lm", title: "A character language model",
                                           book: book, bookNote: "from the cache of the last build", points: points)])
@@ -231,6 +231,8 @@ struct ExperimentPageTests {
         #expect(columns == ["#", "num_hiddens", "lr", "state", "ppl_train", "ppl_val", "acc", "grad_norm", "loss", "claims"])
         // tokens is the same everywhere, log_lik only in the book's run: only in the table of all metrics.
         #expect(html.contains("<summary>All 7 metrics</summary>"))
+        // The param every point sets alike is said once, beside the book's value.
+        #expect(html.contains("<p class=\"params-diff\">Every point sets <code>num_epochs = 50</code> (the book's run: 100).</p>"))
         // The book's row shows its own values of the varied params.
         let bookRow = try slice(table, from: "<tr class=\"book-row\">", to: "</tr>")
         #expect(cells(bookRow).prefix(3) == ["128", "1.0", "profile default"])
@@ -276,7 +278,7 @@ struct ExperimentPageTests {
 
     @Test func aParamThatIsNotANumberGetsBars() throws {
         var report = ExperimentFixtures.grid
-        report.axes[1] = .init(key: "use_bias", values: ["true", "false"])
+        report.axes[2] = .init(key: "use_bias", values: ["true", "false"])
         for i in report.chapters[0].points.indices {
             let lr = report.chapters[0].points[i].values.removeValue(forKey: "lr")!
             report.chapters[0].points[i].values["use_bias"] = lr == "1" ? "true" : "false"
@@ -295,9 +297,11 @@ struct ExperimentPageTests {
         let escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
         for var report in [ExperimentFixtures.single, ExperimentFixtures.grid] {
             report.name = evil; report.command = evil; report.executor = evil; report.profile = evil
-            let key = report.axes[0].key
-            report.axes[0].key = evil
-            report.axes[0].values[0] = evil
+            // A varied param in the grid (its legends, its column), the override in the single point.
+            let ax = report.axes.firstIndex(where: \.varied) ?? 0
+            let key = report.axes[ax].key
+            report.axes[ax].key = evil
+            report.axes[ax].values[0] = evil
             report.plotted = report.plotted.isEmpty ? [] : [evil]
             var part = report.chapters[0]
             part.title = evil; part.path = evil; part.bookNote = evil
@@ -305,7 +309,7 @@ struct ExperimentPageTests {
             part.book!.params[evil] = .string(evil)
             for i in part.points.indices {
                 let value = part.points[i].values.removeValue(forKey: key)!
-                part.points[i].values[evil] = value == report.axes[0].values.last ? value : evil
+                part.points[i].values[evil] = value == report.axes[ax].values.last ? value : evil
                 part.points[i].run?.metrics[evil] = 2
                 part.points[i].run?.curves[0].series = evil
                 part.points[i].outcomes = [ExperimentReport.Outcome(kind: evil, label: evil, location: evil, statement: evil,
@@ -325,6 +329,12 @@ struct ExperimentPageTests {
             #expect(html.contains("<code class=\"command\">\(escaped)</code>"))
             #expect(html.contains("<pre>\(escaped)</pre>"))
             #expect(html.contains("<code>\(escaped)</code>"))
+            if !report.variedAxes.isEmpty {
+                // In a plot's legend and title, and as a column of the grid.
+                #expect(html.contains(">\(escaped)=64</text>"))
+                #expect(html.contains("<title>\(escaped) against lr</title>"))
+                #expect(html.contains("<th scope=\"col\" class=\"axis-col\">\(escaped)</th>"))
+            }
         }
     }
 

@@ -16,7 +16,15 @@ extension ExperimentPage {
         let differing = all.filter { m in !shown.contains(m) && runs.contains { !Self.same($0.metrics[m], runs[0].metrics[m]) } }
         shown += differing.prefix(max(0, Self.gridMetricColumns - shown.count))
 
-        var out: HTML = "<h3>Points</h3>"
+        var out: HTML = ""
+        // The params every point sets alike, beside the book's values.
+        let fixed = report.axes.filter { !$0.varied }.map { a -> HTML in
+            let book = part.book?.params[a.key].map { " (the book's run: \($0.description))" as HTML } ?? ""
+            return "<code>\(a.key) = \(a.values.first ?? "")</code>\(book)"
+        }
+        if !fixed.isEmpty { out += "<p class=\"params-diff\">Every point sets \(fixed.joined(separator: ", ")).</p>" }
+        let named = varied.isEmpty ? report.axes : varied
+        out += "<h3>Points</h3>"
         out += gridTable(part, index: c, varied: varied, metrics: shown)
         if all.count > shown.count {
             out += "<details class=\"all-metrics\"><summary>All \(all.count) metrics</summary>"
@@ -26,10 +34,12 @@ extension ExperimentPage {
         if !failed.isEmpty {
             out += "<h3>Failures</h3>"
             for (i, p) in part.points.enumerated() where p.state != .completed {
-                out += failureBox(p, label: "\(i + 1) (\(p.label(axes: report.axes)))", id: "c\(c)-failure\(i + 1)")
+                out += failureBox(p, label: "\(i + 1) (\(p.label(axes: named)))", id: "c\(c)-failure\(i + 1)")
             }
         }
-        if !report.plotted.isEmpty && !varied.isEmpty {
+        if report.plotted.isEmpty {
+            out += "<p class=\"note\">No metric was chosen to plot against the params.</p>"
+        } else if !varied.isEmpty {
             out += "<h3>Plots</h3>"
             // A metric's plots side by side on a wide screen.
             for (m, metric) in report.plotted.enumerated() {
@@ -42,7 +52,7 @@ extension ExperimentPage {
         }
         out += "<h3>Each point beside the book's run</h3>"
         for (i, p) in part.points.enumerated() {
-            let summary: HTML = "<span class=\"point-no\">\(i + 1)</span> \(p.label(axes: varied.isEmpty ? report.axes : varied)) · "
+            let summary: HTML = "<span class=\"point-no\">\(i + 1)</span> \(p.label(axes: named)) · "
                 + stateText(p) + (p.outcomes.isEmpty ? "" : " · " + claimCounts(p.outcomes))
             out += "<details class=\"point\" id=\"c\(c)-point\(i + 1)\"><summary>\(summary)</summary>"
             if p.state != .completed {
