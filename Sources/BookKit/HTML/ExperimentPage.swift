@@ -426,8 +426,13 @@ details > summary { cursor: pointer; font: 600 .9rem/1.5 var(--sans); overflow-w
 details[open] > summary { margin-bottom: .5rem; }
 .point-no { display: inline-block; min-width: 1.6em; color: var(--muted); }
 .experiment-foot { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid var(--rule); font: .85rem var(--sans); color: var(--muted); }
+/* The point's number stays in view while a wide grid scrolls sideways. */
+.experiment table.grid-table { border-collapse: separate; border-spacing: 0; }
+table.grid-table tr > :first-child { position: sticky; left: 0; background: var(--bg); z-index: 1; }
+table.grid-table tr.book-row > :first-child { background: var(--side-bg); }
 @media (max-width: 860px) {
   main.experiment { padding: 1.2rem .9rem 2rem; }
+  .experiment table.data th, .experiment table.data td { padding: .3rem .45rem; }
   .experiment h1 { font-size: 1.6rem; }
   .meta { grid-template-columns: 1fr; gap: 0; } .meta dd { margin-bottom: .4rem; }
 }
