@@ -51,6 +51,8 @@ struct Grade: ParsableCommand {
     @Flag(help: "Run submissions without the bubblewrap sandbox, with your own rights. Only for code you trust.")
     var trustedSubmissions = false
 
+    @OptionGroup var executor: ExecutorOptions
+
     func validate() throws {
         try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed, memory: memory)
         if !template && submissions.isEmpty { throw ValidationError("give at least one --submission FILE-OR-FOLDER (or --template)") }
@@ -70,6 +72,7 @@ struct Grade: ParsableCommand {
         request.jobs = jobs
         request.productKernels = EngineInfo.productKernels
         request.trustedSubmissions = trustedSubmissions
+        if executor.executor != .local { request.executor = try executor.make(jobs: jobs) }
         try bookCommand { try Grading.run(request, terminal: Terminal()) }
     }
 }

@@ -411,7 +411,7 @@ struct EndToEndTests {
         #expect(run.status == 0)
         #expect(run.stdout.contains("chapters/count.md  Counting"))
         #expect(run.stdout.contains("blocks: 2 run, 0 shown"))
-        #expect(run.stdout.contains("profile quick: n=2"))
+        #expect(run.stdout.contains("n      int   3        2"), "\(run.stdout)")
     }
 
     @Test func undeclaredOrMistypedParamFailsTheBlock() throws {

@@ -25,6 +25,9 @@ public struct GradeRequest: Sendable {
     public var productKernels: String?
     /// Run submissions without the sandbox.
     public var trustedSubmissions = false
+    /// Where the runs go: nil, this process (`jobs` at a time); else that executor (Slurm), with
+    /// the scratch folder in the book's output folder, which the nodes share.
+    public var executor: TaskExecutor? = nil
 
     public init(bookRoot: URL, chapter: String) { self.bookRoot = bookRoot; self.chapter = chapter }
 }
@@ -56,7 +59,8 @@ public enum Grading {
         let files = try Submission.files(request.submissions)
         if files.isEmpty { throw UsageError("no .md or .swift submission files in \(request.submissions.joined(separator: " "))") }
 
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-grade-\(UUID().uuidString)")
+        let scratch = (request.executor == nil ? FileManager.default.temporaryDirectory : request.bookRoot.appendingPathComponent("output/.cache"))
+            .appendingPathComponent("rnnbook-grade-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         var settings = BuildSettings(bookRoot: request.bookRoot, outputDirectory: scratch)
         settings.profile = request.profile
@@ -81,7 +85,8 @@ public enum Grading {
             }
         }
         let report = try Grader(settings: settings).grade(chapterURL: chapterURL, displayPath: request.chapter, submissions: files,
-                                                          only: request.exercises, parallel: request.jobs, terminal: terminal)
+                                                          only: request.exercises, parallel: request.jobs,
+                                                          executor: request.executor, terminal: terminal)
         if request.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -91,7 +91,7 @@ public struct Grader: Sendable {
     /// Grades `submissions` (files, as `Submission.files` found them) against the exercises of
     /// the chapter at `chapterURL`; `only` limits the exercises (every gradable one by default).
     public func grade(chapterURL: URL, displayPath: String, submissions: [(url: URL, displayPath: String)],
-                      only: [String], parallel: Int, terminal: Terminal) throws -> Report {
+                      only: [String], parallel: Int, executor: TaskExecutor? = nil, terminal: Terminal) throws -> Report {
         let source = try readBoundedText(chapterURL, displayPath: displayPath, what: "chapter")
         let chapter = try ChapterParser().parse(source: source, path: displayPath, baseDirectory: chapterURL.deletingLastPathComponent())
         try BookBuilder(settings: settings).validateOverrides([chapter])
@@ -148,17 +148,36 @@ public struct Grader: Sendable {
             r.settings.timeout = timeout
             return r.run(graded, source: source, engineIdentity: engine, terminal: terminal)
         }
+        /// The runs of `ks`, here (`parallel` at a time) or as tasks of the executor (Slurm).
+        func runAll(_ ks: [Int], timeout: @escaping @Sendable (Job) -> Double?) throws -> [ChapterResult] {
+            guard let executor else { return parallelMap(ks, jobs: parallel) { _, k in run(k, jobList[k], timeout: timeout(jobList[k])) } }
+            let tasks = ks.map { k in
+                let job = jobList[k]
+                var graded = chapter.substitutingSolutions([job.exercise: job.blocks], endingAfter: job.exercise)
+                graded.slug = "grade-\(k)"
+                var s = settings
+                s.timeout = timeout(job)
+                return RunTask(label: "\(job.exercise): \(job.submission.map { parsed[$0].path } ?? "reference solution")",
+                               settings: s, chapter: graded, source: source)
+            }
+            return try zip(tasks, executor.run(tasks, terminal: terminal)).map { task, outcome in
+                outcome.result ?? ChapterResult(
+                    chapter: task.chapter.path, title: task.chapter.title, status: .failed, profile: settings.profile, params: task.chapter.params,
+                    seed: nil, blocks: task.chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
+                    findings: [Finding(.program, "task", at: SourceLocation(file: task.chapter.path, line: 1),
+                                       message: "the run did not finish: \(outcome.reason ?? "no result")")],
+                    metrics: [:], versions: runner.versions, machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
+                    seconds: 0, compileSeconds: 0, cached: false)
+            }
+        }
         // The reference solutions first: each submission may take a few times what its reference took.
         let references = jobList.indices.filter { jobList[$0].submission == nil }
-        let referenceResults = parallelMap(references, jobs: parallel) { _, k in run(k, jobList[k], timeout: settings.timeout) }
+        let referenceResults = try runAll(references) { _ in settings.timeout }
         var seconds: [String: Double] = [:]
         for (n, k) in references.enumerated() { seconds[jobList[k].exercise] = max(0, referenceResults[n].seconds - referenceResults[n].compileSeconds) }
         let referenceSeconds = seconds
         let answers = jobList.indices.filter { jobList[$0].submission != nil }
-        let answerResults = parallelMap(answers, jobs: parallel) { _, k in
-            let job = jobList[k]
-            return run(k, job, timeout: settings.timeout ?? Self.submissionTimeout(reference: referenceSeconds[job.exercise]))
-        }
+        let answerResults = try runAll(answers) { job in settings.timeout ?? Self.submissionTimeout(reference: referenceSeconds[job.exercise]) }
         var results = [ChapterResult?](repeating: nil, count: jobList.count)
         for (n, k) in references.enumerated() { results[k] = referenceResults[n] }
         for (n, k) in answers.enumerated() { results[k] = answerResults[n] }

@@ -198,12 +198,14 @@ struct RunCache: Sendable {
     func store(_ record: RunRecord, for slug: String, passed: Bool, pageSource: String) {
         let key = record.inputs.key
         guard let data = try? resultEncoder().encode(record) else { return }
+        // The run file too is written under the lock: another run storing at the same time
+        // removes every run file its index does not name.
+        let lock = indexLock(slug)
+        defer { lock?.release() }
         do {
             try FileManager.default.createDirectory(at: folder(slug), withIntermediateDirectories: true)
             try writeAtomically(data, to: runFile(slug, key))
         } catch { return }
-        let lock = indexLock(slug)
-        defer { lock?.release() }
         var index = self.index(slug)
         index.entries.removeAll { $0.key == key }
         index.entries.append(Entry(key: key, lastUsed: Date(), passed: passed, inputs: record.inputs, pageSource: pageSource))
