@@ -2,15 +2,22 @@
 # A one-node Slurm cluster on this machine (munged, slurmctld and slurmd, no systemd needed), for
 # trying `rnnbook build --executor slurm` without a real cluster. Not secure: see docs/slurm.md.
 #
-#   bash scripts/slurm-one-node.sh start    # idempotent; restarts the daemons if slurm.conf changed
+#   bash scripts/slurm-one-node.sh start    # idempotent; restarts the daemons if the config changed
 #   bash scripts/slurm-one-node.sh stop     # stops the daemons this script started
-#   bash scripts/slurm-one-node.sh status   # sinfo, and whether munge works
+#   bash scripts/slurm-one-node.sh status   # sinfo, the daemons, and whether munge works
 #
 # Run as root. Needs Debian's packages: apt-get install -y slurm-wlm munge
 # Every wait is bounded; a failure prints the tail of the log that says why.
+#
+# Memory limits (--mem): where the cgroup v1 memory controller is mounted and writable (this
+# project's machines), task/cgroup has the kernel enforce them and a task over its --mem ends
+# OUT_OF_MEMORY, as on a real cluster. Elsewhere (cgroup v2 only: Slurm 22.05's cgroup/v2 wants
+# systemd) slurmstepd polls the tasks' memory every second and kills a task over its --mem, which
+# then ends FAILED with ExitCode 0:9. SLURM_ONE_NODE_MEMORY=cgroup|poll forces one of the two.
 set -euo pipefail
 
 CONF=/etc/slurm/slurm.conf
+CGROUP_CONF=/etc/slurm/cgroup.conf
 LOG_DIR=/var/log/slurm
 CTLD_LOG=$LOG_DIR/slurmctld.log
 SLURMD_LOG=$LOG_DIR/slurmd.log
@@ -18,9 +25,9 @@ CTLD_PID=/run/slurmctld.pid
 SLURMD_PID=/run/slurmd.pid
 STATE_DIR=/var/spool/slurmctld
 SPOOL_DIR=/var/spool/slurmd
-# What this script started, and the slurm.conf the running daemons read.
+# What this script started, and the configuration the running daemons read.
 RUN_DIR=/run/slurm-one-node
-STARTED_CONF=$RUN_DIR/slurm.conf.started
+STARTED_CONF=$RUN_DIR/conf.started
 
 MUNGE_KEY=/etc/munge/munge.key
 MUNGE_SOCKET_DIR=/run/munge
@@ -28,6 +35,7 @@ MUNGE_PID=$MUNGE_SOCKET_DIR/munged.pid
 MUNGE_LOG=/var/log/munge/munged.log
 MUNGE_OURS=$RUN_DIR/munged.ours
 
+PATH=$PATH:/usr/sbin:/sbin
 NODE=$(hostname -s)
 APT_LINE="apt-get install -y slurm-wlm munge"
 
@@ -60,13 +68,15 @@ wait_until() {
     done
 }
 
-# alive PIDFILE NAME: the process in PIDFILE is running and is NAME.
+# alive PIDFILE NAME: the process in PIDFILE is running (not a zombie) and is NAME.
 alive() {
-    local pid
-    [[ -r $1 ]] || return 1
-    pid=$(<"$1")
+    local pid stat
+    pid=$(cat "$1" 2>/dev/null) || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$2" ]]
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$2" ]] || return 1
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
 }
 
 # stop_pid PIDFILE NAME: SIGTERM, up to 20 s to exit, then SIGKILL.
@@ -76,13 +86,13 @@ stop_pid() {
         rm -f "$pidfile"
         return 0
     fi
-    pid=$(<"$pidfile")
+    pid=$(cat "$pidfile" 2>/dev/null) || return 0
     say "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     deadline=$((SECONDS + 20))
     while alive "$pidfile" "$name" && ((SECONDS < deadline)); do sleep 0.5; done
     if alive "$pidfile" "$name"; then
-        say "$name did not exit after SIGTERM and 20 s: SIGKILL"
+        say "$name did not exit 20 s after SIGTERM: SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         sleep 0.5
     fi
@@ -94,10 +104,9 @@ ctld_up() { timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; }
 node_state() { timeout 10 sinfo -h -N -n "$NODE" -o %T 2>/dev/null | head -n 1; }
 
 need_packages() {
-    local missing=()
+    local missing=() tool
     for tool in sbatch srun sinfo scontrol squeue slurmctld slurmd munged munge unmunge; do
-        command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$tool" >/dev/null 2>&1 ||
-            missing+=("$tool")
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if ((${#missing[@]})); then
         echo "slurm-one-node: not installed: ${missing[*]}. Install Slurm and munge first (as root):" >&2
@@ -110,9 +119,28 @@ need_root() {
     ((EUID == 0)) || fail "run as root (sudo bash $0 $1): it writes /etc/slurm and starts daemons"
 }
 
-# The configuration for this machine, on stdout.
+# memory_mode: cgroup where the cgroup v1 memory controller can be used, poll elsewhere.
+memory_mode() {
+    case ${SLURM_ONE_NODE_MEMORY:-auto} in
+        cgroup | poll)
+            echo "$SLURM_ONE_NODE_MEMORY"
+            return
+            ;;
+        auto) ;;
+        *) fail "SLURM_ONE_NODE_MEMORY is '$SLURM_ONE_NODE_MEMORY': cgroup, poll or unset" ;;
+    esac
+    local probe=/sys/fs/cgroup/memory/slurm-one-node-probe.$$
+    if [[ $(stat -f -c %T /sys/fs/cgroup/memory 2>/dev/null) == cgroupfs ]] &&
+        mkdir "$probe" 2>/dev/null && rmdir "$probe"; then
+        echo cgroup
+    else
+        echo poll
+    fi
+}
+
+# The slurm.conf for this machine, on stdout. $1: memory mode.
 write_conf() {
-    local cpus mem margin realmem defmem
+    local mode=$1 cpus mem margin realmem defmem
     cpus=$(nproc)
     mem=$(free -m | awk '/^Mem:/ {print $2}')
     # Keep some memory for the system and the daemons: 1 GiB, or a quarter on a small machine.
@@ -122,7 +150,7 @@ write_conf() {
     # A job that asks no --mem gets its CPUs' share of the node, not the whole node (the default
     # with CR_Core_Memory, which would run such jobs one at a time).
     defmem=$((realmem / cpus))
-    cat <<EOF
+    cat <<END
 # Written by rnnbook's scripts/slurm-one-node.sh: a one-node TEST cluster on this machine.
 # Every 'start' rewrites this file (edits are lost) and restarts the daemons if it changed.
 # Not secure: the daemons run as root. See docs/slurm.md.
@@ -135,26 +163,40 @@ CredType=cred/munge
 MpiDefault=none
 MailProg=/bin/true
 SwitchType=switch/none
-# No systemd and no cgroup delegation needed: processes are tracked through /proc and memory
-# limits are enforced by polling them (OverMemoryKill), every JobAcctGatherFrequency seconds.
+# No systemd needed: processes are tracked through /proc.
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
+END
+    if [[ $mode == cgroup ]]; then
+        cat <<END
+# --mem is enforced by the kernel (cgroup v1 memory controller, see cgroup.conf): a task over
+# it is OOM-killed and ends OUT_OF_MEMORY.
+TaskPlugin=task/cgroup
+JobAcctGatherFrequency=task=30
+END
+    else
+        cat <<END
+# No usable cgroup v1 memory controller: --mem is enforced by polling the tasks' memory every
+# second; a task over it is killed (SIGKILL) and ends FAILED, ExitCode 0:9.
+TaskPlugin=task/none
 JobAcctGatherFrequency=task=1
 JobAcctGatherParams=OverMemoryKill
+END
+    fi
+    cat <<END
 # Cores and memory are both allocated, so --cpus-per-task and --mem decide how many tasks run.
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$defmem
 SchedulerType=sched/backfill
-# No slurmdbd: sacct has no accounting data. Finished jobs go to a text file instead, which
-# 'sacct -c' reads.
+# No slurmdbd: plain sacct has no data ("Slurm accounting storage is disabled"). Finished jobs
+# are written to a text file instead, which 'sacct -c' reads.
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$LOG_DIR/jobcomp.log
 # Finished jobs stay visible to 'scontrol show job' for an hour.
 MinJobAge=3600
-# Time limits are hard limits; SIGTERM, then SIGKILL after KillWait seconds.
+# Time limits are hard: SIGTERM once over it, SIGKILL KillWait seconds later.
 OverTimeLimit=0
 KillWait=30
 ReturnToService=2
@@ -168,15 +210,39 @@ SlurmctldPort=6817
 SlurmdPort=6818
 NodeName=$NODE NodeHostname=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$realmem State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
-EOF
+END
 }
+
+CGROUP_HEADER="# Written by rnnbook's scripts/slurm-one-node.sh (task/cgroup on cgroup v1)."
+write_cgroup_conf() {
+    cat <<END
+$CGROUP_HEADER
+CgroupPlugin=cgroup/v1
+CgroupMountpoint=/sys/fs/cgroup
+ConstrainRAMSpace=yes
+ConstrainSwapSpace=no
+ConstrainCores=no
+ConstrainDevices=no
+END
+}
+
+# update_file PATH CONTENT: writes CONTENT to PATH if it differs.
+update_file() {
+    if [[ ! -f $1 ]] || [[ $2 != "$(<"$1")" ]]; then
+        say "writing $1"
+        printf '%s\n' "$2" >"$1"
+    fi
+}
+
+# What the running daemons must have read: slurm.conf and cgroup.conf.
+conf_snapshot() { cat "$CONF" "$CGROUP_CONF" 2>/dev/null || true; }
 
 start_munge() {
     if [[ ! -s $MUNGE_KEY ]]; then
         say "creating $MUNGE_KEY"
         install -d -o munge -g munge -m 0700 /etc/munge
-        if command -v mungekey >/dev/null 2>&1 || [[ -x /usr/sbin/mungekey ]]; then
-            PATH=$PATH:/usr/sbin mungekey --create --keyfile="$MUNGE_KEY" --force
+        if command -v mungekey >/dev/null 2>&1; then
+            mungekey --create --keyfile="$MUNGE_KEY" --force
         else
             dd if=/dev/urandom of="$MUNGE_KEY" bs=1024 count=1 status=none
         fi
@@ -189,15 +255,15 @@ start_munge() {
         return 0
     fi
     if alive "$MUNGE_PID" munged; then
-        say "munged runs but munge -n | unmunge fails: restarting it"
+        say "munged runs but 'munge -n | unmunge' fails: restarting it"
         stop_pid "$MUNGE_PID" munged
     fi
     say "starting munged"
-    # munged refuses to run as root with the munge user's key and directories: run it as munge.
+    # As root, munged refuses the munge user's key and directories ("Logfile is insecure:
+    # invalid ownership"): it runs as munge, as Debian's service file does.
     install -d -o munge -g munge -m 0755 "$MUNGE_SOCKET_DIR"
     install -d -o munge -g munge -m 0700 /var/log/munge /var/lib/munge
-    runuser -u munge -- /usr/sbin/munged --force ||
-        fail "munged did not start" "$MUNGE_LOG"
+    runuser -u munge -- munged --force || fail "munged did not start" "$MUNGE_LOG"
     touch "$MUNGE_OURS"
     wait_until 15 "munge -n | unmunge" "$MUNGE_LOG" munge_works
 }
@@ -206,7 +272,7 @@ start_daemons() {
     install -d -m 0755 "$LOG_DIR" "$STATE_DIR" "$SPOOL_DIR"
     if ! alive "$CTLD_PID" slurmctld; then
         say "starting slurmctld"
-        # -i: start even if saved state from an earlier run cannot be read.
+        # -i: start even if the state saved by an earlier run cannot be read.
         slurmctld -i || fail "slurmctld did not start" "$CTLD_LOG"
     fi
     wait_until 30 "slurmctld answering 'scontrol ping'" "$CTLD_LOG" ctld_up
@@ -214,7 +280,7 @@ start_daemons() {
         say "starting slurmd"
         slurmd || fail "slurmd did not start" "$SLURMD_LOG"
     fi
-    cp "$CONF" "$STARTED_CONF"
+    conf_snapshot >"$STARTED_CONF"
 }
 
 # Waits until the node takes jobs; resumes it if it is down or drained (an earlier run's state).
@@ -245,26 +311,30 @@ wait_node_ready() {
 cmd_start() {
     need_root start
     need_packages
-    local t0=$SECONDS new
+    local t0=$SECONDS mode
     mkdir -p "$RUN_DIR" /etc/slurm
     start_munge
 
-    new=$(write_conf)
-    if [[ ! -f $CONF ]] || [[ $new != "$(<"$CONF")" ]]; then
-        say "writing $CONF"
-        printf '%s\n' "$new" >"$CONF"
+    mode=$(memory_mode)
+    update_file "$CONF" "$(write_conf "$mode")"
+    if [[ $mode == cgroup ]]; then
+        update_file "$CGROUP_CONF" "$(write_cgroup_conf)"
+    elif [[ -f $CGROUP_CONF ]] && [[ $(head -n 1 "$CGROUP_CONF") == "$CGROUP_HEADER" ]]; then
+        say "removing $CGROUP_CONF (memory is polled here)"
+        rm -f "$CGROUP_CONF"
     fi
-    # Daemons started with another slurm.conf (or by someone else) are restarted to read this one.
+    # Daemons started with another configuration (or by someone else) are restarted to read it.
     if alive "$CTLD_PID" slurmctld || alive "$SLURMD_PID" slurmd; then
-        if ! cmp -s "$CONF" "$STARTED_CONF"; then
-            say "slurm.conf changed since the daemons started: restarting them"
+        if [[ ! -f $STARTED_CONF ]] || [[ $(conf_snapshot) != "$(<"$STARTED_CONF")" ]]; then
+            say "the configuration changed since the daemons started: restarting them"
             stop_pid "$SLURMD_PID" slurmd
             stop_pid "$CTLD_PID" slurmctld
         fi
     fi
     start_daemons
     wait_node_ready
-    say "ready in $((SECONDS - t0)) s: node $NODE ($(nproc) CPUs), partition debug"
+    say "ready in $((SECONDS - t0)) s: node $NODE, $(nproc) CPUs, partition debug;" \
+        "--mem enforced by $([[ $mode == cgroup ]] && echo "cgroup v1 (OUT_OF_MEMORY)" || echo "polling (FAILED 0:9)")"
     timeout 10 sinfo
 }
 
@@ -281,8 +351,8 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local ok=0
-    if command -v sinfo >/dev/null 2>&1 && timeout 10 sinfo; then :; else
+    local ok=0 d
+    if ! { command -v sinfo >/dev/null 2>&1 && timeout 10 sinfo; }; then
         echo "sinfo: no answer from slurmctld"
         ok=1
     fi
@@ -297,7 +367,7 @@ cmd_status() {
     if command -v munge >/dev/null 2>&1 && munge_works; then
         echo "munge: works (munge -n | unmunge)"
     else
-        echo "munge: munge -n | unmunge FAILS"
+        echo "munge: 'munge -n | unmunge' FAILS"
         ok=1
     fi
     return $ok
