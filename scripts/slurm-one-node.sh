@@ -185,10 +185,16 @@ END
     fi
     cat <<END
 # Cores and memory are both allocated, so --cpus-per-task and --mem decide how many tasks run.
+# A job that can never run (more CPUs than the node has) is refused by sbatch, not left pending
+# forever with Reason=PartitionConfig.
+EnforcePartLimits=ALL
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$defmem
 SchedulerType=sched/backfill
+# Start queued tasks as soon as a slot frees, not up to 3 s later (the default delay, meant for
+# clusters flooded with submissions): short array tasks then follow each other without gaps.
+SchedulerParameters=batch_sched_delay=0
 # No slurmdbd: plain sacct has no data ("Slurm accounting storage is disabled"). Finished jobs
 # are written to a text file instead, which 'sacct -c' reads.
 AccountingStorageType=accounting_storage/none
