@@ -56,14 +56,18 @@ fail() {
     exit 1
 }
 
-# wait_until SECONDS WHAT LOG COMMAND...: runs COMMAND every half second until it succeeds;
-# fails with WHAT and the tail of LOG after SECONDS. COMMAND must itself be bounded.
+# wait_until SECONDS WHAT LOG PIDFILE NAME COMMAND...: runs COMMAND every half second until it
+# succeeds; fails with WHAT and the tail of LOG after SECONDS, or as soon as the daemon NAME of
+# PIDFILE has died (after 2 s, to give it time to write the file). COMMAND must be bounded.
 wait_until() {
-    local limit=$1 what=$2 log=$3
-    shift 3
-    local deadline=$((SECONDS + limit))
+    local limit=$1 what=$2 log=$3 pidfile=$4 name=$5
+    shift 5
+    local start=$SECONDS
     until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || fail "$what: not after ${limit}s" "$log"
+        ((SECONDS - start < limit)) || fail "$what: not after ${limit}s" "$log"
+        if ((SECONDS - start >= 2)) && ! alive "$pidfile" "$name"; then
+            fail "$what: $name is not running (it exited)" "$log"
+        fi
         sleep 0.5
     done
 }
@@ -271,7 +275,7 @@ start_munge() {
     install -d -o munge -g munge -m 0700 /var/log/munge /var/lib/munge
     runuser -u munge -- munged --force || fail "munged did not start" "$MUNGE_LOG"
     touch "$MUNGE_OURS"
-    wait_until 15 "munge -n | unmunge" "$MUNGE_LOG" munge_works
+    wait_until 15 "munge -n | unmunge" "$MUNGE_LOG" "$MUNGE_PID" munged munge_works
 }
 
 start_daemons() {
@@ -281,7 +285,7 @@ start_daemons() {
         # -i: start even if the state saved by an earlier run cannot be read.
         slurmctld -i || fail "slurmctld did not start" "$CTLD_LOG"
     fi
-    wait_until 30 "slurmctld answering 'scontrol ping'" "$CTLD_LOG" ctld_up
+    wait_until 30 "slurmctld answering 'scontrol ping'" "$CTLD_LOG" "$CTLD_PID" slurmctld ctld_up
     if ! alive "$SLURMD_PID" slurmd; then
         say "starting slurmd"
         slurmd || fail "slurmd did not start" "$SLURMD_LOG"
@@ -304,6 +308,9 @@ wait_node_ready() {
                 fi
                 ;;
         esac
+        if ((SECONDS + 58 >= deadline)) && ! alive "$SLURMD_PID" slurmd; then
+            fail "slurmd is not running (it exited)" "$SLURMD_LOG"
+        fi
         if ((SECONDS >= deadline)); then
             timeout 10 scontrol show node "$NODE" >&2 || true
             echo "--- last 30 lines of $CTLD_LOG:" >&2
