@@ -11,9 +11,10 @@
 #
 # Memory limits (--mem): where the cgroup v1 memory controller is mounted and writable (this
 # project's machines), task/cgroup has the kernel enforce them and a task over its --mem ends
-# OUT_OF_MEMORY, as on a real cluster. Elsewhere (cgroup v2 only: Slurm 22.05's cgroup/v2 wants
-# systemd) slurmstepd polls the tasks' memory every second and kills a task over its --mem, which
-# then ends FAILED with ExitCode 0:9. SLURM_ONE_NODE_MEMORY=cgroup|poll forces one of the two.
+# OUT_OF_MEMORY, as on a real cluster. Elsewhere (say cgroup v2 only, whose Slurm plugin needs a
+# delegated cgroup, normally from systemd) slurmstepd polls the tasks' memory every second and
+# kills a task over its --mem, which then ends FAILED with ExitCode 0:9 (its output says
+# "Exceeded job memory limit"). SLURM_ONE_NODE_MEMORY=cgroup|poll forces one of the two.
 set -euo pipefail
 
 CONF=/etc/slurm/slurm.conf
