@@ -6,7 +6,7 @@
 set -euo pipefail
 rnnbook="$1"
 profile="${2:-quick}"
-bash "${SLURM_SCRIPT:-scripts/slurm-one-node.sh}" start
+bash scripts/slurm-one-node.sh start
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
