@@ -81,12 +81,21 @@ public struct RunTask: Codable, Sendable {
             let runner = try ChapterRunner(settings: try settings())
             return runner.run(chapter, source: source, engineIdentity: runner.toolchain.engineIdentity, terminal: terminal)
         } catch {
-            return ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: profile, params: chapter.params,
-                                 seed: nil, blocks: [], findings: [Finding(.program, "task", at: SourceLocation(file: chapter.path, line: 1), message: describe(error))],
-                                 metrics: [:], versions: VersionInfo(rnnbook: ChapterRunner.generatorVersion, swiftc: "-", cmark: cmarkVersion, openblas: "-"),
-                                 machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
-                                 seconds: 0, compileSeconds: 0, cached: false)
+            return .unfinished(chapter, profile: profile, why: describe(error),
+                               versions: VersionInfo(rnnbook: ChapterRunner.generatorVersion, swiftc: "-", cmark: cmarkVersion, openblas: "-"))
         }
+    }
+}
+
+extension ChapterResult {
+    /// The result of a run that gave none (its task could not start, or its executor lost it):
+    /// failed, every block not run, `why` at the chapter's first line.
+    static func unfinished(_ chapter: Chapter, profile: String, why: String, versions: VersionInfo) -> ChapterResult {
+        ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: profile, params: chapter.params, seed: nil,
+                      blocks: chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
+                      findings: [Finding(.program, "task", at: SourceLocation(file: chapter.path, line: 1), message: why)],
+                      metrics: [:], versions: versions, machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
+                      seconds: 0, compileSeconds: 0, cached: false)
     }
 }
 

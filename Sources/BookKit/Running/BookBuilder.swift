@@ -104,12 +104,8 @@ public struct BookBuilder: Sendable {
             }
             let outcomes = try executor.run(runnable.map(\.1), terminal: terminal)
             for ((i, task), outcome) in zip(runnable, outcomes) {
-                let result = outcome.result ?? ChapterResult(
-                    chapter: task.chapter.path, title: task.chapter.title, status: .failed, profile: settings.profile, params: task.chapter.params,
-                    seed: nil, blocks: [], findings: [Finding(.program, "task", at: SourceLocation(file: task.chapter.path, line: 1),
-                                                              message: "the chapter's run did not finish: \(outcome.reason ?? "no result")")],
-                    metrics: [:], versions: runner.versions, machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
-                    seconds: 0, compileSeconds: 0, cached: false)
+                let result = outcome.result ?? .unfinished(task.chapter, profile: settings.profile,
+                                                           why: "the chapter's run did not finish: \(outcome.reason ?? "no result")", versions: runner.versions)
                 results.set(i, result)
                 terminal.line("\(result.status == .passed ? "passed" : "FAILED")  \(task.label)  \(Self.howBuilt(result))")
             }

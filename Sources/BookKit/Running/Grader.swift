@@ -161,13 +161,8 @@ public struct Grader: Sendable {
                                settings: s, chapter: graded, source: source)
             }
             return try zip(tasks, executor.run(tasks, terminal: terminal)).map { task, outcome in
-                outcome.result ?? ChapterResult(
-                    chapter: task.chapter.path, title: task.chapter.title, status: .failed, profile: settings.profile, params: task.chapter.params,
-                    seed: nil, blocks: task.chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
-                    findings: [Finding(.program, "task", at: SourceLocation(file: task.chapter.path, line: 1),
-                                       message: "the run did not finish: \(outcome.reason ?? "no result")")],
-                    metrics: [:], versions: runner.versions, machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
-                    seconds: 0, compileSeconds: 0, cached: false)
+                outcome.result ?? .unfinished(task.chapter, profile: settings.profile,
+                                              why: "the run did not finish: \(outcome.reason ?? "no result")", versions: runner.versions)
             }
         }
         // The reference solutions first: each submission may take a few times what its reference took.
