@@ -251,3 +251,75 @@ struct TerminalLaneTests {
         #expect(sink.text == "done\n", "a plain status line within ten seconds of the start: \(sink.text.debugDescription)")
     }
 }
+
+/// `--executor slurm` against a stand-in Slurm on PATH: `sbatch` runs the array's tasks at once
+/// (each `rnnbook task …`, as a node would), `squeue` lists none left, `scontrol` tells why a
+/// task it was told to lose left no result. What a real one-node cluster does is
+/// `.ci/slurm-test.sh`'s part; this runs on every machine.
+@Suite("Slurm executor against a stand-in", .serialized)
+struct SlurmStandInTests {
+    static func standIn(_ book: Book) throws -> [String: String] {
+        let bin = book.root.appendingPathComponent("fake-slurm")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let scripts = [
+            "sbatch": """
+            #!/bin/bash
+            for a in "$@"; do
+                case "$a" in --array=*) r="${a#--array=}"; r="${r%%\\%*}"; last="${r#*-}";; --output=*) out="${a#--output=}";; esac
+                script="$a"
+            done
+            echo "$@" > "$FAKE_SLURM/sbatch-args"
+            for i in $(seq 0 "$last"); do
+                [ "${FAKE_SLURM_LOSE:-}" = "$i" ] && continue
+                SLURM_ARRAY_TASK_ID=$i sh "$script" > "${out//%a/$i}" 2>&1
+            done
+            echo 4242
+            """,
+            "squeue": "#!/bin/sh\nexit 0\n",
+            "scontrol": """
+            #!/bin/sh
+            echo "JobId=4243 ArrayJobId=4242 ArrayTaskId=${FAKE_SLURM_LOSE:-9} JobState=OUT_OF_MEMORY Reason=OutOfMemory ExitCode=0:125 TimeLimit=00:16:00"
+            """,
+        ]
+        for (name, text) in scripts {
+            let url = bin.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+        return ["PATH": bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), "FAKE_SLURM": bin.path]
+    }
+
+    func report(_ book: Book, _ name: String) throws -> ExperimentReport {
+        try resultDecoder().decode(ExperimentReport.self, from: Data(contentsOf: book.root.appendingPathComponent("output/experiments/\(name)/report.json")))
+    }
+
+    @Test func aGridOnSlurmGivesTheLocalExecutorsNumbers() throws {
+        let book = try Book()
+        try book.write("sums.md", ExperimentTests.chapter)
+        let environment = try Self.standIn(book)
+        let slurm = try book.run(executable: Book.binary, ["build", "--set", "n=2,3", "--experiment", "on-slurm", "--executor", "slurm",
+                                                           "--slurm-memory", "900"], environment: environment)
+        #expect(slurm.status == 0, "\(slurm.stderr)")
+        #expect(slurm.stderr.contains("submitted Slurm job 4242: 3 tasks"), "\(slurm.stderr)")
+        let arguments = try String(contentsOf: book.root.appendingPathComponent("fake-slurm/sbatch-args"), encoding: .utf8)
+        #expect(arguments.contains("--array=0-2") && arguments.contains("--mem=900M") && arguments.contains("--time=25"), "\(arguments)")
+        let local = try book.run("build", "--set", "n=2,3", "--experiment", "here", "--force")
+        #expect(local.status == 0, "\(local.stderr)")
+        let a = try report(book, "on-slurm").chapters[0].points, b = try report(book, "here").chapters[0].points
+        #expect(a.map { $0.run?.metrics } == b.map { $0.run?.metrics } && a.count == 2)
+        #expect(b.allSatisfy { $0.run?.cached == false })
+    }
+
+    @Test func aTaskThatLeftNoResultIsReportedWithSlurmsReason() throws {
+        let book = try Book()
+        try book.write("sums.md", ExperimentTests.chapter)
+        var environment = try Self.standIn(book)
+        environment["FAKE_SLURM_LOSE"] = "2"
+        let run = try book.run(executable: Book.binary, ["build", "--set", "n=2,3", "--experiment", "lost", "--executor", "slurm"],
+                               environment: environment)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("n=3: LOST (Slurm: OUT_OF_MEMORY, reason OutOfMemory: it used more memory than it asked for"), "\(run.stderr)")
+        let points = try report(book, "lost").chapters[0].points
+        #expect(points.map(\.state) == [.completed, .lost])
+    }
+}

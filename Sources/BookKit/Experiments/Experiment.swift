@@ -320,12 +320,20 @@ extension BookPipeline {
                 case .failed: .differs
                 case .notChecked: .notChecked
                 }
-                let claim = self.claim(at: finding, in: chapter)
+                let (statement, bookText, foundText): (String, String?, String?)
+                if let claim = self.claim(at: finding, in: chapter) {
+                    (statement, bookText, foundText) = (claim.statement, sides(of: claim, metrics: book?.metrics ?? [:]),
+                                                        sides(of: claim, metrics: result.metrics))
+                } else if finding.expected == "true" || finding.expected == nil {
+                    // `expect("name", condition, "detail")`: the name is what the code states,
+                    // its message (holds, or does not hold and why) what each run found.
+                    (statement, bookText, foundText) = (finding.label, twin?.message, finding.message)
+                } else {
+                    (statement, bookText, foundText) = ("\(finding.label): \(finding.expected!)", twin?.found ?? twin?.message,
+                                                        finding.found ?? finding.message)
+                }
                 outcomes.append(.init(kind: finding.kind.rawValue, label: finding.label, location: finding.locationText,
-                                      statement: claim?.statement ?? finding.expected ?? finding.label,
-                                      book: claim.map { sides(of: $0, metrics: book?.metrics ?? [:]) } ?? twin?.found,
-                                      found: claim.map { sides(of: $0, metrics: result.metrics) } ?? finding.found,
-                                      verdict: verdict, message: finding.message))
+                                      statement: statement, book: bookText, found: foundText, verdict: verdict, message: finding.message))
             } else if finding.failed {
                 failures.append(finding.description)
             }

@@ -27,6 +27,9 @@ public struct RunTask: Codable, Sendable {
     /// here), and its text.
     public var chapter: Chapter
     public var source: String
+    /// Tasks of one group run one after another in one task of a Slurm array (`grade`: the
+    /// runs of one submission); nil: a task of its own. The local executor ignores it.
+    public var group: String? = nil
 
     public init(label: String, settings: BuildSettings, chapter: Chapter, source: String) {
         self.label = label

@@ -10,13 +10,17 @@ public enum TaskFiles {
     public static func resultFile(_ folder: URL, _ i: Int) -> URL { folder.appendingPathComponent("result-\(i).json") }
     public static func logFile(_ folder: URL, _ i: Int) -> URL { folder.appendingPathComponent("task-\(i).log") }
 
-    /// `rnnbook task`: runs the task in `task` and writes its result to `result` (atomically: a
-    /// task killed half-way leaves no result, and the executor asks Slurm why).
+    /// `rnnbook task`: runs the tasks in `task` (a JSON list: one array task may run several,
+    /// one after another) and writes their results to `result` after each one (atomically: a
+    /// task killed half-way keeps the results of the runs it finished, and the executor asks
+    /// Slurm why the others are missing).
     public static func perform(task: URL, result: URL, terminal: Terminal) throws {
-        let data = try Data(contentsOf: task)
-        let spec = try JSONDecoder().decode(RunTask.self, from: data)
-        let outcome = spec.perform(terminal: terminal)
-        try writeAtomically(try resultEncoder().encode(outcome), to: result)
+        let specs = try JSONDecoder().decode([RunTask].self, from: Data(contentsOf: task))
+        var results: [ChapterResult] = []
+        for spec in specs {
+            results.append(spec.perform(terminal: terminal))
+            try writeAtomically(try resultEncoder().encode(results), to: result)
+        }
     }
 }
 
@@ -59,8 +63,18 @@ public struct SlurmExecutor: TaskExecutor {
         let folder = URL(fileURLWithPath: first.outputDirectory)
             .appendingPathComponent(".cache/slurm/\(stamp)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // One array task per group (tasks without one are each their own), in order.
+        var groups: [[Int]] = []
+        var groupOf: [String: Int] = [:]
+        for (i, task) in tasks.enumerated() {
+            if let g = task.group, let k = groupOf[g] { groups[k].append(i); continue }
+            if let g = task.group { groupOf[g] = groups.count }
+            groups.append([i])
+        }
         let encoder = JSONEncoder()
-        for (i, task) in tasks.enumerated() { try writeAtomically(try encoder.encode(task), to: TaskFiles.taskFile(folder, i)) }
+        for (k, members) in groups.enumerated() {
+            try writeAtomically(try encoder.encode(members.map { tasks[$0] }), to: TaskFiles.taskFile(folder, k))
+        }
         let script = folder.appendingPathComponent("task.sh")
         try writeAtomically(Data("""
             #!/bin/sh
@@ -68,9 +82,9 @@ public struct SlurmExecutor: TaskExecutor {
             exec \(shellWord(rnnbook)) task \(shellWord(folder.path))/task-$SLURM_ARRAY_TASK_ID.json --result \(shellWord(folder.path))/result-$SLURM_ARRAY_TASK_ID.json
 
             """.utf8), to: script)
-        let minutes = timeMinutes ?? Int((tasks.map(\.secondsLimit).max()! / 60).rounded(.up))
+        let minutes = timeMinutes ?? Int((groups.map { $0.reduce(0) { $0 + tasks[$1].secondsLimit } }.max()! / 60).rounded(.up))
         let memory = memoryMB ?? tasks.map(\.memoryLimit).max()!
-        var arguments = ["--parsable", "--job-name=rnnbook", "--array=0-\(tasks.count - 1)" + (concurrent.map { "%\($0)" } ?? ""),
+        var arguments = ["--parsable", "--job-name=rnnbook", "--array=0-\(groups.count - 1)" + (concurrent.map { "%\($0)" } ?? ""),
                          "--time=\(minutes)", "--mem=\(memory)M", "--cpus-per-task=1", "--chdir=\(first.bookRoot)",
                          "--output=\(folder.path)/task-%a.log"]
         if let partition { arguments.append("--partition=\(partition)") }
@@ -80,22 +94,23 @@ public struct SlurmExecutor: TaskExecutor {
               !id.isEmpty, id.allSatisfy(\.isNumber) else {
             throw BookError("sbatch refused the job array (exit \(submitted.status)): \(submitted.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        terminal.line("submitted Slurm job \(id): \(tasks.count) task\(tasks.count == 1 ? "" : "s"), \(minutes) min and \(memory) MB each; task files in \(folder.path)")
-        wait(job: id, tasks: tasks, folder: folder, terminal: terminal)
-        var outcomes: [TaskOutcome] = []
+        terminal.line("submitted Slurm job \(id): \(groups.count) task\(groups.count == 1 ? "" : "s"), \(minutes) min and \(memory) MB each; task files in \(folder.path)")
+        let labels = groups.map { members in tasks[members[0]].group ?? tasks[members[0]].label }
+        wait(job: id, labels: labels, folder: folder, terminal: terminal)
+        var outcomes = [TaskOutcome](repeating: TaskOutcome(result: nil), count: tasks.count)
         let states = finalStates(job: id)
-        for i in tasks.indices {
-            if let data = try? Data(contentsOf: TaskFiles.resultFile(folder, i)), let result = try? resultDecoder().decode(ChapterResult.self, from: data) {
-                outcomes.append(TaskOutcome(result: result))
-            } else {
-                outcomes.append(TaskOutcome(result: nil, reason: reason(states[i], log: TaskFiles.logFile(folder, i))))
+        for (k, members) in groups.enumerated() {
+            let results = (try? Data(contentsOf: TaskFiles.resultFile(folder, k))).flatMap { try? resultDecoder().decode([ChapterResult].self, from: $0) } ?? []
+            for (n, i) in members.enumerated() {
+                outcomes[i] = n < results.count ? TaskOutcome(result: results[n])
+                    : TaskOutcome(result: nil, reason: reason(states[k], log: TaskFiles.logFile(folder, k)))
             }
         }
         return outcomes
     }
 
     /// Waits until no task of `job` is pending or running, showing each task's state.
-    func wait(job: String, tasks: [RunTask], folder: URL, terminal: Terminal) {
+    func wait(job: String, labels: [String], folder: URL, terminal: Terminal) {
         let started = Date()
         var unknownSince: Date?
         while true {
@@ -113,8 +128,8 @@ public struct SlurmExecutor: TaskExecutor {
                 unknownSince = unknownSince ?? Date()
                 if Date().timeIntervalSince(unknownSince!) < 60 { active = [-1: ("UNKNOWN", "")] }
             }
-            for (i, task) in tasks.enumerated() {
-                let lane = terminal.lane("slurm \(i)", prefix: "[\(i + 1)/\(tasks.count)] \(task.label): ")
+            for (i, label) in labels.enumerated() {
+                let lane = terminal.lane("slurm \(i)", prefix: "[\(i + 1)/\(labels.count)] \(label): ")
                 if let a = active[i] {
                     let last = a.state == "RUNNING" ? lastLine(of: TaskFiles.logFile(folder, i)).map { " · " + $0 } ?? "" : ""
                     lane.status("\(a.state) \(a.time)\(last)")
@@ -125,7 +140,7 @@ public struct SlurmExecutor: TaskExecutor {
             if active.isEmpty { break }
             let running = active.values.filter { $0.state == "RUNNING" }.count
             terminal.status(String(format: "Slurm job %@: %d running, %d waiting, %d done · %.0f s", job, running,
-                                   active.count - running, tasks.count - active.count, Date().timeIntervalSince(started)))
+                                   active.count - running, labels.count - active.count, Date().timeIntervalSince(started)))
             Thread.sleep(forTimeInterval: pollInterval)
         }
         terminal.clear()

@@ -157,8 +157,11 @@ public struct Grader: Sendable {
                 graded.slug = "grade-\(k)"
                 var s = settings
                 s.timeout = timeout(job)
-                return RunTask(label: "\(job.exercise): \(job.submission.map { parsed[$0].path } ?? "reference solution")",
-                               settings: s, chapter: graded, source: source)
+                var task = RunTask(label: "\(job.exercise): \(job.submission.map { parsed[$0].path } ?? "reference solution")",
+                                   settings: s, chapter: graded, source: source)
+                // One Slurm task per submission (its exercises one after another); the reference solutions one task.
+                task.group = job.submission.map { parsed[$0].path } ?? "reference solutions"
+                return task
             }
             return try zip(tasks, executor.run(tasks, terminal: terminal)).map { task, outcome in
                 outcome.result ?? .unfinished(task.chapter, profile: settings.profile,
