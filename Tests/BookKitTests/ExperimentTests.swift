@@ -310,6 +310,21 @@ struct SlurmStandInTests {
         #expect(b.allSatisfy { $0.run?.cached == false })
     }
 
+    /// `build --executor slurm`: each chapter a task; the pages are those of a local build.
+    @Test func theBookBuiltOnSlurmHasTheLocalPages() throws {
+        let book = try Book()
+        try book.write("sums.md", ExperimentTests.chapter)
+        try book.write("more.md", ExperimentTests.chapter.replacingOccurrences(of: "title: Sums", with: "title: More"))
+        let slurm = try book.run(executable: Book.binary, ["build", "--executor", "slurm"], environment: try Self.standIn(book))
+        #expect(slurm.status == 0, "\(slurm.stderr)")
+        #expect(slurm.stderr.contains("submitted Slurm job 4242: 2 tasks"), "\(slurm.stderr)")
+        let onSlurm = try book.result("sums")
+        #expect(try book.run("build", "--force").status == 0)
+        let here = try book.result("sums")
+        #expect(onSlurm.metrics == here.metrics && onSlurm.metrics["total"] == 6 && !here.cached)
+        #expect(FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/more.html").path))
+    }
+
     @Test func aTaskThatLeftNoResultIsReportedWithSlurmsReason() throws {
         let book = try Book()
         try book.write("sums.md", ExperimentTests.chapter)
