@@ -406,6 +406,25 @@ final class ChildRegistry: Sendable {
     }
 }
 
+/// What an interrupt (Ctrl-C, SIGTERM, SIGHUP) must do before rnnbook exits, besides stopping
+/// its own children: work it started elsewhere (a Slurm job array) is cancelled there.
+public final class InterruptActions: Sendable {
+    public static let shared = InterruptActions()
+    private let actions = Mutex<[Int: @Sendable () -> Void]>([:])
+    private let next = Mutex(0)
+    /// Registers `action`; returns its number, for `remove`.
+    public func add(_ action: @escaping @Sendable () -> Void) -> Int {
+        let n = next.withLock { $0 += 1; return $0 }
+        actions.withLock { $0[n] = action }
+        return n
+    }
+    public func remove(_ n: Int) { _ = actions.withLock { $0.removeValue(forKey: n) } }
+    func runAll() {
+        let all = actions.withLock { a in defer { a = [:] }; return a }
+        for (_, action) in all.sorted(by: { $0.key < $1.key }) { action() }
+    }
+}
+
 /// Runs a short command and returns its stdout (for `swiftc --version`, `pkg-config`).
 public func captureOutput(_ executable: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-\(getpid())-\(UUID().uuidString)")
@@ -436,6 +455,7 @@ public func installInterruptHandler() {
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
         source.setEventHandler {
+            InterruptActions.shared.runAll()
             ChildRegistry.shared.killAll()
             FileHandle.standardError.write(Data("\ninterrupted\n".utf8))
             exit(128 + signalNumber)

@@ -275,7 +275,9 @@ struct SlurmStandInTests {
             done
             echo 4242
             """,
-            "squeue": "#!/bin/sh\nexit 0\n",
+            // With FAKE_SLURM_RUNNING, task 0 runs until scancel.
+            "squeue": "#!/bin/sh\ntouch \"$FAKE_SLURM/polled\"\n[ -n \"$FAKE_SLURM_RUNNING\" ] && [ ! -e \"$FAKE_SLURM/cancelled\" ] && echo '0 RUNNING 0:01'\nexit 0\n",
+            "scancel": "#!/bin/sh\necho \"$@\" > \"$FAKE_SLURM/cancelled\"\n",
             "scontrol": """
             #!/bin/sh
             echo "JobId=4243 ArrayJobId=4242 ArrayTaskId=${FAKE_SLURM_LOSE:-9} JobState=OUT_OF_MEMORY Reason=OutOfMemory ExitCode=0:125 TimeLimit=00:16:00"
@@ -323,6 +325,29 @@ struct SlurmStandInTests {
         let here = try book.result("sums")
         #expect(onSlurm.metrics == here.metrics && onSlurm.metrics["total"] == 6 && !here.cached)
         #expect(FileManager.default.fileExists(atPath: book.root.appendingPathComponent("output/more.html").path))
+    }
+
+    /// Ctrl-C while the array runs cancels it on the cluster.
+    @Test func anInterruptCancelsTheJobArray() throws {
+        let book = try Book()
+        try book.write("sums.md", ExperimentTests.chapter)
+        var environment = ProcessInfo.processInfo.environment.merging(try Self.standIn(book)) { _, new in new }
+        environment["FAKE_SLURM_RUNNING"] = "1"
+        let process = Process()
+        process.executableURL = Book.binary
+        process.arguments = ["build", "--set", "n=2", "--executor", "slurm"]
+        process.currentDirectoryURL = book.root
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Submitted, and waiting: squeue has been asked.
+        let polled = book.root.appendingPathComponent("fake-slurm/polled").path
+        for _ in 0..<1200 where !FileManager.default.fileExists(atPath: polled) { usleep(50_000) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 128 + SIGINT)
+        let cancelled = try String(contentsOf: book.root.appendingPathComponent("fake-slurm/cancelled"), encoding: .utf8)
+        #expect(cancelled.trimmingCharacters(in: .whitespacesAndNewlines) == "4242")
     }
 
     @Test func aTaskThatLeftNoResultIsReportedWithSlurmsReason() throws {

@@ -96,7 +96,12 @@ public struct SlurmExecutor: TaskExecutor {
         }
         terminal.line("submitted Slurm job \(id): \(groups.count) task\(groups.count == 1 ? "" : "s"), \(minutes) min and \(memory) MB each; task files in \(folder.path)")
         let labels = groups.map { members in tasks[members[0]].group ?? tasks[members[0]].label }
+        // Interrupted while waiting: the job array is cancelled, not left running on the cluster.
+        let cancel = scancel.map { scancel in
+            InterruptActions.shared.add { [self] in _ = try? command(scancel, [id]) }
+        }
         wait(job: id, labels: labels, folder: folder, terminal: terminal)
+        if let cancel { InterruptActions.shared.remove(cancel) }
         var outcomes = [TaskOutcome](repeating: TaskOutcome(result: nil), count: tasks.count)
         let states = finalStates(job: id)
         for (k, members) in groups.enumerated() {
