@@ -95,6 +95,9 @@ struct ExperimentTests {
         #expect(point.run?.curves.first?.y.count == 4 && part.book?.curves.first?.y.count == 3)
         let page = try String(contentsOf: book.root.appendingPathComponent("output/experiments/n=4_seed=3/index.html"), encoding: .utf8)
         #expect(page.contains("n=4") || page.contains("n = 4"))
+        // The folder's list of experiments links to it.
+        let list = try String(contentsOf: book.root.appendingPathComponent("output/experiments/index.html"), encoding: .utf8)
+        #expect(list.contains("<a href=\"n=4_seed=3/index.html\">n=4_seed=3</a>"), "\(list)")
     }
 
     /// A crash with other params is no claim that differs: the point and the command fail, at

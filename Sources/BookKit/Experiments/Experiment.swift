@@ -153,6 +153,7 @@ extension BookPipeline {
         try FileManager.default.createDirectory(at: folderURL, withIntermediateDirectories: true)
         try writeAtomically(try resultEncoder().encode(report), to: folderURL.appendingPathComponent("report.json"))
         try writeAtomically(Data(ExperimentPage(report: report).render().utf8), to: folderURL.appendingPathComponent("index.html"))
+        try Self.writeExperimentsIndex(output.appendingPathComponent("experiments"))
 
         // The summary.
         for part in report.chapters {
@@ -164,6 +165,15 @@ extension BookPipeline {
         for line in broken { terminal.line(line) }
         terminal.line("report: \(request.outputName)/experiments/\(name)/index.html")
         return report.failed || !broken.isEmpty ? .failed : .passed
+    }
+
+    /// `experiments/index.html` from every `*/report.json` there.
+    static func writeExperimentsIndex(_ folder: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let reports = names.compactMap { name in
+            (try? Data(contentsOf: folder.appendingPathComponent("\(name)/report.json"))).flatMap { try? resultDecoder().decode(ExperimentReport.self, from: $0) }
+        }
+        try writeAtomically(Data(ExperimentPage.index(reports).utf8), to: folder.appendingPathComponent("index.html"))
     }
 
     // MARK: Names

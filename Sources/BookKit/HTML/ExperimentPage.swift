@@ -30,14 +30,19 @@ public struct ExperimentPage: Sendable {
         if report.chapters.isEmpty { body += "<p class=\"note\">This experiment touched no chapter.</p>" }
         for (c, part) in report.chapters.enumerated() { body += chapter(part, index: c) }
         body += "<footer class=\"experiment-foot\"><p>The book's pages are not changed by an experiment.</p></footer>"
-        return """
+        return Self.document(title: "Experiment \(report.name)", body: body)
+    }
+
+    /// A complete page around `body`: the book's stylesheet and this page's rules inline.
+    static func document(title: String, body: HTML) -> HTML {
+        """
         <!DOCTYPE html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
-        <title>Experiment \(report.name)</title>
+        <title>\(title)</title>
         <style>
         \(HTML(trusted: Stylesheet.css))
         \(HTML(trusted: Self.css))
@@ -51,6 +56,21 @@ public struct ExperimentPage: Sendable {
         </html>
 
         """
+    }
+
+    /// `output/experiments/index.html`: every experiment of the folder, newest first, with its
+    /// command and verdict, linking to its report.
+    public static func index(_ reports: [ExperimentReport]) -> String {
+        var body: HTML = "<header class=\"experiment-head\"><p class=\"book-title\">Experiments</p><h1>Experiments in this folder</h1></header>"
+        if reports.isEmpty { body += "<p class=\"note\">No experiment yet: rnnbook build --set NAME=VALUE runs one.</p>" }
+        body += "<ul class=\"experiment-list\">"
+        for report in reports.sorted(by: { $0.createdAt > $1.createdAt }) {
+            let link = report.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? report.name
+            body += "<li><a href=\"\(link)/index.html\">\(report.name)</a> \(ExperimentPage(report: report).verdict())"
+            body += "<br><code class=\"command\">\(report.command)</code> <span class=\"muted\">\(report.createdAt)</span></li>"
+        }
+        body += "</ul><footer class=\"experiment-foot\"><p>The book's pages are not changed by an experiment.</p></footer>"
+        return document(title: "Experiments", body: body).markup
     }
 
     // MARK: Heading
@@ -379,6 +399,9 @@ main.experiment { max-width: 68rem; padding: 2rem 2rem 3rem; }
 .chapter-path { margin: -.4rem 0 .6rem; font: .85rem var(--sans); color: var(--muted); overflow-wrap: anywhere; }
 .book-note, .params-diff, .run-times, .note, .table-note { font: .9rem/1.5 var(--sans); overflow-wrap: anywhere; }
 .run-times, .table-note, .note { color: var(--muted); }
+.experiment-list { list-style: none; padding: 0; }
+.experiment-list li { margin: 0 0 1rem; font: .95rem/1.5 var(--sans); overflow-wrap: anywhere; }
+.experiment-list a { font-weight: 600; margin-right: .5rem; }
 .table-note { margin: 0 0 .3rem; }
 .experiment .table-wrap { margin: 0 0 1.2rem; max-width: 100%; }
 .experiment table.data { min-width: 100%; }
