@@ -14,6 +14,10 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        // serve writes the book's pages: a run with other params is an experiment, not the book.
+        if !options.assignments.isEmpty || options.seed != nil {
+            throw ValidationError("serve shows the book as written; --set and --seed make an experiment: rnnbook build --set …")
+        }
     }
 
     func run() throws {

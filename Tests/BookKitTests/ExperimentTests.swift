@@ -181,6 +181,22 @@ struct ExperimentTests {
         #expect(check.status == 2 && check.stderr.contains("check takes one value per --set"), "\(check.stderr)")
     }
 
+    /// `--experiment` alone with another profile compares the profiles; a plain `build --profile`
+    /// still rebuilds the book.
+    @Test func aNamedExperimentComparesAnotherProfileWithTheBooks() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        #expect(try book.run("build").status == 0)
+        let run = try book.run("build", "--experiment", "quick-vs-book", "--profile", "quick")
+        #expect(run.status == 0, "\(run.stderr)")
+        let part = try report(book, "quick-vs-book").chapters[0]
+        #expect(part.book?.profile == "default" && part.book?.metrics["total"] == 6)
+        #expect(part.points.count == 1 && part.points[0].run?.profile == "quick" && part.points[0].run?.metrics["total"] == 3)
+        #expect(try book.result("sums").profile == "default", "the experiment rebuilt the book")
+        let serve = try book.run("serve", "--set", "n=2")
+        #expect(serve.status == 2 && serve.stderr.contains("--set and --seed make an experiment"), "\(serve.stderr)")
+    }
+
     @Test func listShowsEachParamWithItsTypeDefaultAndProfiles() throws {
         let book = try Book()
         try book.write("sums.md", Self.chapter)
