@@ -382,3 +382,26 @@ struct SlurmStandInTests {
         #expect(points.map(\.state) == [.completed, .lost])
     }
 }
+
+@Suite("Which metrics a grid plots")
+struct ChosenMetricTests {
+    /// A stated metric that moves only in its last bits between points is not plotted; one that
+    /// moves is, as is a metric some point did not record.
+    @Test func onlyMetricsThatMoveMoreThanRoundingArePlotted() throws {
+        func point(_ metrics: [String: Double]) -> ExperimentReport.Point {
+            .init(values: [:], state: .completed, run: .init(profile: "quick", params: [:], metrics: metrics, curves: [], seconds: 0, cached: false),
+                  outcomes: [], failures: [])
+        }
+        let report = ExperimentReport(name: "g", command: "", createdAt: "", profile: "quick", executor: "",
+                                      axes: [.init(key: "n", values: ["1", "2", "3"])],
+                                      chapters: [.init(path: "c.md", slug: "c", title: "C", book: nil, bookNote: "", points: [
+                                          point(["residual": 4.7684e-8, "ppl": 6.9, "rare": 1]),
+                                          point(["residual": 4.76840001e-8, "ppl": 7.4, "rare": 1]),
+                                          point(["residual": 4.7684e-8, "ppl": 9.2]),
+                                      ])])
+        let loc = SourceLocation(file: "c.md", line: 1)
+        var chapter = Chapter(path: "c.md", slug: "c", title: "C")
+        chapter.inlines = ["residual", "ppl", "rare"].map { .claim(Claim(metric: $0, bound: ClaimBound(.less, number: 10), profile: nil, location: loc)) }
+        #expect(BookPipeline.chosenMetrics(report, chapters: [chapter]) == ["ppl", "rare"])
+    }
+}

@@ -236,14 +236,22 @@ extension BookPipeline {
     }
 
     /// The metrics a grid plots when `--metric` is not given: those the prose states (claims and
-    /// values) whose value differs between points, else any that differs; at most four.
+    /// values) whose value differs between points by more than rounding, else any that does; at
+    /// most four.
     static func chosenMetrics(_ report: ExperimentReport, chapters: [Chapter]) -> [String] {
         guard !report.variedAxes.isEmpty else { return [] }
         var varying: [String] = []
         for part in report.chapters {
             let runs = part.points.compactMap(\.run)
             let names = Set(runs.flatMap { $0.metrics.keys })
-            for n in names.sorted() where Set(runs.map { $0.metrics[n].map { "\($0)" } ?? "-" }).count > 1 { varying.append(n) }
+            // Varies: by more than a thousandth of its size between points (a check's residual
+            // of 1e-8 that wobbles in the last bits is no result to plot).
+            for n in names.sorted() {
+                let values = runs.compactMap { $0.metrics[n] }.filter(\.isFinite)
+                guard let lo = values.min(), let hi = values.max() else { continue }
+                let size = values.map(abs).max()!
+                if hi - lo > 1e-3 * size || values.count < runs.count { varying.append(n) }
+            }
         }
         var stated: [String] = []
         for chapter in chapters {
