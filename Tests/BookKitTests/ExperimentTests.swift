@@ -380,6 +380,13 @@ struct SlurmStandInTests {
         #expect(run.stderr.contains("n=3: LOST (Slurm: OUT_OF_MEMORY, reason OutOfMemory: it used more memory than it asked for"), "\(run.stderr)")
         let points = try report(book, "lost").chapters[0].points
         #expect(points.map(\.state) == [.completed, .lost])
+        // The task files stay for a run that lost a task, and only then.
+        let slurm = book.root.appendingPathComponent("output/.cache/slurm")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: slurm.path).count == 1)
+        environment["FAKE_SLURM_LOSE"] = nil
+        #expect(try book.run(executable: Book.binary, ["build", "--set", "n=2,3", "--experiment", "lost", "--executor", "slurm"],
+                             environment: environment).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: slurm.path).count == 1)
     }
 }
 

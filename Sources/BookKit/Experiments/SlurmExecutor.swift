@@ -111,6 +111,9 @@ public struct SlurmExecutor: TaskExecutor {
                     : TaskOutcome(result: nil, reason: reason(states[k], log: TaskFiles.logFile(folder, k)))
             }
         }
+        // The task files and logs are kept only when a task left no result (its log says why).
+        if outcomes.allSatisfy({ $0.result != nil }) { try? FileManager.default.removeItem(at: folder) }
+        else { terminal.line("kept the Slurm task files and logs in \(folder.path)") }
         return outcomes
     }
 
