@@ -35,14 +35,7 @@ public struct ExperimentPage: Sendable {
 
     /// A complete page around `body`: the book's stylesheet and this page's rules inline.
     static func document(title: String, body: HTML) -> HTML {
-        """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="color-scheme" content="light dark">
-        <title>\(title)</title>
+        Layout.opening(title: title) + """
         <style>
         \(HTML(trusted: Stylesheet.css))
         \(HTML(trusted: Self.css))
