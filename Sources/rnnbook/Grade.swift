@@ -56,6 +56,8 @@ struct Grade: ParsableCommand {
     func validate() throws {
         try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed, memory: memory)
         if !template && submissions.isEmpty { throw ValidationError("give at least one --submission FILE-OR-FOLDER (or --template)") }
+        let grid = try usage { try ParamGrid(assignments: assignments) }
+        if !grid.varied.isEmpty { throw ValidationError("grade takes one value per --set; a grid (\(grid.varied.map(\.key).joined(separator: ", "))) is an experiment: rnnbook build --set …") }
     }
 
     func run() throws {

@@ -179,6 +179,8 @@ struct ExperimentTests {
         #expect(runs(book).isEmpty, "a usage error ran a chapter")
         let check = try book.run("check", "--set", "n=2,3")
         #expect(check.status == 2 && check.stderr.contains("check takes one value per --set"), "\(check.stderr)")
+        let grade = try book.run("grade", "chapters/sums.md", "--submission", "chapters/sums.md", "--set", "n=2,3")
+        #expect(grade.status == 2 && grade.stderr.contains("grade takes one value per --set"), "\(grade.stderr)")
     }
 
     /// `--experiment` alone with another profile compares the profiles; a plain `build --profile`
