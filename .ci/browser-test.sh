@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser test of the built book: headless Chromium loads every page from file:// and fails when
+# Browser test of the built book (and of the experiment reports in OUTPUT/experiments/): headless
+# Chromium loads every page from file:// and fails when
 # KaTeX reports an error, maths stays untypeset, a page is blank, a script throws, or a local
 # asset is missing. Installs nothing (CI installs `chromium`). Usage: .ci/browser-test.sh OUTPUT_DIR
 # Screenshots of one chapter page go to $SCREENSHOT_DIR (default /tmp/rnnbook-screens).
@@ -71,7 +72,7 @@ while IFS= read -r -d '' page; do
         fi
     done < <(grep -oE '(href|src)="[^"]*"' "$page" | sed -E 's/^(href|src)="(.*)"$/\2/' | sed 's/&amp;/\&/g')
     (( failures == before )) && echo "ok   $rel"
-done < <(find "$out" -maxdepth 1 -name '*.html' -print0 | sort -z)
+done < <({ find "$out" -maxdepth 1 -name '*.html' -print0; find "$out" -mindepth 2 -maxdepth 3 -path "$out/experiments/*" -name '*.html' -print0; } | sort -z)
 
 (( pages > 1 )) || fail "$out" "expected an index and at least one chapter page, found $pages pages"
 echo "ok   $links links to #fragments resolve"
