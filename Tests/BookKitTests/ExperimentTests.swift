@@ -320,17 +320,32 @@ struct SlurmStandInTests {
         let book = try Book()
         try book.write("sums.md", ExperimentTests.chapter)
         let environment = try Self.standIn(book)
-        let slurm = try book.run(executable: Book.binary, ["build", "--set", "n=2,3", "--experiment", "on-slurm", "--executor", "slurm",
-                                                           "--slurm-memory", "900"], environment: environment)
+        // `scale` is a double whose default, 1.0, a plain JSON number would bring back as an int.
+        let slurm = try book.run(executable: Book.binary, ["build", "--set", "n=2,3", "--set", "scale=0.5", "--experiment", "on-slurm",
+                                                           "--executor", "slurm", "--slurm-memory", "900"], environment: environment)
         #expect(slurm.status == 0, "\(slurm.stderr)")
         #expect(slurm.stderr.contains("submitted Slurm job 4242: 3 tasks"), "\(slurm.stderr)")
         let arguments = try String(contentsOf: book.root.appendingPathComponent("fake-slurm/sbatch-args"), encoding: .utf8)
         #expect(arguments.contains("--array=0-2") && arguments.contains("--mem=900M") && arguments.contains("--time=25"), "\(arguments)")
-        let local = try book.run("build", "--set", "n=2,3", "--experiment", "here", "--force")
+        let local = try book.run("build", "--set", "n=2,3", "--set", "scale=0.5", "--experiment", "here", "--force")
         #expect(local.status == 0, "\(local.stderr)")
         let a = try report(book, "on-slurm").chapters[0].points, b = try report(book, "here").chapters[0].points
         #expect(a.map { $0.run?.metrics } == b.map { $0.run?.metrics } && a.count == 2)
         #expect(b.allSatisfy { $0.run?.cached == false })
+        #expect(a.map(\.state) == [.completed, .completed] && a[0].run?.metrics["total"] == 1.5)
+    }
+
+    /// A task file keeps each param's type: a double 1.0 is not read back as the int 1.
+    @Test func aTaskKeepsItsParamsTypes() throws {
+        var chapter = Chapter(path: "c.md", slug: "c", title: "C", params: ["lr": .double(1.0), "n": .int(3)],
+                              profiles: ["quick": ["lr": .double(2.0)]])
+        chapter.segments = []
+        let task = RunTask(label: "c", settings: BuildSettings(bookRoot: URL(fileURLWithPath: "/b"), outputDirectory: URL(fileURLWithPath: "/b/o")),
+                           chapter: chapter, source: "")
+        let back = try JSONDecoder().decode(RunTask.self, from: JSONEncoder().encode(task))
+        #expect(back.chapter.params == ["lr": .double(1.0), "n": .int(3)])
+        #expect(back.chapter.profiles == ["quick": ["lr": .double(2.0)]])
+        #expect(back.chapter == chapter)
     }
 
     /// `build --executor slurm`: each chapter a task; the pages are those of a local build.

@@ -24,8 +24,25 @@ public struct RunTask: Codable, Sendable {
     /// Run inside the bubblewrap sandbox (probed again where the task runs).
     public var sandboxed: Bool
     /// The chapter as parsed (the task does not parse again: it runs exactly what was judged
-    /// here), and its text.
-    public var chapter: Chapter
+    /// here), and its text. Its params and profiles cross typed (`typedParams`): in the
+    /// chapter's plain JSON a double `1.0` comes back as the int `1`, and `--set lr=0.5` would
+    /// then be refused on the node.
+    public var chapter: Chapter {
+        get {
+            var c = plainChapter
+            c.params = typedParams.values
+            c.profiles = typedProfiles.mapValues(\.values)
+            return c
+        }
+        set {
+            plainChapter = newValue
+            typedParams = ParamsFile(newValue.params)
+            typedProfiles = newValue.profiles.mapValues(ParamsFile.init)
+        }
+    }
+    private var plainChapter: Chapter
+    private var typedParams: ParamsFile
+    private var typedProfiles: [String: ParamsFile]
     public var source: String
     /// Tasks of one group run one after another in one task of a Slurm array (`grade`: the
     /// runs of one submission); nil: a task of its own. The local executor ignores it.
@@ -46,7 +63,9 @@ public struct RunTask: Codable, Sendable {
         store = settings.store
         lane = settings.lane
         sandboxed = settings.sandbox != nil
-        self.chapter = chapter
+        plainChapter = chapter
+        typedParams = ParamsFile(chapter.params)
+        typedProfiles = chapter.profiles.mapValues(ParamsFile.init)
         self.source = source
     }
 
