@@ -10,12 +10,12 @@ bash scripts/slurm-one-node.sh start
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# A grid of two points on chapter 2, on Slurm, then locally (--force: computed again, not read
-# from the cache the Slurm run filled).
+# A grid of two points on chapter 1 (lr, a double param: it must reach the nodes as one), on
+# Slurm, then locally (--force: computed again, not read from the cache the Slurm run filled).
 start=$(date +%s.%N)
-"$rnnbook" build chapters/02-rnn.md --profile "$profile" --set num_hiddens=16,32 --experiment ci-slurm --executor slurm
+"$rnnbook" build chapters/01-mlp.md --profile "$profile" --set lr=0.5,1 --experiment ci-slurm --executor slurm
 slurm_end=$(date +%s.%N)
-"$rnnbook" build chapters/02-rnn.md --profile "$profile" --set num_hiddens=16,32 --experiment ci-local --force
+"$rnnbook" build chapters/01-mlp.md --profile "$profile" --set lr=0.5,1 --experiment ci-local --force
 local_end=$(date +%s.%N)
 python3 - output/experiments/ci-slurm/report.json output/experiments/ci-local/report.json <<'PY'
 import json, sys
