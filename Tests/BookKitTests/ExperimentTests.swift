@@ -199,6 +199,33 @@ struct ExperimentTests {
         #expect(serve.status == 2 && serve.stderr.contains("--set and --seed make an experiment"), "\(serve.stderr)")
     }
 
+    /// Programs are compiled once per what they are built from: a rerun with other params
+    /// reuses the program; `--force` compiles it again.
+    @Test func programsAreCompiledOncePerBuildEvenForced() throws {
+        let book = try Book()
+        try book.write("sums.md", Self.chapter)
+        let programs = book.root.appendingPathComponent("output/.cache/programs/sums")
+        func executables() throws -> [String: Date] {
+            var out: [String: Date] = [:]
+            for key in try FileManager.default.contentsOfDirectory(atPath: programs.path) where !key.hasSuffix(".lock") {
+                let attributes = try FileManager.default.attributesOfItem(atPath: programs.appendingPathComponent("\(key)/chapter").path)
+                out[key] = attributes[.modificationDate] as? Date
+            }
+            return out
+        }
+        #expect(try book.run("build").status == 0)
+        let first = try executables()
+        #expect(first.count == 1)
+        #expect(try book.run("build", "--set", "n=4,5").status == 0)
+        #expect(try executables() == first, "other params compiled the program again")
+        let forced = try book.run("build", "--set", "n=4,5", "--force", "--jobs", "2")
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let after = try executables()
+        #expect(after.keys == first.keys && after.values.first != first.values.first, "--force did not compile again")
+        #expect(try book.run("build", "--set", "n=4,5").status == 0)
+        #expect(try executables() == after, "a build without --force compiled again")
+    }
+
     @Test func listShowsEachParamWithItsTypeDefaultAndProfiles() throws {
         let book = try Book()
         try book.write("sums.md", Self.chapter)

@@ -1,5 +1,6 @@
 import BookProtocol
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,21 +25,28 @@ struct ProgramCache: Sendable {
 
     func folder(_ slug: String, key: String) -> URL { directory.appendingPathComponent("\(slug)/\(key)") }
 
-    /// The program under `key`, compiled by `compile(folder, executable)` when it is not kept yet.
-    func program(slug: String, key: String, compile: (URL, String) -> CompileVerdict) -> Entry {
+    /// Keys this process compiled: `--force` compiles each program once per build, not once
+    /// per point of a grid.
+    private static let compiledHere = Mutex<Set<String>>([])
+
+    /// The program under `key`, compiled by `compile(folder, executable)` when it is not kept
+    /// yet, or with `fresh` (`--force`) when this process has not compiled it.
+    func program(slug: String, key: String, fresh: Bool = false, compile: (URL, String) -> CompileVerdict) -> Entry {
         let folder = self.folder(slug, key: key)
         let verdictFile = folder.appendingPathComponent("verdict.json")
         let executable = folder.appendingPathComponent("chapter").path
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let lock = FileLock(directory.appendingPathComponent("\(slug)/\(key).lock"))
         defer { lock?.release() }
-        if let kept = readVerdict(verdictFile), FileManager.default.isExecutableFile(atPath: executable) || kept.stopAfter == 0 {
+        let reuse = !fresh || Self.compiledHere.withLock { $0.contains(key) }
+        if reuse, let kept = readVerdict(verdictFile), FileManager.default.isExecutableFile(atPath: executable) || kept.stopAfter == 0 {
             // Marks it used, for eviction.
             try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: verdictFile.path)
             return Entry(verdict: kept, executable: executable)
         }
         try? FileManager.default.removeItem(at: verdictFile)
         let verdict = compile(folder, executable)
+        Self.compiledHere.withLock { _ = $0.insert(key) }
         // Only a verdict on the blocks is kept: a program that could not be written, or a
         // compiler that failed outside them (killed, timed out), is tried again next time.
         if verdict.problems.isEmpty, let data = try? resultEncoder().encode(verdict) {
@@ -99,7 +107,8 @@ extension ChapterRunner {
     /// The chapter's program and its compiler's verdict: compiled once per key (see `ProgramCache`).
     func compiled(_ chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal) -> (CompileVerdict, String) {
         let cache = ProgramCache(directory: settings.cacheDirectory.appendingPathComponent("programs"))
-        let entry = cache.program(slug: chapter.slug, key: programKey(for: chapter, engineIdentity: engineIdentity)) { folder, executable in
+        let entry = cache.program(slug: chapter.slug, key: programKey(for: chapter, engineIdentity: engineIdentity),
+                                  fresh: settings.force) { folder, executable in
             compileBlocks(of: chapter, source: source, work: folder, executable: executable, terminal: terminal)
         }
         return (entry.verdict, entry.executable)
