@@ -16,6 +16,7 @@ public struct RunTask: Codable, Sendable {
     public var overrides: [String: String]
     public var seed: Int?
     public var force: Bool
+    public var buildID: String
     public var timeout: Double?
     public var memoryLimitMB: Int?
     public var productKernels: String?
@@ -57,6 +58,7 @@ public struct RunTask: Codable, Sendable {
         overrides = settings.overrides
         seed = settings.seed
         force = settings.force
+        buildID = settings.buildID
         timeout = settings.timeout
         memoryLimitMB = settings.memoryLimitMB
         productKernels = settings.productKernels
@@ -77,6 +79,7 @@ public struct RunTask: Codable, Sendable {
         s.overrides = overrides
         s.seed = seed
         s.force = force
+        s.buildID = buildID
         s.timeout = timeout
         s.memoryLimitMB = memoryLimitMB
         s.productKernels = productKernels

@@ -41,6 +41,9 @@ public struct BuildSettings: Sendable {
     /// share a chapter, and each keeps a line).
     public var lane: ProgressLane?
 
+    /// One command's id, the same in every process that runs its tasks (see `ProgramCache`).
+    public var buildID = UUID().uuidString
+
     /// Where runs are kept: the book's (pages, `.cache/runs`, checkpoints) or an experiment
     /// point's (see `RunStore`).
     public var store: RunStore = .book

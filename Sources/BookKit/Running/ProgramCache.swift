@@ -1,6 +1,5 @@
 import BookProtocol
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,20 +24,19 @@ struct ProgramCache: Sendable {
 
     func folder(_ slug: String, key: String) -> URL { directory.appendingPathComponent("\(slug)/\(key)") }
 
-    /// Keys this process compiled: `--force` compiles each program once per build, not once
-    /// per point of a grid.
-    private static let compiledHere = Mutex<Set<String>>([])
-
     /// The program under `key`, compiled by `compile(folder, executable)` when it is not kept
-    /// yet, or with `fresh` (`--force`) when this process has not compiled it.
-    func program(slug: String, key: String, fresh: Bool = false, compile: (URL, String) -> CompileVerdict) -> Entry {
+    /// yet, or with `fresh` (`--force`) when this build (`build`, its id: the same in every
+    /// process of one command, Slurm tasks included) has not compiled it yet: `--force`
+    /// compiles each program once per build, not once per point of a grid.
+    func program(slug: String, key: String, fresh: Bool = false, build: String = "", compile: (URL, String) -> CompileVerdict) -> Entry {
         let folder = self.folder(slug, key: key)
         let verdictFile = folder.appendingPathComponent("verdict.json")
         let executable = folder.appendingPathComponent("chapter").path
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let lock = FileLock(directory.appendingPathComponent("\(slug)/\(key).lock"))
         defer { lock?.release() }
-        let reuse = !fresh || Self.compiledHere.withLock { $0.contains(key) }
+        let builtBy = folder.appendingPathComponent("built-by")
+        let reuse = !fresh || (try? String(contentsOf: builtBy, encoding: .utf8)) == build
         if reuse, let kept = readVerdict(verdictFile), FileManager.default.isExecutableFile(atPath: executable) || kept.stopAfter == 0 {
             // Marks it used, for eviction.
             try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: verdictFile.path)
@@ -46,7 +44,7 @@ struct ProgramCache: Sendable {
         }
         try? FileManager.default.removeItem(at: verdictFile)
         let verdict = compile(folder, executable)
-        Self.compiledHere.withLock { _ = $0.insert(key) }
+        try? writeAtomically(Data(build.utf8), to: builtBy)
         // Only a verdict on the blocks is kept: a program that could not be written, or a
         // compiler that failed outside them (killed, timed out), is tried again next time.
         if verdict.problems.isEmpty, let data = try? resultEncoder().encode(verdict) {
@@ -108,7 +106,7 @@ extension ChapterRunner {
     func compiled(_ chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal) -> (CompileVerdict, String) {
         let cache = ProgramCache(directory: settings.cacheDirectory.appendingPathComponent("programs"))
         let entry = cache.program(slug: chapter.slug, key: programKey(for: chapter, engineIdentity: engineIdentity),
-                                  fresh: settings.force) { folder, executable in
+                                  fresh: settings.force, build: settings.buildID) { folder, executable in
             compileBlocks(of: chapter, source: source, work: folder, executable: executable, terminal: terminal)
         }
         return (entry.verdict, entry.executable)
