@@ -454,5 +454,12 @@ struct ChosenMetricTests {
         var chapter = Chapter(path: "c.md", slug: "c", title: "C")
         chapter.inlines = ["residual", "ppl", "rare"].map { .claim(Claim(metric: $0, bound: ClaimBound(.less, number: 10), profile: nil, location: loc)) }
         #expect(BookPipeline.chosenMetrics(report, chapters: [chapter]) == ["ppl", "rare"])
+        // A check's residual, bounded by a small number in the text, is not plotted even when it moves.
+        var moved = report
+        moved.chapters[0].points[1].run?.metrics["residual"] = 9.5e-8
+        chapter.inlines[0] = .claim(Claim(metric: "residual", bound: ClaimBound(.less, number: 1e-5), profile: nil, location: loc))
+        #expect(BookPipeline.chosenMetrics(moved, chapters: [chapter]) == ["ppl", "rare"])
+        chapter.inlines[0] = .claim(Claim(metric: "residual", bound: ClaimBound(.less, number: 10), profile: nil, location: loc))
+        #expect(BookPipeline.chosenMetrics(moved, chapters: [chapter]) == ["residual", "ppl", "rare"])
     }
 }

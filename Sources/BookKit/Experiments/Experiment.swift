@@ -253,6 +253,16 @@ extension BookPipeline {
                 if hi - lo > 1e-3 * size || values.count < runs.count { varying.append(n) }
             }
         }
+        // A metric the text only bounds by a small number (`{{gap < 1e-5}}`) is a check's
+        // residual, rounding that wobbles with any change: not a result to plot.
+        var residuals = Set<String>(), results = Set<String>()
+        for chapter in chapters {
+            for item in chapter.inlines {
+                guard case .claim(let c) = item else { continue }
+                if let b = c.bound, b.relation == .less, let n = b.number, abs(n) <= 1e-3 { residuals.insert(c.metric) } else { results.insert(c.metric) }
+            }
+        }
+        varying.removeAll { residuals.contains($0) && !results.contains($0) }
         var stated: [String] = []
         for chapter in chapters {
             for item in chapter.inlines {
