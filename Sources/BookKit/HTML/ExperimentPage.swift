@@ -412,6 +412,9 @@ table.grid-table tr.failed td, table.grid-table tr.lost td { color: var(--muted)
 table.grid-table td.claims { white-space: nowrap; font-size: .8rem; }
 table.grid-table td.state { white-space: nowrap; }
 table.outcomes td.where code { white-space: nowrap; font-size: .78rem; }
+/* The values of both runs wrap, so that "this run" is in view beside "book" on a laptop. */
+.experiment table.outcomes td:not(.where) code { white-space: pre-wrap; overflow-wrap: break-word; }
+table.outcomes .verdict-cell { max-width: 18rem; }
 table.outcomes pre.text { font-size: .78rem; white-space: pre-wrap; margin: 0; }
 .verdict-cell { min-width: 9rem; }
 .check-msg { font-size: .76rem; color: var(--muted); margin-top: .2rem; overflow-wrap: anywhere; }
