@@ -156,7 +156,12 @@ public struct ClaimBound: Codable, Sendable, Equatable {
     public init(_ relation: Relation, metric: String) { self.relation = relation; self.metric = metric }
     public init(_ relation: Relation, number: Double) { self.relation = relation; self.number = number }
     /// The right side as written: the metric's name or the number.
-    public var operandText: String { metric ?? number.map { "\($0)" } ?? "?" }
+    public var operandText: String {
+        if let metric { return metric }
+        guard let n = number else { return "?" }
+        // `{{x > 0}}` reads back as written, not as `> 0.0`.
+        return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : "\(n)"
+    }
 }
 
 /// The chapter in reading order.

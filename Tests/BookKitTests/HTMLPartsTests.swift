@@ -174,7 +174,7 @@ struct HTMLPartsTests {
         // Against a number the bound shows too: a value alone would read as if any value passed.
         #expect(html.contains("<span class=\"value\">3e-16 &lt; 1e-12</span>"))
         #expect(html.contains("<b>claim</b> err &lt; 1e-12"))
-        #expect(html.contains("<span class=\"claim other-profile\"><span class=\"value\">seq &gt; 2.0 under default</span>"))
+        #expect(html.contains("<span class=\"claim other-profile\"><span class=\"value\">seq &gt; 2 under default</span>"))
         #expect(html.contains("<span class=\"badge-label\">fails, as expected</span>"))
         // The erratum's failure is said under the equation, not only in the badge.
         #expect(html.contains("</div></div><p class=\"erratum-result\">fails, as expected: y differs</p>"))
