@@ -11,7 +11,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Where pages, JSON and the cache go.")
     var output: String = "output"
 
-    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define, e.g. 'quick'. With --set or --seed: the profile the book in the output folder was built in.")
+    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define, e.g. 'quick'. Default: 'default'; for an experiment, the profile the book in the output folder was built in.")
     var profile: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a chapter param, e.g. --set num_epochs=5; several values make a grid (--set lr=0.5,1 --set num_hiddens=32..128*2, ranges FROM..TO+STEP or FROM..TO*FACTOR). With build, an experiment: reported in OUTPUT/experiments/NAME/ beside the book's run, never over the book's pages.", valueName: "KEY=VALUES"))
@@ -29,7 +29,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Most memory each chapter program may use (overrides front matter `memory:`; default \(BuildSettings.defaultMemoryLimitMB)).", valueName: "MB"))
     var memory: Int?
 
-    @Option(help: "Chapters to run at the same time.")
+    @Option(help: "Runs at the same time: chapters, or an experiment's points (with --executor slurm: the most array tasks running at once).")
     var jobs: Int = 1
 
     @Flag(help: "Fail at once when another build is using the output folder, instead of waiting for it.")
