@@ -218,6 +218,8 @@ struct ExperimentTests {
         #expect(first.count == 1)
         #expect(try book.run("build", "--set", "n=4,5").status == 0)
         #expect(try executables() == first, "other params compiled the program again")
+        // A run on a kept program compiled nothing: its compile time is 0.
+        #expect(try book.run("check", "--set", "n=6").stderr.contains("compile 0.0 s"))
         let forced = try book.run("build", "--set", "n=4,5", "--force", "--jobs", "2")
         #expect(forced.status == 0, "\(forced.stderr)")
         let after = try executables()

@@ -40,7 +40,11 @@ struct ProgramCache: Sendable {
         if reuse, let kept = readVerdict(verdictFile), FileManager.default.isExecutableFile(atPath: executable) || kept.stopAfter == 0 {
             // Marks it used, for eviction.
             try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: verdictFile.path)
-            return Entry(verdict: kept, executable: executable)
+            // Nothing was compiled for this run: its summary says compile 0.0 s, not the time
+            // the kept program once took.
+            var reused = kept
+            reused.seconds = 0
+            return Entry(verdict: reused, executable: executable)
         }
         try? FileManager.default.removeItem(at: verdictFile)
         let verdict = compile(folder, executable)
