@@ -116,11 +116,18 @@ extension ChapterResult {
     /// The result of a run that gave none (its task could not start, or its executor lost it):
     /// failed, every block not run, `why` at the chapter's first line.
     static func unfinished(_ chapter: Chapter, profile: String, why: String, versions: VersionInfo) -> ChapterResult {
-        ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: profile, params: chapter.params, seed: nil,
+        .notRun(chapter, profile: profile, params: chapter.params,
+                findings: [Finding(.program, "task", at: SourceLocation(file: chapter.path, line: 1), message: why)],
+                versions: versions, startedAt: ISO8601DateFormatter().string(from: Date()))
+    }
+
+    /// A failed result whose program never ran: every block not run, `findings` say why.
+    static func notRun(_ chapter: Chapter, profile: String, params: [String: ParamValue], findings: [Finding],
+                       versions: VersionInfo, startedAt: String) -> ChapterResult {
+        ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: profile, params: params, seed: nil,
                       blocks: chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
-                      findings: [Finding(.program, "task", at: SourceLocation(file: chapter.path, line: 1), message: why)],
-                      metrics: [:], versions: versions, machine: machineDescription(), startedAt: ISO8601DateFormatter().string(from: Date()),
-                      seconds: 0, compileSeconds: 0, cached: false)
+                      findings: findings, metrics: [:], versions: versions, machine: machineDescription(),
+                      startedAt: startedAt, seconds: 0, compileSeconds: 0, cached: false)
     }
 }
 

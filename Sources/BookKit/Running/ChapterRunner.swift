@@ -336,10 +336,7 @@ public struct ChapterRunner: Sendable {
     }
 
     func failedResult(_ chapter: Chapter, params: [String: ParamValue], findings: [Finding], startedAt: String) -> ChapterResult {
-        ChapterResult(chapter: chapter.path, title: chapter.title, status: .failed, profile: settings.profile, params: params,
-                      seed: nil, blocks: chapter.codeBlocks.compactMap { $0.index.map { BlockResult(index: $0, status: .notRun) } },
-                      findings: findings, metrics: [:], versions: versions, machine: machineDescription(),
-                      startedAt: startedAt, seconds: 0, compileSeconds: 0, cached: false)
+        .notRun(chapter, profile: settings.profile, params: params, findings: findings, versions: versions, startedAt: startedAt)
     }
 }
 
