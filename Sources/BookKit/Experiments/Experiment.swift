@@ -217,8 +217,7 @@ extension BookPipeline {
         guard !metrics.isEmpty else { return }
         let known = Self.knownMetrics(chapters)
         for m in metrics where !known.contains(m) {
-            let hint = known.map { ($0, editDistance($0, m)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }.map { " (did you mean '\($0.0)'?)" } ?? ""
-            throw UsageError("--metric \(m): no chapter of this experiment records a metric '\(m)'\(hint); metrics: \(known.sorted().joined(separator: ", "))")
+            throw UsageError("--metric \(m): no chapter of this experiment records a metric '\(m)'\(didYouMean(m, among: known)); metrics: \(known.sorted().joined(separator: ", "))")
         }
     }
 

@@ -138,6 +138,12 @@ extension Bibliography {
     }
 }
 
+/// " (did you mean 'x'?)" for the name of `names` closest to `name`, one or two edits away; else "".
+func didYouMean(_ name: String, among names: some Collection<String>) -> String {
+    names.map { ($0, editDistance($0, name)) }.filter { $0.1 <= 2 }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        .map { " (did you mean '\($0.0)'?)" } ?? ""
+}
+
 /// Levenshtein distance, for "did you mean" hints.
 func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a), y = Array(b)

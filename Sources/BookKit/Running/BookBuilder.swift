@@ -223,8 +223,7 @@ public struct BookBuilder: Sendable {
     public func validate(values: [String: [String]], chapters: [Chapter]) throws {
         let known = Set((chapters + otherChapters).flatMap { $0.params.keys })
         for key in values.keys.sorted() where !known.contains(key) {
-            let hint = known.map { ($0, editDistance($0, key)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }.map { " (did you mean '\($0.0)'?)" } ?? ""
-            throw UsageError("--set \(key)=…: no chapter has a param '\(key)'\(hint); valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
+            throw UsageError("--set \(key)=…: no chapter has a param '\(key)'\(didYouMean(key, among: known)); valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
         for chapter in chapters {
             for key in values.keys.sorted() {
