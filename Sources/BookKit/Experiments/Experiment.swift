@@ -17,15 +17,6 @@ public struct ExperimentRequest: Sendable {
     public init(grid: ParamGrid) { self.grid = grid }
 }
 
-/// A metric as the terminal and the report show it: up to 6 significant digits; NaN and
-/// infinities by name.
-func formatMetric(_ v: Double) -> String {
-    if v.isNaN { return "NaN" }
-    if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-    if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
-    return String(format: "%.6g", v)
-}
-
 /// One chapter of an experiment: its runs and where they go.
 struct ExperimentChapter {
     var entry: ParsedBook.Entry
@@ -380,7 +371,7 @@ extension BookPipeline {
     /// metrics (`ppl_sequential = 9.21, ppl_random = 8.93`); "—" for one the run did not record.
     static func sides(of claim: Claim, metrics: [String: Double]) -> String? {
         guard metrics[claim.metric] != nil || claim.bound?.metric.flatMap({ metrics[$0] }) != nil else { return nil }
-        func shown(_ name: String) -> String { "\(name) = \(metrics[name].map(formatMetric) ?? "—")" }
+        func shown(_ name: String) -> String { "\(name) = \(metrics[name].map(ExperimentPage.number) ?? "—")" }
         return ([shown(claim.metric)] + (claim.bound?.metric.map { [shown($0)] } ?? [])).joined(separator: ", ")
     }
 
