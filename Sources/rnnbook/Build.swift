@@ -157,11 +157,4 @@ func usage<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as UsageError { throw ValidationError(error.description) }
 }
 
-/// `word` as a shell would need it typed.
-func shellQuoted(_ word: String) -> String {
-    let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+*@%")
-    if !word.isEmpty && word.unicodeScalars.allSatisfy(plain.contains) { return word }
-    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
 extension Edition: ExpressibleByArgument {}

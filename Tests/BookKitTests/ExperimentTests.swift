@@ -465,3 +465,14 @@ struct ChosenMetricTests {
         #expect(BookPipeline.chosenMetrics(moved, chapters: [chapter]) == ["residual", "ppl", "rare"])
     }
 }
+
+@Suite("Shell quoting")
+struct ShellQuotingTests {
+    /// The report's command and the Slurm script's paths: plain words stay, a glob or a quote is quoted.
+    @Test func onlyWordsThatNeedItAreQuoted() {
+        #expect(shellQuoted("--set") == "--set" && shellQuoted("lr=0.5,1") == "lr=0.5,1")
+        #expect(shellQuoted("num_hiddens=32..256*2") == "'num_hiddens=32..256*2'")
+        #expect(shellQuoted("it's") == "'it'\\''s'")
+        #expect(shellQuoted("") == "''")
+    }
+}

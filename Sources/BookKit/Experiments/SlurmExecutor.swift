@@ -79,7 +79,7 @@ public struct SlurmExecutor: TaskExecutor {
         try writeAtomically(Data("""
             #!/bin/sh
             # One task of an rnnbook job array: runs task-$SLURM_ARRAY_TASK_ID.json, writes result-$SLURM_ARRAY_TASK_ID.json.
-            exec \(shellWord(rnnbook)) task \(shellWord(folder.path))/task-$SLURM_ARRAY_TASK_ID.json --result \(shellWord(folder.path))/result-$SLURM_ARRAY_TASK_ID.json
+            exec \(shellQuoted(rnnbook)) task \(shellQuoted(folder.path))/task-$SLURM_ARRAY_TASK_ID.json --result \(shellQuoted(folder.path))/result-$SLURM_ARRAY_TASK_ID.json
 
             """.utf8), to: script)
         let minutes = timeMinutes ?? Int((groups.map { $0.reduce(0) { $0 + tasks[$1].secondsLimit } }.max()! / 60).rounded(.up))
@@ -218,5 +218,10 @@ public struct SlurmExecutor: TaskExecutor {
     }
 }
 
-/// `word` quoted for sh.
-func shellWord(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+/// `word` as sh needs it typed: as it is when every character is plain, else in single quotes
+/// (the command line a report shows, the paths in a Slurm task's script).
+public func shellQuoted(_ word: String) -> String {
+    let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%")
+    if !word.isEmpty && word.unicodeScalars.allSatisfy(plain.contains) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
