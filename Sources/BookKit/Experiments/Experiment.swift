@@ -169,9 +169,12 @@ extension BookPipeline {
 
     // MARK: Names
 
+    /// The characters of an experiment's folder name.
+    static let nameCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._=,+-")
+
     /// A name given with `--experiment`: a folder name of letters, digits and `._=,+-`.
     static func checkedName(_ name: String) throws -> String {
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._=,+-")
+        let allowed = nameCharacters
         guard !name.isEmpty, !name.hasPrefix("."), name.count <= 120, name.unicodeScalars.allSatisfy(allowed.contains) else {
             throw UsageError("--experiment \(name): a name is up to 120 letters, digits and . _ = , + - (not starting with a dot)")
         }
@@ -184,7 +187,7 @@ extension BookPipeline {
         var parts = grid.axes.map { "\($0.key)=\($0.values.joined(separator: ","))" }
         if let seed { parts.append("seed=\(seed)") }
         if let profile { parts.insert(profile, at: 0) }
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._=,+-")
+        let allowed = nameCharacters
         var name = String(String.UnicodeScalarView(parts.joined(separator: "_").unicodeScalars.map { allowed.contains($0) ? $0 : "-" }))
         if name.isEmpty { name = "book" }
         if name.hasPrefix(".") { name = "-" + name.dropFirst() }
