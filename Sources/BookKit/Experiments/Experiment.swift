@@ -90,10 +90,12 @@ extension BookPipeline {
 
         // The tasks: each chapter's book run, then its points.
         var tasks: [RunTask] = []
-        var index: [(chapter: Int, point: Int?)] = []
+        // Where each chapter's tasks start: its book run there, its point p at + 1 + p.
+        var firstTask: [Int] = []
         let total = chapters.reduce(0) { $0 + $1.points.count }
         var pointNumber = 0
-        for (c, item) in chapters.enumerated() {
+        for item in chapters {
+            firstTask.append(tasks.count)
             var book = settings
             book.profile = item.bookProfile ?? settings.profile
             book.overrides = [:]
@@ -101,7 +103,6 @@ extension BookPipeline {
             book.store = .book
             book.lane = ProgressLane(id: "book \(item.chapter.path)", prefix: "[book] \(item.chapter.slug) ")
             tasks.append(RunTask(label: "\(item.chapter.path) (the book's run)", settings: book, chapter: item.chapter, source: item.source))
-            index.append((c, nil))
             for (p, point) in item.points.enumerated() {
                 pointNumber += 1
                 var s = settings
@@ -112,7 +113,6 @@ extension BookPipeline {
                 s.store = .experiment(point: id)
                 s.lane = ProgressLane(id: "point \(item.chapter.path) \(p)", prefix: "[\(pointNumber)/\(total)] \(item.chapter.slug) \(label) ")
                 tasks.append(RunTask(label: "\(item.chapter.path) \(label)", settings: s, chapter: item.chapter, source: item.source))
-                index.append((c, p))
             }
         }
         terminal.line("experiment \(name): \(total) point\(total == 1 ? "" : "s") of \(chapters.count) chapter\(chapters.count == 1 ? "" : "s"), \(executor.description)")
@@ -125,14 +125,14 @@ extension BookPipeline {
                                       axes: experiment.grid.axes.map { .init(key: $0.key, values: $0.values) }
                                         + (settings.seed.map { [.init(key: "seed", values: [String($0)])] } ?? []))
         for (c, item) in chapters.enumerated() {
-            let bookOutcome = zip(index, outcomes).first { $0.0.chapter == c && $0.0.point == nil }!.1
+            let bookOutcome = outcomes[firstTask[c]]
             var part = ExperimentReport.ChapterPart(path: item.chapter.path, slug: item.chapter.slug, title: item.chapter.title,
                                                     book: nil, bookNote: "", points: [])
             let bookResult = bookOutcome.result
             part.book = bookResult.map { Self.run(of: $0) }
             part.bookNote = Self.bookNote(bookResult, profile: item.bookProfile, reason: bookOutcome.reason, outputName: request.outputName)
             for (p, point) in item.points.enumerated() {
-                let outcome = zip(index, outcomes).first { $0.0.chapter == c && $0.0.point == p }!.1
+                let outcome = outcomes[firstTask[c] + 1 + p]
                 var values = point
                 if let seed = settings.seed { values["seed"] = String(seed) }
                 part.points.append(Self.point(values: values, outcome: outcome, book: bookResult, chapter: item.chapter))
