@@ -41,9 +41,8 @@ struct RunOptions: ParsableArguments {
     static func validate(assignments: [String], jobs: Int, timeout: Double?, seed: Int?, memory: Int? = nil) throws {
         if let seed, seed < 0 { throw ValidationError("--seed must be 0 or more, got \(seed)") }
         if let memory, memory < 16 { throw ValidationError("--memory must be at least 16 (megabytes), got \(memory)") }
-        for a in assignments where !a.contains("=") || a.hasPrefix("=") {
-            throw ValidationError("--set expects KEY=VALUE, got '\(a)'")
-        }
+        // One parser of --set for every command: KEY=VALUE, lists, ranges, a key given twice.
+        _ = try usage { try ParamGrid(assignments: assignments) }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
         // `timeout <= 0` is false for NaN, which then turned every timeout off.
         if let timeout, !(timeout.isFinite && timeout > 0) {
@@ -51,14 +50,18 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    var overrides: [String: String] { Self.overrides(assignments) }
+    /// `--set` as one value per key (validated already); empty for a grid, which only `build`
+    /// takes, as an experiment that sets each point's values itself.
+    var overrides: [String: String] { (try? ParamGrid(assignments: assignments))?.single ?? [:] }
 
-    /// `KEY=VALUE` assignments (already validated) as a dictionary; a later key wins.
-    static func overrides(_ assignments: [String]) -> [String: String] {
-        Dictionary(assignments.map { a in
-            let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(parts[0]), String(parts[1]))
-        }, uniquingKeysWith: { _, new in new })
+    /// `--set` for a command that runs one point (`check`, `grade`): one value per key, or a
+    /// usage error that sends a grid to `build`.
+    static func singleValues(_ assignments: [String], command: String) throws -> [String: String] {
+        let grid = try usage { try ParamGrid(assignments: assignments) }
+        guard let single = grid.single else {
+            throw ValidationError("\(command) takes one value per --set; a grid (\(grid.varied.map(\.key).joined(separator: ", "))) is an experiment: rnnbook build --set …")
+        }
+        return single
     }
 
     func settings() -> BuildSettings {

@@ -56,8 +56,7 @@ struct Grade: ParsableCommand {
     func validate() throws {
         try RunOptions.validate(assignments: assignments, jobs: jobs, timeout: timeout, seed: seed, memory: memory)
         if !template && submissions.isEmpty { throw ValidationError("give at least one --submission FILE-OR-FOLDER (or --template)") }
-        let grid = try usage { try ParamGrid(assignments: assignments) }
-        if !grid.varied.isEmpty { throw ValidationError("grade takes one value per --set; a grid (\(grid.varied.map(\.key).joined(separator: ", "))) is an experiment: rnnbook build --set …") }
+        _ = try RunOptions.singleValues(assignments, command: "grade")
     }
 
     func run() throws {
@@ -67,7 +66,7 @@ struct Grade: ParsableCommand {
         request.template = template
         request.json = json
         request.profile = profile
-        request.overrides = RunOptions.overrides(assignments)
+        request.overrides = try RunOptions.singleValues(assignments, command: "grade")
         request.seed = seed
         request.timeout = timeout
         request.memoryLimitMB = memory

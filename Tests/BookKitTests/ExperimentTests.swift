@@ -254,6 +254,7 @@ struct ParamGridTests {
         #expect(g.points.first == ["h": "32", "lr": "0.1", "name": "a,b", "e": "10"])
         #expect(g.points[1] == ["h": "32", "lr": "0.1", "name": "a,b", "e": "20"], "the last axis varies fastest")
         #expect(try ParamGrid(assignments: ["s="]).axes[0].values == [""], "an empty value is an empty string, as before")
+        #expect(try ParamGrid(assignments: ["p=C:\\dir\\x"]).axes[0].values == ["C:\\dir\\x"], "a backslash not before a comma is the value's own")
         #expect(try ParamGrid(assignments: ["x=1"]).single == ["x": "1"])
         #expect(try ParamGrid(assignments: ["x=1,2"]).single == nil)
     }

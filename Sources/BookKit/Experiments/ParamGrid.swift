@@ -47,14 +47,13 @@ public struct ParamGrid: Sendable, Equatable {
         // An empty value stays what it always was: an empty string (for a string param).
         if spec.isEmpty { return [""] }
         var items: [String] = []
-        var current = "", escaped = false
+        var current = ""
         for c in spec {
-            if escaped { current.append(c); escaped = false }
-            else if c == "\\" { escaped = true }
+            // `\,` is a comma inside a value; any other backslash is the value's own.
+            if c == ",", current.last == "\\" { current.removeLast(); current.append(",") }
             else if c == "," { items.append(current); current = "" }
             else { current.append(c) }
         }
-        if escaped { current.append("\\") }
         items.append(current)
         var out: [String] = []
         for item in items {
