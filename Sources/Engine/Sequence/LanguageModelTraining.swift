@@ -128,3 +128,52 @@ public func predict<Model: CharacterLanguageModel>(
     }
     return vocabulary.text(of: outputs)
 }
+
+/// How well a trained model predicts a stream of text it may never have seen.
+public struct HeldOutEvaluation: Sendable, Codable, Equatable {
+    /// exp of the mean cross-entropy over every predicted token.
+    public var perplexity: Double
+    /// How many tokens were predicted (the stream's length less one per row).
+    public var tokens: Int
+}
+
+/// Perplexity of `model` on `corpus` without training: the stream is cut into `batchSize`
+/// contiguous rows (as sequential partitioning cuts it, with no random offset), each row is read
+/// from a zero state in windows of `numSteps` with the state carried from window to window, and
+/// every token after a row's first is predicted once. The same model and stream always give the
+/// same number; the tokens a row cannot fill (at most `batchSize − 1`) are left out.
+public func heldOutPerplexity<Model: CharacterLanguageModel>(
+    _ model: Model, corpus: [Int], numSteps: Int = 35, batchSize: Int = 32
+) -> HeldOutEvaluation {
+    checkPrecondition(numSteps > 0 && batchSize > 0, "heldOutPerplexity: numSteps and batchSize must be positive, got \(numSteps), \(batchSize)")
+    let perRow = corpus.count / batchSize
+    checkPrecondition(perRow >= 2, "heldOutPerplexity: \(corpus.count) tokens cannot fill \(batchSize) rows of at least 2 tokens")
+    let q = model.vocabularySize
+    var state: Tensor<Model.Scalar>? = nil
+    var lossSum = 0.0, tokens = 0
+    var start = 0
+    while start < perRow - 1 {
+        let steps = min(numSteps, perRow - 1 - start)
+        var x = [Int](repeating: 0, count: steps * batchSize), y = x
+        for t in 0 ..< steps {
+            for b in 0 ..< batchSize {
+                x[t * batchSize + b] = corpus[b * perRow + start + t]
+                y[t * batchSize + b] = corpus[b * perRow + start + t + 1]
+            }
+        }
+        let r = model.logits(inputs: x, batchSize: batchSize, initialState: state)
+        state = r.finalState
+        r.logits.scalars.withUnsafeBufferPointer { z in
+            for row in 0 ..< steps * batchSize {
+                let logits = z[row * q ..< (row + 1) * q]
+                let m = Double(logits.max()!)
+                var sum = 0.0
+                for v in logits { sum += Foundation.exp(Double(v) - m) }
+                lossSum += m + Foundation.log(sum) - Double(z[row * q + y[row]])
+            }
+        }
+        tokens += steps * batchSize
+        start += steps
+    }
+    return HeldOutEvaluation(perplexity: Foundation.exp(lossSum / Double(tokens)), tokens: tokens)
+}
