@@ -22,6 +22,9 @@ public struct BookError: Error, CustomStringConvertible, Sendable {
 public struct BlockOptions: Codable, Sendable, Equatable {
     public var run = true
     public var showCode = true
+    /// ```` ```swift fold ````: the code is shown collapsed (a `<details>` the reader opens), for
+    /// long helpers a student may read but need not.
+    public var foldCode = false
     /// Marked ```` ```swift expect-error=compile ```` or `expect-error=run`: it must fail, at that stage.
     public var expectError = false
     /// The stage at which an `expect-error` block must fail; nil only when `expectError` is false.
@@ -201,6 +204,8 @@ public struct Chapter: Codable, Sendable, Equatable {
     public var figures: [FigureInfo]?
     /// The chapter's exercises in order (see `Exercise`).
     public var exercises: [Exercise] = []
+    /// Quarto callouts (`::: {.callout-note …}` … `:::`), in order; nil when there are none.
+    public var callouts: [Callout]?
     public init(path: String, slug: String, title: String, params: [String: ParamValue] = [:],
                 profiles: [String: [String: ParamValue]] = [:], timeout: Double? = nil,
                 segments: [Segment] = [], inlines: [InlineItem] = []) {

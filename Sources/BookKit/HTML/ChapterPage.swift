@@ -70,7 +70,9 @@ struct ChapterPage: ProseRendering {
     mutating func renderBody() -> HTML {
         var main: HTML = ""
         for (k, segment) in chapter.segments.enumerated() {
+            main += calloutClosing(at: k)
             main += exerciseBoundary(at: k)
+            main += calloutOpening(at: k)
             if withholds(segment: k) { continue }
             switch segment {
             case .prose(let blocks): main += prose(blocks)
@@ -79,6 +81,7 @@ struct ChapterPage: ProseRendering {
             case .figure(let path, let caption): main += figure(path: path, caption: caption)
             }
         }
+        main += calloutClosing(at: chapter.segments.count)
         main += exerciseBoundary(at: chapter.segments.count)
         main += remainingChecks()
         main += referencesSection()
@@ -385,6 +388,26 @@ struct ChapterPage: ProseRendering {
         return out
     }
 
+    // MARK: Callouts
+
+    /// A callout starting at segment `k`: a `<details>` when it collapses (open in print), else an `<aside>`.
+    func calloutOpening(at k: Int) -> HTML {
+        var out: HTML = ""
+        for c in chapter.callouts ?? [] where c.segments.lowerBound == k {
+            let cls = "callout callout-\(c.kind.rawValue)"
+            out += c.collapse
+                ? "<details class=\"\(cls)\"\(links.isPrint ? " open" : "")><summary>\(c.heading)</summary>"
+                : "<aside class=\"\(cls)\"><p class=\"callout-title\">\(c.heading)</p>"
+        }
+        return out
+    }
+
+    func calloutClosing(at k: Int) -> HTML {
+        var out: HTML = ""
+        for c in chapter.callouts ?? [] where c.segments.upperBound == k { out += c.collapse ? "</details>" : "</aside>" }
+        return out
+    }
+
     // MARK: Code blocks
 
     mutating func code(_ block: CodeBlock) -> HTML {
@@ -419,7 +442,11 @@ struct ChapterPage: ProseRendering {
         }
         out += "<div class=\"cell-head\">\(head)</div>"
         if block.options.showCode {
-            if isSwift {
+            if isSwift && block.options.foldCode {
+                let lines = block.code.split(separator: "\n", omittingEmptySubsequences: false).count - (block.code.hasSuffix("\n") ? 1 : 0)
+                out += "<details class=\"code-fold\"\(links.isPrint || blockResult?.status == .failed ? " open" : "")><summary>Code, \(lines) lines</summary>"
+                    + "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre></details>"
+            } else if isSwift {
                 out += "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre>"
             } else {
                 let lang = block.language.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "+" }

@@ -123,6 +123,17 @@ a.eqref { text-decoration: none; white-space: nowrap; }
 /* {{quoted: …}}: a number from elsewhere, not computed here: a dotted underline, the title says so. */
 .quoted { text-decoration: underline dotted var(--muted); text-underline-offset: 3px; cursor: help; }
 
+/* Callouts (::: {.callout-note …}): a box beside the running text; collapsed ones open on a click. */
+.callout { margin: 1.4rem 0; padding: .3rem 1rem; border: 1px solid var(--rule); border-left: 4px solid var(--accent);
+           border-radius: 6px; background: var(--side-bg); }
+.callout-warning, .callout-caution { border-left-color: var(--warn); }
+.callout-important { border-left-color: var(--fail); }
+.callout-tip { border-left-color: var(--pass); }
+.callout > summary, .callout > .callout-title { font: 600 .9rem var(--sans); padding: .4rem 0; margin: 0; }
+.callout > summary { cursor: pointer; }
+/* ```swift fold```: the code folded under one line; the output stays in view. */
+details.code-fold > summary { cursor: pointer; font: .8rem var(--sans); color: var(--muted); padding: .2rem 0; }
+
 /* Code cells */
 .cell { margin: 1.4rem 0 1.6rem; scroll-margin-top: 1rem; }
 .cell-head { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem; justify-content: flex-end;

@@ -22,7 +22,8 @@ public struct ChapterParser: Sendable {
             throw BookError("front matter opened by '---' is never closed; expected a line '---' after the YAML", at: SourceLocation(file: path, line: 1))
         }
         let front = try yaml.map { try parseFrontMatter($0, firstLine: yamlLine, file: path) } ?? FrontMatter()
-        let lifted = try liftMath(from: body, file: path)
+        let calloutScan = try CalloutScan(body: body, file: path)
+        let lifted = try liftMath(from: calloutScan.text, file: path)
         let sourceLines = normalized.components(separatedBy: "\n")
         let liftedLines = lifted.text.components(separatedBy: "\n")
 
@@ -51,8 +52,29 @@ public struct ChapterParser: Sendable {
         var labels: [String: SourceLocation] = [:]
         var firstHeading: String?
         var exercises = ExerciseScanner(path: path)
+        // Callouts: each starts at the first block after its opening line and ends at the first after its closing one.
+        var callouts = calloutScan.found.map(\.callout)
+        var calloutStarts: [Int?] = Array(repeating: nil, count: callouts.count)
+        var calloutEnded = Array(repeating: false, count: callouts.count)
+        var calloutBoundaries: Set<Int> = []
+        func advanceCallouts(before line: Int) throws {
+            for (i, f) in calloutScan.found.enumerated() {
+                if calloutStarts[i] == nil, f.openLine < line { calloutStarts[i] = segments.count; calloutBoundaries.insert(segments.count) }
+                if let start = calloutStarts[i], !calloutEnded[i], f.closeLine < line {
+                    guard start < segments.count else {
+                        throw BookError("callout holds nothing between its opening line and its ':::' (line \(f.closeLine)); put its content inside or remove it", at: callouts[i].location)
+                    }
+                    callouts[i].segments = start ..< segments.count; calloutEnded[i] = true
+                    calloutBoundaries.insert(segments.count)
+                }
+            }
+        }
+        func calloutOpen(at line: Int) -> Callout? {
+            calloutScan.found.first { $0.openLine < line && line < $0.closeLine }?.callout
+        }
         func appendProse(_ block: ProseBlock) {
-            if case .prose(let previous)? = segments.last, !exercises.boundaries.contains(segments.count) { segments[segments.count - 1] = .prose(previous + [block]) }
+            if case .prose(let previous)? = segments.last, !exercises.boundaries.contains(segments.count),
+               !calloutBoundaries.contains(segments.count) { segments[segments.count - 1] = .prose(previous + [block]) }
             else { segments.append(.prose([block])) }
         }
         /// Where `image` of `block` is in the file.
@@ -83,6 +105,7 @@ public struct ChapterParser: Sendable {
         for (blockIndex, block) in blocks.enumerated() {
             let location = SourceLocation(file: path, line: originalLine(block.line), column: originalColumn(cmarkLine: block.line, byteColumn: block.column))
             let nextLine = blockIndex + 1 < blocks.count ? originalLine(blocks[blockIndex + 1].line) : Int.max
+            try advanceCallouts(before: location.line)
             // Code that cmark put inside a list item or a block quote is never run.
             for nested in block.nestedCode {
                 let at = SourceLocation(file: path, line: originalLine(nested.line), column: originalColumn(cmarkLine: nested.line, byteColumn: nested.column))
@@ -110,6 +133,9 @@ public struct ChapterParser: Sendable {
                 let codeLocation = SourceLocation(file: path, line: originalLine(block.line + (block.fenced ? 1 : 0)), column: 1)
                 if language == "swift" {
                     let options = try blockOptions(Array(info.dropFirst()), at: location)
+                    if let role = options.role, let callout = calloutOpen(at: location.line) {
+                        throw BookError("a swift \(role.rawValue) block cannot go inside a callout (opened at line \(callout.location.line)): the exercise's own boxes would cross it; close the callout before the block", at: location)
+                    }
                     let index: Int? = options.run ? runnable : nil
                     if options.run { runnable += 1 }
                     var swiftBlock = CodeBlock(language: "swift", code: code, options: options, index: index, location: codeLocation)
@@ -166,6 +192,9 @@ public struct ChapterParser: Sendable {
                     appendProse(block.content)
                 }
             case .heading:
+                if let callout = calloutOpen(at: location.line) {
+                    throw BookError("a heading cannot go inside a callout (opened at line \(callout.location.line)): sections are numbered and listed in the contents; close the callout with ':::' before the heading, or write the words in bold", at: location)
+                }
                 if firstHeading == nil { firstHeading = block.plainText }
                 let headingLine = location.line - 1 < sourceLines.count ? sourceLines[location.line - 1] : ""
                 guard case .heading(let level, let content, _) = block.content.kind else { continue }
@@ -178,6 +207,7 @@ public struct ChapterParser: Sendable {
             }
         }
         try exercises.close(at: segments.count)
+        try advanceCallouts(before: Int.max)
         // A decimal or a percentage typed into prose can disagree with the run without anyone noticing:
         // it is shown from the run ({{name}}), claimed ({{name ≈ v ± t}}) or marked {{quoted: …}}.
         var spans: [Int: [TextSpan]] = [:]
@@ -206,6 +236,7 @@ public struct ChapterParser: Sendable {
         chapter.figures = outline.figures.isEmpty ? nil : outline.figures
         chapter.references = try citedWorks(inlines, front: front, baseDirectory: baseDirectory, path: path)
         chapter.exercises = exercises.exercises
+        chapter.callouts = callouts.isEmpty ? nil : callouts
         return chapter
     }
 
@@ -297,6 +328,7 @@ public struct ChapterParser: Sendable {
         for word in words {
             switch word {
             case "hide": options.showCode = false
+            case "fold": options.foldCode = true
             case "norun": options.run = false
             case "expect-error":
                 throw BookError("expect-error must name the stage at which the block fails: write expect-error=compile (the compiler rejects it) or expect-error=run (it compiles and fails when run), optionally with message=\"part of the error\"", at: location)
@@ -319,7 +351,7 @@ public struct ChapterParser: Sendable {
                 }
                 if word.hasPrefix("timeout="), let t = Double(word.dropFirst(8)), t > 0 { options.timeout = t; continue }
                 if let r = ExerciseRole(rawValue: word) { role = role ?? r; continue }
-                throw BookError("unknown swift block option '\(word)'; expected hide, norun, expect-error=compile, expect-error=run, message=\"…\", timeout=SECONDS, or in an exercise starter, solution or check", at: location)
+                throw BookError("unknown swift block option '\(word)'; expected hide, fold, norun, expect-error=compile, expect-error=run, message=\"…\", timeout=SECONDS, or in an exercise starter, solution or check", at: location)
             }
         }
         if options.expectErrorMessage != nil && !options.expectError {
@@ -328,6 +360,9 @@ public struct ChapterParser: Sendable {
         // A norun block is never run: hiding its code would show nothing, and the other options would never apply.
         if !options.run, let extra = words.first(where: { $0 != "norun" }) {
             throw BookError("swift block option '\(extra)' has no effect with norun (the block is only shown, never run); remove one of them", at: location)
+        }
+        if options.foldCode && !options.showCode {
+            throw BookError("swift block options 'fold' and 'hide' contradict each other: fold shows the code collapsed, hide does not show it; keep one", at: location)
         }
         try ExerciseRole.apply(role, to: &options, words: words, at: location)
         // Only a hidden check's name is withheld; a shown block shows its names in its code.
