@@ -97,6 +97,15 @@ struct CitationParsingTests {
         #expect(html.contains("or @werbos1990;"))
     }
 
+    @Test func aBracketedCitationBeforeAColonIsACitationUnlessItStartsALine() throws {
+        // Mid-sentence `[@key]:` was once taken for a link definition and shown as "[Bengio et al. (2003)]".
+        let chapter = try parser.parse(source: "Three ways of computing it [@bengio2003neural]:\n\n[@werbos1990]: https://example.org\n", path: path)
+        let c = CitationFixtures.citations(chapter)
+        #expect(c.first.map { !$0.inText && $0.items.map(\.key) == ["bengio2003neural"] } == true, "\(c)")
+        // At the start of a line the bracket is a link label, not a bracketed citation.
+        #expect(!c.contains { !$0.inText && $0.items.map(\.key) == ["werbos1990"] }, "\(c)")
+    }
+
     @Test func crossReferencesAreNotCitations() throws {
         let chapter = try parser.parse(source: "$$a$$ {#eq-a}\n\nSee @eq-a and [@eq-a].\n", path: path)
         #expect(CitationFixtures.citations(chapter).isEmpty)

@@ -76,8 +76,12 @@ func scanCitation(_ c: [Character], at i: Int, location: (Int) -> SourceLocation
     }
     guard k < c.count else { return nil }
     let close = k
-    // `[text](url)`, `[text][ref]` and `[label]: url` are links, not citations.
-    if close + 1 < c.count && (c[close + 1] == "(" || c[close + 1] == "[" || c[close + 1] == ":") { return nil }
+    // `[text](url)`, `[text][ref]` and `[label]: url` are links, not citations; a link's label is
+    // defined only at the start of a line (at most 3 spaces in), so mid-sentence `[@key]:` is a citation.
+    var lineStart = i
+    while lineStart > 0 && c[lineStart - 1] != "\n" { lineStart -= 1 }
+    let startsLine = i - lineStart <= 3 && c[lineStart..<i].allSatisfy { $0 == " " }
+    if close + 1 < c.count && (c[close + 1] == "(" || c[close + 1] == "[" || (c[close + 1] == ":" && startsLine)) { return nil }
     guard c[(i + 1)..<close].contains("@") else { return nil }
     // Items separated by `;`, each `prefix -@key, locator`.
     var items: [Citation.Item] = []
