@@ -119,6 +119,22 @@ struct EndToEndTests {
         #expect(badProfile.stderr.contains("default, quick"))
     }
 
+    /// Issue 28: a chapter that fails to parse took its profiles and params with it, and
+    /// `--profile quick` then reported "no chapter defines it" (exit 2) instead of the real finding.
+    @Test func aChapterThatDoesNotParseIsReportedNotMaskedByAUsageError() throws {
+        let book = try Book()
+        try book.write("count.md", Self.counting + "\nSee @eq-nowhere.\n")
+        for args in [["build", "--profile", "quick"], ["build", "--set", "n=4"], ["check", "--profile", "quick"]] {
+            let run = try book.run(args)
+            #expect(run.status == 1, "\(args): \(run.stderr)")
+            #expect(run.stderr.contains("chapters/count.md:") && run.stderr.contains("eq-nowhere"), "\(args): \(run.stderr)")
+            #expect(!run.stderr.contains("no chapter defines it") && !run.stderr.contains("no chapter has a param"), "\(args): \(run.stderr)")
+        }
+        // With every chapter readable, the same mistakes in the call are still usage errors.
+        try book.write("count.md", Self.counting)
+        #expect(try book.run("build", "--profile", "quik").status == 2)
+    }
+
     /// Issue 24: `--seed=-1` and `--set num_hiddens=-5` ran and crashed chapters.
     @Test func negativeSeedsAndNonPositiveCountsAreUsageErrors() throws {
         let book = try Book()

@@ -60,7 +60,8 @@ extension BookPipeline {
         var checker = builder
         if !experiment.profileGiven { checker.settings.profile = "default" }
         try checker.validate(values: Dictionary(uniqueKeysWithValues: experiment.grid.axes.map { ($0.key, $0.values) }),
-                             chapters: parsed.map(\.1))
+                             chapters: parsed.map(\.1),
+                             someChapterUnparsed: book.entries.contains { if case .failure = $0.chapter { true } else { false } })
         if parsed.isEmpty {
             for line in broken { terminal.line(line) }
             return .failed

@@ -91,7 +91,9 @@ public struct BookBuilder: Sendable {
     public func build(_ book: ParsedBook, jobs: Int, executor: TaskExecutor? = nil, terminal: Terminal) throws -> Outcome {
         let book = book.resolvingCrossReferences()
         let parsed = book.selected
-        try validateOverrides(parsed.compactMap { try? $0.chapter.get() })
+        // A chapter that did not parse may define the profile or param: its error is the finding.
+        let unparsed = book.entries.contains { if case .failure = $0.chapter { true } else { false } }
+        try validateOverrides(parsed.compactMap { try? $0.chapter.get() }, someChapterUnparsed: unparsed)
 
         let runner = try ChapterRunner(settings: settings)
         let engine = runner.toolchain.engineIdentity
@@ -213,16 +215,18 @@ public struct BookBuilder: Sendable {
     }
 
     /// `--set` keys must be params of at least one selected chapter, with values of their type.
-    func validateOverrides(_ chapters: [Chapter]) throws {
-        try validate(values: settings.overrides.mapValues { [$0] }, chapters: chapters)
+    func validateOverrides(_ chapters: [Chapter], someChapterUnparsed: Bool = false) throws {
+        try validate(values: settings.overrides.mapValues { [$0] }, chapters: chapters, someChapterUnparsed: someChapterUnparsed)
     }
 
     /// Every value of every `--set` key (one per key, or a grid's) must suit each selected chapter
     /// that has the param: known key, right type, a count at least 1, a seed at least 0; and the
-    /// profile must be one some chapter defines.
-    public func validate(values: [String: [String]], chapters: [Chapter]) throws {
+    /// profile must be one some chapter defines. When `someChapterUnparsed`, an unknown key or
+    /// profile is not a usage error: the chapter that failed to parse may define it, and its
+    /// parse error (a finding, exit 1) must not be masked by a usage error (exit 2).
+    public func validate(values: [String: [String]], chapters: [Chapter], someChapterUnparsed: Bool = false) throws {
         let known = Set((chapters + otherChapters).flatMap { $0.params.keys })
-        for key in values.keys.sorted() where !known.contains(key) {
+        for key in values.keys.sorted() where !known.contains(key) && !someChapterUnparsed {
             throw UsageError("--set \(key)=…: no chapter has a param '\(key)'\(didYouMean(key, among: known)); valid params: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
         for chapter in chapters {
@@ -246,7 +250,7 @@ public struct BookBuilder: Sendable {
             }
         }
         let profiles = Set((chapters + otherChapters).flatMap { $0.profiles.keys }).union(["default"])
-        if !profiles.contains(settings.profile) {
+        if !profiles.contains(settings.profile) && !someChapterUnparsed {
             throw UsageError("--profile \(settings.profile): no chapter defines it; profiles: \(profiles.sorted().joined(separator: ", "))")
         }
     }
