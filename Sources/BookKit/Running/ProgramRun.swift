@@ -11,8 +11,13 @@ extension ChapterRunner {
         let channelPath = work.appendingPathComponent("channel.jsonl").path
         let paramsPath = work.appendingPathComponent("params.json").path
         let outPath = work.appendingPathComponent("stdout").path, errPath = work.appendingPathComponent("stderr").path
-        FileManager.default.createFile(atPath: channelPath, contents: nil, attributes: [.posixPermissions: 0o600])
         var outcome = RunOutcome()
+        guard FileManager.default.createFile(atPath: channelPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            // Without its channel the program's checks and values would be lost in silence.
+            outcome.termination = .exited(-1)
+            outcome.stderr = Data("cannot create the side-channel file \(channelPath)".utf8)
+            return outcome
+        }
         do {
             try writeAtomically(try ParamsFile(params).encoded(), to: URL(fileURLWithPath: paramsPath))
         } catch {
@@ -82,8 +87,10 @@ extension ChapterRunner {
             let preload = toolchain.binDirectory.appendingPathComponent("libRnnbookOpenLog.so").path
             if FileManager.default.fileExists(atPath: preload) {
                 let log = work.appendingPathComponent("sandbox-opened.txt").path
-                FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
-                openLogFD = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)
+                // Without the file the open log is off (openLogFD < 0), as when the library is missing.
+                if FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600]) {
+                    openLogFD = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)
+                }
                 if openLogFD >= 0 {
                     binds.append((preload, Sandbox.openLogLibraryPath))
                     inside["LD_PRELOAD"] = Sandbox.openLogLibraryPath
