@@ -29,7 +29,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Most memory each chapter program may use (overrides front matter `memory:`; default \(BuildSettings.defaultMemoryLimitMB)).", valueName: "MB"))
     var memory: Int?
 
-    @Option(help: "Runs at the same time: chapters, or an experiment's points (with --executor slurm: the most array tasks running at once).")
+    @Option(name: .shortAndLong, help: "Runs at the same time: chapters, or an experiment's points (with --executor slurm: the most array tasks running at once).")
     var jobs: Int = 1
 
     @Flag(help: "Fail at once when another build is using the output folder, instead of waiting for it.")
