@@ -167,16 +167,18 @@ struct BibliographyTests {
         let url = CitationFixtures.chaptersFolder.appendingPathComponent("references.yaml")
         let bib = try Bibliography.load(contentsOf: url, displayPath: "chapters/references.yaml")
         let keys = ["zhang2023dive", "bengio2003neural", "werbos1990", "tallec2017unbiasing", "elman1990",
-                    "bengio1994learning", "pascanu2013difficulty", "shannon1948", "jaeger2002tutorial"]
+                    "bengio1994learning", "pascanu2013difficulty", "shannon1948", "jaeger2002tutorial", "williams1990efficient"]
         #expect(Set(bib.entries.keys) == Set(keys))
         let labels = keys.map { k in bib.entries[k].map { "\($0.citationNames) \($0.citationYear)" } ?? "?" }
         #expect(labels == ["Zhang et al. 2023", "Bengio et al. 2003", "Werbos 1990", "Tallec and Ollivier 2017", "Elman 1990",
-                           "Bengio et al. 1994", "Pascanu et al. 2013", "Shannon 1948", "Jaeger 2002"])
+                           "Bengio et al. 1994", "Pascanu et al. 2013", "Shannon 1948", "Jaeger 2002", "Williams and Peng 1990"])
         let werbos = try #require(bib.entries["werbos1990"])
         #expect(werbos.containerTitle == "Proceedings of the IEEE" && werbos.volume == "78" && werbos.issue == "10" && werbos.page == "1550-1560")
         #expect(bib.entries["bengio2003neural"]?.authors.map(\.family) == ["Bengio", "Ducharme", "Vincent", "Jauvin"])
         #expect(bib.entries["shannon1948"]?.page == "379-423")
         #expect(bib.entries["jaeger2002tutorial"]?.number == "159")
+        let williams = try #require(bib.entries["williams1990efficient"])
+        #expect(williams.containerTitle == "Neural Computation" && williams.volume == "2" && williams.issue == "4" && williams.page == "490-501")
     }
 
     @Test(arguments: [
