@@ -73,6 +73,8 @@ public struct CodeBlock: Codable, Sendable, Equatable {
     public var expected: ExpectedOutput?
     /// Id of the exercise the block belongs to (`ex-…`), if any.
     public var exercise: String? = nil
+    /// How many lines of code the reader sees (a final newline ends the last line, not a new one).
+    public var lineCount: Int { code.split(separator: "\n", omittingEmptySubsequences: false).count - (code.hasSuffix("\n") ? 1 : 0) }
     public init(language: String, code: String, options: BlockOptions, index: Int?, location: SourceLocation,
                 expected: ExpectedOutput? = nil) {
         self.language = language; self.code = code; self.options = options; self.index = index

@@ -12,8 +12,7 @@ struct BookStyleTests {
     static func longVisibleBlocks(in chapter: Chapter) -> [String] {
         chapter.codeBlocks.compactMap { block in
             guard block.options.showCode, !block.options.foldCode, block.options.role != .solution else { return nil }
-            let lines = block.code.split(separator: "\n", omittingEmptySubsequences: false).count - (block.code.hasSuffix("\n") ? 1 : 0)
-            return lines > maxVisibleLines ? "\(chapter.path):\(block.location.line): \(lines) lines" : nil
+            return block.lineCount > maxVisibleLines ? "\(chapter.path):\(block.location.line): \(block.lineCount) lines" : nil
         }
     }
 

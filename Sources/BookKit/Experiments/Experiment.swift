@@ -61,7 +61,7 @@ extension BookPipeline {
         if !experiment.profileGiven { checker.settings.profile = "default" }
         try checker.validate(values: Dictionary(uniqueKeysWithValues: experiment.grid.axes.map { ($0.key, $0.values) }),
                              chapters: parsed.map(\.1),
-                             someChapterUnparsed: book.entries.contains { if case .failure = $0.chapter { true } else { false } })
+                             someChapterUnparsed: book.hasUnparsedChapter)
         if parsed.isEmpty {
             for line in broken { terminal.line(line) }
             return .failed

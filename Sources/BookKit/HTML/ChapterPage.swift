@@ -442,12 +442,11 @@ struct ChapterPage: ProseRendering {
         }
         out += "<div class=\"cell-head\">\(head)</div>"
         if block.options.showCode {
-            if isSwift && block.options.foldCode {
-                let lines = block.code.split(separator: "\n", omittingEmptySubsequences: false).count - (block.code.hasSuffix("\n") ? 1 : 0)
-                out += "<details class=\"code-fold\"\(links.isPrint || blockResult?.status == .failed ? " open" : "")><summary>Code, \(lines) lines</summary>"
-                    + "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre></details>"
-            } else if isSwift {
-                out += "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre>"
+            if isSwift {
+                let code: HTML = "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre>"
+                out += block.options.foldCode
+                    ? "<details class=\"code-fold\"\(links.isPrint || blockResult?.status == .failed ? " open" : "")><summary>Code, \(block.lineCount) lines</summary>\(code)</details>"
+                    : code
             } else {
                 let lang = block.language.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "+" }
                 out += "<pre class=\"code\"><code class=\"\(lang.isEmpty ? "nohighlight" : "language-\(lang)")\">\(block.code)</code></pre>"

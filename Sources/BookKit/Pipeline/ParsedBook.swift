@@ -58,6 +58,8 @@ public struct ParsedBook: Sendable {
     public var selected: [Entry] { entries.filter(\.selected) }
     /// The book's other chapters.
     public var others: [Entry] { entries.filter { !$0.selected } }
+    /// Whether some chapter (selected or not) failed to parse or resolve its references.
+    public var hasUnparsedChapter: Bool { entries.contains { if case .failure = $0.chapter { true } else { false } } }
 
     /// What resolving references needs: each chapter's labels, and the chapter files whose labels
     /// are unknown and why. A chapter of this build that did not parse is unknown (its own error

@@ -92,8 +92,7 @@ public struct BookBuilder: Sendable {
         let book = book.resolvingCrossReferences()
         let parsed = book.selected
         // A chapter that did not parse may define the profile or param: its error is the finding.
-        let unparsed = book.entries.contains { if case .failure = $0.chapter { true } else { false } }
-        try validateOverrides(parsed.compactMap { try? $0.chapter.get() }, someChapterUnparsed: unparsed)
+        try validateOverrides(parsed.compactMap { try? $0.chapter.get() }, someChapterUnparsed: book.hasUnparsedChapter)
 
         let runner = try ChapterRunner(settings: settings)
         let engine = runner.toolchain.engineIdentity
