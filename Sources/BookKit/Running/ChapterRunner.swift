@@ -75,8 +75,10 @@ public struct ProgressLane: Sendable, Equatable, Codable {
 
 extension ChapterRunner {
     /// Shows `text` as the run's progress (see `BuildSettings.lane`).
-    func progress(_ text: String, _ chapter: Chapter, terminal: Terminal) {
-        if let lane = settings.lane { terminal.lane(lane.id, prefix: lane.prefix).status(text) } else { terminal.status(text, chapter: chapter.path) }
+    func progress(_ text: String, _ chapter: Chapter, terminal: Terminal) { progress(StatusLine(text), chapter, terminal: terminal) }
+
+    func progress(_ line: StatusLine, _ chapter: Chapter, terminal: Terminal) {
+        if let lane = settings.lane { terminal.lane(lane.id, prefix: lane.prefix).status(line) } else { terminal.status(line, chapter: chapter.path) }
     }
 
     func clearProgress(_ chapter: Chapter, terminal: Terminal) {
@@ -290,7 +292,7 @@ public struct ChapterRunner: Sendable {
                 _ = FileManager.default.createFile(atPath: openLog.path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             record.run = runProgram(executable, chapter: chapter, params: params, work: work, terminal: terminal,
-                                    environment: environment)
+                                    environment: environment, lastRunSeconds: cache.lastBlockSeconds(chapter.slug, like: inputs))
             let toolchainRoot = URL(fileURLWithPath: toolchain.swiftc).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
             record.observed = settings.sandbox == nil && FileManager.default.fileExists(atPath: preload.path)
                 ? ObservedInputs.read(log: openLog, excluding: [toolchainRoot, toolchain.binDirectory, settings.cacheDirectory])

@@ -6,8 +6,10 @@ import Glibc
 
 /// Running a chapter's program: its environment, live progress, timeouts, the side channel.
 extension ChapterRunner {
+    /// `lastRunSeconds`: how long each block took the last time it ran unchanged, for the progress
+    /// line of a block that reports no progress of its own.
     func runProgram(_ executable: String, chapter: Chapter, params: [String: ParamValue], work: URL, terminal: Terminal,
-                    environment extra: [String: String] = [:]) -> RunOutcome {
+                    environment extra: [String: String] = [:], lastRunSeconds: [Int: Double] = [:]) -> RunOutcome {
         let channelPath = work.appendingPathComponent("channel.jsonl").path
         let paramsPath = work.appendingPathComponent("params.json").path
         let outPath = work.appendingPathComponent("stdout").path, errPath = work.appendingPathComponent("stderr").path
@@ -127,13 +129,11 @@ extension ChapterRunner {
                     }
                 }
                 if let b = currentBlock {
-                    var line = "\(chapter.path): block \(b.index + 1)/\(runnableCount) \(formatSeconds(elapsed - b.since))"
-                    if let p = lastProgress, p.block == b.index {
-                        line += " · epoch \(p.step)/\(p.of)"
-                        for (k, v) in p.metrics.sorted(by: { $0.key < $1.key }) { line += String(format: " %@ %.4g", k, v) }
-                        if let tps = p.tps { line += String(format: " · %.0f tok/s", tps) }
-                        if p.step > 0 { line += " · ETA \(formatSeconds((elapsed - b.since) / Double(p.step) * Double(p.of - p.step)))" }
+                    let reported = lastProgress.flatMap { p in
+                        p.block == b.index ? BlockProgress.Reported(step: p.step, of: p.of, metrics: p.metrics, tokensPerSecond: p.tps) : nil
                     }
+                    let line = BlockProgress(path: chapter.path, block: b.index, of: runnableCount, elapsed: elapsed - b.since,
+                                             reported: reported, lastRun: lastRunSeconds[b.index]).line
                     progress(line, chapter, terminal: terminal)
                     if let limit = blockTimeouts[b.index], elapsed - b.since > limit {
                         outcome.timedOutBlock = b.index
@@ -317,5 +317,42 @@ final class ChannelReader: @unchecked Sendable {
             }
         }
         return events
+    }
+}
+
+/// The progress line of a running block. A narrow terminal keeps the numbers: the file's folder
+/// goes first, then tokens per second, the last run's time, the file name, the block number, the
+/// metrics after the first, and the first metric; the block's time, epoch and time left stay. A
+/// block that reports no progress shows its time against the last run of the same code.
+struct BlockProgress {
+    struct Reported {
+        var step: Int, of: Int
+        var metrics: [String: Double]
+        var tokensPerSecond: Double?
+    }
+    var path: String
+    var block: Int, of: Int
+    var elapsed: Double
+    var reported: Reported?
+    /// Seconds the same block took the last time it ran with the same params (nil: not known).
+    var lastRun: Double?
+
+    var line: StatusLine {
+        typealias Part = StatusLine.Part
+        let folder = (path as NSString).deletingLastPathComponent
+        var parts = [Part(folder.isEmpty ? "" : folder + "/", drop: 6), Part((path as NSString).lastPathComponent + ": ", drop: 4),
+                     Part("block \(block + 1)/\(of) ", drop: 3), Part(formatSeconds(elapsed))]
+        if let r = reported {
+            parts.append(Part(" · epoch \(r.step)/\(r.of)"))
+            for (n, (k, v)) in r.metrics.sorted(by: { $0.key < $1.key }).enumerated() {
+                parts.append(Part(String(format: " %@ %.4g", k, v), drop: n == 0 ? 1 : 2))
+            }
+            if let tps = r.tokensPerSecond { parts.append(Part(String(format: " · %.0f tok/s", tps), drop: 5)) }
+            if r.step > 0 { parts.append(Part(" · \(formatSeconds(elapsed / Double(r.step) * Double(max(r.of - r.step, 0)))) left")) }
+        } else if let last = lastRun, last >= 1 {
+            parts.append(elapsed < last ? Part(" · about \(formatSeconds(last - elapsed)) left") : Part(" · over the last run's"))
+            parts.append(Part(" (\(formatSeconds(last)) last run)", drop: 4))
+        }
+        return StatusLine(parts: parts)
     }
 }

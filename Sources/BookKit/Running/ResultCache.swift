@@ -176,6 +176,28 @@ struct RunCache: Sendable {
         index(slug).entries.max { $0.lastUsed < $1.lastUsed }?.inputs
     }
 
+    /// How long each runnable block (by index in `inputs`) took in the most recently used kept
+    /// run with the same profile, seed, params and kernels, where that run had the block with the
+    /// same code; for the progress line of a block that reports none of its own.
+    func lastBlockSeconds(_ slug: String, like inputs: RunInputs) -> [Int: Double] {
+        func sameSettings(_ other: RunInputs) -> Bool {
+            let names = Set((inputs.parts + other.parts).map(\.name).filter { ["profile", "seed", "kernels"].contains($0) || $0.hasPrefix("param ") })
+            return names.allSatisfy { inputs[$0] == other[$0] }
+        }
+        guard let entry = index(slug).entries.filter({ sameSettings($0.inputs) }).max(by: { $0.lastUsed < $1.lastUsed }),
+              let data = try? Data(contentsOf: runFile(slug, entry.key)),
+              let record = try? resultDecoder().decode(RunRecord.self, from: data) else { return [:] }
+        var seconds: [String: Double] = [:]
+        for case .blockEnd(let i, let s) in record.run.events {
+            if let code = entry.inputs["block \(i + 1)"] { seconds[code] = s }
+        }
+        var out: [Int: Double] = [:]
+        for part in inputs.parts where part.name.hasPrefix("block ") {
+            if let n = Int(part.name.dropFirst(6)), let s = seconds[part.value] { out[n - 1] = s }
+        }
+        return out
+    }
+
     /// Held around each change of a chapter's index: the points of a grid, run side by side
     /// (`--jobs`, or Slurm tasks on one folder), store their runs at the same time.
     private func indexLock(_ slug: String) -> FileLock? { FileLock(folder(slug).appendingPathComponent("index.lock")) }

@@ -16,7 +16,7 @@ public final class Terminal: Sendable {
         var shownLines = 0
         var lastDraw = 0.0
         /// Each lane's status, in the order the lanes first spoke.
-        var lanes: [(id: String, text: String)] = []
+        var lanes: [(id: String, line: StatusLine)] = []
         var lastPlain: [String: Double] = [:]
         var started: Double
         /// "k of n" for each chapter path, so every status line says where the build is.
@@ -63,7 +63,12 @@ public final class Terminal: Sendable {
     /// The line is the chapter's lane when `chapter` is given, so chapters built side by side
     /// each keep a line.
     public func status(_ text: String, chapter: String? = nil) {
-        status(text, lane: chapter ?? "", prefix: chapter.map(position(of:)) ?? "")
+        status(StatusLine(text), chapter: chapter)
+    }
+
+    /// The same for a line in parts, which a narrow terminal shortens part by part.
+    public func status(_ line: StatusLine, chapter: String? = nil) {
+        status(line, lane: chapter ?? "", prefix: chapter.map(position(of:)) ?? "")
     }
 
     /// A view of this terminal whose status lines are one lane, each starting with `prefix`
@@ -74,21 +79,22 @@ public final class Terminal: Sendable {
         let terminal: Terminal
         let id: String
         let prefix: String
-        public func status(_ text: String) { terminal.status(text, lane: id, prefix: prefix) }
+        public func status(_ text: String) { status(StatusLine(text)) }
+        public func status(_ line: StatusLine) { terminal.status(line, lane: id, prefix: prefix) }
         public func clear() { terminal.clear(lane: id) }
     }
 
-    func status(_ text: String, lane: String, prefix: String) {
-        let full = prefix + text
+    func status(_ line: StatusLine, lane: String, prefix: String) {
+        let full = StatusLine(prefix) + line
         drawn.withLock { d in
             let now = Date().timeIntervalSince1970
             guard live else {
                 guard now - (d.lastPlain[lane] ?? d.started) >= Self.plainInterval else { return }
                 d.lastPlain[lane] = now
-                sink(full + "\n")
+                sink(full.text + "\n")
                 return
             }
-            if let i = d.lanes.firstIndex(where: { $0.id == lane }) { d.lanes[i].text = full } else { d.lanes.append((lane, full)) }
+            if let i = d.lanes.firstIndex(where: { $0.id == lane }) { d.lanes[i].line = full } else { d.lanes.append((lane, full)) }
             guard now - d.lastDraw > 0.1 else { return }
             redraw(&d, now: now)
         }
@@ -102,7 +108,7 @@ public final class Terminal: Sendable {
             out += "\r\u{1B}[2K" + String(repeating: "\u{1B}[1A\u{1B}[2K", count: d.shownLines - 1)
         }
         out += text
-        let lines = d.lanes.map { Self.fitted($0.text, width: width) }
+        let lines = d.lanes.map { $0.line.fitted(width: width) }
         out += lines.joined(separator: "\n")
         d.shownLines = lines.count
         d.lastDraw = now
@@ -111,8 +117,7 @@ public final class Terminal: Sendable {
 
     /// `text` cut to `width` columns less one (the last column would make some terminals wrap).
     static func fitted(_ text: String, width: Int) -> String {
-        let limit = max(width - 1, 10)
-        return text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
+        StatusLine(text).fitted(width: width)
     }
 
     /// The terminal's width in columns (80 when it cannot be read).
@@ -146,5 +151,40 @@ public final class Terminal: Sendable {
                 d.started = now
             }
         }
+    }
+}
+
+/// A status line in parts. Each part says how readily it goes when the line is too wide for the
+/// terminal: the parts of highest `drop` go first (the last of equals first), parts of `drop` 0
+/// never go, and only what is still too wide is cut with "…". A chapter's progress keeps its
+/// numbers (epoch, perplexity, time left) and lets the folder and file name go.
+public struct StatusLine: Sendable, Equatable {
+    public struct Part: Sendable, Equatable {
+        public var text: String
+        public var drop: Int
+        public init(_ text: String, drop: Int = 0) { self.text = text; self.drop = drop }
+    }
+    public var parts: [Part]
+
+    public init(parts: [Part]) { self.parts = parts.filter { !$0.text.isEmpty } }
+    /// One part that never goes.
+    public init(_ text: String) { self.init(parts: [Part(text)]) }
+
+    /// The whole line.
+    public var text: String { parts.map(\.text).joined() }
+
+    public static func + (lhs: StatusLine, rhs: StatusLine) -> StatusLine { StatusLine(parts: lhs.parts + rhs.parts) }
+
+    /// The line in at most `width` columns less one (the last column would make some terminals wrap).
+    public func fitted(width: Int) -> String {
+        let limit = max(width - 1, 10)
+        var kept = parts
+        while kept.reduce(0, { $0 + $1.text.count }) > limit,
+              let most = kept.map(\.drop).max(), most > 0,
+              let i = kept.lastIndex(where: { $0.drop == most }) {
+            kept.remove(at: i)
+        }
+        let text = kept.map(\.text).joined()
+        return text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
     }
 }
