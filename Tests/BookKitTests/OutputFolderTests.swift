@@ -35,8 +35,54 @@ struct OutputFolderTests {
         #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("a.html").path))
         let clean = try book.run("clean")
         #expect(clean.status == 0, "\(clean.stderr)")
+        // Nothing of rnnbook's stays, its marker, list and lock included (they used to).
         let left = try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
-        #expect(left == [OutputFolder.markerName, OutputFolder.lockName, OutputFolder.manifestName, "README.md"].sorted())
+        #expect(left == ["README.md"])
+        // The folder is as before the first build: build takes it again, and clean again empties it.
+        #expect(try book.run("build").status == 0)
+        #expect(try book.run("clean").status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == ["README.md"])
+    }
+
+    /// A folder that still holds the user's files keeps rnnbook's marker and lock: build may
+    /// write into it again.
+    @Test func cleanKeepsTheMarkerWhileTheUsersFilesStay() throws {
+        let book = try Book()
+        try book.write("a.md", "# A\n\n```swift\nprint(1)\n```\n")
+        #expect(try book.run("build").status == 0)
+        let output = book.root.appendingPathComponent("output")
+        try "mine".write(to: output.appendingPathComponent("grades.json"), atomically: true, encoding: .utf8)
+        #expect(try book.run("clean").status == 0)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: output.path))
+        #expect(left.isSuperset(of: ["grades.json", OutputFolder.markerName]), "\(left)")
+        #expect(try book.run("build").status == 0)
+    }
+
+    /// `clean` removes the lock file while holding it; a build that was waiting on the old file
+    /// must not think it holds the folder.
+    @Test func aLockOnARemovedLockFileIsTakenAgain() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-lock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = OutputFolder(dir)
+        let first = try folder.lock(wait: false)
+        // A build waits on the lock file…
+        let waiting = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let lock = try? folder.lock(wait: true, waiting: { _ in waiting.signal() })
+            done.signal()
+            lock?.release()
+        }
+        waiting.wait()
+        Thread.sleep(forTimeInterval: 0.1)  // into its flock
+        // …clean removes the file and lets go; meanwhile another build took the new file.
+        try FileManager.default.removeItem(atPath: dir.appendingPathComponent(".rnnbook-lock").path)
+        let second = try folder.lock(wait: false)
+        first.release()
+        // The waiter got the old file's lock, which guards nothing: it must wait for the new one.
+        #expect(done.wait(timeout: .now() + 0.5) == .timedOut)
+        second.release()
+        #expect(done.wait(timeout: .now() + 10) == .success)
     }
 
     /// Issue 24: `build -o DIR` adopted a folder holding only `.json`, `.html`, `figures/` and a

@@ -157,8 +157,17 @@ public struct OutputFolder: Sendable {
             let path = url.appendingPathComponent(folder).path
             if let left = try? fm.contentsOfDirectory(atPath: path), left.isEmpty { try? fm.removeItem(atPath: path) }
         }
-        try writeAtomically(Data(), to: manifest)
-        return Cleaning(removed: removed, kept: entries().sorted())
+        let left = entries()
+        if left.isSubset(of: Self.kept) {
+            // Nothing of rnnbook's is left to mark, list or lock: the folder is as it was before
+            // the first build (a build waiting on the lock sees the file gone and takes a new one).
+            for name in [Self.markerName, Self.manifestName, Self.lockName] {
+                try? fm.removeItem(at: url.appendingPathComponent(name))
+            }
+        } else {
+            try writeAtomically(Data(), to: manifest)
+        }
+        return Cleaning(removed: removed, kept: left.sorted())
     }
 
     /// Removes the stored checkpoints (`.cache/checkpoints/`), under the same rules as `clean`.
@@ -190,6 +199,23 @@ public struct OutputFolder: Sendable {
     /// Takes the folder's lock. When another build holds it: with `wait`, says so through
     /// `waiting` and waits; without, throws at once.
     public func lock(wait: Bool, waiting: (String) -> Void = { _ in }) throws -> Lock {
+        while true {
+            let lock = try lockOnce(wait: wait, waiting: waiting)
+            // `clean` removes the lock file while it holds it: a lock taken on a file no longer
+            // at the path locks nothing another build would see, so take the new file's.
+            var held = stat(), named = stat()
+            let path = url.appendingPathComponent(Self.lockName).path
+            if fstat(lock.fd, &held) == 0, stat(path, &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev {
+                ftruncate(lock.fd, 0)
+                let pid = "\(getpid())\n"
+                _ = pid.withCString { pwrite(lock.fd, $0, strlen($0), 0) }
+                return lock
+            }
+            lock.release()
+        }
+    }
+
+    private func lockOnce(wait: Bool, waiting: (String) -> Void) throws -> Lock {
         let path = url.appendingPathComponent(Self.lockName).path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw BookError("cannot open the lock \(path): \(String(cString: strerror(errno)))") }
@@ -205,9 +231,6 @@ public struct OutputFolder: Sendable {
                 if errno != EINTR { close(fd); throw BookError("cannot lock \(path): \(String(cString: strerror(errno)))") }
             }
         }
-        ftruncate(fd, 0)
-        let pid = "\(getpid())\n"
-        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
         return Lock(fd: fd)
     }
 }
