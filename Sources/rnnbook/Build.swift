@@ -11,7 +11,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Where pages, JSON and the cache go.")
     var output: String = "output"
 
-    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define, e.g. 'quick'. Default: 'default'; for an experiment, the profile the book in the output folder was built in.")
+    @Option(help: "Parameter profile: 'default' (reference numbers) or one the chapters define (\(definedProfiles())). Default: 'default'; for an experiment, the profile the book in the output folder was built in.")
     var profile: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a chapter param, e.g. --set num_epochs=5; several values make a grid (--set lr=0.5,1 --set num_hiddens=32..128*2, ranges FROM..TO+STEP or FROM..TO*FACTOR). With build, an experiment: reported in OUTPUT/experiments/NAME/ beside the book's run, never over the book's pages.", valueName: "KEY=VALUES"))
@@ -161,3 +161,9 @@ func usage<T>(_ body: () throws -> T) throws -> T {
 }
 
 extension Edition: ExpressibleByArgument {}
+
+/// "here: quick, tiny" for `--profile`'s help: the profiles the chapters in ./chapters define.
+func definedProfiles() -> String {
+    let names = profilesDefined(inChaptersAt: URL(fileURLWithPath: "chapters"))
+    return names.isEmpty ? "none in ./chapters" : "in ./chapters: " + names.joined(separator: ", ")
+}

@@ -30,7 +30,7 @@ struct Grade: ParsableCommand {
     @Flag(help: "Print the verdicts as JSON.")
     var json = false
 
-    @Option(help: "Parameter profile: 'default' or one the chapter defines, e.g. 'quick'.")
+    @Option(help: "Parameter profile: 'default' or one the chapter defines (\(definedProfiles())).")
     var profile: String = "default"
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a chapter param, e.g. --set num_epochs=5.", valueName: "KEY=VALUE"))

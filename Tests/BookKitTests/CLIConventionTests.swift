@@ -63,4 +63,18 @@ struct CLIConventionTests {
             #expect(try book.run(command, "--help").stdout.contains("-j, --jobs"), "\(command)")
         }
     }
+
+    /// `--profile` names the profiles the chapters define (it named one example, which another
+    /// book may not have); a chapter that does not parse never breaks help.
+    @Test func profileHelpListsTheChaptersProfiles() throws {
+        let book = try Book()
+        try book.write("a.md", "---\nprofiles:\n  tiny: {n: 1}\n  smoke: {n: 2}\nparams: {n: 3}\n---\n# A\n")
+        try book.write("b.md", "---\nprofiles: [not, a, mapping\n---\n# B\n")
+        for command in ["build", "check", "grade"] {
+            let run = try book.run(command, "--help")
+            #expect(run.status == 0, "\(command): \(run.stderr)")
+            let profile = Self.optionHelps(run.stdout).first { $0.name == "--profile" }?.text ?? ""
+            #expect(profile.contains("in ./chapters: smoke, tiny"), "\(command): \(profile)")
+        }
+    }
 }

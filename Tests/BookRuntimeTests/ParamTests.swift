@@ -17,7 +17,7 @@ struct ParamTests {
     /// range, subnormal, negative zero, the sum that is not 0.3.
     static let awkwardDoubles: [Double] = [
         0.1, 1e-300, -0.0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
-        -.greatestFiniteMagnitude, 0.1 + 0.2, 1.0, 9007199254740993, 2.5e-8, -123.456e200,
+        -.greatestFiniteMagnitude, 0.1 + 0.2, 1.0, 9007199254740992.0.nextUp, 2.5e-8, -123.456e200,
     ]
 
     @Test(arguments: awkwardDoubles)

@@ -168,3 +168,17 @@ public func parseParamValue(_ text: String, like existing: ParamValue) -> ParamV
     case .string: return .string(text)
     }
 }
+
+/// The profiles the chapters in `folder` define (`profiles:` in their front matter), sorted; for
+/// `--help`, which names them. A chapter that cannot be read or parsed adds none: help never fails.
+public func profilesDefined(inChaptersAt folder: URL) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    var profiles = Set<String>()
+    for name in names where name.hasSuffix(".md") && name != "README.md" {
+        guard let source = try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8) else { continue }
+        let (yaml, line, _) = splitFrontMatter(source)
+        guard let yaml, let front = try? parseFrontMatter(yaml, firstLine: line, file: name) else { continue }
+        profiles.formUnion(front.profiles.keys)
+    }
+    return profiles.sorted()
+}
