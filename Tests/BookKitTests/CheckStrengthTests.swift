@@ -167,15 +167,15 @@ struct CheckStrengthTests {
         let step = Self.line("{#eq-step}", in: Self.mutants), zero = Self.line("{#eq-zero}", in: Self.mutants)
         let symmetric = Self.line("{#eq-symmetric}", in: Self.mutants)
         // The shifted state's symbol is unbound: not judged, never killed.
-        #expect(out.contains("not judged  chapters/m.md:\(step): eq-step: t-1 → t-2 in "), "\(out)")
+        #expect(out.contains("not judged  chapters/m.md:\(step):1: eq-step: t-1 → t-2 in "), "\(out)")
         #expect(out.contains("judged killed"))
         // tanh(0) = 0: dropping tanh survives, unexplained: an error, and the equation is vacuous.
-        #expect(out.contains("error: chapters/m.md:\(zero): eq-zero: the mutant 'drop \\tanh (TeX column 14)' survived"), "\(out)")
+        #expect(out.contains("error: chapters/m.md:\(zero):1: eq-zero: the mutant 'drop \\tanh (TeX column 14)' survived"), "\(out)")
         #expect(out.contains("`survivors: [\"drop \\tanh\": \"why\"]`"), "\(out)")
-        #expect(out.contains("error: chapters/m.md:\(zero): eq-zero: the mutant 'drop "), "\(out)")
-        #expect(out.contains("error: chapters/m.md:\(zero): eq-zero: no mutant of this checked equation was killed by value"))
+        #expect(out.contains("error: chapters/m.md:\(zero):1: eq-zero: the mutant 'drop "), "\(out)")
+        #expect(out.contains("error: chapters/m.md:\(zero):1: eq-zero: no mutant of this checked equation was killed by value"))
         // The acknowledged survivor is listed with its reason and is not an error.
-        #expect(out.contains("acknowledged  chapters/m.md:\(symmetric): eq-symmetric: drop the transpose on S"), "\(out)")
+        #expect(out.contains("acknowledged  chapters/m.md:\(symmetric):1: eq-symmetric: drop the transpose on S"), "\(out)")
         #expect(!out.contains("error: chapters/m.md:\(symmetric)"), "\(out)")
         #expect(out.contains("mutation test failed"))
     }

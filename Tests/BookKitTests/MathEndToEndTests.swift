@@ -275,7 +275,7 @@ struct MathEndToEndTests {
         #expect(checks.count == count, "\(what)")
         for c in checks {
             #expect(c.kind == .equation && !c.passed, "\(what): \(c)")
-            #expect(c.line == line, "\(what)")
+            #expect(c.line == line && c.column == 1, "\(what)")
             #expect((c.maxRelError ?? 0) > 1e-3, "\(what): an O(1) mistake, not rounding")
             #expect(c.tolerance == 1e-6)
             #expect(c.message.contains("differs from"), "\(what): \(c.message)")
@@ -283,7 +283,7 @@ struct MathEndToEndTests {
         }
         // `rnnbook check` exits non-zero and prints `chapters/bad.md:LINE: eq-label: …` for each.
         #expect(b.checkBad.status == 1)
-        let prefix = "chapters/bad.md:\(line): \(label): "
+        let prefix = "chapters/bad.md:\(line):1: \(label): "
         let printed = b.checkBad.stderr.components(separatedBy: "\n").filter { $0.hasPrefix(prefix) }
         #expect(printed.count == count, "\(what): \(b.checkBad.stderr)")
         #expect(b.build.status == 1)
@@ -317,7 +317,7 @@ struct MathEndToEndTests {
         #expect(c.line == line)
         #expect(c.message == "`\\mathbf{X}` has shape [5, 3], but the equation claims `\\mathbb{R}^{n \\times d} = [6, 3]`")
         #expect(c.shapes?["X"] == [5, 3])
-        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(line): eq-x-shape: `\\mathbf{X}` has shape [5, 3]"))
+        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(line):1: eq-x-shape: `\\mathbf{X}` has shape [5, 3]"))
         let eq = try #require(Self.equationHTML("eq-x-shape", in: b.badHTML))
         #expect(Self.badges(in: eq) == (pass: 0, fail: 1))
         #expect(eq.contains("<span class=\"badge-label\">shape</span>"))
@@ -347,7 +347,7 @@ struct MathEndToEndTests {
         #expect(c.message.hasPrefix("TeX column \(column): no binding for `b_q`"), "\(c.message)")
         #expect(c.message.contains("bound: "))
         for name in ["W_qh", "h_t", "o_t"] { #expect(c.message.contains(name), "\(name) missing from \(c.message)") }
-        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(line): eq-output: TeX column \(column): no binding for `b_q`"))
+        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(line):1: eq-output: TeX column \(column): no binding for `b_q`"))
         let eq = try #require(Self.equationHTML("eq-output", in: b.badHTML))
         #expect(Self.badges(in: eq).fail == 1)
     }
@@ -360,7 +360,7 @@ struct MathEndToEndTests {
         let c = try #require(b.bad.checks.first { $0.label == "eq-grad-wqh-inner" })
         #expect(!c.passed && c.line == line)
         #expect(c.message.contains("has shape [1, 1], but `\\frac{\\partial L}{\\partial \\mathbf{W}_{qh}}` has shape [4, 4]"), "\(c.message)")
-        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(line): eq-grad-wqh-inner: "))
+        #expect(b.checkBad.stderr.contains("chapters/bad.md:\(line):1: eq-grad-wqh-inner: "))
         let eq = try #require(Self.equationHTML("eq-grad-wqh-inner", in: b.badHTML))
         #expect(Self.badges(in: eq).fail == 1)
     }

@@ -163,8 +163,8 @@ struct MutationEndToEndTests {
         // Both checks pass as checks; only the mutation test finds the vacuous one.
         #expect(run.stderr.contains("passed  chapters/m.md"))
         #expect(!run.stderr.contains("survived  chapters/m.md:3"), "\(run.stderr)")
-        #expect(run.stderr.contains("survived  chapters/m.md:5: eq-vacuous: "))
-        #expect(run.stderr.contains("error: chapters/m.md:5: eq-vacuous: no mutant of this checked equation was killed"))
+        #expect(run.stderr.contains("survived  chapters/m.md:5:1: eq-vacuous: "))
+        #expect(run.stderr.contains("error: chapters/m.md:5:1: eq-vacuous: no mutant of this checked equation was killed"))
         // eq-product: every mutant (the dropped transpose, the swapped factors) is killed.
         #expect(run.stderr.contains("chapters/m.md: equations "))
         #expect(run.stderr.contains("over 2 checked"))

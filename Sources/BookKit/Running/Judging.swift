@@ -183,6 +183,11 @@ struct ResultAssembler {
                     finding.line = block.location.line
                     finding.column = block.location.column
                 }
+                // …and equation checks their equation's column, so every place is file:line:column.
+                if finding.column == nil, let line = finding.line,
+                   let equation = chapter.equations.first(where: { $0.label == finding.label && $0.location.line == line }) {
+                    finding.column = equation.location.column
+                }
                 if finding.line != nil && finding.file == nil { finding.file = chapter.path }
                 findings.append(finding)
             case .progress: break
