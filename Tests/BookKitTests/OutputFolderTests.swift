@@ -42,6 +42,11 @@ struct OutputFolderTests {
         #expect(try book.run("build").status == 0)
         #expect(try book.run("clean").status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == ["README.md"])
+        // Cleaning a cleaned folder, checkpoints or all, is nothing to do, not an error.
+        let again = try book.run("clean")
+        #expect(again.status == 0 && again.stdout.contains("removed 0 entries"), "\(again.stdout)\(again.stderr)")
+        let checkpoints = try book.run("clean", "--checkpoints")
+        #expect(checkpoints.status == 0 && checkpoints.stdout.contains("removed 0 checkpoints"), "\(checkpoints.stdout)\(checkpoints.stderr)")
     }
 
     /// A folder that still holds the user's files keeps rnnbook's marker and lock: build may

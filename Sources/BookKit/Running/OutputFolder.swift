@@ -132,6 +132,10 @@ public struct OutputFolder: Sendable {
             throw BookError("no such folder: \(url.path); nothing removed")
         }
         guard isDirectory.boolValue else { throw BookError("\(url.path) is a file, not an output folder; nothing removed") }
+        // Cleaned already (nothing but a README.md or .gitignore): nothing to do, not an error.
+        if !fm.fileExists(atPath: marker.path), entries().isSubset(of: Self.kept) {
+            return Cleaning(removed: [], kept: entries().sorted())
+        }
         guard fm.fileExists(atPath: marker.path) else {
             throw BookError("\(url.path) is not an rnnbook output folder (it has no \(Self.markerName), which `rnnbook build` writes); nothing removed")
         }
@@ -174,12 +178,14 @@ public struct OutputFolder: Sendable {
     /// Returns how many stored values it removed.
     public func cleanCheckpoints() throws -> Int {
         let fm = FileManager.default
+        let folder = url.appendingPathComponent(".cache/checkpoints")
+        // A folder `clean` emptied has no checkpoints to remove.
+        if !fm.fileExists(atPath: marker.path), entries().isSubset(of: Self.kept), !fm.fileExists(atPath: folder.path) { return 0 }
         guard fm.fileExists(atPath: marker.path) else {
             throw BookError("\(url.path) is not an rnnbook output folder (it has no \(Self.markerName), which `rnnbook build` writes); nothing removed")
         }
         let lock = try self.lock(wait: false)
         defer { lock.release() }
-        let folder = url.appendingPathComponent(".cache/checkpoints")
         var removed = 0
         if let files = fm.enumerator(atPath: folder.path) {
             for case let name as String in files where name.hasSuffix(".checkpoint") { removed += 1 }
