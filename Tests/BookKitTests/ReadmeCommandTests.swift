@@ -42,4 +42,41 @@ struct ReadmeCommandTests {
         let later = try Self.command("## Run the tests", readme: "## Run the tests\n\nNo block here.\n\n## Layout\n\n```sh\nls\n```\n")
         #expect(later.status == 1, "\(later.stdout)")
     }
+
+    /// `.ci/readme-walkthrough.sh` on a README written here.
+    static func walkthrough(_ readme: String, list: Bool = false) throws -> ProgramResult {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID().uuidString).md")
+        try readme.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = repository.appendingPathComponent(".ci/readme-walkthrough.sh").path
+        return try Program("/bin/bash", [script] + (list ? ["--list"] : []) + [file.path]).run(timeout: 60)
+    }
+
+    /// CI follows the README's every command, not only set-up, test and build; each must exit as
+    /// the README says.
+    @Test func theWalkthroughCoversEveryCommandOfTheReadme() throws {
+        let listed = try Self.walkthrough(String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8), list: true)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let lines = listed.stdout.split(separator: "\n").filter { !$0.hasPrefix("skip") }
+        for command in ["build --profile quick", "--set num_epochs=50", "check --profile quick --mutate", " list ",
+                        "--edition student", "--pdf", "grade chapters/02-rnn.md --template", "clean --checkpoints", "bench --config gemm"] {
+            #expect(lines.contains { $0.contains(command) }, "\(command) is not run: \(listed.stdout)")
+        }
+        // The grading example exits 1 (its template is unfilled), and the README says so.
+        #expect(lines.contains { $0.hasPrefix("1\t") && $0.contains("--submission answers.md") }, "\(listed.stdout)")
+        #expect(listed.stdout.contains("skip (runs until stopped; see .ci/serve-test.sh)"))
+    }
+
+    @Test func aCommandThatExitsOtherwiseThanTheReadmeSaysFailsTheWalkthrough() throws {
+        let block = { (commands: String) in "## Build the book\n\n```sh\n\(commands)\n```\n\n## Run the tests\n\n```sh\nfalse\n```\n" }
+        let good = try Self.walkthrough(block("true\nfalse   # this one exits 1"))
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.contains("2 commands, 0 not as the README says"), "\(good.stdout)")
+        let bad = try Self.walkthrough(block("true\nfalse   # fine\nexit 3   # exits 1"))
+        #expect(bad.status == 1, "\(bad.stdout)")
+        #expect(bad.stderr.contains("exited 1, the README says 0: false"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("exited 3, the README says 1: exit 3"), "\(bad.stderr)")
+        let none = try Self.walkthrough("# R\n\n## Build the book\n\nNo commands.\n\n## Run the tests\n")
+        #expect(none.status == 1 && none.stderr.contains("no ```sh commands"), "\(none.stderr)")
+    }
 }
