@@ -133,8 +133,8 @@ public struct OutputFolder: Sendable {
         }
         guard isDirectory.boolValue else { throw BookError("\(url.path) is a file, not an output folder; nothing removed") }
         // Cleaned already (nothing but a README.md or .gitignore): nothing to do, not an error.
-        if !fm.fileExists(atPath: marker.path), entries().isSubset(of: Self.kept) {
-            return Cleaning(removed: [], kept: entries().sorted())
+        if !fm.fileExists(atPath: marker.path), case let left = entries(), left.isSubset(of: Self.kept) {
+            return Cleaning(removed: [], kept: left.sorted())
         }
         guard fm.fileExists(atPath: marker.path) else {
             throw BookError("\(url.path) is not an rnnbook output folder (it has no \(Self.markerName), which `rnnbook build` writes); nothing removed")
@@ -179,8 +179,8 @@ public struct OutputFolder: Sendable {
     public func cleanCheckpoints() throws -> Int {
         let fm = FileManager.default
         let folder = url.appendingPathComponent(".cache/checkpoints")
-        // A folder `clean` emptied has no checkpoints to remove.
-        if !fm.fileExists(atPath: marker.path), entries().isSubset(of: Self.kept), !fm.fileExists(atPath: folder.path) { return 0 }
+        // A folder `clean` emptied (no `.cache` either) has no checkpoints to remove.
+        if !fm.fileExists(atPath: marker.path), entries().isSubset(of: Self.kept) { return 0 }
         guard fm.fileExists(atPath: marker.path) else {
             throw BookError("\(url.path) is not an rnnbook output folder (it has no \(Self.markerName), which `rnnbook build` writes); nothing removed")
         }
