@@ -69,4 +69,17 @@ struct ProgressLineTests {
         other.parts[other.parts.count - 1].value = "0.5"  // another lr: no run to go by
         #expect(cache.lastBlockSeconds("c", like: other).isEmpty)
     }
+
+    /// The summary line of a long chapter says where its time went.
+    @Test func aLongRunNamesItsSlowestBlocks() throws {
+        var result = HTMLFixtures.rnnResult
+        let chapter = try ChapterParser().parse(source: "# A\n\n```swift\nlet a = 1\n```\n\n```swift\nlet b = 2\n```\n\n```swift\nlet c = 3\n```\n",
+                                                path: "chapters/a.md")
+        result.blocks = [BlockResult(index: 0, status: .passed, seconds: 2), BlockResult(index: 1, status: .passed, seconds: 70),
+                         BlockResult(index: 2, status: .passed, seconds: 20)]
+        result.seconds = 95
+        #expect(BookBuilder.slowestBlocks(result, chapter: chapter) == "; slowest: block 2 (line 8) 70 s, block 3 (line 12) 20 s")
+        result.seconds = 25  // a short run says nothing more
+        #expect(BookBuilder.slowestBlocks(result, chapter: chapter) == "")
+    }
 }

@@ -108,7 +108,7 @@ public struct BookBuilder: Sendable {
                 let result = outcome.result ?? .unfinished(task.chapter, profile: settings.profile,
                                                            why: "the chapter's run did not finish: \(outcome.reason ?? "no result")", versions: runner.versions)
                 results.set(i, result)
-                terminal.line("\(result.status == .passed ? "passed" : "FAILED")  \(task.label)  \(Self.howBuilt(result))")
+                terminal.line("\(result.status == .passed ? "passed" : "FAILED")  \(task.label)  \(Self.howBuilt(result, chapter: task.chapter))")
             }
         }
         let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
@@ -127,7 +127,7 @@ public struct BookBuilder: Sendable {
                 let verdict = result.status == .passed ? "passed" : "FAILED"
                 let totals = result.checkTotals
                 let unchecked = totals.notChecked > 0 ? ", \(totals.notChecked) shown but not checked in profile \(result.profile)" : ""
-                terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(Self.howBuilt(result))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
+                terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(Self.howBuilt(result, chapter: chapter))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
             }
         }
         group.wait()
@@ -157,8 +157,8 @@ public struct BookBuilder: Sendable {
     /// What happened to a chapter in this build, for its summary line: restored from the cache,
     /// re-rendered from the cached run (only prose, maths or claims changed), or run again and
     /// why (which inputs changed), with the checkpoints it restored or computed.
-    public static func howBuilt(_ result: ChapterResult) -> String {
-        let time = { String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds) }
+    public static func howBuilt(_ result: ChapterResult, chapter: Chapter? = nil) -> String {
+        let time = { String(format: "%.1f s, compile %.1f s", result.seconds, result.compileSeconds) + slowestBlocks(result, chapter: chapter) }
         switch result.origin {
         case .restored?: return "restored from cache"
         case .rerendered?: return "re-rendered from the cached run (only the page changed)"
@@ -175,6 +175,18 @@ public struct BookBuilder: Sendable {
             text += ", checkpoint computed: " + computed.map { n in n.name + (n.note.map { " (\($0))" } ?? "") }.joined(separator: ", ")
         }
         return text + "  " + time()
+    }
+
+    /// Where a long run's time went: "; slowest: block 12 (line 449) 70 s, …", the blocks that
+    /// took a tenth of the run or more (at most three), for a run of 30 s or more; else "".
+    static func slowestBlocks(_ result: ChapterResult, chapter: Chapter?) -> String {
+        guard result.seconds >= 30 else { return "" }
+        let slow = result.blocks.filter { $0.seconds >= result.seconds / 10 }.sorted { $0.seconds > $1.seconds }.prefix(3)
+        guard !slow.isEmpty else { return "" }
+        return "; slowest: " + slow.map { b in
+            let line = chapter?.codeBlocks.first { $0.index == b.index }.map { " (line \($0.location.line))" } ?? ""
+            return "block \(b.index + 1)\(line) " + String(format: "%.0f s", b.seconds)
+        }.joined(separator: ", ")
     }
 
     /// Writes `output/<slug>.json` atomically; a failed result does not replace a passed one
