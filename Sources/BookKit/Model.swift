@@ -37,6 +37,11 @@ public struct BlockOptions: Codable, Sendable, Equatable {
     /// `public="…"` on a hidden check block: the name its checks go by in the student edition
     /// (else "hidden check 1", "hidden check 2", … in the exercise).
     public var publicName: String? = nil
+    /// `label="fig-…"`: the one plot (or `show(svg:)` drawing) the block shows is a numbered
+    /// figure, referable as `@fig-…`; always with `figureCaption` (see `ChapterOutline.addPlot`).
+    public var figureLabel: String? = nil
+    /// `fig-cap="…"`: the figure's caption as written (plain text, `$…$` typeset as maths).
+    public var figureCaption: String? = nil
     public init() {}
 }
 

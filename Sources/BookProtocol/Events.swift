@@ -76,11 +76,14 @@ public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
         /// A numbered equation no check touched, or one marked `unchecked` that a check touched:
         /// about a check that did not happen (or the page's word for it), never counted as one.
         case coverage
+        /// A code block labelled as a figure (`label="fig-…" fig-cap="…"`) that showed no plot or
+        /// several: its caption would sit on nothing, or on a plot it does not describe.
+        case figure
         /// Whether findings of this kind are checks (counted in the page's totals).
         public var isCheck: Bool {
             switch self {
             case .equation, .gradient, .shape, .claim, .output, .expectError, .value, .expect: true
-            case .compile, .crash, .timeout, .program, .input, .coverage: false
+            case .compile, .crash, .timeout, .program, .input, .coverage, .figure: false
             }
         }
     }

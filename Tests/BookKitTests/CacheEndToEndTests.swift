@@ -83,6 +83,57 @@ struct CacheEndToEndTests {
         try String(contentsOf: book.root.appendingPathComponent("output/\(slug).html"), encoding: .utf8)
     }
 
+    static let plotting = """
+    ---
+    title: Plot
+    params:
+      n: 3
+    ---
+    # Plot
+
+    As @fig-curve shows.
+
+    ```swift
+    \(prelude)
+    ```
+
+    ```swift hide label="fig-curve" fig-cap="Three points rising."
+    show(plot: .lines(["rise": [1, 2, 3]], x: "step", y: "value"))
+    ```
+    """
+
+    /// A figure's label and caption are the page's, not the run's: editing them re-renders from
+    /// the cached run, and the render-time rule (one plot per labelled block) is judged again.
+    @Test func aCaptionOrLabelEditReRendersWithoutRunningAndIsJudgedAgain() throws {
+        let book = try Book()
+        try book.write("plot.md", Self.plotting)
+        let first = try book.run("build")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(count(book, "runs.txt") == 1)
+        #expect(try page(book, "plot").contains("<span class=\"fig-no\">Figure 1.1.</span> Three points rising.</figcaption>"))
+
+        let recaptioned = Self.plotting.replacingOccurrences(of: "Three points rising.", with: "The curve climbs.")
+            .replacingOccurrences(of: "fig-curve", with: "fig-climb")
+        try book.write("plot.md", recaptioned)
+        let edit = try book.run("build")
+        #expect(edit.status == 0, "\(edit.stdout)\(edit.stderr)")
+        #expect(edit.stderr.contains("re-rendered from the cached run"), "\(edit.stderr)")
+        #expect(count(book, "runs.txt") == 1, "the program ran for a caption edit")
+        let html = try page(book, "plot")
+        #expect(html.contains("id=\"fig-climb\"") && html.contains("Figure 1.1.</span> The curve climbs.</figcaption>"))
+        #expect(html.contains("As <a class=\"xref\" href=\"#fig-climb\">Figure 1.1</a> shows."))
+
+        // The label moved to the block that shows no plot: judged from the cached run, it fails there.
+        let moved = recaptioned.replacingOccurrences(of: "```swift hide label=\"fig-climb\" fig-cap=\"The curve climbs.\"", with: "```swift hide")
+            .replacingOccurrences(of: "```swift\nfunc bump", with: "```swift label=\"fig-climb\" fig-cap=\"The curve climbs.\"\nfunc bump")
+        #expect(moved != recaptioned)
+        try book.write("plot.md", moved)
+        let wrong = try book.run("build")
+        #expect(wrong.status == 1, "\(wrong.stdout)\(wrong.stderr)")
+        #expect(wrong.stderr.contains("chapters/plot.md:11:1: block 1 is labelled fig-climb with a caption, so it must show exactly one plot"), "\(wrong.stderr)")
+        #expect(count(book, "runs.txt") == 1, "the program ran for a label move")
+    }
+
     @Test func aProseEditReRendersThePageWithoutRunningTheProgram() throws {
         let book = try Book()
         try book.write("loop.md", Self.counting)

@@ -32,7 +32,8 @@ struct ChapterPage: ProseRendering {
     private var usedIDs: Set<String> = []
     private var placedChecks: Set<Int> = []
     private(set) var checkIDs: [Int: String] = [:]
-    private var figureCount = 0
+    /// Markdown figures rendered so far (plots of labelled blocks share their numbers: see `FigureInfo`).
+    private var markdownFigureCount = 0
     private var outputCount = 0
     /// Acknowledged survivors of the equation being rendered (see `equation(_:)`).
     private var acknowledgedSurvivors: [(description: String, acknowledged: String)] = []
@@ -362,15 +363,41 @@ struct ChapterPage: ProseRendering {
     }
 
     mutating func figure(path: String, caption: [ProseInline]) -> HTML {
-        figureCount += 1
+        markdownFigureCount += 1
         if Self.isLocal(path) { imageSources.append(path) }
         // The caption is the image's alt text: its maths (lifted before cmark saw it) is TeX in
         // the alt attribute and typeset in the caption; emphasis and code read as their text.
         let alt = captionHTML(caption, plain: true), shown = captionHTML(caption, plain: false)
-        let label = chapter.figures.flatMap { figureCount <= $0.count ? $0[figureCount - 1].label : nil }
-        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(figureCount). " + searchText(caption) + " "
-        return "<figure class=\"figure\"\(label.map { " id=\"\(links.id($0))\"" as HTML } ?? "")><img src=\"\(path)\" alt=\"\(alt)\">"
-            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figureCount).</span> \(shown)</figcaption></figure>"
+        let info = (chapter.figures ?? []).filter { $0.plot != true }.dropFirst(markdownFigureCount - 1).first
+        let number = info?.number ?? markdownFigureCount
+        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(number). " + searchText(caption) + " "
+        return "<figure class=\"figure\"\(info?.label.map { " id=\"\(links.id($0))\"" as HTML } ?? "")><img src=\"\(path)\" alt=\"\(alt)\">"
+            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(number).</span> \(shown)</figcaption></figure>"
+    }
+
+    /// The figure a labelled code block's one plot is (`label="fig-…" fig-cap="…"`), numbered in
+    /// the chapter's sequence of figures; nil for other blocks.
+    func plotFigure(of block: CodeBlock) -> (label: String, number: Int, caption: [CaptionPiece])? {
+        guard let label = block.options.figureLabel, let caption = block.options.figureCaption,
+              let info = chapter.figures?.first(where: { $0.label == label && $0.plot == true }) else { return nil }
+        return (label, info.number, CaptionPiece.pieces(caption) ?? [.text(caption)])
+    }
+
+    /// A plot's caption: its text escaped, its `$…$` maths typeset like a Markdown figure's.
+    static func captionHTML(_ pieces: [CaptionPiece]) -> HTML {
+        pieces.map { piece -> HTML in
+            switch piece {
+            case .text(let s): "\(s)"
+            case .math(let tex): "<span class=\"math inline\">\\(\(tex)\\)</span>"
+            }
+        }.joined()
+    }
+
+    /// `<figure>` around a labelled block's plot (`body`), numbered and captioned as a Markdown figure is.
+    mutating func plotFigureMarkup(_ figure: (label: String, number: Int, caption: [CaptionPiece]), class cls: String, body: HTML) -> HTML {
+        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(figure.number). " + CaptionPiece.plainText(figure.caption) + " "
+        return "<figure class=\"figure \(cls)\" id=\"\(links.id(figure.label))\">\(body)"
+            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figure.number).</span> \(Self.captionHTML(figure.caption))</figcaption></figure>"
     }
 
     /// A figure's caption: its words escaped, its lifted items rendered (`plain`: as text, for the alt attribute).
@@ -456,7 +483,10 @@ struct ChapterPage: ProseRendering {
             var output: HTML = ""
             if !r.stdout.isEmpty { output += "<pre class=\"stdout\">\(Self.trimmedOutput(r.stdout))</pre>" }
             if !r.stderr.isEmpty { output += "<pre class=\"stderr\" title=\"standard error\">\(Self.trimmedOutput(r.stderr))</pre>" }
-            for o in r.outputs { output += rich(o) }
+            // A labelled block's one plot is its figure; with none or several, the block's failure says so.
+            let figure = plotFigure(of: block)
+            let plots = r.outputs.filter(Self.isPlot).count
+            for o in r.outputs { output += rich(o, figure: plots == 1 && Self.isPlot(o) ? figure : nil) }
             if !output.isEmpty { out += "<div class=\"cell-output\">\(output)</div>" }
             out += checkpointNotes(block: r.index)
             if let error = r.error, r.status == .failed || !error.isEmpty {
@@ -514,18 +544,37 @@ struct ChapterPage: ProseRendering {
 
     // MARK: Rich outputs
 
-    mutating func rich(_ output: RichOutput) -> HTML {
+    /// A plot or a drawing: what a block labelled as a figure must show exactly one of.
+    static func isPlot(_ output: RichOutput) -> Bool {
+        switch output {
+        case .plot, .svg: true
+        case .table, .tensor: false
+        }
+    }
+
+    /// One thing a block showed; a plot or drawing that is the block's labelled figure is
+    /// numbered and captioned (`figure`), its own title kept above it.
+    mutating func rich(_ output: RichOutput, figure: (label: String, number: Int, caption: [CaptionPiece])? = nil) -> HTML {
         outputCount += 1
         switch output {
         case .table(let t): return Self.table(t)
         case .tensor(let t): return Self.tensor(t)
         case .plot(let p):
             let svg = PlotRenderer(idPrefix: links.id("out\(outputCount)")).markup(for: p)
+            if let figure {
+                let title = p.title.map { "<p class=\"plot-title\">\($0)</p>" as HTML } ?? ""
+                return plotFigureMarkup(figure, class: "plot-figure", body: title + svg)
+            }
             let caption = p.title.map { "<figcaption>\($0)</figcaption>" as HTML } ?? ""
             return "<figure class=\"plot-figure\">\(svg)\(caption)</figure>"
         case .svg(let markup, let caption):
             // As an <img>, SVG from chapter code can never run script or reach the page.
             let data = Data(Self.standaloneSVG(markup).utf8).base64EncodedString()
+            if let figure {
+                // The drawing's own caption becomes its alt text; the figure's caption is shown.
+                let alt = caption ?? CaptionPiece.plainText(figure.caption)
+                return plotFigureMarkup(figure, class: "diagram", body: "<img src=\"data:image/svg+xml;base64,\(data)\" alt=\"\(alt)\">")
+            }
             let alt = caption ?? "diagram"
             let cap = caption.map { "<figcaption>\($0)</figcaption>" as HTML } ?? ""
             return "<figure class=\"diagram\"><img src=\"data:image/svg+xml;base64,\(data)\" alt=\"\(alt)\">\(cap)</figure>"

@@ -188,6 +188,7 @@ table.matrix td.gap { color: var(--muted); text-align: center; }
 .tensor-gap { margin: 0; color: var(--muted); }
 .plot-figure { margin: .6rem 0 1rem; }
 .plot-figure figcaption, .diagram figcaption { text-align: center; }
+.plot-title { margin: 0 0 .2rem; text-align: center; font: 600 .84rem/1.45 var(--sans); }
 svg.plot { width: 100%; height: auto; max-width: 44rem; display: block; margin: 0 auto; font-family: var(--sans); overflow: visible; }
 svg.plot .grid { stroke: var(--grid); }
 svg.plot .axis, svg.plot .legend { fill: var(--muted); }

@@ -101,6 +101,18 @@ public struct ChapterParser: Sendable {
             return SourceLocation(file: path, line: line, column: column)
         }
 
+        /// A fence's info string as written: cmark would take `\|` in a caption's maths for an
+        /// escaped `|`, and `&amp;` for `&`; fence lines are not lifted, so the lifted line is the file's.
+        func rawInfo(cmarkLine: Int) -> String? {
+            let i = cmarkLine - 1
+            guard i >= 0, i < liftedLines.count else { return nil }
+            let line = liftedLines[i].drop(while: { $0 == " " })
+            guard let mark = line.first, mark == "`" || mark == "~" else { return nil }
+            let count = line.prefix(while: { $0 == mark }).count
+            guard count >= 3 else { return nil }
+            return line.dropFirst(count).trimmingCharacters(in: .whitespaces)
+        }
+
         var outline = ChapterOutline(attributes: lifted.attributes)
         for (blockIndex, block) in blocks.enumerated() {
             let location = SourceLocation(file: path, line: originalLine(block.line), column: originalColumn(cmarkLine: block.line, byteColumn: block.column))
@@ -125,7 +137,7 @@ public struct ChapterParser: Sendable {
             }
             switch block.kind {
             case .codeBlock:
-                let info = try fenceWords(block.info ?? "", at: location)
+                let info = try fenceWords(block.fenced ? rawInfo(cmarkLine: block.line) ?? block.info ?? "" : block.info ?? "", at: location)
                 let language = info.first ?? ""
                 if block.fenced { try checkLanguageSpelling(info, at: location) }
                 let code = block.literal ?? ""
@@ -133,6 +145,7 @@ public struct ChapterParser: Sendable {
                 let codeLocation = SourceLocation(file: path, line: originalLine(block.line + (block.fenced ? 1 : 0)), column: 1)
                 if language == "swift" {
                     let options = try blockOptions(Array(info.dropFirst()), at: location)
+                    if let label = options.figureLabel { try outline.addPlot(label: label, at: location) }
                     if let role = options.role, let callout = calloutOpen(at: location.line) {
                         throw BookError("a swift \(role.rawValue) block cannot go inside a callout (opened at line \(callout.location.line)): the exercise's own boxes would cross it; close the callout before the block", at: location)
                     }
@@ -349,11 +362,33 @@ public struct ChapterParser: Sendable {
                     }
                     options.publicName = name; continue
                 }
+                if let label = try quotedOption(word, key: "label", at: location) {
+                    guard options.figureLabel == nil else {
+                        throw BookError("label= is given twice on one block; a block shows one figure, with one label", at: location)
+                    }
+                    guard isValidLabel(label, prefix: "fig-") else {
+                        throw BookError("label=\"\(label)\" is not a figure label; expected label=\"fig-NAME\" with NAME made of ASCII letters, digits, '-' and '_' (so that @fig-NAME can refer to it)", at: location)
+                    }
+                    options.figureLabel = label; continue
+                }
+                if let caption = try quotedOption(word, key: "fig-cap", at: location) {
+                    guard options.figureCaption == nil else {
+                        throw BookError("fig-cap= is given twice on one block; a figure has one caption", at: location)
+                    }
+                    guard !caption.trimmingCharacters(in: .whitespaces).isEmpty else {
+                        throw BookError("fig-cap=\"\" is empty; expected a caption that says what the plot shows", at: location)
+                    }
+                    guard CaptionPiece.pieces(caption) != nil else {
+                        throw BookError("fig-cap=\"\(caption)\" opens inline maths with '$' that no '$' closes (or encloses nothing); expected $…$ around maths, and \\$ for a dollar sign", at: location)
+                    }
+                    options.figureCaption = caption; continue
+                }
                 if word.hasPrefix("timeout="), let t = Double(word.dropFirst(8)), t > 0 { options.timeout = t; continue }
                 if let r = ExerciseRole(rawValue: word) { role = role ?? r; continue }
-                throw BookError("unknown swift block option '\(word)'; expected hide, fold, norun, expect-error=compile, expect-error=run, message=\"…\", timeout=SECONDS, or in an exercise starter, solution or check", at: location)
+                throw BookError("unknown swift block option '\(word)'; expected hide, fold, norun, expect-error=compile, expect-error=run, message=\"…\", timeout=SECONDS, label=\"fig-NAME\" with fig-cap=\"caption\", or in an exercise starter, solution or check", at: location)
             }
         }
+        try checkFigureOptions(options, role: role, at: location)
         if options.expectErrorMessage != nil && !options.expectError {
             throw BookError("message=\"…\" names the error an expect-error block must produce, but this block has no expect-error=compile or expect-error=run", at: location)
         }
@@ -370,6 +405,27 @@ public struct ChapterParser: Sendable {
             throw BookError("public=\"…\" names the checks of a hidden check block in the student edition; write it on a ```swift check hide``` block", at: location)
         }
         return options
+    }
+
+    /// `label="fig-…"` and `fig-cap="…"` go together, on a block that runs and whose output every
+    /// edition shows: a caption must sit on a plot, and a figure number on a page of either edition.
+    private func checkFigureOptions(_ options: BlockOptions, role: ExerciseRole?, at location: SourceLocation) throws {
+        guard options.figureLabel != nil || options.figureCaption != nil else { return }
+        guard let label = options.figureLabel else {
+            throw BookError("fig-cap=\"…\" captions a numbered figure, but this block has no label; expected label=\"fig-NAME\" beside it (so that @fig-NAME can refer to the plot)", at: location)
+        }
+        guard options.figureCaption != nil else {
+            throw BookError("label=\"\(label)\" numbers the block's plot as a figure, which needs a caption; expected fig-cap=\"what the plot shows\" beside it", at: location)
+        }
+        if !options.run {
+            throw BookError("label=\"\(label)\" and fig-cap= number the plot a block shows, but a norun block is never run and shows none; remove them, or let the block run", at: location)
+        }
+        if options.expectError {
+            throw BookError("label=\"\(label)\" and fig-cap= cannot go on an expect-error block: its point is that it fails, and a caption must sit on a plot; show the plot from a block of its own", at: location)
+        }
+        if let role {
+            throw BookError("label=\"\(label)\" and fig-cap= cannot go on a swift \(role.rawValue) block: the student edition leaves out solutions (and what check blocks show, and never runs starters), so the figure would be numbered in one edition only; show the plot from a block outside the exercise, or from a setup block in it", at: location)
+        }
     }
 
     /// An `output` block's options: `tol=NUMBER`, `because="reason"` (required above

@@ -20,13 +20,17 @@ public struct SectionInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// A numbered figure (a paragraph holding only an image): its 1-based number in the chapter.
+/// A numbered figure: a paragraph holding only an image, or the plot of a code block with
+/// `label="fig-…" fig-cap="…"`; its 1-based number in the chapter (both kinds share one sequence,
+/// in document order).
 public struct FigureInfo: Codable, Sendable, Equatable {
     public var number: Int
     public var label: String?
     public var location: SourceLocation
-    public init(number: Int, label: String?, location: SourceLocation) {
-        self.number = number; self.label = label; self.location = location
+    /// True for a code block's plot (its caption is the block's `fig-cap`); nil for a Markdown figure.
+    public var plot: Bool?
+    public init(number: Int, label: String?, location: SourceLocation, plot: Bool = false) {
+        self.number = number; self.label = label; self.location = location; self.plot = plot ? true : nil
     }
 }
 
@@ -92,7 +96,38 @@ public struct ChapterLabels: Sendable {
         for d in lifted.displays { if let l = d.label { labels[l] = d.location } }
         // A heading or figure is placed at the start of its line, where its label is written.
         for a in lifted.attributes { labels[a.label] = SourceLocation(file: path, line: a.location.line, column: 1) }
+        for (label, location) in Self.plotLabels(in: body, path: path) {
+            labels[label] = location
+        }
         self.labels = labels
+    }
+
+    /// `label="fig-…"` on the opening fence of each ```` ```swift ```` block of `body` (the file
+    /// with its front matter blanked, so lines keep their numbers), found line by line as
+    /// CommonMark opens and closes fences: a fence inside another block's code is code.
+    static func plotLabels(in body: String, path: String) -> [(String, SourceLocation)] {
+        var out: [(String, SourceLocation)] = []
+        var open: (mark: Character, count: Int)?
+        for (k, line) in body.components(separatedBy: "\n").enumerated() {
+            let indent = line.prefix(while: { $0 == " " }).count
+            guard indent < 4 else { continue }
+            let rest = line.dropFirst(indent)
+            guard let mark = rest.first, mark == "`" || mark == "~" else { continue }
+            let count = rest.prefix(while: { $0 == mark }).count
+            guard count >= 3 else { continue }
+            let info = rest.dropFirst(count).trimmingCharacters(in: .whitespaces)
+            if let fence = open {
+                if mark == fence.mark && count >= fence.count && info.isEmpty { open = nil }
+                continue
+            }
+            open = (mark, count)
+            let location = SourceLocation(file: path, line: k + 1, column: indent + 1)
+            guard let words = try? fenceWords(info, at: location), words.first == "swift" else { continue }
+            for word in words where word.hasPrefix("label=\"") && word.hasSuffix("\"") && word.count > 8 {
+                out.append((String(word.dropFirst(7).dropLast()), location))
+            }
+        }
+        return out
     }
 }
 
@@ -122,7 +157,7 @@ public enum CrossReferences {
             if definers.isEmpty {
                 let kind = label.prefix(while: { $0 != "-" }) + "-"
                 let known = Set(book.flatMap { $0.labels.keys } + own.keys).filter { $0.hasPrefix(kind) }
-                let what = kind == "eq-" ? "labelled equation" : kind == "sec-" ? "labelled section ({#sec-…} after a heading)" : "labelled figure ({#fig-…} after an image)"
+                let what = kind == "eq-" ? "labelled equation" : kind == "sec-" ? "labelled section ({#sec-…} after a heading)" : "labelled figure ({#fig-…} after an image, or label=\"fig-…\" on a plot's code block)"
                 var hint = Bibliography.suggestion(for: label, among: Array(known))
                 if hint.isEmpty { hint = known.isEmpty ? "; the book has no \(kind) labels" : "" }
                 let files = unknown.map { "\($0.path) \($0.why)" }.joined(separator: "; ")
@@ -240,6 +275,16 @@ struct ChapterOutline {
     mutating func addFigure(at location: SourceLocation, before next: Int) throws {
         let label = try self.label("fig-", at: location, before: next)
         figures.append(FigureInfo(number: figures.count + 1, label: label, location: location))
+    }
+
+    /// Numbers the plot of a code block labelled `label="fig-…"` (at its fence), in the same
+    /// sequence as Markdown figures; its label must be unique among the chapter's labels.
+    mutating func addPlot(label: String, at location: SourceLocation) throws {
+        if let earlier = seen[label] {
+            throw BookError("label '\(label)' is already used at line \(earlier.line); each figure needs a label of its own", at: location)
+        }
+        seen[label] = location
+        figures.append(FigureInfo(number: figures.count + 1, label: label, location: location, plot: true))
     }
 
     /// A label that no heading or figure took was written somewhere it labels nothing.

@@ -119,7 +119,7 @@ extension ChapterResult {
     /// signal, a busy machine), and a cached failure would outlive the fix (`FAILED (cached)`
     /// after the data file is put in place). Such chapters simply run again.
     public var isReproducible: Bool {
-        failures.allSatisfy { $0.kind.isCheck || $0.kind == .compile || $0.kind == .coverage }
+        failures.allSatisfy { $0.kind.isCheck || [.compile, .coverage, .figure].contains($0.kind) }
     }
 }
 
@@ -312,9 +312,35 @@ struct ResultAssembler {
         let completed = compile.problems.isEmpty && result.blocks.allSatisfy { $0.status == .passed }
         findings += Self.equationCoverage(of: chapter, findings: findings, runCompleted: completed)
         findings += ProseJudge.findings(for: chapter, metrics: result.metrics, profile: profile, runCompleted: completed)
+        for (k, block) in blocks.enumerated() where result.blocks[k].status == .passed {
+            guard let problem = Self.figureProblem(block, outputs: result.blocks[k].outputs) else { continue }
+            findings.append(problem)
+            result.blocks[k].status = .failed
+            result.blocks[k].error = problem.description
+        }
         result.findings = findings
         let ok = !findings.contains(where: \.failed) && result.blocks.allSatisfy { $0.status == .passed }
         result.status = ok ? .passed : .failed
+    }
+
+    /// A block labelled as a figure must show exactly one plot (or `show(svg:)` drawing): with
+    /// none its caption would sit on nothing, with several the reader could not tell which one
+    /// it describes. Judged on every build from the run's outputs, cached or not, like a claim.
+    static func figureProblem(_ block: CodeBlock, outputs: [RichOutput]) -> Finding? {
+        guard let label = block.options.figureLabel, let i = block.index else { return nil }
+        let plots = outputs.filter { output in
+            switch output {
+            case .plot, .svg: true
+            case .table, .tensor: false
+            }
+        }.count
+        guard plots != 1 else { return nil }
+        var f = Finding(.figure, label, at: SourceLocation(file: block.location.file, line: block.location.line),
+                        message: "block \(i + 1) is labelled \(label) with a caption, so it must show exactly one plot (show(plot:) or show(svg:)), but it showed \(plots == 0 ? "none" : "\(plots)"); "
+                            + (plots == 0 ? "show the plot in this block, or remove label= and fig-cap= from its fence" : "split the block so that each plot has a block, a label and a caption of its own"),
+                        block: i)
+        f.expected = "1 plot"; f.found = "\(plots) plots"
+        return f
     }
 
     /// The words of an equation finding that says no check touched a numbered equation.
