@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import AVX2Kernels
+import AVX512Kernels
+import KernelSupport
+@testable import Engine
+
+/// The FMA peak probe, checked without timing anything (the machine is shared): the loop has
+/// the chains a core needs, its FLOP count is what it computes, and the rate of threads that ran
+/// together is computed from the window in which they all ran.
+@Suite("bench: the FMA peak probe")
+struct FMAPeakProbeTests {
+    /// Two FMA pipes × 5 cycles (Haswell, Zen 2) need 10 chains in flight; the loop had exactly
+    /// 10, with nothing to spare for its own overhead. 12 is the rule; the old loop fails it.
+    @Test func theLoopHasEnoughIndependentChains() {
+        #expect(KernelSupport.fmaLoopChainsNeeded == 12)
+        #expect(KernelSupport.fmaLoopChains >= KernelSupport.fmaLoopChainsNeeded,
+                "fmaLoop has \(KernelSupport.fmaLoopChains) chains; a core with 2 FMA pipes of 5-cycle latency needs \(KernelSupport.fmaLoopChainsNeeded)")
+    }
+
+    /// The vector loop computes what a scalar loop of `fmaLoopChains` chains × lanes computes:
+    /// so the chain count the FLOP count is built from is the one the loop runs, and the FLOP
+    /// count is 2 per lane per chain per iteration. A loop with a chain fewer or more (or a FLOP
+    /// count that forgot one) fails here. Tolerance: relative 1e-5 (the sums differ only in
+    /// their order of addition; one chain is 1/12 ≈ 8 % of the total).
+    @Test(arguments: [1, 7, 100])
+    func theLoopComputesWhatItsFLOPCountSays(iterations: Int) {
+        let chains = KernelSupport.fmaLoopChains
+        for (lanes, result, flops) in [
+            (8, KernelSupport.fmaLoop(SIMD8<Float>.self, iterations: iterations, seed: 1.5),
+             KernelSupport.fmaLoopFlopsPerIteration(SIMD8<Float>.self)),
+            (16, KernelSupport.fmaLoop(SIMD16<Float>.self, iterations: iterations, seed: 1.5),
+             KernelSupport.fmaLoopFlopsPerIteration(SIMD16<Float>.self)),
+        ] {
+            let reference = KernelSupport.fmaLoopReference(chains: chains, lanes: lanes, iterations: iterations, seed: 1.5)
+            #expect(abs(result - reference) <= 1e-5 * abs(reference), "lanes \(lanes): loop \(result), scalar reference \(reference)")
+            let fewer = KernelSupport.fmaLoopReference(chains: chains - 1, lanes: lanes, iterations: iterations, seed: 1.5)
+            #expect(abs(result - fewer) > 1e-3 * abs(reference), "the reference must tell \(chains) chains from \(chains - 1)")
+            #expect(flops == 2 * chains * lanes)
+        }
+        #expect(AVX2Kernels.fmaLoopFlopsPerIteration == 2 * chains * 8)
+        #expect(AVX512Kernels.fmaLoopFlopsPerIteration == 2 * chains * 16)
+        if AVX2Kernels.isSupported(cpuFlags: MatrixKernels.cpuFlags) {
+            let reference = KernelSupport.fmaLoopReference(chains: chains, lanes: 8, iterations: iterations, seed: 1)
+            let result = AVX2Kernels.fmaLoop(iterations: iterations, seed: 1)
+            #expect(abs(result - reference) <= 1e-5 * abs(reference), "AVX2Kernels.fmaLoop \(result), reference \(reference)")
+        }
+    }
+
+    typealias Burst = FMAPeakProbe.Burst
+
+    /// Two threads whose bursts overlap completely: twice one thread's rate.
+    @Test func threadsRunningTogetherAddUp() throws {
+        let a = [Burst(start: 0, end: 1_000, flops: 50_000), Burst(start: 1_000, end: 2_000, flops: 50_000)]
+        let b = [Burst(start: 0, end: 1_000, flops: 50_000), Burst(start: 1_000, end: 2_000, flops: 50_000)]
+        let one = try #require(FMAPeakProbe.concurrentRate([a]))
+        let two = try #require(FMAPeakProbe.concurrentRate([a, b]))
+        #expect(abs(one - 50) < 1e-9)  // 50,000 FLOPs per 1,000 ns = 50 GFLOP/s
+        #expect(abs(two - 100) < 1e-9)
+    }
+
+    /// Threads that took turns (one core, or the scheduler ran them one after the other) did not
+    /// run at once: no shared window, no rate — summing their rates (or, as the old probe did,
+    /// dividing both threads' FLOPs by the wall time) would credit work that never overlapped.
+    @Test func threadsTakingTurnsHaveNoConcurrentRate() {
+        let a = [Burst(start: 0, end: 1_000, flops: 50_000)]
+        let b = [Burst(start: 1_000, end: 2_000, flops: 50_000)]
+        #expect(FMAPeakProbe.concurrentRate([a, b]) == nil)
+        #expect(FMAPeakProbe.concurrentRate([a, []]) == nil)
+        #expect(FMAPeakProbe.concurrentRate([]) == nil)
+    }
+
+    /// A thread that starts late (its wake-up, its creation) costs nothing: only the window where
+    /// both ran counts, and the bursts across its edges count pro rata. The old probe timed from
+    /// before the threads were created, so a 500 ns late start cost it a third of the rate here.
+    @Test func aLateStartIsNotCountedAgainstThePeak() throws {
+        let early = (0 ..< 3).map { Burst(start: UInt64($0) * 500, end: UInt64($0 + 1) * 500, flops: 25_000) }
+        let late = (1 ..< 3).map { Burst(start: UInt64($0) * 500, end: UInt64($0 + 1) * 500, flops: 25_000) }
+        let rate = try #require(FMAPeakProbe.concurrentRate([early, late]))
+        #expect(abs(rate - 100) < 1e-9, "window 500 ..< 1500, 4 bursts of 50 GFLOP/s each side: \(rate)")
+        // Partial bursts at the edges: a burst half inside the window counts half its FLOPs.
+        let shifted = [Burst(start: 250, end: 1_250, flops: 50_000)]
+        let whole = [Burst(start: 0, end: 2_000, flops: 100_000)]
+        let edge = try #require(FMAPeakProbe.concurrentRate([shifted, whole]))
+        #expect(abs(edge - 100) < 1e-9, "\(edge)")
+    }
+
+    /// The probe's timed windows are as short as the products it is compared with: a burst does
+    /// less work than the smallest product the bench times (32×512×512, 16.8 MFLOP), and a round
+    /// is a few scheduler slices at most. The old probe timed 20,000,000 iterations at once
+    /// (6.4 GFLOP on AVX-512), which on a busy machine spans many preemptions the products'
+    /// medians never see — the cause of shares of 1.3–1.55 on this machine at load 9.
+    @Test func theProbeTimesWindowsOnTheProductsScale() {
+        let burstFLOPs = FMAPeakProbe.burstIterations * KernelSupport.fmaLoopFlopsPerIteration(SIMD16<Float>.self)
+        let smallestProduct = ProductShape(m: 32, k: 512, n: 512).flops
+        #expect(Double(burstFLOPs) <= smallestProduct, "a burst is \(burstFLOPs) FLOPs, the smallest product \(smallestProduct)")
+        #expect(FMAPeakProbe.roundNanoseconds <= 4_000_000)
+        #expect(FMAPeakProbe.rounds >= 20, "the peak is the best of many short rounds")
+    }
+
+    /// The share rule: ≤ 1 is a share; above 1 is a probe error, never a share; no peak, none.
+    @Test func aShareAboveOneIsAProbeError() {
+        #expect(PeakShare(engineGFLOPS: 78.3, peakGFLOPS: 103.7) == .share(78.3 / 103.7))
+        #expect(PeakShare(engineGFLOPS: 100, peakGFLOPS: 100) == .share(1))
+        #expect(PeakShare(engineGFLOPS: 353.6, peakGFLOPS: 314.9) == .probeError(ratio: 353.6 / 314.9))
+        #expect(PeakShare(engineGFLOPS: 100.001, peakGFLOPS: 100) == .probeError(ratio: 100.001 / 100))
+        #expect(PeakShare(engineGFLOPS: 50, peakGFLOPS: nil) == .unmeasured)
+        #expect(PeakShare(engineGFLOPS: 50, peakGFLOPS: .nan) == .unmeasured)
+        #expect(PeakShare(engineGFLOPS: .infinity, peakGFLOPS: 100) == .unmeasured)
+    }
+}
