@@ -53,41 +53,59 @@ struct FMAPeakProbeTests {
     @Test func threadsRunningTogetherAddUp() throws {
         let a = [Burst(start: 0, end: 1_000, flops: 50_000), Burst(start: 1_000, end: 2_000, flops: 50_000)]
         let b = [Burst(start: 0, end: 1_000, flops: 50_000), Burst(start: 1_000, end: 2_000, flops: 50_000)]
-        let one = try #require(FMAPeakProbe.concurrentRate([a]))
-        let two = try #require(FMAPeakProbe.concurrentRate([a, b]))
+        let one = try #require(FMAPeakProbe.bestConcurrentRate([a], window: 1_000))
+        let two = try #require(FMAPeakProbe.bestConcurrentRate([a, b], window: 1_000))
         #expect(abs(one - 50) < 1e-9)  // 50,000 FLOPs per 1,000 ns = 50 GFLOP/s
         #expect(abs(two - 100) < 1e-9)
     }
 
     /// Threads that took turns (one core, or the scheduler ran them one after the other) did not
-    /// run at once: no shared window, no rate — summing their rates (or, as the old probe did,
+    /// run at once: no shared span, no rate — summing their rates (or, as the old probe did,
     /// dividing both threads' FLOPs by the wall time) would credit work that never overlapped.
     @Test func threadsTakingTurnsHaveNoConcurrentRate() {
         let a = [Burst(start: 0, end: 1_000, flops: 50_000)]
         let b = [Burst(start: 1_000, end: 2_000, flops: 50_000)]
-        #expect(FMAPeakProbe.concurrentRate([a, b]) == nil)
-        #expect(FMAPeakProbe.concurrentRate([a, []]) == nil)
-        #expect(FMAPeakProbe.concurrentRate([]) == nil)
+        #expect(FMAPeakProbe.sharedSpan([a, b]) == nil)
+        #expect(FMAPeakProbe.bestConcurrentRate([a, b], window: 100) == nil)
+        #expect(FMAPeakProbe.bestConcurrentRate([a, []], window: 100) == nil)
+        #expect(FMAPeakProbe.bestConcurrentRate([], window: 100) == nil)
+        // Overlapping for less than one window: no rate either.
+        let c = [Burst(start: 900, end: 1_900, flops: 50_000)]
+        #expect(FMAPeakProbe.bestConcurrentRate([a, c], window: 200) == nil)
+        #expect(FMAPeakProbe.bestConcurrentRate([a, c], window: 100) != nil)
     }
 
-    /// A thread that starts late (its wake-up, its creation) costs nothing: only the window where
+    /// A thread that starts late (its wake-up, its creation) costs nothing: only the span where
     /// both ran counts, and the bursts across its edges count pro rata. The old probe timed from
     /// before the threads were created, so a 500 ns late start cost it a third of the rate here.
     @Test func aLateStartIsNotCountedAgainstThePeak() throws {
         let early = (0 ..< 3).map { Burst(start: UInt64($0) * 500, end: UInt64($0 + 1) * 500, flops: 25_000) }
         let late = (1 ..< 3).map { Burst(start: UInt64($0) * 500, end: UInt64($0 + 1) * 500, flops: 25_000) }
-        let rate = try #require(FMAPeakProbe.concurrentRate([early, late]))
-        #expect(abs(rate - 100) < 1e-9, "window 500 ..< 1500, 4 bursts of 50 GFLOP/s each side: \(rate)")
+        #expect(FMAPeakProbe.sharedSpan([early, late]) == 500 ... 1_500)
+        let rate = try #require(FMAPeakProbe.bestConcurrentRate([early, late], window: 1_000))
+        #expect(abs(rate - 100) < 1e-9, "span 500 ... 1500, 50 GFLOP/s on each thread: \(rate)")
         // Partial bursts at the edges: a burst half inside the window counts half its FLOPs.
         let shifted = [Burst(start: 250, end: 1_250, flops: 50_000)]
         let whole = [Burst(start: 0, end: 2_000, flops: 100_000)]
-        let edge = try #require(FMAPeakProbe.concurrentRate([shifted, whole]))
-        #expect(abs(edge - 100) < 1e-9, "\(edge)")
+        #expect(abs(FMAPeakProbe.rate([shifted, whole], from: 250, to: 1_250) - 100) < 1e-9)
+        #expect(abs(FMAPeakProbe.rate([shifted, whole], from: 0, to: 1_000) - (37_500 + 50_000) / 1_000) < 1e-9)
+    }
+
+    /// A preempted stretch (a burst that took ten times as long) costs only the windows it falls
+    /// in: the best window elsewhere in the round is the rate, as a product timed there would see.
+    @Test func aPreemptedBurstCostsOnlyItsWindows() throws {
+        var a = (0 ..< 10).map { Burst(start: UInt64($0) * 100, end: UInt64($0 + 1) * 100, flops: 5_000) }
+        a.append(Burst(start: 1_000, end: 2_000, flops: 5_000))  // preempted: 1,000 ns for 100 ns of work
+        let b = (0 ..< 20).map { Burst(start: UInt64($0) * 100, end: UInt64($0 + 1) * 100, flops: 5_000) }
+        let best = try #require(FMAPeakProbe.bestConcurrentRate([a, b], window: 400))
+        #expect(abs(best - 100) < 1e-9, "\(best)")
+        let whole = FMAPeakProbe.rate([a, b], from: 0, to: 2_000)
+        #expect(whole < 80, "the whole round, as the old probe measured, is slower: \(whole)")
     }
 
     /// The probe's timed windows are as short as the products it is compared with: a burst does
-    /// less work than the smallest product the bench times (32×512×512, 16.8 MFLOP), and a round
-    /// is a few scheduler slices at most. The old probe timed 20,000,000 iterations at once
+    /// less work than the smallest product the bench times (32×512×512, 16.8 MFLOP), a rate is
+    /// taken over a window about one product long, and a round is a scheduler slice or so. The old probe timed 20,000,000 iterations at once
     /// (6.4 GFLOP on AVX-512), which on a busy machine spans many preemptions the products'
     /// medians never see — the cause of shares of 1.3–1.55 on this machine at load 9.
     @Test func theProbeTimesWindowsOnTheProductsScale() {
@@ -95,6 +113,7 @@ struct FMAPeakProbeTests {
         let smallestProduct = ProductShape(m: 32, k: 512, n: 512).flops
         #expect(Double(burstFLOPs) <= smallestProduct, "a burst is \(burstFLOPs) FLOPs, the smallest product \(smallestProduct)")
         #expect(FMAPeakProbe.roundNanoseconds <= 4_000_000)
+        #expect(FMAPeakProbe.windowNanoseconds <= 250_000, "a rate is taken over a window as long as a product, not a round")
         #expect(FMAPeakProbe.rounds >= 20, "the peak is the best of many short rounds")
     }
 

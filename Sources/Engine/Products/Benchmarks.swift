@@ -60,23 +60,26 @@ public struct FMAPeak: Sendable {
 
 /// How the FMA peak is timed, and the arithmetic that turns timed bursts into a rate.
 ///
-/// The products are timed one at a time (a fraction of a millisecond each) and their median is
-/// reported; on a shared machine most such short products run without being preempted. The old
-/// probe timed one loop of 20 million iterations (tens of milliseconds, many scheduler slices)
-/// from before its threads were started to after they all ended, so every preemption and the
-/// threads' start-up counted against it: at load 9 on this 2-core machine it measured 51 GFLOP/s
-/// on one thread where the same loop reaches 104 in short bursts, and the products came out at
-/// 1.3–1.55 "of peak". Now each thread runs short bursts back to back for a round, and a round's
-/// rate counts only the window in which every thread was running bursts; the peak is the best
-/// round (a peak is what the core can do, and noise only ever slows a round down).
+/// The products are timed one at a time (a tenth of a millisecond or so each) and their median
+/// is reported; on a shared machine most such short products run without being preempted. The
+/// old probe timed one loop of 20 million iterations (tens of milliseconds, many scheduler
+/// slices) from before its threads were started to after they all ended, so every preemption and
+/// the threads' start-up counted against it: at load 9 on this 2-core machine it measured 51
+/// GFLOP/s on one thread where the same loop reaches 104 in short bursts, and the products came
+/// out at 1.3–1.55 "of peak". Now each thread runs short bursts back to back for a round, and the
+/// rate is that of the best window, as long as a product, in which every thread was running
+/// bursts (a peak is what the core can do; noise only ever slows a window down).
 public enum FMAPeakProbe {
     /// Iterations of one timed burst: 20,000 × 12 chains × 16 lanes × 2 = 7.7 MFLOP on AVX-512,
     /// half that on AVX2 — less than the smallest product the bench times (32×512×512, 16.8 MFLOP).
     public static let burstIterations = 20_000
     /// Length of one round in which every thread runs bursts back to back.
     public static let roundNanoseconds: UInt64 = 2_000_000
-    /// Rounds per thread count; the best one is the peak.
-    public static let rounds = 60
+    /// Rounds per thread count.
+    public static let rounds = 80
+    /// The window a rate is taken over: a few bursts, about as long as one product on two
+    /// threads (32×512×512 at 100–200 GFLOP/s is 85–170 µs).
+    public static let windowNanoseconds: UInt64 = 200_000
 
     /// One timed burst of one thread: its start and end on the shared monotonic clock (ns) and its FLOPs.
     public struct Burst: Sendable, Equatable {
@@ -84,22 +87,40 @@ public enum FMAPeakProbe {
         public init(start: UInt64, end: UInt64, flops: Double) { self.start = start; self.end = end; self.flops = flops }
     }
 
-    /// The rate, in GFLOP/s, of the threads of one round running at once: the FLOPs done inside
-    /// the window in which every thread was running bursts (from the last thread's first start to
-    /// the first thread's last end; a burst across an edge counts pro rata), over the window's
-    /// length. Threads that took turns instead of running together have a short window or none
-    /// (nil), so their rate is one thread's, not the sum; a thread that started late costs nothing.
-    public static func concurrentRate(_ threads: [[Burst]]) -> Double? {
+    /// The span in which every thread of a round was running bursts: from the last thread's first
+    /// start to the first thread's last end; nil when there is none (threads that took turns).
+    public static func sharedSpan(_ threads: [[Burst]]) -> ClosedRange<UInt64>? {
         guard !threads.isEmpty, threads.allSatisfy({ !$0.isEmpty }) else { return nil }
         let lo = threads.map { $0.map(\.start).min()! }.max()!
         let hi = threads.map { $0.map(\.end).max()! }.min()!
-        guard hi > lo else { return nil }
+        return hi > lo ? lo ... hi : nil
+    }
+
+    /// GFLOP/s of all threads in the window `from ..< to`: the FLOPs of the bursts inside it (a
+    /// burst across an edge counts pro rata) over the window's length.
+    public static func rate(_ threads: [[Burst]], from lo: UInt64, to hi: UInt64) -> Double {
         var flops = 0.0
         for burst in threads.joined() where burst.end > burst.start {
             let inside = Double(Swift.min(burst.end, hi)) - Double(Swift.max(burst.start, lo))
             if inside > 0 { flops += burst.flops * inside / Double(burst.end - burst.start) }
         }
         return flops / Double(hi - lo)  // FLOPs per ns = GFLOP/s
+    }
+
+    /// The best rate of the threads of one round running at once, over windows of `window` ns
+    /// inside their shared span (stepped by a quarter window); nil when they shared less than one
+    /// window. Threads that took turns instead of running together share no span, so their rate
+    /// is never the sum of their rates; a thread that started late costs nothing; a preempted
+    /// stretch costs only the windows it falls in.
+    public static func bestConcurrentRate(_ threads: [[Burst]], window: UInt64 = windowNanoseconds) -> Double? {
+        guard let span = sharedSpan(threads), span.upperBound - span.lowerBound >= window else { return nil }
+        var best = 0.0
+        var start = span.lowerBound
+        while start + window <= span.upperBound {
+            best = Swift.max(best, rate(threads, from: start, to: start + window))
+            start += Swift.max(window / 4, 1)
+        }
+        return best
     }
 }
 
@@ -167,7 +188,7 @@ public func measureFMAPeak(threads: Int) -> FMAPeak? {
         for _ in 0 ..< FMAPeakProbe.rounds {
             for s in starts { s.signal() }
             for _ in 0 ..< count { done.wait() }
-            if let r = FMAPeakProbe.concurrentRate(results.withLock { $0 }) { best = Swift.max(best, r) }
+            if let r = FMAPeakProbe.bestConcurrentRate(results.withLock { $0 }) { best = Swift.max(best, r) }
         }
         return best > 0 ? best : .nan
     }
