@@ -81,7 +81,7 @@ let package = Package(
         // What the test targets share: running the rnnbook binary and other programs.
         .target(name: "TestSupport", dependencies: ["ProcessRunner"], path: "Tests/TestSupport"),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "AVX512Kernels", "AVX2Kernels", "BookData", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "KernelSupport", "AVX512Kernels", "AVX2Kernels", "BookData", "TestSupport"]),
         .testTarget(name: "BookDataTests", dependencies: ["BookData"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
         .testTarget(name: "MathCheckTests", dependencies: ["MathCheck", "Engine"]),

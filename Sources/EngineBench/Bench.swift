@@ -6,8 +6,10 @@ public struct BenchOptions: Sendable {
     public var configurations: [BenchConfiguration] = [.zhFused]
     public var epochs = 500
     public var seed: UInt64 = 0
-    /// Only the JSON lines (no progress on stderr).
+    /// No progress on stderr (`--json`).
     public var quiet = false
+    /// A table or JSON lines on stdout (see `BenchFormat`).
+    public var format = BenchFormat.jsonLines
     public var sampling: SequenceSampling?
     public var fullCorpus = false
     /// A python that imports torch: also time PyTorch's reference.
@@ -27,9 +29,12 @@ public struct BenchOptions: Sendable {
     public static var comparable: [BenchConfiguration] { PyTorchComparison.comparable }
 }
 
-/// Runs `rnnbook bench`: prints one JSON line per configuration (gemm: one per product shape),
-/// or the lines of a PyTorch comparison or of concurrent copies, and their summaries.
-public func runBench(_ o: BenchOptions) throws {
+/// Runs `rnnbook bench`: one JSON line per configuration (gemm: one per product shape), or the
+/// lines of a PyTorch comparison or of concurrent copies, and their summaries; or, in the table
+/// format, the same figures as tables. Returns how many product shares were probe errors (a
+/// share above 1, see `PeakShare`), which the command turns into exit status 1.
+@discardableResult
+public func runBench(_ o: BenchOptions) throws -> Int {
     if let n = o.blasThreads { setBLASThreadCount(n) }
     if let copies = o.concurrent {
         try ConcurrentCopies(copies: copies, repeats: o.repeats, copyArguments: { c in
@@ -38,16 +43,17 @@ public func runBench(_ o: BenchOptions) throws {
             if o.fullCorpus { arguments.append("--full-corpus") }
             if let n = o.blasThreads { arguments += ["--blas-threads", "\(n)"] }
             return arguments
-        }, quiet: o.quiet).run(configurations: o.configurations)
-        return
+        }, quiet: o.quiet, format: o.format).run(configurations: o.configurations)
+        return 0
     }
     if let python = o.comparePytorch {
         let comparison = try PyTorchComparison(python: python, script: o.pytorchScript ?? PyTorchComparison.defaultScript,
-                                               torchThreads: o.torchThreads, quiet: o.quiet)
-        try comparison.run(configurations: o.configurations, epochs: o.epochs, seed: o.seed, sampling: o.sampling,
-                           fullCorpus: o.fullCorpus, repeats: o.repeats)
-        return
+                                               torchThreads: o.torchThreads, quiet: o.quiet, format: o.format)
+        return try comparison.run(configurations: o.configurations, epochs: o.epochs, seed: o.seed, sampling: o.sampling,
+                                  fullCorpus: o.fullCorpus, repeats: o.repeats)
     }
+    var probeErrors = 0
+    var trainings: [TrainingRun] = []
     for c in o.configurations {
         let output = try c.run(epochs: o.epochs, seed: o.seed, sampling: o.sampling, fullCorpus: o.fullCorpus) { report in
             guard !o.quiet, report.epoch == 1 || report.epoch % 10 == 0 || report.epoch == o.epochs else { return }
@@ -55,6 +61,14 @@ public func runBench(_ o: BenchOptions) throws {
                 format: "%@ epoch %d/%d  ppl %.3f  %.0f tokens/s\n",
                 c.rawValue, report.epoch, o.epochs, report.perplexity, report.tokensPerSecond).utf8))
         }
-        print(try output.jsonLines())
+        probeErrors += output.probeErrors
+        switch (o.format, output) {
+        case (.jsonLines, _): print(try output.jsonLines())
+        case (.table, .products(let peak, let products)): print(BenchTable.gemm(peak: peak, products: products))
+        case (.table, .training(let run)): trainings.append(run)
+        }
+        fflush(nil)  // nil: every stream (Swift 6 forbids touching the global stdout)
     }
+    if !trainings.isEmpty { print(BenchTable.training(trainings), terminator: "") }
+    return probeErrors
 }

@@ -22,6 +22,12 @@ public enum BenchConfiguration: String, CaseIterable, Sendable {
         case training(TrainingRun)
         case products(peak: FMAPeakRecord?, products: [ProductRecord])
 
+        /// Product lines whose share is a probe error (the run's figures cannot all be trusted).
+        public var probeErrors: Int {
+            if case .products(_, let products) = self { return products.filter { $0.probeError != nil }.count }
+            return 0
+        }
+
         /// The JSON lines, one per record.
         public func jsonLines() throws -> String {
             switch self {
@@ -82,34 +88,44 @@ public enum BenchConfiguration: String, CaseIterable, Sendable {
             blasThreads: blasThreadCount(), blasCore: EngineInfo.blasCore, kernels: EngineInfo.productKernels))
     }
 
-    /// The products the RNN makes — a step forward (`…P`: W_hh packed once per sequence, as the
-    /// fused model does; plain, as the scratch model does), a step backward (`…T` = A·Bᵀ), the
-    /// whole-sequence weight gradient (`tA` = Aᵀ·B), the output layer — and 512³; one line each,
-    /// after a line with the CPU's FMA peak measured in the same run.
+    /// The products the RNN makes, in words, with the shapes `runGemm` times.
+    static let gemmShapes: [(shape: ProductShape, role: String)] = [
+        (ProductShape(m: 32, k: 512, n: 512), "step forward, W_hh as stored (scratch model)"),
+        (ProductShape(m: 32, k: 512, n: 512, packed: true), "step forward, W_hh packed once per sequence (fused model)"),
+        (ProductShape(m: 32, k: 512, n: 512, transposeB: true), "step backward, dA·W_hhᵀ"),
+        (ProductShape(m: 512, k: 1120, n: 512, transposeA: true), "weight gradient over 35 steps × 32 rows, Hᵀ·dA"),
+        (ProductShape(m: 1120, k: 512, n: 28), "output layer, H·W_hq (28 characters)"),
+        (ProductShape(m: 1120, k: 28, n: 512, transposeB: true), "output layer backward, dY·W_hqᵀ"),
+        (ProductShape(m: 512, k: 512, n: 512), "square reference"),
+    ]
+
+    /// Times the products the RNN makes (`gemmShapes`): one line each, after a line with the
+    /// CPU's FMA peak measured in the same run. Each share is the engine's GFLOP/s on T threads
+    /// over the T-thread peak; one above 1 is a probe error (see `PeakShare`).
     private func runGemm(repetitions: Int) -> Output {
         let threads = blasThreadCount()
-        let peak = measureFMAPeak(threads: threads).map { p in
+        let measured = measureFMAPeak(threads: threads)
+        let mhz = cpuinfoMegahertz()
+        let peak = measured.map { p in
             FMAPeakRecord(fmaPeak: p.unit, peakGFLOPS1Thread: rounded(p.oneThreadGFLOPS, places: 1),
                           peakGFLOPS: rounded(p.allThreadsGFLOPS, places: 1), threads: threads, kernels: EngineInfo.productKernels,
+                          cpuMHz: mhz.map { rounded($0, places: 0) },
+                          nominalGFLOPS1Thread: mhz.map { rounded(Double(p.lanes * 2 * 2) * $0 / 1000, places: 1) },
                           nonFinite: nonFiniteNote(["peak_gflops_1_thread": p.oneThreadGFLOPS, "peak_gflops": p.allThreadsGFLOPS]))
         }
-        let shapes = [
-            ProductShape(m: 32, k: 512, n: 512), ProductShape(m: 32, k: 512, n: 512, packed: true),
-            ProductShape(m: 32, k: 512, n: 512, transposeB: true), ProductShape(m: 512, k: 1120, n: 512, transposeA: true),
-            ProductShape(m: 1120, k: 512, n: 28), ProductShape(m: 1120, k: 28, n: 512, transposeB: true),
-            ProductShape(m: 512, k: 512, n: 512),
-        ]
-        let products = shapes.map { shape in
+        let products = Self.gemmShapes.map { shape, role in
             let r = benchmarkMatmul(shape, repetitions: repetitions)
             let ratio = r.blasPathSeconds / r.engineSeconds
-            return ProductRecord(
-                shape: "\(shape)", repetitions: r.repetitions, engineGFLOPS: rounded(r.engineGFLOPS, places: 1),
+            var record = ProductRecord(
+                shape: "\(shape)", role: role, repetitions: r.repetitions, engineGFLOPS: rounded(r.engineGFLOPS, places: 1),
                 blasPathGFLOPS: rounded(r.blasPathGFLOPS, places: 1), openBLASThreadedGFLOPS: rounded(r.openBLASGFLOPS, places: 1),
-                engineVsBLASPath: rounded(ratio, places: 3),
-                engineShareOfPeak: peak.map { rounded(r.engineGFLOPS / $0.peakGFLOPS, places: 3) }.flatMap { $0.isFinite ? $0 : nil },
+                engineVsBLASPath: rounded(ratio, places: 3), engineShareOfPeak: nil, probeError: nil,
                 threads: threads, kernels: EngineInfo.productKernels, blasCore: EngineInfo.blasCore,
                 nonFinite: nonFiniteNote(["engine_gflops": r.engineGFLOPS, "blas_path_gflops": r.blasPathGFLOPS,
                                           "openblas_threaded_gflops": r.openBLASGFLOPS, "engine_vs_blas_path": ratio]))
+            record.setShare(PeakShare(engineGFLOPS: r.engineGFLOPS, peakGFLOPS: measured?.allThreadsGFLOPS),
+                            peakGFLOPS: measured?.allThreadsGFLOPS ?? .nan)
+            return record
         }
         return .products(peak: peak, products: products)
     }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A measured figure in a JSON result line. JSON has no NaN or infinity, so a non-finite value
@@ -105,11 +106,16 @@ public struct FMAPeakRecord: Codable, Sendable {
     @Figure public var peakGFLOPS: Double
     public var threads: Int
     public var kernels: String
+    /// The clock /proc/cpuinfo reports, and what two FMA pipes of this width would do at it on
+    /// one thread (lanes × 2 FLOPs × 2 pipes × clock): a reference printed beside the measured
+    /// peak, not used in the shares (a virtual machine reports its base clock; cores run faster).
+    public var cpuMHz: Double?
+    public var nominalGFLOPS1Thread: Double?
     public var nonFinite: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case config, fmaPeak = "fma_peak", peakGFLOPS1Thread = "peak_gflops_1_thread", peakGFLOPS = "peak_gflops", threads, kernels
-        case nonFinite = "non_finite"
+        case cpuMHz = "cpu_mhz", nominalGFLOPS1Thread = "nominal_gflops_1_thread", nonFinite = "non_finite"
     }
 }
 
@@ -117,22 +123,43 @@ public struct FMAPeakRecord: Codable, Sendable {
 public struct ProductRecord: Codable, Sendable {
     public var config = "gemm"
     public var shape: String
+    /// What the product is in the RNN, in words.
+    public var role: String
     public var repetitions: Int
     @Figure public var engineGFLOPS: Double
     @Figure public var blasPathGFLOPS: Double
     @Figure public var openBLASThreadedGFLOPS: Double
     @Figure public var engineVsBLASPath: Double
-    /// The engine's GFLOP/s over the FMA peak, when the peak was measured.
+    /// The engine's GFLOP/s on `threads` threads over the `threads`-thread FMA peak measured in
+    /// the same run; nil when no peak was measured or when the ratio is above 1 (`probeError`).
     public var engineShareOfPeak: Double?
+    /// Set instead of a share when the engine ran faster than the peak: the peak probe or a FLOP
+    /// count is wrong, and says by how much.
+    public var probeError: String?
     public var threads: Int
     public var kernels: String
     public var blasCore: String
     public var nonFinite: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case config, shape, repetitions, engineGFLOPS = "engine_gflops", blasPathGFLOPS = "blas_path_gflops"
+        case config, shape, role, repetitions, engineGFLOPS = "engine_gflops", blasPathGFLOPS = "blas_path_gflops"
         case openBLASThreadedGFLOPS = "openblas_threaded_gflops", engineVsBLASPath = "engine_vs_blas_path"
-        case engineShareOfPeak = "engine_share_of_peak", threads, kernels, blasCore = "blas_core", nonFinite = "non_finite"
+        case engineShareOfPeak = "engine_share_of_peak", probeError = "probe_error", threads, kernels, blasCore = "blas_core"
+        case nonFinite = "non_finite"
+    }
+
+    /// Fills the share, or the probe error when the engine's rate is above the peak's.
+    mutating func setShare(_ share: PeakShare, peakGFLOPS: Double) {
+        switch share {
+        case .share(let s):
+            engineShareOfPeak = rounded(s, places: 3); probeError = nil
+        case .probeError(let ratio):
+            engineShareOfPeak = nil
+            probeError = String(format: "engine %.1f GFLOP/s is %.3f× the %d-thread FMA peak %.1f measured in this run: the peak probe or the FLOP count is wrong",
+                                engineGFLOPS, ratio, threads, peakGFLOPS)
+        case .unmeasured:
+            engineShareOfPeak = nil; probeError = nil
+        }
     }
 }
 

@@ -14,8 +14,10 @@ struct ConcurrentCopies {
     /// The arguments every copy gets after `bench` (configuration, epochs, seed, threads …).
     let copyArguments: (BenchConfiguration) -> [String]
     let quiet: Bool
+    let format: BenchFormat
 
     func run(configurations: [BenchConfiguration]) throws {
+        var summaries: [ConcurrencySummary] = []
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         for c in configurations where c != .gemm {
             var solo: [Double] = [], aggregate: [Double] = [], ratios: [Double] = []
@@ -48,9 +50,11 @@ struct ConcurrentCopies {
             summary.nonFinite = nonFiniteNote(["solo_tokens_per_s_median": summary.soloTokensPerSecondMedian,
                                                "aggregate_tokens_per_s_median": summary.aggregateTokensPerSecondMedian,
                                                "aggregate_over_solo_median": summary.aggregateOverSoloMedian])
-            print(try jsonLine(summary))
+            summaries.append(summary)
+            if format == .jsonLines { print(try jsonLine(summary)) }
             fflush(nil)
         }
+        if format == .table { print(BenchTable.concurrency(summaries), terminator: "") }
     }
 
     /// Starts `count` copies at once and waits for all of them; each prints one `TrainingRun` line.

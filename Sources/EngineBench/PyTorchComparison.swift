@@ -21,11 +21,13 @@ struct PyTorchComparison {
     let script: String
     let torchThreads: Int
     let quiet: Bool
+    let format: BenchFormat
     let torchVersion: String
 
     /// Checks that the script exists and that `python` imports torch.
-    init(python: String, script: String, torchThreads: Int, quiet: Bool) throws {
-        self.python = python; self.script = script; self.torchThreads = torchThreads; self.quiet = quiet
+    init(python: String, script: String, torchThreads: Int, quiet: Bool,
+         format: BenchFormat = .jsonLines) throws {
+        self.python = python; self.script = script; self.torchThreads = torchThreads; self.quiet = quiet; self.format = format
         guard FileManager.default.fileExists(atPath: script) else {
             throw BenchError("--compare-pytorch: expected the reference script at \(script), found no such file; pass --pytorch-script PATH")
         }
@@ -44,13 +46,21 @@ struct PyTorchComparison {
     }
 
     func run(configurations: [BenchConfiguration], epochs: Int, seed: UInt64, sampling: SequenceSampling?,
-             fullCorpus: Bool, repeats: Int) throws {
+             fullCorpus: Bool, repeats: Int) throws -> Int {
         var summaries: [ComparisonSummary] = []
+        var runs: [TrainingRun] = [], others: [TrainingRun] = []
+        var probeErrors = 0
         for c in configurations {
             guard Self.comparable.contains(c) else {
                 // Not comparable: run it once as a plain bench would.
-                print(try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus,
-                                progress: progress(for: c.rawValue, epochs: epochs)).jsonLines())
+                let output = try c.run(epochs: epochs, seed: seed, sampling: sampling, fullCorpus: fullCorpus,
+                                       progress: progress(for: c.rawValue, epochs: epochs))
+                probeErrors += output.probeErrors
+                switch (format, output) {
+                case (.jsonLines, _): print(try output.jsonLines())
+                case (.table, .products(let peak, let products)): print(BenchTable.gemm(peak: peak, products: products))
+                case (.table, .training(let run)): others.append(run)
+                }
                 continue
             }
             let samplingName = (sampling ?? .random).rawValue
@@ -62,12 +72,14 @@ struct PyTorchComparison {
                                                            progress: progress(for: c.rawValue, epochs: epochs)) else { continue }
                 mine.implementation = "rnnbook"; mine.run = r; mine.loadavg = load
                 ours.append(mine)
-                print(try jsonLine(mine))
+                runs.append(mine)
+                if format == .jsonLines { print(try jsonLine(mine)) }
                 let loadTheirs = Self.loadAverage()
                 var reference = try runReference(config: c, epochs: epochs, seed: seed, sampling: samplingName, fullCorpus: fullCorpus)
                 reference.implementation = "pytorch"; reference.run = r; reference.loadavg = loadTheirs
                 theirs.append(reference)
-                print(try jsonLine(reference))
+                runs.append(reference)
+                if format == .jsonLines { print(try jsonLine(reference)) }
                 fflush(nil)  // nil: every stream (Swift 6 forbids touching the global stdout)
             }
             let oursRate = median(ours.map(\.tokensPerSecond)), theirRate = median(theirs.map(\.tokensPerSecond))
@@ -88,10 +100,20 @@ struct PyTorchComparison {
                 "ratio": summary.ratio, "rnnbook_ppl_median": summary.rnnbookPPLMedian, "pytorch_ppl_median": summary.pytorchPPLMedian,
             ])
             summaries.append(summary)
-            print(try jsonLine(summary))
+            if format == .jsonLines { print(try jsonLine(summary)) }
             fflush(nil)  // nil: every stream (Swift 6 forbids touching the global stdout)
         }
-        if !quiet, !summaries.isEmpty { printTable(summaries, epochs: epochs, repeats: repeats) }
+        switch format {
+        case .table:
+            if !others.isEmpty { print(BenchTable.training(others)) }
+            print(BenchTable.comparison(runs: runs, summaries: summaries), terminator: "")
+        case .jsonLines:
+            // Beside the lines, for the person watching: the medians as a table on stderr.
+            if !quiet, !summaries.isEmpty {
+                FileHandle.standardError.write(Data(("\n" + BenchTable.comparison(runs: [], summaries: summaries)).utf8))
+            }
+        }
+        return probeErrors
     }
 
     private func progress(for name: String, epochs: Int) -> (EpochReport) -> Void {
@@ -122,18 +144,6 @@ struct PyTorchComparison {
         } catch {
             throw BenchError("--compare-pytorch: expected a JSON line with the training's figures from \(script), found: \(line) (\(error))")
         }
-    }
-
-    private func printTable(_ summaries: [ComparisonSummary], epochs: Int, repeats: Int) {
-        var out = "\nrnnbook vs PyTorch \(torchVersion) (\(torchThreads) threads), \(epochs) epochs, median of \(repeats) alternating runs; rnnbook \(blasThreadCount()) threads, \(EngineInfo.productKernels)\n"
-        out += "config        rnnbook tok/s  pytorch tok/s   ratio  rnnbook ppl  pytorch ppl  load avg\n"
-        for s in summaries {
-            let name = s.config.padding(toLength: 12, withPad: " ", startingAt: 0)
-            out += name + String(format: " %14.0f %14.0f %6.2fx %12.4f %12.4f  %@ → %@\n",
-                          s.rnnbookTokensPerSecondMedian, s.pytorchTokensPerSecondMedian, s.ratio,
-                          s.rnnbookPPLMedian, s.pytorchPPLMedian, s.loadavgStart, s.loadavgEnd)
-        }
-        FileHandle.standardError.write(Data(out.utf8))
     }
 
     /// The first three fields of /proc/loadavg (1, 5 and 15 minutes).

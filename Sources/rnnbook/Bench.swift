@@ -4,14 +4,21 @@ import EngineBench
 import Foundation
 
 /// `rnnbook bench`: parses the flags and runs `EngineBench.runBench`, which trains named
-/// language-model configurations and prints one JSON line each.
+/// language-model configurations (or times the products) and prints a table on a terminal,
+/// JSON lines otherwise.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the character language models on The Time Machine (one JSON line per configuration).",
+        abstract: "Time the character language models on The Time Machine, or the engine's matrix products (gemm).",
         discussion: """
         Configurations: \(BenchConfiguration.allCases.map(\.rawValue).joined(separator: ", ")).
+        Output: a table when standard output is a terminal; JSON lines (one per configuration, per gemm shape, per \
+        comparison run and summary) with --json or when it is not (a pipe, a file).
         The text is read from $RNNBOOK_DATA/timemachine.txt (or the cache, or downloaded), checked by its SHA-1.
         A figure JSON cannot hold (NaN, infinity) is written as null and named in the line's "non_finite".
+        gemm: the FMA peak on 1 and on T threads, timed in short bursts as the products are; each product's share \
+        is its GFLOP/s on T threads over the T-thread peak. Shape m×k×n: C[m×n] = A[m×k]·B[k×n]; tA: A stored \
+        transposed (Aᵀ·B); T: B stored transposed (A·Bᵀ); P: B packed once (as W_hh per sequence). A share above 1 \
+        cannot be: it is reported as a probe error ("probe_error" in JSON) and the command exits with status 1.
         """)
 
     @Option(name: .long, help: "Configuration to run; repeat for several.")
@@ -23,7 +30,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Seed for initialisation and minibatch order.")
     var seed: UInt64 = 0
 
-    @Flag(name: .long, help: "Print only the JSON lines (no progress on stderr).")
+    @Flag(name: .long, help: "Print JSON lines even on a terminal, and no progress on stderr.")
     var json = false
 
     @Option(name: .long, help: "Minibatch sampling for the zh configurations: random (the reference benchmark) or sequential.")
@@ -80,6 +87,7 @@ struct Bench: ParsableCommand {
         options.epochs = epochs
         options.seed = seed
         options.quiet = json
+        options.format = BenchFormat.choose(json: json, standardOutputIsTerminal: isatty(STDOUT_FILENO) == 1)
         options.sampling = sampling?.engine
         options.fullCorpus = fullCorpus
         options.comparePytorch = comparePytorch
@@ -88,7 +96,14 @@ struct Bench: ParsableCommand {
         options.torchThreads = torchThreads
         options.concurrent = concurrent
         options.blasThreads = blasThreads
-        try runBench(options)
+        let probeErrors = try runBench(options)
+        // Exit 1 (a finding, after every figure is printed): a share above 1 means the report's
+        // peak or FLOP count is wrong, and a script that only looks at the status must not take
+        // the run as a good measurement.
+        if probeErrors > 0 {
+            FileHandle.standardError.write(Data("error: \(probeErrors) product share\(probeErrors == 1 ? "" : "s") above the FMA peak measured in this run (probe error): the peak probe or a FLOP count is wrong\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 
