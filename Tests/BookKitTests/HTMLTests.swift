@@ -20,8 +20,11 @@ struct HTMLPageTests {
         let site = try renderFixtureBook()
         #expect(site.rnn.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; done"))
         #expect(!site.rnn.contains("<script>alert"))
-        // Only the four asset scripts are real script elements.
-        #expect(count("<script", in: site.rnn) == 4)
+        // Only the four asset scripts and our two inline ones (the head's early script, the
+        // contents fold's) are real script elements.
+        #expect(count("<script", in: site.rnn) == 6)
+        #expect(count("<script>\(Layout.earlyScript)</script>", in: site.rnn) == 1)
+        #expect(count("<script>\(ChapterPage.openContentsScript)</script>", in: site.rnn) == 1)
         // Comments in code are escaped too.
         #expect(site.rnn.contains("// &lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(site.rnn.contains("<pre class=\"stderr\" title=\"standard error\">warning: slow path</pre>"))
@@ -135,7 +138,7 @@ struct HTMLPageTests {
         #expect(site.index.contains("<a href=\"01-intro.html\">Sequences</a>"))
         #expect(site.index.contains("<a href=\"02-rnn.html\">Recurrent Neural Networks</a>"))
         #expect(site.index.contains("<span class=\"status failed\">failed</span>"))
-        #expect(site.index.contains("<span class=\"status cached\">cached</span>"))
+        #expect(site.index.contains("<span class=\"status cached plumbing\">cached</span>"))
         #expect(site.index.contains("5.3 s"))
         #expect(site.index.contains("✓ 5</span> <span class=\"count fail\" title=\"checks failed\">✗ 2</span>"))
     }

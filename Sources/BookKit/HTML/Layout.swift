@@ -10,6 +10,7 @@ enum Layout {
         <script defer src="assets/highlight/highlight.min.js"></script>
         <script defer src="assets/book.js"></script>
         <script defer src="assets/search.js"></script>
+        <script>\(HTML(trusted: earlyScript))</script>
         \(extra)</head>
         <body>
 
@@ -31,4 +32,21 @@ enum Layout {
     }
 
     static let foot = "\n</body>\n</html>\n"
+
+    /// The class of build plumbing: cache pills, Markdown locations and run times of blocks,
+    /// checkpoint notes, engine and CPU rows. Hidden until the reader turns on "Build details"
+    /// (`buildToggle`); never on a failure, whose verdict and location everyone sees.
+    static let plumbing = "plumbing"
+
+    /// The "Build details" switch of a page's header: shown only when the script runs (it does
+    /// nothing without it); its state is kept in `localStorage`, so it holds on every page.
+    static let buildToggle: HTML = "<label class=\"build-toggle\"><input type=\"checkbox\" class=\"build-toggle-input\" role=\"switch\"> Build details</label>"
+
+    /// Runs in the head, before the body is drawn, so neither the switch's state nor the
+    /// contents' fold flickers: marks the page as scripted and shows plumbing if the reader
+    /// turned it on before (book.js does the rest).
+    static let earlyScript = #"document.documentElement.classList.add("js");try{if(localStorage.getItem("rnnbook-build-details")==="shown"){document.documentElement.classList.add("show-build")}}catch(e){}"#
+
+    /// The query that stacks a chapter's contents above its text (the stylesheet's phone layout).
+    static let narrowQuery = "(max-width: 860px)"
 }
