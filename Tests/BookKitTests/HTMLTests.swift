@@ -20,11 +20,8 @@ struct HTMLPageTests {
         let site = try renderFixtureBook()
         #expect(site.rnn.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; done"))
         #expect(!site.rnn.contains("<script>alert"))
-        // Only the four asset scripts and our two inline ones (the head's early script, the
-        // contents fold's) are real script elements.
-        #expect(count("<script", in: site.rnn) == 6)
-        #expect(count("<script>\(Layout.earlyScript)</script>", in: site.rnn) == 1)
-        #expect(count("<script>\(ChapterPage.openContentsScript)</script>", in: site.rnn) == 1)
+        // Only the four asset scripts are real script elements (`serve`'s policy runs no inline script).
+        #expect(count("<script", in: site.rnn) == 4)
         // Comments in code are escaped too.
         #expect(site.rnn.contains("// &lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(site.rnn.contains("<pre class=\"stderr\" title=\"standard error\">warning: slow path</pre>"))

@@ -719,8 +719,9 @@ struct ChapterPage: ProseRendering {
     }
 
     /// The book's title, the search box and the chapters (this one's sections under it). The
-    /// chapter list folds under "Contents": open beside the text on a wide screen (the script
-    /// after it opens it before the page is drawn), closed above the text on a phone.
+    /// chapter list folds under "Contents": closed above the text on a phone; beside the text on
+    /// a wide screen it shows whole (the stylesheet, where browsers style `::details-content`,
+    /// else book.js opens it).
     func sidebar() -> HTML {
         var out: HTML = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(outline.title)</a></p>\(HTML(trusted: SearchIndex.box))"
         out += "<details class=\"contents-fold\" id=\"contents-fold\"><summary>Contents</summary><ol>"
@@ -736,12 +737,8 @@ struct ChapterPage: ProseRendering {
             }
             out += "</li>"
         }
-        out += "</ol></details><script>\(HTML(trusted: Self.openContentsScript))</script>"
-        return out + "</nav>"
+        return out + "</ol></details></nav>"
     }
-
-    /// Opens the contents fold unless the screen is narrow; book.js follows later changes of width.
-    static let openContentsScript = "(function(d){if(d&&!window.matchMedia(\"\(Layout.narrowQuery)\").matches){d.open=true}})(document.getElementById(\"contents-fold\"))"
 
     // MARK: Helpers
 

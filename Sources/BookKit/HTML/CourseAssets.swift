@@ -42,8 +42,11 @@ figure[id]:target { background: color-mix(in srgb, var(--accent) 7%, transparent
 .toc tfoot td { border-top: 2px solid var(--muted); border-bottom: 0; font-weight: 650; }
 .build-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
 .build-info dt { font-weight: 600; } .build-info dd { margin: 0; overflow-wrap: anywhere; }
+/* A phone keeps the number, chapter, verdict and checks: the table fits 390 px without scrolling. */
 @media (max-width: 640px) {
-  .toc th.runtime, .toc td.runtime { display: none; }
+  .toc th.runtime, .toc td.runtime, .toc th.exercises, .toc td.exercises { display: none; }
+  .toc th, .toc td { padding: .3rem .4rem; }
+  .book-head h1 { font-size: 1.9rem; }
 }
 @media print { .search, .search-results { display: none !important; } }
 """#

@@ -46,7 +46,7 @@ enum IndexPage {
         let outline = BookOutline(title: "", chapters: chapters.map { ($0.chapter.slug, $0.chapter.title, $0.result?.status.rawValue ?? "notrun") },
                                   targets: CrossReferenceTargets(chapters.map(\.chapter)))
         var out: HTML = "<nav id=\"contents\" aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th>"
-        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num\">Exercises</th>" as HTML : "") + "<th class=\"num runtime \(Layout.plumbing)\">Run time</th></tr></thead><tbody>"
+        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num exercises\">Exercises</th>" as HTML : "") + "<th class=\"num runtime \(Layout.plumbing)\">Run time</th></tr></thead><tbody>"
         for (i, item) in chapters.enumerated() {
             let c = item.chapter
             out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.pageHref(c.slug))\">\(c.title)</a>"
@@ -60,7 +60,7 @@ enum IndexPage {
             } else {
                 out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td>"
             }
-            if showExercises { out += "<td class=\"num\">\(exercises[i].map(String.init) ?? "–")</td>" }
+            if showExercises { out += "<td class=\"num exercises\">\(exercises[i].map(String.init) ?? "–")</td>" }
             out += "<td class=\"num runtime \(Layout.plumbing)\">\(item.result.map { "\(formatValue($0.seconds, spec: ".1f")) s" } ?? "–")</td></tr>"
         }
         out += "</tbody>"
@@ -72,7 +72,7 @@ enum IndexPage {
         let cached = results.filter(\.cached).count
         out += "<tfoot><tr><td></td><td>The book: \(chapters.count) chapter\(chapters.count == 1 ? "" : "s")</td><td>\(results.filter { $0.status == .passed }.count) passed</td>"
         out += "<td class=\"num\">\(results.isEmpty ? "–" : counts(sum))</td>"
-        if showExercises { out += "<td class=\"num\">\(exercises.compactMap { $0 }.reduce(0, +))</td>" }
+        if showExercises { out += "<td class=\"num exercises\">\(exercises.compactMap { $0 }.reduce(0, +))</td>" }
         let cachedNote = cached == 0 ? "" : "\(cached) result\(cached == 1 ? "" : "s") from the cache: their times are those of the run that made them"
         out += "<td class=\"num runtime \(Layout.plumbing)\" title=\"\(cachedNote)\">\(formatValue(seconds, spec: ".1f")) s</td></tr></tfoot>"
         return out + "</table></nav>"

@@ -10,7 +10,6 @@ enum Layout {
         <script defer src="assets/highlight/highlight.min.js"></script>
         <script defer src="assets/book.js"></script>
         <script defer src="assets/search.js"></script>
-        <script>\(HTML(trusted: earlyScript))</script>
         \(extra)</head>
         <body>
 
@@ -38,14 +37,10 @@ enum Layout {
     /// (`buildToggle`); never on a failure, whose verdict and location everyone sees.
     static let plumbing = "plumbing"
 
-    /// The "Build details" switch of a page's header: shown only when the script runs (it does
+    /// The "Build details" switch of a page's header: shown only when book.js runs (it does
     /// nothing without it); its state is kept in `localStorage`, so it holds on every page.
+    /// (No inline script: `serve`'s content security policy would block it.)
     static let buildToggle: HTML = "<label class=\"build-toggle\"><input type=\"checkbox\" class=\"build-toggle-input\" role=\"switch\"> Build details</label>"
-
-    /// Runs in the head, before the body is drawn, so neither the switch's state nor the
-    /// contents' fold flickers: marks the page as scripted and shows plumbing if the reader
-    /// turned it on before (book.js does the rest).
-    static let earlyScript = #"document.documentElement.classList.add("js");try{if(localStorage.getItem("rnnbook-build-details")==="shown"){document.documentElement.classList.add("show-build")}}catch(e){}"#
 
     /// The query that stacks a chapter's contents above its text (the stylesheet's phone layout).
     static let narrowQuery = "(max-width: 860px)"

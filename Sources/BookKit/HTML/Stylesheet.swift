@@ -62,8 +62,13 @@ main { grid-area: main; width: 100%; max-width: 47rem; padding: 2.5rem 2.5rem 4r
 .sidebar .sections a { display: block; padding: .12rem .4rem; color: var(--muted); text-decoration: none; border-radius: 4px; }
 .sidebar .sections .h3 a { padding-left: 1.1rem; font-size: .82rem; }
 @media not all and \#(Layout.narrowQuery) {
-  /* Opened by the script beside the text: the fold's line has nothing left to do. */
+  /* Beside the text the contents show whole: opened by book.js, or at once where the browser
+     lets a closed <details> show its content; the fold's line then has nothing to do. */
   .contents-fold[open] > summary { display: none; }
+  @supports selector(::details-content) {
+    .contents-fold > summary { display: none; }
+    .contents-fold::details-content { content-visibility: visible; }
+  }
 }
 @media \#(Layout.narrowQuery) {
   .page { grid-template-columns: 1fr; grid-template-areas: "side" "main"; }
@@ -307,9 +312,12 @@ svg.plot-bars .series rect { stroke: none; }
     }
   }
   // "Build details": one switch for every page, remembered in localStorage (which works from
-  // file:// too); the head's early script already set the class before the page was drawn.
+  // file:// too). Set as soon as this deferred script runs, before the page's other work.
+  var root = document.documentElement, buildKey = "rnnbook-build-details";
+  root.classList.add("js");
+  try { if (localStorage.getItem(buildKey) === "shown") { root.classList.add("show-build"); } } catch (e) { /* storage off */ }
   function buildDetails() {
-    var root = document.documentElement, key = "rnnbook-build-details";
+    var key = buildKey;
     var switches = document.querySelectorAll("input.build-toggle-input");
     function show(on, remember) {
       root.classList.toggle("show-build", on);
@@ -326,14 +334,16 @@ svg.plot-bars .series rect { stroke: none; }
     show(root.classList.contains("show-build"), false);
   }
   // The contents fold: open beside the text, closed above it on a phone, as the width changes.
-  function contentsFold() {
+  // (A deferred script runs once the page is parsed, so the fold is there.)
+  (function contentsFold() {
     var fold = document.getElementById("contents-fold");
     if (!fold || !window.matchMedia) { return; }
     var narrow = window.matchMedia("\#(Layout.narrowQuery)");
     var follow = function () { fold.open = !narrow.matches; };
+    follow();
     if (narrow.addEventListener) { narrow.addEventListener("change", follow); } else if (narrow.addListener) { narrow.addListener(follow); }
-  }
-  document.addEventListener("DOMContentLoaded", function () { buildDetails(); contentsFold(); renderMath(); highlight(); });
+  })();
+  document.addEventListener("DOMContentLoaded", function () { buildDetails(); renderMath(); highlight(); });
 })();
 """#
 }
