@@ -246,7 +246,8 @@ svg.plot-bars .series rect { stroke: none; }
 .prevnext a:hover { border-color: var(--accent); }
 .run-info { margin-top: 2rem; padding-top: 1rem; border-top: 1px solid var(--rule); font: .82rem/1.5 var(--sans); color: var(--muted); }
 .run-info h2 { font-size: .95rem; border: 0; margin: 0 0 .5rem; color: var(--fg); }
-.run-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0 0 .8rem; }
+/* One column width for the rows everyone sees and those behind "Build details", so they align. */
+.run-info dl { display: grid; grid-template-columns: minmax(max-content, 6.5rem) 1fr; gap: .15rem 1rem; margin: 0 0 .8rem; }
 .run-info dt { font-weight: 600; } .run-info dd { margin: 0; overflow-wrap: anywhere; }
 .params { font-size: .8rem; margin-bottom: .6rem; }
 
