@@ -248,7 +248,11 @@ public struct BlockResult: Codable, Sendable, Equatable {
 
 /// Versions of everything a result depends on.
 public struct VersionInfo: Codable, Sendable, Equatable {
+    /// rnnbook's own version (`RNNBookVersion.current`), as the pages show it.
     public var rnnbook: String
+    /// The runner's cache key (`ChapterRunner.generatorVersion`): which generated programs and
+    /// result assembly made this run (not for readers; results before 0.28.0 lack it).
+    public var runner: String?
     public var swiftc: String
     public var cmark: String
     public var openblas: String
@@ -256,8 +260,8 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var engine: String?
     /// Which kernels computed the matrix products (they differ in the last bits).
     public var kernels: String?
-    public init(rnnbook: String, swiftc: String, cmark: String, openblas: String) {
-        self.rnnbook = rnnbook; self.swiftc = swiftc; self.cmark = cmark; self.openblas = openblas
+    public init(rnnbook: String, runner: String? = nil, swiftc: String, cmark: String, openblas: String) {
+        self.rnnbook = rnnbook; self.runner = runner; self.swiftc = swiftc; self.cmark = cmark; self.openblas = openblas
     }
 }
 

@@ -10,7 +10,7 @@ struct RNNBook: ParsableCommand {
         commandName: "rnnbook",
         abstract: "Build and verify the executable book on recurrent neural networks.",
         discussion: "Exit status: 0 when every chapter and check passed; 1 when a chapter, a check or the build failed (each failure printed as file:line:column: message); 2 for a usage error (an unknown option, a bad value, a missing chapter path).",
-        version: EngineInfo.version,
+        version: RNNBookVersion.current,
         subcommands: [Build.self, Check.self, Serve.self, Grade.self, List.self, Clean.self, Bench.self, TaskCommand.self],
         defaultSubcommand: Build.self)
 

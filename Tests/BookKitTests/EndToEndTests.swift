@@ -78,6 +78,9 @@ struct EndToEndTests {
         let r = try book.result("count")
         #expect(r.status == .passed)
         #expect(r.blocks.map(\.status) == [.passed, .passed])
+        // The result names rnnbook's version, and the runner's cache key under its own name.
+        #expect(r.versions.rnnbook == RNNBookVersion.current)
+        #expect(r.versions.runner == ChapterRunner.generatorVersion)
         #expect(r.blocks[1].stdout == "sum 6\n")
         #expect(r.metrics["total"] == 6)
         #expect(r.params["n"] == .int(3))

@@ -20,7 +20,7 @@ struct HTMLPageTests {
         let site = try renderFixtureBook()
         #expect(site.rnn.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; done"))
         #expect(!site.rnn.contains("<script>alert"))
-        // Only the four asset scripts are real script elements.
+        // Only the four asset scripts are real script elements (`serve`'s policy runs no inline script).
         #expect(count("<script", in: site.rnn) == 4)
         // Comments in code are escaped too.
         #expect(site.rnn.contains("// &lt;script&gt;alert(1)&lt;/script&gt;"))
@@ -135,7 +135,7 @@ struct HTMLPageTests {
         #expect(site.index.contains("<a href=\"01-intro.html\">Sequences</a>"))
         #expect(site.index.contains("<a href=\"02-rnn.html\">Recurrent Neural Networks</a>"))
         #expect(site.index.contains("<span class=\"status failed\">failed</span>"))
-        #expect(site.index.contains("<span class=\"status cached\">cached</span>"))
+        #expect(site.index.contains("<span class=\"status cached plumbing\">cached</span>"))
         #expect(site.index.contains("5.3 s"))
         #expect(site.index.contains("✓ 5</span> <span class=\"count fail\" title=\"checks failed\">✗ 2</span>"))
     }

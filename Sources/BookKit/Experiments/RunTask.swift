@@ -107,7 +107,7 @@ public struct RunTask: Codable, Sendable {
             return runner.run(chapter, source: source, engineIdentity: runner.toolchain.engineIdentity, terminal: terminal)
         } catch {
             return .unfinished(chapter, profile: profile, why: describe(error),
-                               versions: VersionInfo(rnnbook: ChapterRunner.generatorVersion, swiftc: "-", cmark: cmarkVersion, openblas: "-"))
+                               versions: VersionInfo(rnnbook: RNNBookVersion.current, runner: ChapterRunner.generatorVersion, swiftc: "-", cmark: cmarkVersion, openblas: "-"))
         }
     }
 }

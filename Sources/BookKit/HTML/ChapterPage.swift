@@ -58,11 +58,12 @@ struct ChapterPage: ProseRendering {
     mutating func render() -> String {
         let body = renderBody()
         var page = Layout.head(title: "\(chapter.title) · \(outline.title)")
-        page += "<div class=\"page\">"
-        page += "<a class=\"skip\" href=\"#contents\">Contents</a>"
+        // Skip link, then search and contents, then the text: on a phone (one column) the
+        // reader finds the contents and the search box at the top, as the markup orders them.
+        page += "<a class=\"skip\" href=\"#main\">Skip to the text</a>"
+        page += "<div class=\"page\">" + sidebar()
         page += "<main id=\"main\">" + body
-        page += navigation() + runInfo() + "</main>"
-        page += sidebar() + "</div>"
+        page += navigation() + runInfo() + "</main></div>"
         return page.markup + Layout.foot
     }
 
@@ -89,6 +90,7 @@ struct ChapterPage: ProseRendering {
         let banner = failureBanner()
         let title = chapter.title
         var body: HTML = "<header class=\"chapter-head\">"
+        if !links.isPrint { body += Layout.buildToggle }
         body += "<p class=\"book-title\"><a href=\"\(links.contents)\">\(outline.title)</a></p>"
         body += "<h1>\(title)</h1>\(statusLine())</header>"
         return body + banner + "<article class=\"chapter\">" + main + "</article>"
@@ -98,14 +100,14 @@ struct ChapterPage: ProseRendering {
         guard let result else { return "<p class=\"status-line\"><span class=\"status notrun\">not run</span></p>" }
         let totals = result.checkTotals, failed = totals.ran - totals.passed
         var out: HTML = "<p class=\"status-line\"><span class=\"status \(result.status.rawValue)\">\(result.status.rawValue)</span>"
-        if result.cached { out += " <span class=\"status cached\">cached</span>" }
+        if result.cached { out += " <span class=\"status cached \(Layout.plumbing)\">cached</span>" }
         out += " <span class=\"meta\">\(totals.passed) of \(totals.ran) checks passed in this build"
         if failed > 0 { out += ", <a href=\"\(links.local("failures"))\">\(failed) failed</a>" }
         out += " (\(CheckSummary(chapter: chapter, result: result).sentence))"
         if totals.notChecked > 0 {
             out += ", \(totals.notChecked) shown but not checked in profile \(result.profile)"
         }
-        out += " · \(formatValue(result.seconds, spec: ".1f")) s · profile \(result.profile)</span></p>"
+        out += "<span class=\"\(Layout.plumbing)\"> · \(formatValue(result.seconds, spec: ".1f")) s · profile \(result.profile)</span></span></p>"
         return out
     }
 
@@ -446,8 +448,10 @@ struct ChapterPage: ProseRendering {
         var out: HTML = "<section class=\"\(cls)\""
         if let i = block.index { out += " id=\"\(links.id("block-\(i + 1)"))\"" }
         out += ">"
-        // Head: where it is in the Markdown, how long it ran, and its verdicts.
-        var head: HTML = "<span class=\"cell-loc\">\(chapter.path):\(block.location.line)</span>"
+        // Head: where it is in the Markdown, how long it ran (plumbing), and its verdicts. A block
+        // that failed, or holds a failed check, keeps its location in view.
+        var head: HTML = ""
+        var failedHere = blockResult?.status == .failed || !failuresInside(block).isEmpty
         if isSwift {
             if !block.options.run { head += "<span class=\"tag\">not run</span>" }
             if block.options.expectError {
@@ -456,7 +460,7 @@ struct ChapterPage: ProseRendering {
             if let r = blockResult {
                 if r.status == .failed { head += "<span class=\"tag failed\">failed</span>" }
                 if r.status == .notRun { head += "<span class=\"tag\">not run</span>" }
-                else { head += "<span class=\"cell-time\">\(formatValue(r.seconds, spec: r.seconds < 10 ? ".2f" : ".1f")) s</span>" }
+                else { head += "<span class=\"cell-time \(Layout.plumbing)\">\(formatValue(r.seconds, spec: r.seconds < 10 ? ".2f" : ".1f")) s</span>" }
             }
         } else {
             head += "<span class=\"tag\">\(block.language.isEmpty ? "text" : block.language)</span>"
@@ -465,9 +469,11 @@ struct ChapterPage: ProseRendering {
             let labels = equationLabels
             while let (i, check) = takeCheck(where: { $0.block == index && $0.kind != .claim && !labels.contains($0.label) }) {
                 head += Badge.html(for: check, label: check.kind == .output ? "output" : check.label, id: checkIDs[i])
+                if check.failed { failedHere = true }
             }
         }
-        out += "<div class=\"cell-head\">\(head)</div>"
+        let place: HTML = "<span class=\"cell-loc\(failedHere ? "" : " " + Layout.plumbing)\">\(chapter.path):\(block.location.line)</span>"
+        out += "<div class=\"cell-head\">\(place)\(head)</div>"
         if block.options.showCode {
             if isSwift {
                 let code: HTML = "<pre class=\"code\"><code class=\"language-swift\">\(SwiftHighlighter.markup(block.code))</code></pre>"
@@ -502,7 +508,7 @@ struct ChapterPage: ProseRendering {
     func checkpointNotes(block index: Int) -> HTML {
         let notes = (result?.checkpoints ?? []).filter { $0.block == index }
         guard !notes.isEmpty else { return "" }
-        var out: HTML = "<div class=\"checkpoints\">"
+        var out: HTML = "<div class=\"checkpoints \(Layout.plumbing)\">"
         for n in notes {
             let name: HTML = "<code>\(n.name)</code>"
             let took = formatSeconds(n.seconds)
@@ -684,7 +690,8 @@ struct ChapterPage: ProseRendering {
         guard let result, result.status == .failed || !result.failures.isEmpty else { return "" }
         var items: HTML = ""
         for (i, c) in checks.enumerated() where c.failed {
-            items += "<li><a href=\"#\(checkIDs[i]!)\">\(c.kind.rawValue) <code>\(c.label)</code></a>: \(c.message)</li>"
+            let place: HTML = failurePlace(c).map { " <span class=\"failure-loc\">(\($0))</span>" } ?? ""
+            items += "<li><a href=\"#\(checkIDs[i]!)\">\(c.kind.rawValue) <code>\(c.label)</code></a>\(place): \(c.message)</li>"
         }
         for b in result.blocks where b.status == .failed {
             items += "<li><a href=\"\(links.local("block-\(b.index + 1)"))\">block \(b.index + 1)</a> failed</li>"
@@ -692,6 +699,13 @@ struct ChapterPage: ProseRendering {
         for f in unplacedFailures { items += "<li><pre>\(f.description)</pre></li>" }
         let lastGood = lastGoodPage.map { " <a href=\"\(HTMLText.pageHref(String($0.dropLast(".html".count))))\">The last version that passed</a> is kept." as HTML } ?? ""
         return "<aside class=\"failures\" id=\"\(links.id("failures"))\" role=\"alert\"><p><strong>This chapter did not pass.</strong>\(lastGood)</p><ul>\(items)</ul></aside>"
+    }
+
+    /// Where a failed check is in the Markdown, `file:line:column` (the chapter's file when the
+    /// finding names none); nil when it has no line.
+    func failurePlace(_ check: Finding) -> String? {
+        guard let line = check.line else { return nil }
+        return "\(check.file ?? chapter.path):\(line)" + (check.column.map { ":\($0)" } ?? "")
     }
 
     // MARK: Navigation, footer, sidebar
@@ -715,14 +729,12 @@ struct ChapterPage: ProseRendering {
         guard let r = result else {
             return "<footer class=\"run-info\"><p>This chapter has not been run; code is shown without output.</p></footer>"
         }
+        // For every reader: the version, profile, seed and parameters the numbers come from.
         var out: HTML = "<footer class=\"run-info\"><h2>About this run</h2><dl>"
         func row(_ k: String, _ v: String) { out += "<dt>\(k)</dt><dd>\(v)</dd>" }
+        row("version", "rnnbook \(r.versions.rnnbook)")
         row("profile", r.profile)
         if let seed = r.seed { row("seed", "\(seed)") }
-        row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.origin == .rerendered ? ", run from cache, page judged again" : r.cached ? ", from cache" : "")")
-        row("started", r.startedAt)
-        row("machine", r.machine)
-        row("versions", "rnnbook \(r.versions.rnnbook) · \(r.versions.swiftc) · cmark \(r.versions.cmark) · OpenBLAS \(r.versions.openblas)\(r.versions.kernels.map { " · products: \($0)" } ?? "")")
         out += "</dl>"
         if !r.params.isEmpty {
             out += "<table class=\"params\"><caption>Parameters</caption><tbody>"
@@ -731,17 +743,37 @@ struct ChapterPage: ProseRendering {
             }
             out += "</tbody></table>"
         }
-        let timed = r.blocks.filter { $0.status == .passed || $0.status == .failed }
-        if !timed.isEmpty {
-            out += "<p class=\"block-times\">Block times: " + timed.map {
+        out += Self.buildDetails { row in
+            row("run time", "\(formatValue(r.seconds, spec: ".2f")) s (compile \(formatValue(r.compileSeconds, spec: ".2f")) s)\(r.origin == .rerendered ? ", run from cache, page judged again" : r.cached ? ", from cache" : "")")
+            row("started", r.startedAt)
+            row("machine", r.machine)
+            if let engine = r.versions.engine { row("engine", "build \(engine)") }
+            row("versions", "\(r.versions.swiftc) · cmark \(r.versions.cmark) · OpenBLAS \(r.versions.openblas)\(r.versions.kernels.map { " · products: \($0)" } ?? "")\(r.versions.runner.map { " · runner \($0)" } ?? "")")
+        } after: {
+            let timed = r.blocks.filter { $0.status == .passed || $0.status == .failed }
+            guard !timed.isEmpty else { return "" }
+            return "<p class=\"block-times\">Block times: " + timed.map {
                 "<a href=\"#block-\($0.index + 1)\">\($0.index + 1)</a>&nbsp;\(formatValue($0.seconds, spec: ".2f"))&nbsp;s"
             }.joined(separator: " · ") + "</p>"
         }
         return out + "</footer>"
     }
 
+    /// The build's plumbing at the foot of a page: with the script, shown whole when "Build
+    /// details" is on and not at all when off; without it, a closed `<details>` a reader can open.
+    static func buildDetails(_ rows: ((String, String) -> Void) -> Void, after: () -> HTML = { "" }) -> HTML {
+        var out: HTML = "<details class=\"build-details\"><summary>Build details</summary><dl>"
+        rows { k, v in out += "<dt>\(k)</dt><dd>\(v)</dd>" }
+        return out + "</dl>" + after() + "</details>"
+    }
+
+    /// The book's title, the search box and the chapters (this one's sections under it). The
+    /// chapter list folds under "Contents": closed above the text on a phone; beside the text on
+    /// a wide screen it shows whole (the stylesheet, where browsers style `::details-content`,
+    /// else book.js opens it).
     func sidebar() -> HTML {
-        var out: HTML = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(outline.title)</a></p>\(HTML(trusted: SearchIndex.box))<ol>"
+        var out: HTML = "<nav class=\"sidebar\" id=\"contents\" aria-label=\"contents\"><p class=\"sidebar-title\"><a href=\"index.html\">\(outline.title)</a></p>\(HTML(trusted: SearchIndex.box))"
+        out += "<details class=\"contents-fold\" id=\"contents-fold\"><summary>Contents</summary><ol>"
         for (i, c) in outline.chapters.enumerated() {
             let current = i == position
             out += "<li class=\"\(current ? "current " : "")\(c.status)\"><a href=\"\(HTMLText.pageHref(c.slug))\"\(current ? " aria-current=\"page\"" as HTML : "")>\(c.title)</a>"
@@ -754,7 +786,7 @@ struct ChapterPage: ProseRendering {
             }
             out += "</li>"
         }
-        return out + "</ol></nav>"
+        return out + "</ol></details></nav>"
     }
 
     // MARK: Helpers

@@ -40,10 +40,13 @@ figure[id]:target { background: color-mix(in srgb, var(--accent) 7%, transparent
 .toc .chapter-summary { margin: .25rem 0 0; font: .86rem/1.5 var(--serif); color: var(--muted); font-weight: 400; }
 .toc td { vertical-align: top; }
 .toc tfoot td { border-top: 2px solid var(--muted); border-bottom: 0; font-weight: 650; }
-.build-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
+.build-info dl { display: grid; grid-template-columns: minmax(max-content, 6.5rem) 1fr; gap: .15rem 1rem; margin: 0 0 .15rem; }
 .build-info dt { font-weight: 600; } .build-info dd { margin: 0; overflow-wrap: anywhere; }
+/* A phone keeps the number, chapter, verdict and checks: the table fits 390 px without scrolling. */
 @media (max-width: 640px) {
-  .toc th.runtime, .toc td.runtime { display: none; }
+  .toc th.runtime, .toc td.runtime, .toc th.exercises, .toc td.exercises { display: none; }
+  .toc th, .toc td { padding: .3rem .4rem; }
+  .book-head h1 { font-size: 1.9rem; }
 }
 @media print { .search, .search-results { display: none !important; } }
 """#

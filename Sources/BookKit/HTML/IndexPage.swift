@@ -14,7 +14,8 @@ enum IndexPage {
         let notChecked = totals.reduce(0) { $0 + $1.notChecked }
         let allRan = results.count == chapters.count
         var out = Layout.head(title: title)
-        out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">"
+        out += "<a class=\"skip\" href=\"#contents\">Skip to the chapters</a>"
+        out += "<div class=\"page index-page\"><main id=\"main\"><header class=\"book-head\">" + Layout.buildToggle
         out += "<h1>\(title)</h1>"
         // Say exactly what was checked, by kind, and what was not: never "every claim".
         let summary = chapters.reduce(CheckSummary()) { sum, item in
@@ -29,7 +30,7 @@ enum IndexPage {
         out += "<p class=\"summary\">\(passed) of \(chapters.count) chapters passed · \(passedChecks) of \(ran) checks passed"
         if notChecked > 0 { out += " · \(notChecked) not checked in this build" }
         let profiles = Set(results.map(\.profile))
-        if !profiles.isEmpty { out += " · profile \(profiles.sorted().joined(separator: ", "))" }
+        if !profiles.isEmpty { out += "<span class=\"\(Layout.plumbing)\"> · profile \(profiles.sorted().joined(separator: ", "))</span>" }
         out += "</p>" + HTML(trusted: SearchIndex.box) + "</header>"
         out += contents(chapters)
         out += buildInfo(results)
@@ -44,8 +45,8 @@ enum IndexPage {
         let showExercises = exercises.contains { $0 != nil }
         let outline = BookOutline(title: "", chapters: chapters.map { ($0.chapter.slug, $0.chapter.title, $0.result?.status.rawValue ?? "notrun") },
                                   targets: CrossReferenceTargets(chapters.map(\.chapter)))
-        var out: HTML = "<nav aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th>"
-        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num\">Exercises</th>" as HTML : "") + "<th class=\"num runtime\">Run time</th></tr></thead><tbody>"
+        var out: HTML = "<nav id=\"contents\" aria-label=\"contents\"><table class=\"toc\"><thead><tr><th class=\"num\">#</th><th>Chapter</th><th>Status</th>"
+        out += "<th class=\"num\">Checks</th>" + (showExercises ? "<th class=\"num exercises\">Exercises</th>" as HTML : "") + "<th class=\"num runtime \(Layout.plumbing)\">Run time</th></tr></thead><tbody>"
         for (i, item) in chapters.enumerated() {
             let c = item.chapter
             out += "<tr><td class=\"num\">\(i + 1)</td><td><a href=\"\(HTMLText.pageHref(c.slug))\">\(c.title)</a>"
@@ -54,13 +55,13 @@ enum IndexPage {
             out += "</td>"
             if let r = item.result {
                 out += "<td><span class=\"status \(r.status.rawValue)\">\(r.status.rawValue)</span>"
-                if r.cached { out += " <span class=\"status cached\">cached</span>" }
+                if r.cached { out += " <span class=\"status cached \(Layout.plumbing)\">cached</span>" }
                 out += "</td><td class=\"num\" title=\"\(CheckSummary(chapter: c, result: r).sentence)\">\(counts(r.checkTotals))</td>"
             } else {
                 out += "<td><span class=\"status notrun\">not run</span></td><td class=\"num\">–</td>"
             }
-            if showExercises { out += "<td class=\"num\">\(exercises[i].map(String.init) ?? "–")</td>" }
-            out += "<td class=\"num runtime\">\(item.result.map { "\(formatValue($0.seconds, spec: ".1f")) s" } ?? "–")</td></tr>"
+            if showExercises { out += "<td class=\"num exercises\">\(exercises[i].map(String.init) ?? "–")</td>" }
+            out += "<td class=\"num runtime \(Layout.plumbing)\">\(item.result.map { "\(formatValue($0.seconds, spec: ".1f")) s" } ?? "–")</td></tr>"
         }
         out += "</tbody>"
         // The book's totals.
@@ -71,9 +72,9 @@ enum IndexPage {
         let cached = results.filter(\.cached).count
         out += "<tfoot><tr><td></td><td>The book: \(chapters.count) chapter\(chapters.count == 1 ? "" : "s")</td><td>\(results.filter { $0.status == .passed }.count) passed</td>"
         out += "<td class=\"num\">\(results.isEmpty ? "–" : counts(sum))</td>"
-        if showExercises { out += "<td class=\"num\">\(exercises.compactMap { $0 }.reduce(0, +))</td>" }
+        if showExercises { out += "<td class=\"num exercises\">\(exercises.compactMap { $0 }.reduce(0, +))</td>" }
         let cachedNote = cached == 0 ? "" : "\(cached) result\(cached == 1 ? "" : "s") from the cache: their times are those of the run that made them"
-        out += "<td class=\"num runtime\" title=\"\(cachedNote)\">\(formatValue(seconds, spec: ".1f")) s</td></tr></tfoot>"
+        out += "<td class=\"num runtime \(Layout.plumbing)\" title=\"\(cachedNote)\">\(formatValue(seconds, spec: ".1f")) s</td></tr></tfoot>"
         return out + "</table></nav>"
     }
 
@@ -143,27 +144,34 @@ enum IndexPage {
         return nil
     }
 
-    /// What the pages were built with: profile, seed, engine, CPU and kernel path, versions.
+    /// What the pages were built with: for every reader the version, profile and seed; behind
+    /// "Build details" the engine, CPU and kernel path, the tools' versions, when, the cache.
     static func buildInfo(_ results: [ChapterResult]) -> HTML {
         guard let first = results.first else { return "" }
         func distinct(_ values: [String?]) -> String {
             let set = Array(Set(values.compactMap { $0 })).sorted()
             return set.isEmpty ? "–" : set.joined(separator: "; ")
         }
-        var rows: [(String, String)] = [
+        let rows: [(String, String)] = [
+            ("version", "rnnbook \(RNNBookVersion.current)"),
             ("profile", distinct(results.map(\.profile))),
             ("seed", distinct(results.map { $0.seed.map(String.init) ?? "from each chapter's params" })),
-            ("engine", distinct(results.map { $0.versions.engine.map { "build \($0)" } })),
-            ("CPU", distinct(results.map(\.machine))),
-            ("kernel path", distinct(results.map(\.versions.kernels))),
-            ("versions", "rnnbook \(first.versions.rnnbook) · \(first.versions.swiftc) · cmark \(first.versions.cmark) · OpenBLAS \(first.versions.openblas)"),
         ]
-        let started = results.map(\.startedAt).sorted()
-        if let from = started.first, let to = started.last { rows.append(("run", from == to ? from : "\(from) to \(to)")) }
-        let cached = results.filter(\.cached).count
-        if cached > 0 { rows.append(("cache", "\(cached) of \(results.count) results come from an earlier run with the same inputs")) }
         var out: HTML = "<footer class=\"run-info build-info\"><h2>About this build</h2><dl>"
         for (k, v) in rows { out += "<dt>\(k)</dt><dd>\(v)</dd>" }
-        return out + "</dl></footer>"
+        out += "</dl>"
+        return out + ChapterPage.buildDetails { row in
+            row("engine", distinct(results.map { $0.versions.engine.map { "build \($0)" } }))
+            row("CPU", distinct(results.map(\.machine)))
+            row("kernel path", distinct(results.map(\.versions.kernels)))
+            // Chapters kept from an earlier build may have been run by another rnnbook.
+            let ranBy = Set(results.map(\.versions.rnnbook))
+            if ranBy != [RNNBookVersion.current] { row("runs made by", ranBy.sorted().map { "rnnbook \($0)" }.joined(separator: "; ")) }
+            row("versions", "\(first.versions.swiftc) · cmark \(first.versions.cmark) · OpenBLAS \(first.versions.openblas)")
+            let started = results.map(\.startedAt).sorted()
+            if let from = started.first, let to = started.last { row("run", from == to ? from : "\(from) to \(to)") }
+            let cached = results.filter(\.cached).count
+            if cached > 0 { row("cache", "\(cached) of \(results.count) results come from an earlier run with the same inputs") }
+        } + "</footer>"
     }
 }

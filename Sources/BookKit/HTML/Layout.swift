@@ -31,4 +31,17 @@ enum Layout {
     }
 
     static let foot = "\n</body>\n</html>\n"
+
+    /// The class of build plumbing: cache pills, Markdown locations and run times of blocks,
+    /// checkpoint notes, engine and CPU rows. Hidden until the reader turns on "Build details"
+    /// (`buildToggle`); never on a failure, whose verdict and location everyone sees.
+    static let plumbing = "plumbing"
+
+    /// The "Build details" switch of a page's header: shown only when book.js runs (it does
+    /// nothing without it); its state is kept in `localStorage`, so it holds on every page.
+    /// (No inline script: `serve`'s content security policy would block it.)
+    static let buildToggle: HTML = "<label class=\"build-toggle\"><input type=\"checkbox\" class=\"build-toggle-input\" role=\"switch\"> Build details</label>"
+
+    /// The query that stacks a chapter's contents above its text (the stylesheet's phone layout).
+    static let narrowQuery = "(max-width: 860px)"
 }

@@ -34,10 +34,12 @@ html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; background: var(--bg); color: var(--fg); font: 1.0625rem/1.65 var(--serif);
        font-kerning: normal; text-rendering: optimizeLegibility; }
 a { color: var(--accent); text-decoration-thickness: 1px; text-underline-offset: 2px; }
-.skip { position: absolute; left: -999px; }
-.skip:focus { left: 1rem; top: 1rem; background: var(--pop-bg); padding: .3rem .6rem; z-index: 20; }
+/* The skip link is the page's first element, out of sight until a keyboard reaches it. */
+.skip { position: absolute; left: -999px; top: 0; }
+.skip:focus { left: 1rem; top: 1rem; background: var(--pop-bg); padding: .3rem .6rem; z-index: 20; font: .9rem var(--sans); }
 
-/* Layout: contents on the left on wide screens, after the text on a phone. */
+/* Layout: contents on the left on wide screens; on a phone the search box and the folded
+   contents come first, above the text (the markup has them in that order). */
 .page { display: grid; grid-template-columns: minmax(13rem, 17rem) minmax(0, 1fr); grid-template-areas: "side main"; }
 main { grid-area: main; width: 100%; max-width: 47rem; padding: 2.5rem 2.5rem 4rem; margin: 0 auto; min-width: 0; }
 .index-page { grid-template-columns: 1fr; grid-template-areas: "main"; }
@@ -47,6 +49,8 @@ main { grid-area: main; width: 100%; max-width: 47rem; padding: 2.5rem 2.5rem 4r
            font: .86rem/1.45 var(--sans); min-height: 100vh; }
 .sidebar-title { font-weight: 650; margin: 0 0 1rem; }
 .sidebar-title a { color: var(--fg); text-decoration: none; }
+.contents-fold > summary { cursor: pointer; font-weight: 600; padding: .25rem .5rem; border-radius: 5px; }
+.contents-fold[open] > summary { margin-bottom: .3rem; }
 .sidebar ol { list-style: none; padding: 0; margin: 0; counter-reset: ch; }
 .sidebar ol > li { counter-increment: ch; margin: .15rem 0; }
 .sidebar ol > li > a { display: block; padding: .25rem .5rem; border-radius: 5px; color: var(--fg); text-decoration: none; }
@@ -57,13 +61,39 @@ main { grid-area: main; width: 100%; max-width: 47rem; padding: 2.5rem 2.5rem 4r
 .sidebar .sections { list-style: none; margin: .2rem 0 .4rem .9rem; padding: 0 0 0 .6rem; border-left: 1px solid var(--rule); }
 .sidebar .sections a { display: block; padding: .12rem .4rem; color: var(--muted); text-decoration: none; border-radius: 4px; }
 .sidebar .sections .h3 a { padding-left: 1.1rem; font-size: .82rem; }
-@media (max-width: 860px) {
-  .page { grid-template-columns: 1fr; grid-template-areas: "main" "side"; }
+@media not all and \#(Layout.narrowQuery) {
+  /* Beside the text the contents show whole: opened by book.js, or at once where the browser
+     lets a closed <details> show its content; the fold's line then has nothing to do. */
+  .contents-fold[open] > summary { display: none; }
+  @supports selector(::details-content) {
+    .contents-fold > summary { display: none; }
+    .contents-fold::details-content { content-visibility: visible; }
+  }
+}
+@media \#(Layout.narrowQuery) {
+  .page { grid-template-columns: 1fr; grid-template-areas: "side" "main"; }
   main { padding: 1.2rem 1.05rem 2rem; }
-  .sidebar { position: static; max-height: none; min-height: 0; border-right: 0; border-top: 1px solid var(--rule); }
-  .skip { position: static; display: block; text-align: right; font: .85rem var(--sans); padding: .6rem 1rem 0; }
+  .sidebar { position: static; max-height: none; min-height: 0; border-right: 0; border-bottom: 1px solid var(--rule);
+             padding: .7rem 1.05rem .5rem; }
+  .sidebar .search { margin-bottom: .4rem; }
+  .sidebar-title { display: none; }  /* the chapter's header names the book */
+  .contents-fold > summary { padding: .3rem 0; }
+  .contents-fold[open] { padding-bottom: .5rem; }
   body { font-size: 1rem; }
 }
+
+/* Build plumbing (cache pills, Markdown locations and times of blocks, checkpoint notes, the
+   engine and CPU): hidden until "Build details" is on. Without the script the switch is not
+   shown and the footer's closed <details> holds the details; with it, the switch shows or
+   hides them whole. Failures never carry the class. */
+html:not(.show-build) .plumbing { display: none !important; }
+.js .build-details > summary { display: none; }
+.js:not(.show-build) .build-details { display: none; }
+.build-details > summary { cursor: pointer; font-weight: 600; margin: .4rem 0; }
+.build-toggle { display: none; }
+.js .build-toggle { display: inline-flex; float: right; align-items: center; gap: .35rem; margin: 0 0 .3rem 1rem;
+                    font: .8rem var(--sans); color: var(--muted); cursor: pointer; user-select: none; }
+.build-toggle input { margin: 0; accent-color: var(--accent); }
 
 /* Headings and prose */
 h1, h2, h3, h4 { font-family: var(--sans); line-height: 1.25; letter-spacing: -0.01em; }
@@ -217,7 +247,8 @@ svg.plot-bars .series rect { stroke: none; }
 .prevnext a:hover { border-color: var(--accent); }
 .run-info { margin-top: 2rem; padding-top: 1rem; border-top: 1px solid var(--rule); font: .82rem/1.5 var(--sans); color: var(--muted); }
 .run-info h2 { font-size: .95rem; border: 0; margin: 0 0 .5rem; color: var(--fg); }
-.run-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0 0 .8rem; }
+/* One column width for the rows everyone sees and those behind "Build details", so they align. */
+.run-info dl { display: grid; grid-template-columns: minmax(max-content, 6.5rem) 1fr; gap: .15rem 1rem; margin: 0 0 .8rem; }
 .run-info dt { font-weight: 600; } .run-info dd { margin: 0; overflow-wrap: anywhere; }
 .params { font-size: .8rem; margin-bottom: .6rem; }
 
@@ -238,7 +269,7 @@ svg.plot-bars .series rect { stroke: none; }
           --tok-kw: #7a1f78; --tok-str: #2d5e22; --tok-com: #666; --tok-num: #6b4a00; --tok-type: #0b5a85; --tok-attr: #8a4600; --tok-fn: #1f3f99; }
   body { font-size: 10.5pt; background: #fff; }
   .page { display: block; }
-  .sidebar, .prevnext, .skip, .anchor { display: none !important; }
+  .sidebar, .prevnext, .skip, .anchor, .plumbing, .build-details, .build-toggle { display: none !important; }
   main { max-width: none; padding: 0; }
   pre, pre.stdout, pre.stderr { white-space: pre-wrap; max-height: none; overflow: visible; }
   .cell, figure, .equation, table { break-inside: avoid; }
@@ -282,7 +313,39 @@ svg.plot-bars .series rect { stroke: none; }
       try { hljs.highlightBlock(blocks[i]); } catch (e) { /* unknown language: stays plain */ }
     }
   }
-  document.addEventListener("DOMContentLoaded", function () { renderMath(); highlight(); });
+  // "Build details": one switch for every page, remembered in localStorage (which works from
+  // file:// too). Set as soon as this deferred script runs, before the page's other work.
+  var root = document.documentElement, buildKey = "rnnbook-build-details";
+  root.classList.add("js");
+  try { if (localStorage.getItem(buildKey) === "shown") { root.classList.add("show-build"); } } catch (e) { /* storage off */ }
+  function buildDetails() {
+    var key = buildKey;
+    var switches = document.querySelectorAll("input.build-toggle-input");
+    function show(on, remember) {
+      root.classList.toggle("show-build", on);
+      for (var i = 0; i < switches.length; i++) { switches[i].checked = on; }
+      if (remember) { try { localStorage.setItem(key, on ? "shown" : "hidden"); } catch (e) { /* storage off: this page only */ } }
+    }
+    // With the script the footer's details show whole or not at all, as the switch says.
+    var folds = document.querySelectorAll("details.build-details");
+    for (var i = 0; i < folds.length; i++) { folds[i].open = true; }
+    for (var j = 0; j < switches.length; j++) {
+      switches[j].addEventListener("change", function (e) { show(e.target.checked, true); });
+    }
+    window.addEventListener("storage", function (e) { if (e.key === key) { show(e.newValue === "shown", false); } });
+    show(root.classList.contains("show-build"), false);
+  }
+  // The contents fold: open beside the text, closed above it on a phone, as the width changes.
+  // (A deferred script runs once the page is parsed, so the fold is there.)
+  (function contentsFold() {
+    var fold = document.getElementById("contents-fold");
+    if (!fold || !window.matchMedia) { return; }
+    var narrow = window.matchMedia("\#(Layout.narrowQuery)");
+    var follow = function () { fold.open = !narrow.matches; };
+    follow();
+    if (narrow.addEventListener) { narrow.addEventListener("change", follow); } else if (narrow.addListener) { narrow.addListener(follow); }
+  })();
+  document.addEventListener("DOMContentLoaded", function () { buildDetails(); renderMath(); highlight(); });
 })();
 """#
 }

@@ -104,12 +104,14 @@ public struct ChapterRunner: Sendable {
     public var settings: BuildSettings
     public var versions: VersionInfo
     /// Bumped when generated programs or result assembly change, so old cache entries miss.
-    static let generatorVersion = "rnnbook-runner-6"
+    /// (7: `versions.rnnbook` is rnnbook's version and this key moved to `versions.runner`;
+    /// a kept run of 6 would show the key as the version.)
+    static let generatorVersion = "rnnbook-runner-7"
 
     public init(settings: BuildSettings) throws {
         self.settings = settings
         toolchain = try Toolchain.locate(scratch: settings.cacheDirectory)
-        versions = VersionInfo(rnnbook: Self.generatorVersion, swiftc: toolchain.compilerVersion,
+        versions = VersionInfo(rnnbook: RNNBookVersion.current, runner: Self.generatorVersion, swiftc: toolchain.compilerVersion,
                                cmark: cmarkVersion, openblas: toolchain.openBLASVersion)
         // Chapter programs run on this machine with this environment, so they choose the same.
         versions.kernels = settings.productKernels

@@ -115,7 +115,6 @@ extension Double: TensorScalar {
 
 /// Versions of the native libraries the engine runs on, for result files.
 public enum EngineInfo {
-    public static let version = "0.1.0"
     /// The OpenBLAS kernel set in use ("Haswell", "SkylakeX", …: DYNAMIC_ARCH builds choose
     /// at load time, and `OPENBLAS_CORETYPE` overrides; this machine pins Haswell).
     public static var blasCore: String {
