@@ -162,8 +162,12 @@ func usage<T>(_ body: () throws -> T) throws -> T {
 
 extension Edition: ExpressibleByArgument {}
 
-/// "here: quick, tiny" for `--profile`'s help: the profiles the chapters in ./chapters define.
+/// "in ./chapters: quick, tiny" for `--profile`'s help: the profiles the chapters in ./chapters
+/// define. Options are made on every run, so the chapters are read only when help is asked for.
 func definedProfiles() -> String {
+    guard CommandLine.arguments.dropFirst().contains(where: { ["--help", "-h", "help"].contains($0) }) else {
+        return "`rnnbook list` shows them"
+    }
     let names = profilesDefined(inChaptersAt: URL(fileURLWithPath: "chapters"))
     return names.isEmpty ? "none in ./chapters" : "in ./chapters: " + names.joined(separator: ", ")
 }

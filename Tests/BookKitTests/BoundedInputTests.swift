@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Yams
 @testable import BookKit
 
@@ -154,6 +155,17 @@ struct BoundedInputTests {
         let run = try book.run("check", "chapters/02-big.md")
         #expect(run.status == 1)
         #expect(run.stderr.contains("chapters/02-big.md:1:1: error: chapter chapters/02-big.md is 47.7 MB (50000000 bytes), over the 4 MB limit for chapter files"), "\(run.stderr)")
+    }
+
+    /// `--profile`'s help names the chapters' profiles: it reads their heads only, so a huge
+    /// chapter (here 50 MB) costs help nothing (reading it whole made help take minutes).
+    @Test func helpReadsOnlyTheHeadOfAHugeChapter() throws {
+        let book = try Book()
+        try book.write("01-a.md", "---\nprofiles: {tiny: {n: 1}}\nparams: {n: 2}\n---\n# A\n")
+        try Self.hugeFile(book.root.appendingPathComponent("chapters/02-big.md"), bytes: 50_000_000)
+        let run = try Program(Book.binary.path, ["check", "--help"], workingDirectory: book.root.path).run(timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("in ./chapters: tiny"), "\(run.stdout)")
     }
 
     @Test func aBuildOfOneChapterIsNotHeldUpByAHugeChapterBesideIt() throws {

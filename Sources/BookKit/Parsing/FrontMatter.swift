@@ -170,12 +170,16 @@ public func parseParamValue(_ text: String, like existing: ParamValue) -> ParamV
 }
 
 /// The profiles the chapters in `folder` define (`profiles:` in their front matter), sorted; for
-/// `--help`, which names them. A chapter that cannot be read or parsed adds none: help never fails.
+/// `--help`, which names them. Only the first 64 KB of each file is read (front matter is at the
+/// top; a chapter file may be huge, see `BoundedInput`), and a chapter that cannot be read or
+/// parsed adds none: help never fails.
 public func profilesDefined(inChaptersAt folder: URL) -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
     var profiles = Set<String>()
-    for name in names where name.hasSuffix(".md") && name != "README.md" {
-        guard let source = try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8) else { continue }
+    for name in names.sorted() where name.hasSuffix(".md") && name != "README.md" {
+        guard let handle = try? FileHandle(forReadingFrom: folder.appendingPathComponent(name)) else { continue }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 64 * 1024), let source = String(data: head, encoding: .utf8) else { continue }
         let (yaml, line, _) = splitFrontMatter(source)
         guard let yaml, let front = try? parseFrontMatter(yaml, firstLine: line, file: name) else { continue }
         profiles.formUnion(front.profiles.keys)
