@@ -66,8 +66,9 @@ struct ConcurrentCopies {
         let arguments = ["bench"] + copyArguments(c) + ["--json"]
         let outcomes = Mutex([Int: Result<Termination, Error>]())
         DispatchQueue.concurrentPerform(iterations: count) { k in
-            let copy = Subprocess(executable: executable, arguments: arguments, environment: ProcessInfo.processInfo.environment,
-                                  stdoutPath: scratch.appendingPathComponent("\(k).out").path, stderrPath: "/dev/stderr")
+            var copy = Subprocess(executable: executable, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+                                  stdoutPath: scratch.appendingPathComponent("\(k).out").path, stderrPath: "/dev/null")
+            copy.passStandardError()
             let outcome = Result { try copy.run() }
             outcomes.withLock { $0[k] = outcome }
         }

@@ -161,9 +161,10 @@ struct PyTorchComparison {
             .appendingPathComponent("rnnbook-pytorch-\(getpid())-\(UInt64.random(in: 0 ... .max))")
         let outFile = scratch.path + ".out", errorFile = scratch.path + ".err"
         defer { for f in [outFile, errorFile] { try? FileManager.default.removeItem(atPath: f) } }
-        let termination = try Subprocess(executable: "/usr/bin/env", arguments: [python] + arguments,
-                                         environment: ProcessInfo.processInfo.environment,
-                                         stdoutPath: outFile, stderrPath: passStandardError ? "/dev/stderr" : errorFile).run()
+        var process = Subprocess(executable: "/usr/bin/env", arguments: [python] + arguments,
+                                 environment: ProcessInfo.processInfo.environment, stdoutPath: outFile, stderrPath: errorFile)
+        if passStandardError { process.passStandardError() }
+        let termination = try process.run()
         let status: Int32 = if case .exited(let code) = termination { code } else { 128 }
         return Output(status: status, standardOutput: (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? "",
                       standardError: passStandardError ? "" : ((try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""))

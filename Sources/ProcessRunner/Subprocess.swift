@@ -109,6 +109,20 @@ public struct Subprocess: Sendable {
         self.stderrPath = stderrPath
     }
 
+    /// Gives the program this process's own standard error: the descriptor itself, through
+    /// `inherited`. Naming `/dev/stderr` as `stderrPath` instead would reopen the file it points
+    /// to with O_TRUNC and empty a log the caller is writing (`run` refuses such paths).
+    public mutating func passStandardError() {
+        stderrPath = "/dev/null"
+        inherited.append((2, 2))
+    }
+
+    /// Paths that name one of this process's own descriptors: opened for the program's output,
+    /// they would truncate the file behind it.
+    static func namesOwnDescriptor(_ path: String) -> Bool {
+        ["/dev/stdout", "/dev/stderr", "/dev/stdin"].contains(path) || path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/fd/")
+    }
+
     /// A limit `setrlimit` sets (soft and hard alike).
     public struct ResourceLimit: Equatable, Sendable {
         public var resource: Int32
@@ -137,6 +151,9 @@ public struct Subprocess: Sendable {
     /// its process group) as soon as it exists.
     public func runMeasured(poll: (Double) -> Termination? = { _ in nil }, started: (pid_t) -> Void = { _ in }) throws -> Outcome {
         guard let prctl = prctlFunction else { throw SpawnError("cannot start \(executable): prctl not found") }
+        for path in [stdoutPath, stderrPath] where Self.namesOwnDescriptor(path) {
+            throw SpawnError("cannot start \(executable): its output path \(path) names one of rnnbook's own descriptors, which opening would truncate; pass the descriptor with `inherited` (passStandardError())")
+        }
         // Everything the children touch is prepared here, before the fork.
         let path = strdup(executable)!
         let args = [executable] + arguments

@@ -112,3 +112,30 @@ struct ContainmentTests {
         for pid in processes(containing: m) { kill(pid, SIGKILL) }
     }
 }
+
+/// `bench --concurrent` gave its copies `/dev/stderr` as a path: reopened with O_TRUNC, it emptied
+/// the CI log that rnnbook's stderr was written to (the log kept 347 KB of zero bytes).
+@Suite("Subprocess output paths")
+struct OutputPathTests {
+    @Test func passingStandardErrorAppendsToTheCallersLogInsteadOfEmptyingIt() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("rnnbook-log-\(UUID().uuidString)")
+        try "written before\n".write(to: log, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let fd = open(log.path, O_WRONLY | O_APPEND)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var program = Subprocess(executable: "/bin/sh", arguments: ["-c", "echo from the program >&2"], environment: [:],
+                                 stdoutPath: "/dev/null", stderrPath: "/dev/null")
+        program.passStandardError()
+        program.inherited = [(fd, 2)]  // stands in for rnnbook's own stderr, redirected to the log
+        #expect(try program.run() == .exited(0))
+        #expect(try String(contentsOf: log, encoding: .utf8) == "written before\nfrom the program\n")
+    }
+
+    @Test func aPathNamingOurOwnDescriptorIsRefused() {
+        for path in ["/dev/stderr", "/dev/stdout", "/dev/fd/2", "/proc/self/fd/1"] {
+            let program = Subprocess(executable: "/bin/true", arguments: [], environment: [:], stdoutPath: "/dev/null", stderrPath: path)
+            #expect(throws: SpawnError.self, "\(path)") { try program.run() }
+        }
+    }
+}
