@@ -372,9 +372,16 @@ struct ChapterPage: ProseRendering {
         let alt = captionHTML(caption, plain: true), shown = captionHTML(caption, plain: false)
         let info = (chapter.figures ?? []).filter { $0.plot != true }.dropFirst(markdownFigureCount - 1).first
         let number = info?.number ?? markdownFigureCount
-        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(number). " + searchText(caption) + " "
-        return "<figure class=\"figure\"\(info?.label.map { " id=\"\(links.id($0))\"" as HTML } ?? "")><img src=\"\(path)\" alt=\"\(alt)\">"
-            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(number).</span> \(shown)</figcaption></figure>"
+        return numberedFigure(number: number, label: info?.label, class: nil, body: "<img src=\"\(path)\" alt=\"\(alt)\">",
+                              caption: shown, searchText: searchText(caption))
+    }
+
+    /// A numbered figure, Markdown's or a labelled block's plot: `body`, then "Figure N.M." and
+    /// the caption; the number and caption also go to the search index.
+    mutating func numberedFigure(number: Int, label: String?, class cls: String?, body: HTML, caption: HTML, searchText: String) -> HTML {
+        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(number). " + searchText + " "
+        return "<figure class=\"figure\(cls.map { " \($0)" } ?? "")\"\(label.map { " id=\"\(links.id($0))\"" as HTML } ?? "")>\(body)"
+            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(number).</span> \(caption)</figcaption></figure>"
     }
 
     /// The figure a labelled code block's one plot is (`label="fig-…" fig-cap="…"`), numbered in
@@ -397,9 +404,8 @@ struct ChapterPage: ProseRendering {
 
     /// `<figure>` around a labelled block's plot (`body`), numbered and captioned as a Markdown figure is.
     mutating func plotFigureMarkup(_ figure: (label: String, number: Int, caption: [CaptionPiece]), class cls: String, body: HTML) -> HTML {
-        searchSections[searchSections.count - 1].text += "Figure \(chapterNumber).\(figure.number). " + CaptionPiece.plainText(figure.caption) + " "
-        return "<figure class=\"figure \(cls)\" id=\"\(links.id(figure.label))\">\(body)"
-            + "<figcaption><span class=\"fig-no\">Figure \(chapterNumber).\(figure.number).</span> \(Self.captionHTML(figure.caption))</figcaption></figure>"
+        numberedFigure(number: figure.number, label: figure.label, class: cls, body: body,
+                       caption: Self.captionHTML(figure.caption), searchText: CaptionPiece.plainText(figure.caption))
     }
 
     /// A figure's caption: its words escaped, its lifted items rendered (`plain`: as text, for the alt attribute).
