@@ -147,12 +147,20 @@ public enum AVX2Kernels {
         precondition(m >= 0 && n >= 0 && k >= 0, "AVX2Kernels.multiplyPacked: negative extent \(m)×\(n)×\(k)")
         let output = Output(alpha: alpha, beta: beta, rowStride: xRowStride, columnStride: xColumnStride)
         let left = Left(base: l, rowStride: lRowStride, columnStride: lColumnStride, blockStride: lBlockStride)
-        // Row blocks of 6; but the last 6 + r rows, r = 1 or 2, as blocks of 4 and 3 or 4: a
-        // block of 1 or 2 rows has 2 or 4 chains, too few to hide the FMA latency, and a batch
-        // of 32 rows would otherwise spend a tenth of its time on its last 2 (measured in a
-        // training step). Only where L is in place: a strip holds 6 rows.
+        // Row blocks of 6 and 5 where L is in place: m = 6a + 5f with f = (6 − m mod 6) mod 6 blocks
+        // of 5 at the end, so that no block has fewer than ten chains of fused multiply-adds. A
+        // block of 4 rows has 8 chains, just the FMA latency's worth, and a block of 1 or 2 has
+        // 2 or 4, too few to hide it: the batch of 32 rows used to end in two blocks of 4 and a
+        // group of 16 rows in one, and those ran at about half the rate of the blocks of 6
+        // (issue 29). Where m is too small for that (m < 20 and m mod 6 needs more 5s than fit),
+        // the last 6 + r rows, r = 1 or 2, are blocks of 4 and 3 or 4. Strips hold 6 rows, so
+        // packed L keeps blocks of 6. Each element's chain is the same whatever its block, so
+        // none of this changes a bit.
+        let inPlace = lBlockStride == rowBlock * lRowStride
+        let fives = (rowBlock - m % rowBlock) % rowBlock
+        let fivesFrom = inPlace && fives > 0 && 5 * fives <= m ? m - 5 * fives : m
         let tail = m % rowBlock
-        let splitFrom = lBlockStride == rowBlock * lRowStride && m > rowBlock && (tail == 1 || tail == 2) ? m - rowBlock - tail : m
+        let splitFrom = inPlace && fivesFrom == m && m > rowBlock && (tail == 1 || tail == 2) ? m - rowBlock - tail : m
         func one(_ i: Int, rows: Int, _ j: Int) {
             let panel = Right(values: packed + j * k, stride: panelWidth)
             let l = i % rowBlock == 0 ? left.block(i) : left.rows(from: i)
@@ -160,8 +168,11 @@ public enum AVX2Kernels {
         }
         /// The row blocks in order: (first row, row count).
         func forEachRowBlock(_ body: (Int, Int) -> Void) {
-            for i in stride(from: 0, to: splitFrom, by: rowBlock) { body(i, Swift.min(rowBlock, m - i)) }
-            if splitFrom < m {
+            let wholeEnd = Swift.min(splitFrom, fivesFrom)
+            for i in stride(from: 0, to: wholeEnd, by: rowBlock) { body(i, Swift.min(rowBlock, m - i)) }
+            if fivesFrom < m {
+                for i in stride(from: fivesFrom, to: m, by: 5) { body(i, 5) }
+            } else if splitFrom < m {
                 body(splitFrom, 4)
                 body(splitFrom + 4, m - splitFrom - 4)
             }
