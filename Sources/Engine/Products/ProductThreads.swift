@@ -57,6 +57,9 @@ final class ProductThreads: @unchecked Sendable {
     /// the child has none of the workers, so it computes every part on its own thread.
     fileprivate static let inForkedChild = Atomic<Bool>(false)
 
+    /// Whether every product runs on the calling thread alone (in a forked child).
+    static var runsAlone: Bool { inForkedChild.load(ordering: .relaxed) }
+
     /// A pool of `threads` participants (default: OpenBLAS's own default, which honours
     /// OPENBLAS_NUM_THREADS and the machine's core count). The engine uses `shared`; tests make
     /// their own to look at a pool no other test is using.
@@ -80,7 +83,9 @@ final class ProductThreads: @unchecked Sendable {
     func run(parts: Int, _ part: @escaping @Sendable (Int) -> Void) {
         checkPrecondition(parts >= 0 && parts < 1 << 16, "ProductThreads.run: \(parts) parts")
         let helpers = count - 1
+        // A task of `sideBySideMap` beside another keeps its products on its own thread.
         guard parts > 1, helpers > 0, !Self.inForkedChild.load(ordering: .relaxed),
+              SideBySideGroup.current?.othersRunning != true,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for i in 0 ..< parts { part(i) }
             return
