@@ -202,6 +202,8 @@ public final class BookContext: Sendable {
 
     /// Writes one event as a sealed JSON line on the side channel.
     public func emit(_ event: ChannelEvent) {
+        // What a sideBySide element emits would land in the order its core finished.
+        if SideBySideTask.current != nil, let problem = SideBySideTask.problem(emitting: event) { failBlock(problem) }
         let data: Data
         do {
             data = try ChannelCoding.encoder().encode(event)

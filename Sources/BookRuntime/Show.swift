@@ -103,6 +103,10 @@ public func progress(epoch: Int, of total: Int, metrics: [String: Double] = [:],
     for (name, value) in metrics.sorted(by: { $0.key < $1.key }) where !value.isFinite {
         failBlock("\(name) is \(value) at epoch \(epoch) of \(total)")
     }
+    if let task = SideBySideTask.current {
+        task.report(epoch: epoch, of: total, metrics: metrics, tokensPerSecond: tokensPerSecond)
+        return
+    }
     context.emit(.progress(block: context.currentBlock, step: epoch, of: total, metrics: metrics, tokensPerSecond: tokensPerSecond))
 }
 
