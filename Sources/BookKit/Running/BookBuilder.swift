@@ -111,26 +111,55 @@ public struct BookBuilder: Sendable {
                 terminal.line("\(result.status == .passed ? "passed" : "FAILED")  \(task.label)  \(Self.howBuilt(result, chapter: task.chapter))")
             }
         }
-        let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
-        let group = DispatchGroup()
-        let semaphore = DispatchSemaphore(value: max(1, jobs))
         terminal.number(chapters: parsed.compactMap { entry in if case .success = entry.chapter { entry.file.displayPath } else { nil } })
-        for (i, entry) in parsed.enumerated() where executor == nil {
-            guard case .success(let chapter) = entry.chapter, let source = entry.source else { continue }
-            let file = entry.file
-            semaphore.wait()
-            group.enter()
-            queue.async {
-                defer { semaphore.signal(); group.leave() }
-                let result = runner.run(chapter, source: source, engineIdentity: engine, terminal: terminal)
-                results.set(i, result)
-                let verdict = result.status == .passed ? "passed" : "FAILED"
-                let totals = result.checkTotals
-                let unchecked = totals.notChecked > 0 ? ", \(totals.notChecked) shown but not checked in profile \(result.profile)" : ""
-                terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(Self.howBuilt(result, chapter: chapter))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
-            }
+        let runnable = executor != nil ? [] : parsed.enumerated().compactMap { i, entry -> (Int, Chapter, String, ChapterFile)? in
+            guard case .success(let chapter) = entry.chapter, let source = entry.source else { return nil }
+            return (i, chapter, source, entry.file)
         }
-        group.wait()
+        let finished: @Sendable (Int, Chapter, ChapterFile, ChapterResult) -> Void = { i, chapter, file, result in
+            results.set(i, result)
+            let verdict = result.status == .passed ? "passed" : "FAILED"
+            let totals = result.checkTotals
+            let unchecked = totals.notChecked > 0 ? ", \(totals.notChecked) shown but not checked in profile \(result.profile)" : ""
+            terminal.line("\(terminal.position(of: file.displayPath))\(verdict)  \(file.displayPath)  \(Self.howBuilt(result, chapter: chapter))  \(totals.ran) check\(totals.ran == 1 ? "" : "s")\(unchecked)")
+        }
+        if jobs <= 1 && runnable.count > 1 {
+            // One chapter runs at a time, and the compiler works ahead: while a chapter runs, the
+            // next ones are planned and compiled (one compiler at a time), on the core the run
+            // leaves free much of the time, instead of after it (issue 29). Each run still starts
+            // only when the one before it has ended.
+            let ahead = PlannedBox(count: runnable.count)
+            DispatchQueue(label: "rnnbook.compile-ahead").async {
+                for (k, (_, chapter, source, _)) in runnable.enumerated() {
+                    let plan = runner.plan(chapter, source: source, engineIdentity: engine)
+                    var program: (CompileVerdict, String)?
+                    if case .run = plan { program = runner.compiled(chapter, source: source, engineIdentity: engine, terminal: terminal) }
+                    ahead.set(k, plan, program)
+                }
+            }
+            for (k, (i, chapter, source, file)) in runnable.enumerated() {
+                let (plan, program) = ahead.wait(k)
+                switch plan {
+                case .finished(let result): finished(i, chapter, file, result)
+                case .run(let planned):
+                    finished(i, chapter, file, runner.execute(planned, chapter: chapter, source: source, engineIdentity: engine,
+                                                              terminal: terminal, compiledAhead: program))
+                }
+            }
+        } else {
+            let queue = DispatchQueue(label: "rnnbook.chapters", attributes: .concurrent)
+            let group = DispatchGroup()
+            let semaphore = DispatchSemaphore(value: max(1, jobs))
+            for (i, chapter, source, file) in runnable {
+                semaphore.wait()
+                group.enter()
+                queue.async {
+                    defer { semaphore.signal(); group.leave() }
+                    finished(i, chapter, file, runner.run(chapter, source: source, engineIdentity: engine, terminal: terminal))
+                }
+            }
+            group.wait()
+        }
 
         var outcome = Outcome(chapters: [], failures: [], builtPaths: Set(parsed.map(\.file.displayPath)), book: book)
         for (i, entry) in parsed.enumerated() {
@@ -287,6 +316,25 @@ public func describe(_ error: Error) -> String {
 public struct UsageError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The compile-ahead stage's plans and programs, each handed to the run stage once ready.
+private final class PlannedBox: Sendable {
+    private let items: Mutex<[(ChapterRunner.Plan, (CompileVerdict, String)?)?]>
+    private let ready: [DispatchSemaphore]
+    init(count: Int) {
+        items = Mutex(Array(repeating: nil, count: count))
+        ready = (0 ..< count).map { _ in DispatchSemaphore(value: 0) }
+    }
+    func set(_ k: Int, _ plan: ChapterRunner.Plan, _ program: (CompileVerdict, String)?) {
+        items.withLock { $0[k] = (plan, program) }
+        ready[k].signal()
+    }
+    /// Waits until chapter k is planned (and compiled, if it runs).
+    func wait(_ k: Int) -> (ChapterRunner.Plan, (CompileVerdict, String)?) {
+        ready[k].wait()
+        return items.withLock { $0[k]! }
+    }
 }
 
 private final class ResultBox: Sendable {

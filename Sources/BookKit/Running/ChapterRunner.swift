@@ -227,24 +227,50 @@ public struct ChapterRunner: Sendable {
 
     /// Runs `chapter` (parsed from `source`), using the cache unless `force`.
     public func run(_ chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal) -> ChapterResult {
+        switch plan(chapter, source: source, engineIdentity: engineIdentity) {
+        case .finished(let result): return result
+        case .run(let planned): return execute(planned, chapter: chapter, source: source, engineIdentity: engineIdentity, terminal: terminal)
+        }
+    }
+
+    /// What `run` decides before it compiles: the result, when there is nothing to run (the
+    /// cached run is good, or the params or data are wrong), or what the run needs.
+    enum Plan: Sendable {
+        case finished(ChapterResult)
+        case run(PlannedRun)
+    }
+
+    /// A run decided on by `plan`, not yet compiled or started.
+    struct PlannedRun: Sendable {
+        let params: [String: ParamValue]
+        let dataEnvironment: [String: String]
+        let inputs: RunInputs
+        let reasons: [String]
+        let pageSource: String
+        let startedAt: String
+        let clock: Date
+    }
+
+    /// Resolves the params and data of `chapter` and looks for its cached run (see `run`).
+    func plan(_ chapter: Chapter, source: String, engineIdentity: String) -> Plan {
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let clock = Date()
         let params: [String: ParamValue]
         do { params = try resolvedParams(for: chapter) } catch {
             let problem = (error as? BookError)?.finding ?? Finding(.input, "params", at: SourceLocation(file: chapter.path, line: 1), message: "\(error)")
-            return failedResult(chapter, params: chapter.params, findings: [problem], startedAt: startedAt)
+            return .finished(failedResult(chapter, params: chapter.params, findings: [problem], startedAt: startedAt))
         }
         // Data first: an undeclared read fails here, at the call; a declared file is fetched
         // and verified before its contents are hashed into the key.
         let undeclared = undeclaredDataReads(in: chapter)
         if !undeclared.isEmpty {
-            return failedResult(chapter, params: params, findings: undeclared.map(\.finding), startedAt: startedAt)
+            return .finished(failedResult(chapter, params: params, findings: undeclared.map(\.finding), startedAt: startedAt))
         }
         let dataEnvironment: [String: String]
         let work = settings.workDirectory(chapter.slug)
         switch dataHandover(for: chapter, source: source, work: work) {
         case .success(let environment): dataEnvironment = environment
-        case .failure(let problem): return failedResult(chapter, params: params, findings: [problem.finding], startedAt: startedAt)
+        case .failure(let problem): return .finished(failedResult(chapter, params: params, findings: [problem.finding], startedAt: startedAt))
         }
         let inputs = runInputs(for: chapter, params: params, engineIdentity: engineIdentity)
         let pageSource = digest([source, settings.profile])
@@ -261,7 +287,7 @@ public struct ChapterRunner: Sendable {
             var result = assembled(hit.record.relocated(to: chapter), chapter: chapter)
             result.cached = true
             result.origin = hit.samePage ? .restored : .rerendered
-            return result
+            return .finished(result)
         } else if let staleFile {
             reasons = [staleFile]
         } else if let previous = cache.latestInputs(chapter.slug) {
@@ -270,9 +296,22 @@ public struct ChapterRunner: Sendable {
         } else {
             reasons = ["no earlier run kept"]
         }
+        return .run(PlannedRun(params: params, dataEnvironment: dataEnvironment, inputs: inputs, reasons: reasons,
+                               pageSource: pageSource, startedAt: startedAt, clock: clock))
+    }
 
+    /// Compiles (or takes from the program cache) and runs a chapter `plan` decided to run.
+    /// `compiledAhead` is the program `compiled` gave while an earlier chapter ran (see
+    /// `BookBuilder.build`); the run's time then starts here, without the compile.
+    func execute(_ planned: PlannedRun, chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal,
+                        compiledAhead: (CompileVerdict, String)? = nil) -> ChapterResult {
+        let (params, dataEnvironment, inputs, reasons) = (planned.params, planned.dataEnvironment, planned.inputs, planned.reasons)
+        let (pageSource, startedAt) = (planned.pageSource, planned.startedAt)
+        let clock = compiledAhead == nil ? planned.clock : Date()
+        let cache = settings.runCache
+        let work = settings.workDirectory(chapter.slug)
         try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let (compile, executable) = compiled(chapter, source: source, engineIdentity: engineIdentity, terminal: terminal)
+        let (compile, executable) = compiledAhead ?? compiled(chapter, source: source, engineIdentity: engineIdentity, terminal: terminal)
         let runnable = chapter.codeBlocks.filter { $0.index != nil }
 
         var versions = self.versions
