@@ -306,6 +306,11 @@ final class MutantJudge: Sendable {
     }
 
     func judge(label: String, tex: String, bindings: Bindings, tolerance: Double) -> [MutantVerdict] {
+        // Judging forks: never while another sideBySide element's thread may hold a lock the
+        // child would need (its check would fail the block anyway; see `SideBySideTask`).
+        if SideBySideTask.current != nil {
+            failBlock("verify(\"\(label)\") inside sideBySide: check the results after sideBySide returns")
+        }
         guard let mutants = try? equationMutants(of: tex) else { return [] }
         let alreadyKilled = killed.withLock { $0[label] ?? [] }
         let pending = mutants.filter { !alreadyKilled.contains($0.tex) }

@@ -39,4 +39,26 @@ struct SideBySideChapterTests {
         #expect(r.blocks[1].error?.contains("show inside sideBySide: show the results after sideBySide returns") == true,
                 "\(r.blocks[1].error ?? "no error")")
     }
+
+    /// `verify` judges mutants in forked children: inside an element it fails at once instead.
+    @Test func aVerifyInsideAnElementFailsTheBlock() throws {
+        let book = try Book()
+        try book.write("sbsv.md", """
+        # Verify side by side
+
+        $$y = 2 x$$ {#eq-double}
+
+        ```swift
+        let ys = sideBySide([1.0, 2.0]) { x -> Double in
+            verify("eq-double", ["y": 2 * x, "x": x])
+            return 2 * x
+        }
+        ```
+        """)
+        let run = try book.run("build")
+        #expect(run.status == 1)
+        let r = try book.result("sbsv")
+        #expect(r.blocks.map(\.status) == [.failed])
+        #expect(r.blocks[0].error?.contains("verify(\"eq-double\") inside sideBySide") == true, "\(r.blocks[0].error ?? "no error")")
+    }
 }
