@@ -304,9 +304,11 @@ public struct ChapterRunner: Sendable {
     /// `compiledAhead` is the program `compiled` gave while an earlier chapter ran (see
     /// `BookBuilder.build`); the run's time then starts here, without the compile.
     func execute(_ planned: PlannedRun, chapter: Chapter, source: String, engineIdentity: String, terminal: Terminal,
-                        compiledAhead: (CompileVerdict, String)? = nil) -> ChapterResult {
+                 compiledAhead: (CompileVerdict, String)? = nil) -> ChapterResult {
         let (params, dataEnvironment, inputs, reasons) = (planned.params, planned.dataEnvironment, planned.inputs, planned.reasons)
-        let (pageSource, startedAt) = (planned.pageSource, planned.startedAt)
+        // Planned and compiled ahead: the run starts now, not when it was planned.
+        let pageSource = planned.pageSource
+        let startedAt = compiledAhead == nil ? planned.startedAt : ISO8601DateFormatter().string(from: Date())
         let clock = compiledAhead == nil ? planned.clock : Date()
         let cache = settings.runCache
         let work = settings.workDirectory(chapter.slug)
