@@ -81,10 +81,7 @@ extension BookContext {
     func checkpointValue<Value: Codable>(_ name: String, line: Int, _ body: () throws -> Value) rethrows -> Result<Value, CheckpointError> {
         let block = currentBlock
         if let problem = Self.checkpointNameProblem(name) { return .failure(problem) }
-        if SideBySideTask.current != nil, let problem = SideBySideTask.problem(emitting: .checkpoint(
-            CheckpointNote(block: block, name: name, restored: false, computedAt: "", seconds: 0))) {
-            return .failure(CheckpointError(description: problem))
-        }
+        if SideBySideTask.current != nil { return .failure(CheckpointError(description: SideBySideTask.checkpointProblem(name))) }
         // The same name twice in one run (a checkpoint in a loop) keeps one value per call.
         let call = nextCheckpointCall(name)
         // A program run by hand (no runner), or in a sandbox, simply runs the closure.

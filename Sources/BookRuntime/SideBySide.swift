@@ -56,9 +56,14 @@ struct SideBySideTask: Sendable {
         case .output: return "show inside sideBySide: show the results after sideBySide returns"
         case .metric(_, let name, _): return "record(\"\(name)\") inside sideBySide: record the results after sideBySide returns"
         case .check(let finding): return "a check (\(finding.label)) inside sideBySide: check the results after sideBySide returns"
-        case .checkpoint(let note): return "checkpoint(\"\(note.name)\") inside sideBySide: wrap the whole sideBySide call in the checkpoint"
+        case .checkpoint(let note): return checkpointProblem(note.name)
         default: return "\(event) inside sideBySide: only progress may be reported from its elements"
         }
+    }
+
+    /// Why `checkpoint(name)` may not run inside an element.
+    static func checkpointProblem(_ name: String) -> String {
+        "checkpoint(\"\(name)\") inside sideBySide: wrap the whole sideBySide call in the checkpoint"
     }
 
     /// `progress` from this element: the block's combined line.

@@ -50,12 +50,12 @@ struct SideBySideTests {
             // Neither returns before both have looked.
             looked[i].signal()
             _ = looked[1 - i].wait(timeout: .now() + 30)
-            return (met, others, isInsideSideBySide)
+            return (met, others, SideBySideGroup.current != nil)
         }
         #expect(seen.map(\.met) == [true, true], "the tasks did not run at the same time")
         #expect(seen.map(\.othersRunning) == [true, true])
         #expect(seen.map(\.inside) == [true, true])
-        #expect(!isInsideSideBySide)
+        #expect(SideBySideGroup.current == nil)
     }
 
     @Test func aMapInsideATaskRunsInOrderOnThatTasksThread() {

@@ -84,7 +84,7 @@ final class ProductThreads: @unchecked Sendable {
         checkPrecondition(parts >= 0 && parts < 1 << 16, "ProductThreads.run: \(parts) parts")
         let helpers = count - 1
         // A task of `sideBySideMap` beside another keeps its products on its own thread.
-        guard parts > 1, helpers > 0, !Self.inForkedChild.load(ordering: .relaxed),
+        guard parts > 1, helpers > 0, !Self.runsAlone,
               SideBySideGroup.current?.othersRunning != true,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for i in 0 ..< parts { part(i) }

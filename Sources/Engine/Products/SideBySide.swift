@@ -106,7 +106,3 @@ public func sideBySideMap<T, R>(_ items: [T], threads: Int? = nil,
                                 _ body: (T) -> R) -> [R] {
     sideBySideMap(count: items.count, threads: threads, wrap: wrap) { body(items[$0]) }
 }
-
-/// Whether the calling thread runs a task of `sideBySideMap` (checkpoints and page output are
-/// not made there; see the book runtime's `sideBySide`).
-public var isInsideSideBySide: Bool { SideBySideGroup.current != nil }
