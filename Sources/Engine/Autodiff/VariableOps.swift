@@ -229,6 +229,8 @@ public func gather<S: TensorScalar>(_ table: Variable<S>, rows indices: [Int]) -
 /// Mean softmax cross-entropy of `logits` (rows of class scores; leading axes are flattened)
 /// against integer `labels`, fused for stability: -mean(logSoftmax(logits)[i, labels[i]]).
 /// Backward is (softmax - onehot) / rows.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func softmaxCrossEntropy<S: TensorScalar>(logits: Variable<S>, labels: [Int]) -> Variable<S> {
     let x = logits.value
     checkPrecondition(x.rank >= 2, "softmaxCrossEntropy: logits must be [rows, classes] (or [time, batch, classes]), got shape \(x.shape)")

@@ -168,23 +168,31 @@ extension Tensor {
         var out = [Scalar](repeating: 0, count: count)
         scalars.withUnsafeBufferPointer { X in
             out.withUnsafeMutableBufferPointer { O in
-                for i in 0..<outer {
-                    for k in 0..<inner {
-                        let base = i * n * inner + k
-                        var m = -Scalar.infinity
-                        for j in 0..<n { m = Swift.max(m, X[base + j * inner]) }
-                        var total: Scalar = 0
-                        for j in 0..<n {
-                            let e = Scalar.exp(X[base + j * inner] - m)
-                            O[base + j * inner] = e
-                            total += e
-                        }
-                        if logarithm {
-                            let logTotal = Scalar.log(total)
-                            for j in 0..<n { O[base + j * inner] = X[base + j * inner] - m - logTotal }
-                        } else {
-                            let r = 1 / total
-                            for j in 0..<n { O[base + j * inner] *= r }
+                guard count > 0 else { return }
+                // Each of the outer slices on its own, so in chunks of them on the product
+                // threads (the loss of all T·B rows of a language model would otherwise run on
+                // one core while the other waits; see `elementwiseMapChunk`).
+                let operands = ProductOperands(a: X.baseAddress!, b: X.baseAddress!, c: O.baseAddress!)
+                forEachElementChunk(count: outer, size: Swift.max(1, elementwiseMapChunk / (n * inner))) { slices in
+                    let X = operands.a, O = operands.c
+                    for i in slices {
+                        for k in 0..<inner {
+                            let base = i * n * inner + k
+                            var m = -Scalar.infinity
+                            for j in 0..<n { m = Swift.max(m, X[base + j * inner]) }
+                            var total: Scalar = 0
+                            for j in 0..<n {
+                                let e = Scalar.exp(X[base + j * inner] - m)
+                                O[base + j * inner] = e
+                                total += e
+                            }
+                            if logarithm {
+                                let logTotal = Scalar.log(total)
+                                for j in 0..<n { O[base + j * inner] = X[base + j * inner] - m - logTotal }
+                            } else {
+                                let r = 1 / total
+                                for j in 0..<n { O[base + j * inner] *= r }
+                            }
                         }
                     }
                 }

@@ -33,6 +33,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Every element equal to `value`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(repeating value: Scalar, shape: [Int]) {
         self.init(shape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
     }

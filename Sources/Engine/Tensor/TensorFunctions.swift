@@ -24,6 +24,8 @@ public func logSoftmax<S: TensorScalar>(_ x: Tensor<S>, alongAxis axis: Int = -1
 
 extension Tensor {
     /// A [labels.count, depth] matrix with a 1 in each row at the label's column.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(oneHot labels: [Int], depth: Int) {
         var out = [Scalar](repeating: 0, count: labels.count * depth)
         for (row, label) in labels.enumerated() {
