@@ -90,9 +90,12 @@ public enum BenchConfiguration: String, CaseIterable, Sendable {
 
     /// The products the RNN makes, in words, with the shapes `runGemm` times.
     static let gemmShapes: [(shape: ProductShape, role: String)] = [
-        (ProductShape(m: 32, k: 512, n: 512), "step forward, W_hh as stored (scratch model)"),
-        (ProductShape(m: 32, k: 512, n: 512, packed: true), "step forward, W_hh packed once per sequence (fused model)"),
-        (ProductShape(m: 32, k: 512, n: 512, transposeB: true), "step backward, dA·W_hhᵀ"),
+        // Both models multiply by W_hh packed once per update: the fused model packs it itself,
+        // the scratch model's `matmul` from W_hh's second use on (`PackingCache`). The first row
+        // is its first use after each update; the third packs W_hhᵀ inside the product.
+        (ProductShape(m: 32, k: 512, n: 512), "step forward, W_hh packed inside the product (scratch model, first step after an update)"),
+        (ProductShape(m: 32, k: 512, n: 512, packed: true), "step forward, W_hh packed once per update (fused model; scratch model from its second step)"),
+        (ProductShape(m: 32, k: 512, n: 512, transposeB: true), "step backward, dA·W_hhᵀ, W_hhᵀ packed inside the product (both models pack it once per update, as above)"),
         (ProductShape(m: 512, k: 1120, n: 512, transposeA: true), "weight gradient over 35 steps × 32 rows, Hᵀ·dA"),
         (ProductShape(m: 1120, k: 512, n: 28), "output layer, H·W_hq (28 characters)"),
         (ProductShape(m: 1120, k: 28, n: 512, transposeB: true), "output layer backward, dY·W_hqᵀ"),
