@@ -56,16 +56,57 @@ public enum AVX2Kernels {
     public static func pack(transposed: Bool, k: Int, n: Int, r: UnsafePointer<Float>, ldr: Int,
                             into packed: UnsafeMutablePointer<Float>) {
         precondition(k >= 0 && n >= 0, "AVX2Kernels.pack: negative extent k \(k), n \(n)")
+        guard transposed else { packRows(k: k, n: n, StridedRows(base: r, stride: ldr), into: packed); return }
         var j = 0
         while j < n {
             let width = Swift.min(panelWidth, n - j)
             let panel = packed + j * k
-            if !transposed && width == panelWidth {
-                // Whole panels of the non-transposed case, row by row across all of them: B's
-                // rows are read in long sequential runs, which the prefetcher follows.
+            // Column s of the panel is row j + s of R: read it in order, write with stride 16.
+            for s in 0 ..< width {
+                var source = r + (j + s) * ldr, target = panel + s
+                for _ in 0 ..< k { target.pointee = source.pointee; source += 1; target += panelWidth }
+            }
+            if width < panelWidth {
+                for p in 0 ..< k { for s in width ..< panelWidth { panel[p * panelWidth + s] = 0 } }
+            }
+            j += panelWidth
+        }
+    }
+
+    /// `pack` of R's columns `column ..< column + n`, where row p of R starts at `rows[p]` (the rows
+    /// of several tensors read where they are, instead of copied into one matrix first).
+    public static func pack(rows: UnsafePointer<UnsafePointer<Float>>, column: Int, k: Int, n: Int,
+                            into packed: UnsafeMutablePointer<Float>) {
+        precondition(k >= 0 && n >= 0, "AVX2Kernels.pack: negative extent k \(k), n \(n)")
+        packRows(k: k, n: n, TabledRows(table: rows, offset: column), into: packed)
+    }
+
+    /// Where row p of an operand starts.
+    protocol RowSource { func row(_ p: Int) -> UnsafePointer<Float> }
+    /// Rows at a fixed stride: one matrix.
+    struct StridedRows: RowSource {
+        let base: UnsafePointer<Float>, stride: Int
+        @inline(__always) func row(_ p: Int) -> UnsafePointer<Float> { base + p * stride }
+    }
+    /// Rows listed in a table, each from `offset` on.
+    struct TabledRows: RowSource {
+        let table: UnsafePointer<UnsafePointer<Float>>, offset: Int
+        @inline(__always) func row(_ p: Int) -> UnsafePointer<Float> { table[p] + offset }
+    }
+
+    /// `pack` of a row-major R (op(R)[p][j] = rows.row(p)[j]).
+    @inline(__always)
+    static func packRows<R: RowSource>(k: Int, n: Int, _ rows: R, into packed: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j < n {
+            let width = Swift.min(panelWidth, n - j)
+            let panel = packed + j * k
+            if width == panelWidth {
+                // Whole panels, row by row across all of them: R's rows are read in long
+                // sequential runs, which the prefetcher follows.
                 let whole = (n - j) / panelWidth
                 for p in 0 ..< k {
-                    let source = r + p * ldr + j
+                    let source = rows.row(p) + j
                     var target = panel + p * panelWidth
                     for q in 0 ..< whole {
                         store(load(source + q * panelWidth), target); store(load(source + q * panelWidth + 8), target + 8)
@@ -74,21 +115,11 @@ public enum AVX2Kernels {
                 }
                 j += whole * panelWidth
                 continue
-            } else if !transposed {
-                for p in 0 ..< k {
-                    let source = r + p * ldr + j, target = panel + p * panelWidth
-                    for s in 0 ..< width { target[s] = source[s] }
-                    for s in width ..< panelWidth { target[s] = 0 }
-                }
-            } else {
-                // Column s of the panel is row j + s of R: read it in order, write with stride 16.
-                for s in 0 ..< width {
-                    var source = r + (j + s) * ldr, target = panel + s
-                    for _ in 0 ..< k { target.pointee = source.pointee; source += 1; target += panelWidth }
-                }
-                if width < panelWidth {
-                    for p in 0 ..< k { for s in width ..< panelWidth { panel[p * panelWidth + s] = 0 } }
-                }
+            }
+            for p in 0 ..< k {
+                let source = rows.row(p) + j, target = panel + p * panelWidth
+                for s in 0 ..< width { target[s] = source[s] }
+                for s in width ..< panelWidth { target[s] = 0 }
             }
             j += panelWidth
         }
@@ -102,6 +133,21 @@ public enum AVX2Kernels {
     public static func packStrips(m: Int, k: Int, l: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
                                   into packed: UnsafeMutablePointer<Float>) {
         precondition(m >= 0 && k >= 0, "AVX2Kernels.packStrips: negative extent m \(m), k \(k)")
+        packStrips(m: m, k: k, StridedRows(base: l, stride: columnStride), rowStride: rowStride, into: packed)
+    }
+
+    /// `packStrips` of L = Aᵀ's rows `column ..< column + m`, where row p of A starts at `rows[p]`:
+    /// L's element (i, p) is `rows[p][column + i]` (the rows of several tensors read where they
+    /// are, instead of copied into one matrix first).
+    public static func packStrips(m: Int, k: Int, rows: UnsafePointer<UnsafePointer<Float>>, column: Int,
+                                  into packed: UnsafeMutablePointer<Float>) {
+        precondition(m >= 0 && k >= 0, "AVX2Kernels.packStrips: negative extent m \(m), k \(k)")
+        packStrips(m: m, k: k, TabledRows(table: rows, offset: column), rowStride: 1, into: packed)
+    }
+
+    /// `packStrips` with L's element (i, p) at `columns.row(p)[i·rowStride]`.
+    @inline(__always)
+    static func packStrips<R: RowSource>(m: Int, k: Int, _ columns: R, rowStride: Int, into packed: UnsafeMutablePointer<Float>) {
         var i = 0
         while i < m {
             let strip = packed + i * k
@@ -109,7 +155,7 @@ public enum AVX2Kernels {
                 // Eight strips at once: 48 consecutive floats of L's column p (L = Aᵀ: part of a
                 // row of A), three cache lines read whole.
                 for p in 0 ..< k {
-                    let source = l + i + p * columnStride, target = strip + p * rowBlock
+                    let source = columns.row(p) + i, target = strip + p * rowBlock
                     for q in 0 ..< 8 {
                         let from = source + q * rowBlock, to = target + q * rowBlock * k
                         KernelSupport.store(KernelSupport.load(from, as: SIMD4<Float>.self), to)
@@ -121,7 +167,8 @@ public enum AVX2Kernels {
             }
             let rows = Swift.min(rowBlock, m - i)
             for p in 0 ..< k {
-                for r in 0 ..< rowBlock { strip[p * rowBlock + r] = r < rows ? l[(i + r) * rowStride + p * columnStride] : 0 }
+                let column = columns.row(p)
+                for r in 0 ..< rowBlock { strip[p * rowBlock + r] = r < rows ? column[(i + r) * rowStride] : 0 }
             }
             i += rowBlock
         }

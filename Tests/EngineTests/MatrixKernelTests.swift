@@ -199,6 +199,63 @@ struct MatrixKernelTests {
         }
     }
 
+    /// Aᵀ·B with the rows of A and B read where they are, from tables (a weight gradient over the
+    /// steps of a sequence, without stacking the steps first): every element is the fused chain,
+    /// on both of its forms (panels shared by parts of rows for a wide A, else parts of columns),
+    /// whatever blocks the rows come in, and C is not read when beta is 0 (it starts as NaN).
+    @Test("AVX2 path: products of rows read in place bit for bit the fused chain",
+          .enabled(if: canRunAVX2, "this CPU has no AVX2 and FMA"))
+    func avx2ProductsOfTabledRowsComputeTheFusedChain() {
+        for (index, (m, n, k, block)) in [(512, 512, 224, 32), (28, 512, 224, 32), (130, 70, 37, 5), (5, 9, 3, 2)].enumerated() {
+            for beta: Float in [0, 1] {
+                let problem = ProductProblem(true, false, m: m, n: n, k: k, seed: UInt64(60 + index), nanC: beta == 0)
+                // Each block of rows in an array of its own, so consecutive blocks are not adjacent.
+                let starts = Array(stride(from: 0, to: k, by: block))
+                let aBlocks = starts.map { Array(problem.a[$0 * m ..< Swift.min($0 + block, k) * m]) }
+                let bBlocks = starts.map { Array(problem.b[$0 * n ..< Swift.min($0 + block, k) * n]) }
+                var c = problem.c0
+                func nest(_ i: Int, _ aRows: [UnsafePointer<Float>], _ bRows: [UnsafePointer<Float>]) {
+                    guard i < starts.count else {
+                        c.withUnsafeMutableBufferPointer { pc in
+                            MatrixKernels.avx2TransposedProduct(m: m, n: n, k: k, aRows: aRows, bRows: bRows, beta: beta, c: pc.baseAddress!)
+                        }
+                        return
+                    }
+                    aBlocks[i].withUnsafeBufferPointer { pa in
+                        bBlocks[i].withUnsafeBufferPointer { pb in
+                            let rows = pa.count / m
+                            nest(i + 1, aRows + (0 ..< rows).map { pa.baseAddress! + $0 * m },
+                                 bRows + (0 ..< rows).map { pb.baseAddress! + $0 * n })
+                        }
+                    }
+                }
+                nest(0, [], [])
+                let differing = differingBits(c, problem.fusedChain(alpha: 1, beta: beta))
+                #expect(differing == 0, "\(problem.label), beta \(beta), blocks of \(block): \(differing) elements differ")
+            }
+        }
+    }
+
+    /// A weight gradient over the steps of a sequence (`addSummedProducts`, up to 256 rows: one
+    /// chunk) has the bits of one product of the stacked steps, into a fresh gradient and onto one
+    /// already there, on this process's path (on AVX2 the steps' rows are read in place; on the
+    /// others they are stacked first).
+    @Test(arguments: [(512, 512), (28, 512)])
+    func summedProductsOverStepsEqualOneStackedProduct(shape: (m: Int, n: Int)) {
+        let (m, n) = shape
+        let steps = (0 ..< 7).map { t in
+            (lhs: Tensor<Float>(randomNormal: [32, m], seed: UInt64(100 + t)), rhs: Tensor<Float>(randomNormal: [32, n], seed: UInt64(200 + t)))
+        }
+        let stackedL = Tensor(concatenating: steps.map(\.lhs), alongAxis: 0), stackedR = Tensor(concatenating: steps.map(\.rhs), alongAxis: 0)
+        for start in [nil, Tensor<Float>(randomNormal: [m, n], seed: 7)] {
+            var summed = start, stacked = start
+            Tensor.addSummedProducts(steps, into: &summed, shape: [m, n])
+            Tensor.addProduct(stackedL, transposeA: true, stackedR, transposeB: false, into: &stacked, shape: [m, n])
+            let differing = differingBits(summed!.scalars, stacked!.scalars)
+            #expect(differing == 0, "\(m)×\(n), \(start == nil ? "fresh" : "onto a gradient"): \(differing) elements differ")
+        }
+    }
+
     /// The packing and the strided kernel on their own: a transposed, strided X, and L read
     /// through both strides.
     @Test(.enabled(if: canRunAVX2, "this CPU has no AVX2 and FMA"))

@@ -224,6 +224,53 @@ enum MatrixKernels {
         }
     }
 
+    /// C = Aᵀ·B + beta·C on the AVX2 path, where row p of A (m floats) starts at `aRows[p]` and
+    /// row p of B (n floats) at `bRows[p]`, for p = 0 ..< k; C is m×n, row-major, ldc = n. For a
+    /// weight gradient summed over the steps of a sequence (Σ_t A_tᵀ·B_t): the steps' rows are
+    /// packed from where they are instead of being copied into two stacked matrices first.
+    /// Every element is the chain `avx2Product` computes for the stacked copies (see
+    /// `AVX2Kernels`), so the bits are the same; the parts are organised as there: panels of B
+    /// shared by all threads and parts of rows when A is wide, else parts of columns.
+    static func avx2TransposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Float>>,
+                                      bRows: UnsafePointer<UnsafePointer<Float>>, beta: Float, c: UnsafeMutablePointer<Float>) {
+        guard m > 0 && n > 0 else { return }
+        guard k > 0 else { scale(m: m, n: n, beta: beta, c: c, ldc: n); return }
+        let tables = RowTables(a: aRows, b: bRows, c: c)
+        /// Rows × columns of C with its strips, and B's panels unless `panels` holds them all.
+        @Sendable func part(_ rows: Range<Int>, _ columns: Range<Int>, panels: UnsafePointer<Float>?) {
+            withScratch(AVX2Kernels.stripsCount(m: rows.count, k: k) + (panels == nil ? AVX2Kernels.packedCount(k: k, n: avx2ColumnGroup) : 0)) { scratch in
+                AVX2Kernels.packStrips(m: rows.count, k: k, rows: tables.a, column: rows.lowerBound, into: scratch)
+                let strips = UnsafePointer(scratch), own = scratch + AVX2Kernels.stripsCount(m: rows.count, k: k)
+                for j in stride(from: columns.lowerBound, to: columns.upperBound, by: avx2ColumnGroup) {
+                    let width = Swift.min(avx2ColumnGroup, columns.upperBound - j)
+                    let packed: UnsafePointer<Float>
+                    if let panels { packed = panels + j * k } else {
+                        AVX2Kernels.pack(rows: tables.b, column: j, k: k, n: width, into: own)
+                        packed = UnsafePointer(own)
+                    }
+                    AVX2Kernels.multiplyPacked(m: rows.count, n: width, k: k, alpha: 1, l: strips, lRowStride: 1,
+                                               lColumnStride: AVX2Kernels.rowBlock, lBlockStride: AVX2Kernels.rowBlock * k,
+                                               packed: packed, beta: beta, x: tables.c + rows.lowerBound * n + j,
+                                               xRowStride: n, xColumnStride: 1)
+                }
+            }
+        }
+        guard m >= 2 * sharedPanelRows else {
+            forEachProductPart(m: m, n: n, k: k) { rows, columns in part(rows, columns, panels: nil) }
+            return
+        }
+        withScratch(AVX2Kernels.packedCount(k: k, n: n)) { panels in
+            let shared = ProductOperands(a: UnsafePointer(panels), b: UnsafePointer(panels), c: panels)
+            ProductThreads.shared.run(parts: (n + avx2ColumnGroup - 1) / avx2ColumnGroup) { g in
+                let j = g * avx2ColumnGroup
+                AVX2Kernels.pack(rows: tables.b, column: j, k: k, n: Swift.min(avx2ColumnGroup, n - j), into: shared.c + j * k)
+            }
+            ProductThreads.shared.run(parts: (m + sharedPanelRows - 1) / sharedPanelRows) { r in
+                part(r * sharedPanelRows ..< Swift.min((r + 1) * sharedPanelRows, m), 0 ..< n, panels: shared.a)
+            }
+        }
+    }
+
     /// The AVX-512 path: the whole-block part of the product — every row block of 8 and column
     /// block of 32 (32 and 8 for A·Bᵀ) — on the kernels, the thin leftovers on OpenBLAS.
     static func avx512(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -265,6 +312,12 @@ enum MatrixKernels {
     static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(count, 1)) { body($0.baseAddress!) }
     }
+}
+
+/// The row tables and output of `MatrixKernels.avx2TransposedProduct`, made sendable for the
+/// product threads: they outlive the call, and its parts write disjoint blocks of C.
+struct RowTables: @unchecked Sendable {
+    let a: UnsafePointer<UnsafePointer<Float>>, b: UnsafePointer<UnsafePointer<Float>>, c: UnsafeMutablePointer<Float>
 }
 
 /// How the AVX2 path computes a product: which operand is packed, and whether op(A) is packed

@@ -18,6 +18,12 @@ where RawSignificand: FixedWidthInteger {
                                 alpha: Self, a: UnsafePointer<Self>, lda: Int,
                                 b: UnsafePointer<Self>, ldb: Int,
                                 beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, partWork: ProductPartWork)
+    /// C = Aᵀ·B + beta·C (m×n, row-major, ldc = n) where row p of A starts at `aRows[p]` and row
+    /// p of B at `bRows[p]`, computed with the rows where they are, when this type's kernels can
+    /// (Float on the AVX2 path) and with the bits `threadedProduct` gives for the stacked rows;
+    /// false when not, and the caller stacks copies instead.
+    static func transposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Self>>,
+                                  bRows: UnsafePointer<UnsafePointer<Self>>, beta: Self, c: UnsafeMutablePointer<Self>) -> Bool
     /// The same product on the calling thread by the fastest kernel for this type and CPU
     /// (`MatrixKernels.sgemm` on the current path for Float, BLAS otherwise): for a small
     /// product inside a part of a larger one (see `ProductPartWork`).
@@ -40,6 +46,12 @@ extension TensorScalar {
                                   beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
         blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Not by default: BLAS needs the rows stacked.
+    public static func transposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Self>>,
+                                         bRows: UnsafePointer<UnsafePointer<Self>>, beta: Self, c: UnsafeMutablePointer<Self>) -> Bool {
+        false
     }
 
     /// OpenBLAS on each part (see `productParts`), unless a type has its own kernels (Float).
@@ -90,6 +102,12 @@ extension Float: TensorScalar {
                                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         MatrixKernels.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+    public static func transposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Float>>,
+                                         bRows: UnsafePointer<UnsafePointer<Float>>, beta: Float, c: UnsafeMutablePointer<Float>) -> Bool {
+        guard ProductKernelPath.current == .avx2 else { return false }
+        MatrixKernels.avx2TransposedProduct(m: m, n: n, k: k, aRows: aRows, bRows: bRows, beta: beta, c: c)
+        return true
     }
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
