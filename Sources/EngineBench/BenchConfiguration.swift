@@ -126,8 +126,7 @@ public enum BenchConfiguration: String, CaseIterable, Sendable {
                 threads: threads, kernels: EngineInfo.productKernels, blasCore: EngineInfo.blasCore,
                 nonFinite: nonFiniteNote(["engine_gflops": r.engineGFLOPS, "blas_path_gflops": r.blasPathGFLOPS,
                                           "openblas_threaded_gflops": r.openBLASGFLOPS, "engine_vs_blas_path": ratio]))
-            record.setShare(PeakShare(engineGFLOPS: r.engineGFLOPS, peakGFLOPS: measured?.allThreadsGFLOPS),
-                            peakGFLOPS: measured?.allThreadsGFLOPS ?? .nan)
+            record.setShare(peakGFLOPS: measured?.allThreadsGFLOPS, fastestGFLOPS: r.engineFastestGFLOPS)
             return record
         }
         return .products(peak: peak, products: products)

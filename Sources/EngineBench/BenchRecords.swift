@@ -133,6 +133,11 @@ public struct ProductRecord: Codable, Sendable {
     /// The engine's GFLOP/s on `threads` threads over the `threads`-thread FMA peak measured in
     /// the same run; nil when no peak was measured or when the ratio is above 1 (`probeError`).
     public var engineShareOfPeak: Double?
+    /// The same for the engine's fastest product: the peak is the best window of its bursts, so
+    /// this is the like-for-like share, which swings far less than the median's when other work
+    /// slows the machine down for a while (the median's share on one thread went from 0.63 to
+    /// 0.94 between two runs minutes apart).
+    public var engineFastestShareOfPeak: Double? = nil
     /// Set instead of a share when the engine ran faster than the peak: the peak probe or a FLOP
     /// count is wrong, and says by how much.
     public var probeError: String?
@@ -144,22 +149,25 @@ public struct ProductRecord: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case config, shape, role, repetitions, engineGFLOPS = "engine_gflops", blasPathGFLOPS = "blas_path_gflops"
         case openBLASThreadedGFLOPS = "openblas_threaded_gflops", engineVsBLASPath = "engine_vs_blas_path"
-        case engineShareOfPeak = "engine_share_of_peak", probeError = "probe_error", threads, kernels, blasCore = "blas_core"
+        case engineShareOfPeak = "engine_share_of_peak", engineFastestShareOfPeak = "engine_fastest_share_of_peak", probeError = "probe_error", threads, kernels, blasCore = "blas_core"
         case nonFinite = "non_finite"
     }
 
-    /// Fills the share, or the probe error when the engine's rate is above the peak's.
-    mutating func setShare(_ share: PeakShare, peakGFLOPS: Double) {
-        switch share {
-        case .share(let s):
-            engineShareOfPeak = rounded(s, places: 3); probeError = nil
-        case .probeError(let ratio):
-            engineShareOfPeak = nil
-            probeError = String(format: "engine %.1f GFLOP/s is %.3f× the %d-thread FMA peak %.1f measured in this run: the peak probe or the FLOP count is wrong",
-                                engineGFLOPS, ratio, threads, peakGFLOPS)
-        case .unmeasured:
-            engineShareOfPeak = nil; probeError = nil
+    /// Fills the shares of the median and of the fastest product (`fastestGFLOPS`), or the probe
+    /// error when either rate is above the peak's (then neither share is given).
+    mutating func setShare(peakGFLOPS: Double?, fastestGFLOPS: Double? = nil) {
+        engineShareOfPeak = nil; engineFastestShareOfPeak = nil; probeError = nil
+        let median = PeakShare(engineGFLOPS: engineGFLOPS, peakGFLOPS: peakGFLOPS)
+        let fastest = fastestGFLOPS.map { PeakShare(engineGFLOPS: $0, peakGFLOPS: peakGFLOPS) } ?? .unmeasured
+        for (what, rate, share) in [("engine", engineGFLOPS, median), ("the engine's fastest product", fastestGFLOPS ?? .nan, fastest)] {
+            if case .probeError(let ratio) = share {
+                probeError = what + String(format: " %.1f GFLOP/s is %.3f× the %d-thread FMA peak %.1f measured in this run: the peak probe or the FLOP count is wrong",
+                                           rate, ratio, threads, peakGFLOPS ?? .nan)
+                return
+            }
         }
+        if case .share(let s) = median { engineShareOfPeak = rounded(s, places: 3) }
+        if case .share(let s) = fastest { engineFastestShareOfPeak = rounded(s, places: 3) }
     }
 }
 

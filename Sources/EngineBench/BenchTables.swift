@@ -33,11 +33,11 @@ public enum BenchTable {
         x.isFinite ? String(format: "%.\(places)f", x) : "—"
     }
 
-    /// The share cell: the share, "—" when no peak was measured, and never a bare number for a
+    /// A share cell: the share, "—" when no peak was measured, and never a bare number for a
     /// ratio above 1.
-    static func shareCell(_ record: ProductRecord) -> String {
+    static func shareCell(_ record: ProductRecord, fastest: Bool = false) -> String {
         if record.probeError != nil { return "PROBE ERROR" }
-        return record.engineShareOfPeak.map { String(format: "%.2f", $0) } ?? "—"
+        return (fastest ? record.engineFastestShareOfPeak : record.engineShareOfPeak).map { String(format: "%.2f", $0) } ?? "—"
     }
 
     /// What the shape suffixes mean (`ProductShape.description`).
@@ -60,16 +60,18 @@ public enum BenchTable {
             out += "FMA peak: not measured (this CPU runs neither kernel module); no shares\n"
         }
         out += "\n"
-        let header = ["shape", "product", "engine GFLOP/s", "share of \(threads)-thread peak", "BLAS path GFLOP/s",
+        let header = ["shape", "product", "engine GFLOP/s", "share of \(threads)-thread peak", "fastest's share", "BLAS path GFLOP/s",
                       "OpenBLAS threaded", "engine/BLAS path"]
         let rows = products.map { r in
-            [r.shape, r.role, number(r.engineGFLOPS, 1), shareCell(r), number(r.blasPathGFLOPS, 1),
+            [r.shape, r.role, number(r.engineGFLOPS, 1), shareCell(r), shareCell(r, fastest: true), number(r.blasPathGFLOPS, 1),
              number(r.openBLASThreadedGFLOPS, 1), number(r.engineVsBLASPath, 2) + "×"]
         }
-        out += aligned(header, rows, rightAligned: [2, 3, 4, 5, 6])
+        out += aligned(header, rows, rightAligned: [2, 3, 4, 5, 6, 7])
         out += "\n" + shapeLegend + "\n"
         out += "Each figure is the median of \(products.first?.repetitions ?? 0) products on \(threads) thread\(threads == 1 ? "" : "s"); "
-            + "the share is the engine's GFLOP/s over the \(threads)-thread peak measured above.\n"
+            + "the share is the engine's GFLOP/s over the \(threads)-thread peak measured above, and the fastest's share that of "
+            + "its fastest product (the peak is the best window of its bursts, so this one compares like with like; "
+            + "the median's share drops when other work slows the machine for a while).\n"
         for r in products { if let e = r.probeError { out += "PROBE ERROR \(r.shape): \(e)\n" } }
         return out
     }

@@ -10,11 +10,11 @@ struct BenchTableTests {
     static let peak = FMAPeakRecord(fmaPeak: "AVX2 (8 lanes)", peakGFLOPS1Thread: 103.7, peakGFLOPS: 190.2, threads: 2,
                                     kernels: "AVX2 kernels", cpuMHz: 2445, nominalGFLOPS1Thread: 78.2, nonFinite: nil)
 
-    static func product(_ shape: String, role: String, engine: Double, peak: Double?) -> ProductRecord {
+    static func product(_ shape: String, role: String, engine: Double, peak: Double?, fastest: Double? = nil) -> ProductRecord {
         var r = ProductRecord(shape: shape, role: role, repetitions: 100, engineGFLOPS: engine, blasPathGFLOPS: 61,
                               openBLASThreadedGFLOPS: 40.5, engineVsBLASPath: 1.08, engineShareOfPeak: nil, probeError: nil,
                               threads: 2, kernels: "AVX2 kernels", blasCore: "Zen", nonFinite: nil)
-        r.setShare(PeakShare(engineGFLOPS: engine, peakGFLOPS: peak), peakGFLOPS: peak ?? .nan)
+        r.setShare(peakGFLOPS: peak, fastestGFLOPS: fastest)
         return r
     }
 
@@ -42,6 +42,21 @@ struct BenchTableTests {
         #expect(abs(((goodJSON["engine_share_of_peak"] as? NSNumber)?.doubleValue ?? 0) - 0.412) < 1e-12)
         #expect(goodJSON["probe_error"] == nil)
         #expect(goodJSON["role"] as? String == "step forward")
+    }
+
+    /// The fastest product's share sits beside the median's, and the fastest product above the
+    /// peak is a probe error too, even when the median is below it.
+    @Test func theFastestProductHasAShareAndCanBeAProbeError() throws {
+        let good = try Self.object(Substring(try jsonLine(Self.product("32x512x512P", role: "step", engine: 120, peak: 200, fastest: 180))))
+        #expect(abs(((good["engine_share_of_peak"] as? NSNumber)?.doubleValue ?? 0) - 0.6) < 1e-12)
+        #expect(abs(((good["engine_fastest_share_of_peak"] as? NSNumber)?.doubleValue ?? 0) - 0.9) < 1e-12)
+        #expect(good["probe_error"] == nil)
+        let bad = try Self.object(Substring(try jsonLine(Self.product("32x512x512P", role: "step", engine: 120, peak: 200, fastest: 210))))
+        #expect(bad["engine_share_of_peak"] == nil && bad["engine_fastest_share_of_peak"] == nil)
+        let error = try #require(bad["probe_error"] as? String)
+        #expect(error.contains("fastest product 210.0 GFLOP/s is 1.050× the 2-thread FMA peak 200.0"), "\(error)")
+        let table = BenchTable.gemm(peak: Self.peak, products: [Self.product("32x512x512P", role: "step", engine: 95.1, peak: 190.2, fastest: 171.2)])
+        #expect(table.contains("fastest's share") && table.contains(" 0.50  ") && table.contains(" 0.90  "), "\(table)")
     }
 
     @Test func theGemmJSONLinesArePeakThenOnePerShape() throws {

@@ -127,4 +127,14 @@ struct FMAPeakProbeTests {
         #expect(PeakShare(engineGFLOPS: 50, peakGFLOPS: .nan) == .unmeasured)
         #expect(PeakShare(engineGFLOPS: .infinity, peakGFLOPS: 100) == .unmeasured)
     }
+
+    /// The fastest product is one of the timed ones: no slower than their median, and a real
+    /// (positive, finite) time.
+    @Test func theFastestProductIsNoSlowerThanTheMedian() {
+        let r = benchmarkMatmul(ProductShape(m: 8, k: 64, n: 48), repetitions: 9)
+        #expect(r.repetitions == 9)
+        #expect(r.engineFastestSeconds > 0 && r.engineFastestSeconds.isFinite)
+        #expect(r.engineFastestSeconds <= r.engineSeconds && r.engineFastestGFLOPS >= r.engineGFLOPS,
+                "fastest \(r.engineFastestSeconds) s, median \(r.engineSeconds) s")
+    }
 }

@@ -31,15 +31,19 @@ public struct ProductShape: Sendable, CustomStringConvertible {
 ///   `RNNBOOK_KERNELS=blas` path), alternated round by round with the engine's;
 /// - `openBLASSeconds`: one `cblas_sgemm` with OpenBLAS's own threading, measured last (its idle
 ///   threads spin for ~0.1 s after a call, which would slow whatever ran next).
-/// All are medians over `repetitions` products on preallocated buffers.
+/// All are medians over `repetitions` products on preallocated buffers; `engineFastestSeconds`
+/// is the engine's fastest product, the one least slowed by anything else the machine ran (the
+/// counterpart of the FMA peak, which is the best window of its bursts).
 public struct MatmulBenchmark: Sendable {
     public let shape: ProductShape
     public let repetitions: Int
     public let engineSeconds: Double
+    public let engineFastestSeconds: Double
     public let blasPathSeconds: Double
     public let openBLASSeconds: Double
 
     public var engineGFLOPS: Double { shape.flops / engineSeconds / 1e9 }
+    public var engineFastestGFLOPS: Double { shape.flops / engineFastestSeconds / 1e9 }
     public var blasPathGFLOPS: Double { shape.flops / blasPathSeconds / 1e9 }
     public var openBLASGFLOPS: Double { shape.flops / openBLASSeconds / 1e9 }
 }
@@ -282,7 +286,7 @@ public func benchmarkMatmul(_ shape: ProductShape, repetitions: Int) -> MatmulBe
     }
     Thread.sleep(forTimeInterval: 0.3)
     return MatmulBenchmark(shape: shape, repetitions: engineTimes.count, engineSeconds: median(engineTimes),
-                           blasPathSeconds: median(blasPathTimes), openBLASSeconds: median(openBLASTimes))
+                           engineFastestSeconds: engineTimes.min()!, blasPathSeconds: median(blasPathTimes), openBLASSeconds: median(openBLASTimes))
 }
 
 /// The median of a non-empty sample.
