@@ -101,19 +101,20 @@ extension Tensor {
             // Where the kernels can read the pairs' rows in place (Float on the AVX2 path), no
             // copies: the same bits, without moving every step's state and gradient once more
             // (the copies were 6 % of the scratch model's time on two threads).
-            if withRowTables(chunk, m: m, n: n, rows: rows, { aRows, bRows in
+            if Scalar.productsReadRowsInPlace {
                 let fresh = pending == nil
                 if fresh {
                     pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: m * n) { _, initialized in
                         initialized = m * n
                     })
                 }
-                let done = pending!.scalars.withUnsafeMutableBufferPointer { pc in
-                    Scalar.transposedProduct(m: m, n: n, k: rows, aRows: aRows, bRows: bRows, beta: fresh ? 0 : 1, c: pc.baseAddress!)
+                withRowTables(chunk, m: m, n: n, rows: rows) { aRows, bRows in
+                    pending!.scalars.withUnsafeMutableBufferPointer { pc in
+                        Scalar.transposedProduct(m: m, n: n, k: rows, aRows: aRows, bRows: bRows, beta: fresh ? 0 : 1, c: pc.baseAddress!)
+                    }
                 }
-                if !done && fresh { pending = nil }
-                return done
-            }) { continue }
+                continue
+            }
             lhs.withUnsafeMutableBufferPointer { pa in
                 rhs.withUnsafeMutableBufferPointer { pb in
                     copyInParallel(chunk.map(\.lhs), into: pa.baseAddress!)
@@ -126,13 +127,13 @@ extension Tensor {
     }
 
     /// Calls `body` with two tables of `rows` row pointers, the rows of the pairs' left (m floats
-    /// each) and right (n floats each) tensors in order, valid during the call; returns its result.
+    /// each) and right (n floats each) tensors in order, valid during the call.
     private static func withRowTables(_ pairs: ArraySlice<(lhs: Tensor, rhs: Tensor)>, m: Int, n: Int, rows: Int,
-                                      _ body: (UnsafePointer<UnsafePointer<Scalar>>, UnsafePointer<UnsafePointer<Scalar>>) -> Bool) -> Bool {
+                                      _ body: (UnsafePointer<UnsafePointer<Scalar>>, UnsafePointer<UnsafePointer<Scalar>>) -> Void) {
         var aRows: [UnsafePointer<Scalar>] = [], bRows: [UnsafePointer<Scalar>] = []
         aRows.reserveCapacity(rows); bRows.reserveCapacity(rows)
         /// The pairs from `i` on, each pointer taken inside the access that keeps it valid.
-        func nest(_ i: Int) -> Bool {
+        func nest(_ i: Int) {
             guard i < pairs.endIndex else {
                 checkPrecondition(aRows.count == rows && bRows.count == rows, "internal: \(aRows.count) rows in tables of \(rows)")
                 return aRows.withUnsafeBufferPointer { a in bRows.withUnsafeBufferPointer { b in body(a.baseAddress!, b.baseAddress!) } }

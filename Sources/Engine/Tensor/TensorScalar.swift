@@ -18,12 +18,14 @@ where RawSignificand: FixedWidthInteger {
                                 alpha: Self, a: UnsafePointer<Self>, lda: Int,
                                 b: UnsafePointer<Self>, ldb: Int,
                                 beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, partWork: ProductPartWork)
+    /// Whether `transposedProduct` can read rows where they are in this process (Float on the
+    /// AVX2 path); otherwise callers stack copies of the rows and call `gemm`.
+    static var productsReadRowsInPlace: Bool { get }
     /// C = Aᵀ·B + beta·C (m×n, row-major, ldc = n) where row p of A starts at `aRows[p]` and row
-    /// p of B at `bRows[p]`, computed with the rows where they are, when this type's kernels can
-    /// (Float on the AVX2 path) and with the bits `threadedProduct` gives for the stacked rows;
-    /// false when not, and the caller stacks copies instead.
+    /// p of B at `bRows[p]`, computed with the rows where they are and with the bits
+    /// `threadedProduct` gives for the stacked rows. Only where `productsReadRowsInPlace`.
     static func transposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Self>>,
-                                  bRows: UnsafePointer<UnsafePointer<Self>>, beta: Self, c: UnsafeMutablePointer<Self>) -> Bool
+                                  bRows: UnsafePointer<UnsafePointer<Self>>, beta: Self, c: UnsafeMutablePointer<Self>)
     /// The same product on the calling thread by the fastest kernel for this type and CPU
     /// (`MatrixKernels.sgemm` on the current path for Float, BLAS otherwise): for a small
     /// product inside a part of a larger one (see `ProductPartWork`).
@@ -49,9 +51,10 @@ extension TensorScalar {
     }
 
     /// Not by default: BLAS needs the rows stacked.
+    public static var productsReadRowsInPlace: Bool { false }
     public static func transposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Self>>,
-                                         bRows: UnsafePointer<UnsafePointer<Self>>, beta: Self, c: UnsafeMutablePointer<Self>) -> Bool {
-        false
+                                         bRows: UnsafePointer<UnsafePointer<Self>>, beta: Self, c: UnsafeMutablePointer<Self>) {
+        checkPrecondition(false, "transposedProduct: \(Self.self) cannot read rows in place (productsReadRowsInPlace is false)")
     }
 
     /// OpenBLAS on each part (see `productParts`), unless a type has its own kernels (Float).
@@ -103,11 +106,11 @@ extension Float: TensorScalar {
         MatrixKernels.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
+    public static var productsReadRowsInPlace: Bool { ProductKernelPath.current == .avx2 }
     public static func transposedProduct(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Float>>,
-                                         bRows: UnsafePointer<UnsafePointer<Float>>, beta: Float, c: UnsafeMutablePointer<Float>) -> Bool {
-        guard ProductKernelPath.current == .avx2 else { return false }
+                                         bRows: UnsafePointer<UnsafePointer<Float>>, beta: Float, c: UnsafeMutablePointer<Float>) {
+        checkPrecondition(productsReadRowsInPlace, "transposedProduct: the \(ProductKernelPath.current) path cannot read rows in place")
         MatrixKernels.avx2TransposedProduct(m: m, n: n, k: k, aRows: aRows, bRows: bRows, beta: beta, c: c)
-        return true
     }
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
