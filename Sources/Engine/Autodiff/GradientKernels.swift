@@ -17,14 +17,8 @@ extension Tensor {
         let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         checkPrecondition(k == k2 && m * n == shape.shapeProduct,
                           "internal: addProduct of shapes \(a.shape) and \(b.shape) into \(shape)")
-        let fresh = pending == nil
-        if fresh {
-            if k == 0 { pending = Tensor(zeros: shape); return }
-            let count = m * n
-            pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: count) { _, initialized in
-                initialized = count
-            })
-        }
+        if pending == nil && k == 0 { pending = Tensor(zeros: shape); return }
+        let fresh = preparePending(&pending, shape: shape)
         guard m > 0 && n > 0 && k > 0 else { return }
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
@@ -42,13 +36,8 @@ extension Tensor {
         let k = packed.k, n = packed.n, m = a.count / Swift.max(k, 1)
         checkPrecondition(a.shape.last == k && m * n == shape.shapeProduct,
                           "internal: addProduct of shape \(a.shape) and packed [\(k), \(n)] into \(shape)")
-        let fresh = pending == nil
-        if fresh {
-            if k == 0 { pending = Tensor(zeros: shape); return }
-            pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: m * n) { _, initialized in
-                initialized = m * n
-            })
-        }
+        if pending == nil && k == 0 { pending = Tensor(zeros: shape); return }
+        let fresh = preparePending(&pending, shape: shape)
         guard m > 0 && n > 0 && k > 0 else { return }
         a.scalars.withUnsafeBufferPointer { pa in
             pending!.scalars.withUnsafeMutableBufferPointer { pc in
@@ -83,7 +72,11 @@ extension Tensor {
         let chunks = Swift.max(1, (totalRows + 255) / 256)
         let chunkRows = (totalRows + chunks - 1) / chunks  // even chunks: no thin last product
         let largest = products.reduce(0) { Swift.max($0, $1.lhs.count / Swift.max(m, 1)) }
-        let lhsCount = (chunkRows + largest) * m, rhsCount = (chunkRows + largest) * n
+        // Where the kernels read the pairs' rows in place (Float on the AVX2 path), nothing is
+        // copied: the same bits, without moving every step's state and gradient once more (the
+        // copies took 3 % of each thread's time in a training step of the scratch model).
+        let inPlace = Scalar.productsReadRowsInPlace
+        let lhsCount = inPlace ? 0 : (chunkRows + largest) * m, rhsCount = inPlace ? 0 : (chunkRows + largest) * n
         var lhs = [Scalar](unsafeUninitializedCapacity: lhsCount) { _, initialized in initialized = lhsCount }
         var rhs = [Scalar](unsafeUninitializedCapacity: rhsCount) { _, initialized in initialized = rhsCount }
         var index = 0
@@ -98,16 +91,8 @@ extension Tensor {
             } while index < products.count && rows < chunkRows
             if rows == 0 { if pending == nil { pending = Tensor(zeros: shape) }; continue }
             let chunk = products[start ..< index]
-            // Where the kernels can read the pairs' rows in place (Float on the AVX2 path), no
-            // copies: the same bits, without moving every step's state and gradient once more
-            // (the copies took 3 % of each thread's time in a training step of the scratch model).
-            if Scalar.productsReadRowsInPlace {
-                let fresh = pending == nil
-                if fresh {
-                    pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: m * n) { _, initialized in
-                        initialized = m * n
-                    })
-                }
+            if inPlace {
+                let fresh = preparePending(&pending, shape: shape)
                 withRowTables(chunk, m: m, n: n, rows: rows) { aRows, bRows in
                     pending!.scalars.withUnsafeMutableBufferPointer { pc in
                         Scalar.transposedProduct(m: m, n: n, k: rows, aRows: aRows, bRows: bRows, beta: fresh ? 0 : 1, c: pc.baseAddress!)
@@ -152,17 +137,22 @@ extension Tensor {
         return nest(pairs.startIndex)
     }
 
+    /// Makes `pending` ready to receive a product: when there is none yet, unfilled memory of
+    /// `shape` that the product writes with β = 0. Returns whether it was fresh.
+    private static func preparePending(_ pending: inout Tensor?, shape: [Int]) -> Bool {
+        guard pending == nil else { return false }
+        let count = shape.shapeProduct
+        pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: count) { _, initialized in
+            initialized = count
+        })
+        return true
+    }
+
     /// `pending += op(A) · B` for raw row-major operands (β = 0 into fresh memory when none yet).
     private static func accumulateProduct(transposeA: Bool, m: Int, n: Int, k: Int,
                                           a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
                                           into pending: inout Tensor?, shape: [Int]) {
-        let fresh = pending == nil
-        if fresh {
-            let count = m * n
-            pending = Tensor(shape: shape, scalars: [Scalar](unsafeUninitializedCapacity: count) { _, initialized in
-                initialized = count
-            })
-        }
+        let fresh = preparePending(&pending, shape: shape)
         guard m > 0 && n > 0 else { return }
         pending!.scalars.withUnsafeMutableBufferPointer { pc in
             Scalar.gemm(transposeA: transposeA, transposeB: false, m: m, n: n, k: k,
