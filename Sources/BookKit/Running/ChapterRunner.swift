@@ -247,14 +247,14 @@ public struct ChapterRunner: Sendable {
         let inputs: RunInputs
         let reasons: [String]
         let pageSource: String
-        let startedAt: String
+        /// When planning began: the run's start unless it is compiled ahead (see `execute`).
         let clock: Date
     }
 
     /// Resolves the params and data of `chapter` and looks for its cached run (see `run`).
     func plan(_ chapter: Chapter, source: String, engineIdentity: String) -> Plan {
-        let startedAt = ISO8601DateFormatter().string(from: Date())
         let clock = Date()
+        let startedAt = ISO8601DateFormatter().string(from: clock)
         let params: [String: ParamValue]
         do { params = try resolvedParams(for: chapter) } catch {
             let problem = (error as? BookError)?.finding ?? Finding(.input, "params", at: SourceLocation(file: chapter.path, line: 1), message: "\(error)")
@@ -297,7 +297,7 @@ public struct ChapterRunner: Sendable {
             reasons = ["no earlier run kept"]
         }
         return .run(PlannedRun(params: params, dataEnvironment: dataEnvironment, inputs: inputs, reasons: reasons,
-                               pageSource: pageSource, startedAt: startedAt, clock: clock))
+                               pageSource: pageSource, clock: clock))
     }
 
     /// Compiles (or takes from the program cache) and runs a chapter `plan` decided to run.
@@ -308,8 +308,8 @@ public struct ChapterRunner: Sendable {
         let (params, dataEnvironment, inputs, reasons) = (planned.params, planned.dataEnvironment, planned.inputs, planned.reasons)
         // Planned and compiled ahead: the run starts now, not when it was planned.
         let pageSource = planned.pageSource
-        let startedAt = compiledAhead == nil ? planned.startedAt : ISO8601DateFormatter().string(from: Date())
         let clock = compiledAhead == nil ? planned.clock : Date()
+        let startedAt = ISO8601DateFormatter().string(from: clock)
         let cache = settings.runCache
         let work = settings.workDirectory(chapter.slug)
         try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
